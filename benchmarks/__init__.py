@@ -1,0 +1,1 @@
+"""benchmarks (see the README; grows with later issues)."""

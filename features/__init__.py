@@ -1,0 +1,56 @@
+"""skewless features: write features once, run them in batch (polars) and per request (Python).
+
+>>> from features import col, feature_set, Input, Float64
+>>> @feature_set
+... class example:
+...     x = Input(Float64, nullable=True)
+...     x_log = col("x").log1p().fill_null(0.0)
+>>> example.row_fn({"x": 0.0})
+{'x_log': 0.0}
+"""
+
+from .api.expr import Expr, coalesce, col, lit, when
+from .api.horizontal import concat_str, max_horizontal, min_horizontal, sum_horizontal
+from .dtypes import Boolean, DataType, Date, Datetime, Duration, Field, Float64, Int64, String
+from .errors import (
+    CompileError,
+    DefinitionError,
+    ExprTypeError,
+    InvalidOperationError,
+    SchemaError,
+    SkewlessError,
+)
+from .feature_set import Feature, FeatureSet, Input, feature_set
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Expr",
+    "col",
+    "lit",
+    "when",
+    "coalesce",
+    "concat_str",
+    "min_horizontal",
+    "max_horizontal",
+    "sum_horizontal",
+    "Boolean",
+    "DataType",
+    "Date",
+    "Datetime",
+    "Duration",
+    "Field",
+    "Float64",
+    "Int64",
+    "String",
+    "Feature",
+    "FeatureSet",
+    "Input",
+    "feature_set",
+    "SkewlessError",
+    "DefinitionError",
+    "ExprTypeError",
+    "SchemaError",
+    "CompileError",
+    "InvalidOperationError",
+]

@@ -1,0 +1,1 @@
+"""User-facing expression API (no polars needed)."""

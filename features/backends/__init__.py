@@ -1,0 +1,1 @@
+"""Compilers from the IR to each runtime: ``polars`` (batch) and ``python`` (per request)."""

@@ -1,0 +1,1 @@
+"""Batch backend: polars expressions and a lazy, streaming-capable transform."""

@@ -1,0 +1,122 @@
+"""Compile a feature set to polars expressions and a ``LazyFrame -> LazyFrame`` transform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ...dtypes import DataType, Field
+from ...errors import CompileError, SchemaError
+from ...ir.base import Column, Literal, Node, render
+from .dtypes import to_polars
+from .lazy import pl
+from .rules import RULES
+
+if TYPE_CHECKING:
+    from ...feature_set import FeatureSet
+
+
+@dataclass(frozen=True, slots=True)
+class PArg:
+    expr: Any
+    field: Field
+    node: Node
+
+    @property
+    def dtype(self) -> DataType:
+        return self.field.dtype
+
+    @property
+    def nullable(self) -> bool:
+        return self.field.nullable
+
+    @property
+    def is_literal(self) -> bool:
+        return isinstance(self.node, Literal)
+
+
+class PolarsCompiler:
+    def __init__(self, fields: Mapping[Node, Field]):
+        self.fields = fields
+        self.memo: dict[Node, Any] = {}
+        self.feature: str | None = None
+
+    def dtype(self, node: Node) -> DataType:
+        return self.fields[node].dtype
+
+    def expr(self, node: Node) -> Any:
+        hit = self.memo.get(node)
+        if hit is not None:
+            return hit
+        if isinstance(node, Column):
+            out = pl.col(node.name)
+        elif isinstance(node, Literal):
+            out = pl.lit(node.value, dtype=to_polars(node.dtype))
+        else:
+            rule = RULES.get(type(node))
+            if rule is None:
+                raise CompileError(
+                    f"op {type(node).__name__} has no polars rule (feature {self.feature!r}, in {render(node)})"
+                )
+            args = [PArg(self.expr(c), self.fields[c], c) for c in node.children()]
+            out = rule(self, node, args)
+        self.memo[node] = out
+        return out
+
+
+def compile_exprs(fs: "FeatureSet") -> dict[str, Any]:
+    """One aliased polars expression per feature, in definition order."""
+    comp = PolarsCompiler(fs._fields)
+    out = {}
+    for name, feat in fs.features.items():
+        comp.feature = name
+        out[name] = comp.expr(feat.node).alias(name)
+    return out
+
+
+# Lossless widenings accepted from data sources: a parquet file with Int32 or
+# Float32 columns should feed an Int64 / Float64 input without a manual cast.
+_WIDENINGS = {
+    "Int64": {"Int8", "Int16", "Int32", "UInt8", "UInt16", "UInt32"},
+    "Float64": {"Float32"},
+    "String": {"Categorical", "Enum"},
+}
+
+
+def conform_inputs(fs: "FeatureSet", schema: Mapping[str, Any]) -> list[Any]:
+    """Expressions selecting the used inputs with their declared dtypes; raises naming the column."""
+    exprs = []
+    for name in fs.used_inputs():
+        declared = fs.inputs[name]
+        want = to_polars(declared.dtype)
+        if name not in schema:
+            from ...suggest import did_you_mean
+
+            raise SchemaError(f"input column {name!r} is missing from the data{did_you_mean(name, schema)}")
+        have = schema[name]
+        if have == want:
+            exprs.append(pl.col(name))
+        elif have == pl.Null:
+            exprs.append(pl.col(name).cast(want))
+        elif type(have).__name__ in _WIDENINGS.get(type(want).__name__, ()) or (
+            isinstance(have, pl.Datetime) and isinstance(want, pl.Datetime) and have.time_zone == want.time_zone
+        ):
+            exprs.append(pl.col(name).cast(want))
+        else:
+            raise SchemaError(f"input column {name!r} has dtype {have}, but the feature set declares {want}")
+    return exprs
+
+
+def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = ()) -> Any:
+    """``LazyFrame -> LazyFrame`` computing every feature; ``keep`` columns pass through first."""
+    lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+    schema = lf.collect_schema()
+    for k in keep:
+        if k not in schema:
+            raise SchemaError(f"column {k!r} to keep is missing from the data")
+    inputs = conform_inputs(fs, schema)
+    exprs = compile_exprs(fs)
+    clash = set(keep) & set(exprs)
+    if clash:
+        raise SchemaError(f"kept columns {sorted(clash)} clash with feature names")
+    return lf.with_columns(inputs).select([*(pl.col(k) for k in keep), *exprs.values()])

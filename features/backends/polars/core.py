@@ -1,0 +1,104 @@
+"""Polars rules for the core ops. Rules receive ``PArg`` operands (``.expr``, ``.field``, ``.node``)."""
+
+from __future__ import annotations
+
+from ...dtypes import Float64, Int64
+from ...ir import core as ops
+from ...runtime import arith
+from .dtypes import to_polars
+from .lazy import pl
+from .table import RULES
+
+
+def as_float(arg):
+    return arg.expr.cast(pl.Float64) if isinstance(arg.dtype, Int64) else arg.expr
+
+
+def quotient(a, b):
+    """``a / b``; a literal divisor becomes ``a * (1 / k)`` (see :class:`features.ir.core.TrueDiv`)."""
+    if b.is_literal and b.node.value is not None:
+        return as_float(a) * pl.lit(arith.fdiv(1.0, float(b.node.value)), dtype=pl.Float64)
+    return as_float(a) / as_float(b)
+
+
+def cast_to(arg, dtype):
+    return arg.expr if arg.dtype == dtype else arg.expr.cast(to_polars(dtype))
+
+
+RULES.register(ops.Add)(lambda c, n, a: a[0].expr + a[1].expr)
+RULES.register(ops.Sub)(lambda c, n, a: a[0].expr - a[1].expr)
+RULES.register(ops.Mul)(lambda c, n, a: a[0].expr * a[1].expr)
+RULES.register(ops.TrueDiv)(lambda c, n, a: quotient(a[0], a[1]))
+RULES.register(ops.Neg)(lambda c, n, a: -a[0].expr)
+RULES.register(ops.Eq)(lambda c, n, a: a[0].expr == a[1].expr)
+RULES.register(ops.Ne)(lambda c, n, a: a[0].expr != a[1].expr)
+RULES.register(ops.Lt)(lambda c, n, a: a[0].expr < a[1].expr)
+RULES.register(ops.Le)(lambda c, n, a: a[0].expr <= a[1].expr)
+RULES.register(ops.Gt)(lambda c, n, a: a[0].expr > a[1].expr)
+RULES.register(ops.Ge)(lambda c, n, a: a[0].expr >= a[1].expr)
+RULES.register(ops.EqMissing)(lambda c, n, a: a[0].expr.eq_missing(a[1].expr))
+RULES.register(ops.NeMissing)(lambda c, n, a: a[0].expr.ne_missing(a[1].expr))
+RULES.register(ops.And)(lambda c, n, a: a[0].expr & a[1].expr)
+RULES.register(ops.Or)(lambda c, n, a: a[0].expr | a[1].expr)
+RULES.register(ops.Xor)(lambda c, n, a: a[0].expr ^ a[1].expr)
+RULES.register(ops.Not)(lambda c, n, a: ~a[0].expr)
+RULES.register(ops.IsNull)(lambda c, n, a: a[0].expr.is_null())
+RULES.register(ops.IsNotNull)(lambda c, n, a: a[0].expr.is_not_null())
+RULES.register(ops.Cast)(lambda c, n, a: a[0].expr.cast(to_polars(n.dtype), strict=n.strict))
+
+
+@RULES.register(ops.FloorDiv)
+def _floordiv(c, node, args):
+    a, b = args
+    if isinstance(c.dtype(node), Int64):
+        return a.expr // b.expr
+    return quotient(a, b).floor()
+
+
+@RULES.register(ops.Mod)
+def _mod(c, node, args):
+    a, b = args
+    if isinstance(c.dtype(node), Int64):
+        return a.expr % b.expr
+    # polars' float modulo is a - b * floor(a / b); spelt out so the division follows TrueDiv.
+    return as_float(a) - as_float(b) * quotient(a, b).floor()
+
+
+@RULES.register(ops.Pow)
+def _pow(c, node, args):
+    a, b = args
+    if isinstance(c.dtype(node), Int64):
+        return a.expr.pow(pl.lit(b.node.value, dtype=pl.UInt32))
+    return as_float(a).pow(as_float(b))
+
+
+@RULES.register(ops.FillNull)
+def _fill_null(c, node, args):
+    dtype = c.dtype(node)
+    return cast_to(args[0], dtype).fill_null(cast_to(args[1], dtype))
+
+
+@RULES.register(ops.Coalesce)
+def _coalesce(c, node, args):
+    dtype = c.dtype(node)
+    return pl.coalesce([cast_to(a, dtype) for a in args])
+
+
+@RULES.register(ops.When)
+def _when(c, node, args):
+    dtype = c.dtype(node)
+    chain = pl
+    for i in range(0, len(args) - 1, 2):
+        chain = chain.when(args[i].expr).then(cast_to(args[i + 1], dtype))
+    return chain.otherwise(cast_to(args[-1], dtype))
+
+
+@RULES.register(ops.IsIn)
+def _is_in(c, node, args):
+    (a,) = args
+    values = [v for v in node.values if v is not None]
+    dtype = to_polars(args[0].dtype if values else node.values_dtype)
+    return a.expr.is_in(pl.lit(pl.Series(values, dtype=dtype)).implode())
+
+
+_ = Float64

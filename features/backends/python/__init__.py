@@ -1,0 +1,1 @@
+"""Per-request backend: generated straight-line Python, no polars."""

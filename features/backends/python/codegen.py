@@ -1,0 +1,261 @@
+"""Generate one straight-line Python function per feature set.
+
+The technique is the one attrs and dataclasses use: build the source as text
+plus a globals dict, ``compile`` it under a readable filename and register the
+text with :mod:`linecache`, so tracebacks and pdb show the generated lines.
+
+Safety: the only user-controlled text that reaches the source is emitted with
+``repr`` of an exact ``str``, ``int``, ``float`` or ``bool`` (which cannot break
+out of a literal); every other constant (regexes, zones, sets, datetimes,
+non-finite floats) lives in the globals dict under a generated name. Comments
+only carry names that are plain identifiers.
+
+Representation inside the generated code mirrors polars' physical one:
+``Datetime`` is an integer count of its time unit since the Unix epoch (UTC),
+``Date`` an integer count of days, ``Duration`` an integer count of its unit.
+Inputs are converted on entry and outputs on return.
+"""
+
+from __future__ import annotations
+
+import keyword
+import linecache
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from ...dtypes import Date, Datetime, Duration, Field
+from ...errors import CompileError
+from ...ir.base import Column, Literal, Node, render
+from ...runtime import convert
+from .table import RULES
+
+if TYPE_CHECKING:
+    from ...feature_set import FeatureSet
+
+__all__ = ["Arg", "Emitter", "CompiledFunction", "compile_feature_set"]
+
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,40}")
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """An operand as a rule sees it: source text of its value and its static field."""
+
+    src: str
+    field: Field
+    node: Node
+
+    @property
+    def dtype(self) -> Any:
+        return self.field.dtype
+
+    @property
+    def nullable(self) -> bool:
+        return self.field.nullable
+
+    @property
+    def is_literal(self) -> bool:
+        return isinstance(self.node, Literal)
+
+
+class Emitter:
+    """Accumulates the function body; rules call its helpers."""
+
+    def __init__(self, fields: Mapping[Node, Field]):
+        self.fields = fields
+        self.lines: list[str] = []
+        self.globals: dict[str, Any] = {"__builtins__": __builtins__}
+        self._const_names: dict[tuple, str] = {}
+        self._memo: dict[Node, str] = {}
+        self._shared: dict[Any, str] = {}
+        self._n = 0
+        self.feature: str | None = None
+
+    # --- names and constants ---------------------------------------------------
+    def tmp(self) -> str:
+        self._n += 1
+        return f"_t{self._n}"
+
+    def const(self, value: Any, hint: str = "c") -> str:
+        """Put ``value`` in the globals dict and return its name (deduplicated)."""
+        key = (type(value), repr(value), hint)
+        name = self._const_names.get(key)
+        if name is None:
+            name = f"_{hint}{len(self._const_names)}"
+            self._const_names[key] = name
+            self.globals[name] = value
+        return name
+
+    def helper(self, fn: Callable[..., Any]) -> str:
+        """Make a runtime helper function callable from the generated code."""
+        name = "_" + fn.__name__.lstrip("_")
+        existing = self.globals.get(name)
+        if existing is not None and existing is not fn:
+            name = f"{name}_{id(fn):x}"
+        self.globals[name] = fn
+        return name
+
+    def literal(self, value: Any) -> str:
+        """Source text for a constant: a Python literal when provably safe, else a global."""
+        t = type(value)
+        if value is None or t is bool:
+            return repr(value)
+        if t is int:
+            return repr(value) if value >= 0 else f"({value!r})"
+        if t is float and math.isfinite(value):
+            text = repr(value)
+            return text if not text.startswith("-") else f"({text})"
+        if t is str:
+            return repr(value)
+        return self.const(value)
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " + line)
+
+    def shared(self, key: Any, make: Callable[[], str]) -> str:
+        """Compute an auxiliary value once per function (e.g. a local wall-clock tuple).
+
+        ``make`` returns an expression; it is assigned to a variable the first
+        time ``key`` is seen and that variable is returned ever after. The
+        expression must be safe to evaluate whenever its operands are not null.
+        """
+        var = self._shared.get(key)
+        if var is None:
+            var = self.tmp()
+            self.emit(f"{var} = {make()}")
+            self._shared[key] = var
+        return var
+
+    # --- compiling nodes --------------------------------------------------------
+    def value(self, node: Node) -> str:
+        """Source text of a variable or literal holding ``node``'s value."""
+        hit = self._memo.get(node)
+        if hit is not None:
+            return hit
+        if isinstance(node, Literal):
+            src = self.literal(convert.literal_to_internal(node.value, node.dtype))
+            self._memo[node] = src
+            return src
+        if isinstance(node, Column):
+            raise CompileError(f"input {node.name!r} was not loaded")  # inputs are preloaded
+        args = [Arg(self.value(c), self.fields[c], c) for c in node.children()]
+        rule = RULES.get(type(node))
+        if rule is None:
+            raise CompileError(
+                f"op {type(node).__name__} has no python rule (feature {self.feature!r}, in {render(node)})"
+            )
+        out = rule(self, node, args)
+        var = self.tmp()
+        guards = list(dict.fromkeys(a.src for a in args if a.nullable)) if node.propagates_nulls else []
+        cond = " or ".join(f"{g} is None" for g in guards)
+        if isinstance(out, str):
+            self.emit(f"{var} = None if {cond} else {out}" if guards else f"{var} = {out}")
+        else:
+            body = [s.replace("{out}", var) for s in out]
+            if guards:
+                self.emit(f"if {cond}:")
+                self.emit(f"    {var} = None")
+                self.emit("else:")
+                body = ["    " + s for s in body]
+            for s in body:
+                self.emit(s)
+        self._memo[node] = var
+        return var
+
+    def preload(self, node: Column, var: str) -> None:
+        self._memo[node] = var
+
+
+@dataclass
+class CompiledFunction:
+    """The generated per-request function and what produced it."""
+
+    name: str
+    source: str
+    filename: str
+    row_fn: Callable[[Mapping[str, Any]], dict[str, Any]]
+    globals: dict[str, Any]
+
+    def __call__(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return self.row_fn(row)
+
+
+def _local_name(name: str, taken: set[str], prefix: str) -> str:
+    """A readable local variable name for an input or feature, never colliding with generated ones."""
+    if _IDENT.fullmatch(name) and not keyword.iskeyword(name) and name not in taken and not name.startswith("_"):
+        base = f"{prefix}{name}"
+    else:
+        base = f"{prefix}{len(taken)}"
+    while base in taken:
+        base += "_"
+    taken.add(base)
+    return base
+
+
+def _to_internal(e: Emitter, src: str, field: Field) -> str:
+    dt = field.dtype
+    if isinstance(dt, Datetime):
+        fn = e.helper(convert.datetime_to_epoch_us if dt.time_unit == "us" else convert.datetime_to_epoch_ms)
+    elif isinstance(dt, Date):
+        fn = e.helper(convert.date_to_days)
+    elif isinstance(dt, Duration):
+        fn = e.helper(convert.timedelta_to_us if dt.time_unit == "us" else convert.timedelta_to_ms)
+    else:
+        return src
+    return f"None if {src} is None else {fn}({src})" if field.nullable else f"{fn}({src})"
+
+
+def _to_external(e: Emitter, src: str, field: Field) -> str:
+    dt = field.dtype
+    if isinstance(dt, Datetime):
+        fn = e.helper(convert.epoch_to_datetime)
+        call = f"{fn}({src}, {e.literal(dt.time_unit)}, {e.const(dt.time_zone, 'tzname')})"
+    elif isinstance(dt, Date):
+        call = f"{e.helper(convert.days_to_date)}({src})"
+    elif isinstance(dt, Duration):
+        call = f"{e.helper(convert.int_to_timedelta)}({src}, {e.literal(dt.time_unit)})"
+    else:
+        return src
+    return f"None if {src} is None else {call}" if field.nullable else call
+
+
+def compile_feature_set(fs: "FeatureSet") -> CompiledFunction:
+    """Generate, compile and register the per-request function of ``fs``."""
+    e = Emitter(fs._fields)
+    taken: set[str] = set()
+    fn_name = "features_" + (fs.name if _IDENT.fullmatch(fs.name) else "set")
+    header = [
+        f"def {fn_name}(row):",
+        f"    # generated by skewless for feature set {fs.name!r}" if _IDENT.fullmatch(fs.name) else
+        "    # generated by skewless",
+        f"    # fingerprint {fs.fingerprint}; inputs -> features, no polars",
+    ]
+    for name in fs.used_inputs():
+        var = _local_name(name, taken, "in_")
+        e.emit(f"{var} = {_to_internal(e, f'row[{name!r}]', fs.inputs[name])}")
+        e.preload(Column(name), var)
+    outputs: list[tuple[str, str]] = []
+    for name, feat in fs.features.items():
+        e.feature = name
+        src = e.value(feat.node)
+        if src in (v for _, v in outputs) or not src.startswith("_t"):
+            # Keep each feature in its own variable (a literal or a shared value).
+            var = _local_name(name, taken, "f_")
+            e.emit(f"{var} = {src}")
+            src = var
+        elif _IDENT.fullmatch(name):
+            e.lines[-1] += f"  # {name}"
+        outputs.append((name, _to_external(e, src, feat.field)))
+    e.emit("return {")
+    for name, src in outputs:
+        e.emit(f"    {name!r}: {src},")
+    e.emit("}")
+    source = "\n".join(header + e.lines) + "\n"
+    filename = f"<skewless-generated {fs.name if _IDENT.fullmatch(fs.name) else 'feature set'} {fs.fingerprint}>"
+    code = compile(source, filename, "exec")
+    namespace = e.globals
+    exec(code, namespace)  # noqa: S102 - our own generated source, see module docstring
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return CompiledFunction(fn_name, source, filename, namespace[fn_name], namespace)

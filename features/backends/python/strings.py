@@ -1,0 +1,5 @@
+"""Python rules: strings."""
+
+from __future__ import annotations
+
+from .table import RULES  # noqa: F401

@@ -1,0 +1,286 @@
+"""Feature sets: declared inputs plus named features, type-checked on definition.
+
+Two spellings, same result:
+
+>>> from features import FeatureSet, Input, Int64, Float64, col, feature_set
+>>> @feature_set
+... class trips:
+...     distance = Input(Float64)
+...     passengers = Input(Int64, nullable=True)
+...     log_distance = col("distance").log1p()
+...     solo = col("passengers") == 1
+>>> trips.output_schema()
+{'log_distance': Float64, 'solo': Boolean?}
+
+>>> trips2 = FeatureSet(
+...     "trips",
+...     inputs={"distance": Float64, "passengers": Input(Int64, nullable=True)},
+...     features={"log_distance": col("distance").log1p(), "solo": col("passengers") == 1},
+... )
+
+A feature may read an earlier feature with ``col("name")``; names starting
+with ``_`` in a class body are helpers (reusable expressions), not features.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from .dtypes import DataType, Field, Null, to_dtype
+from .errors import DefinitionError, ExprTypeError, SchemaError
+from .ir.base import Column, InferContext, Node, render, walk
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+__all__ = ["FeatureSet", "Input", "Feature", "feature_set"]
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """An input column: its dtype and whether it may be null.
+
+    Parameters
+    ----------
+    dtype : DataType
+        e.g. ``Int64``, ``Datetime("us", "UTC")``.
+    nullable : bool, default False
+        Whether requests and batch data may hold nulls in this column.
+    """
+
+    dtype: Any
+    nullable: bool = False
+    name: str | None = None
+
+    def field(self) -> Field:
+        return Field(to_dtype(self.dtype), bool(self.nullable))
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """A named, type-checked output."""
+
+    name: str
+    node: Node
+    field: Field
+
+    @property
+    def dtype(self) -> DataType:
+        return self.field.dtype
+
+    @property
+    def nullable(self) -> bool:
+        return self.field.nullable
+
+    def source(self) -> str:
+        return render(self.node)
+
+
+def _infer(node: Node, ctx: InferContext, memo: dict[Node, Field]) -> Field:
+    # Iterative post-order so that deep expressions cannot hit the recursion limit.
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if current in memo:
+            continue
+        if not expanded:
+            stack.append((current, True))
+            stack.extend((c, False) for c in current.children() if c not in memo)
+            continue
+        args = tuple(memo[c] for c in current.children())
+        try:
+            memo[current] = current.infer(ctx, args)
+        except ExprTypeError as exc:
+            exc.node = current  # type: ignore[attr-defined]
+            raise
+    return memo[node]
+
+
+class FeatureSet:
+    """A named collection of features over declared inputs.
+
+    Parameters
+    ----------
+    name : str
+        Used in generated function names, artifacts and error messages.
+    inputs : mapping of str to Input or dtype
+    features : mapping of str to Expr
+
+    Raises
+    ------
+    DefinitionError
+        On any type error, unknown column or method, naming the feature and the
+        offending expression.
+    """
+
+    def __init__(self, name: str, inputs: Mapping[str, Any], features: Mapping[str, Any], *, doc: str | None = None):
+        from .api.expr import Expr, UnknownMethod
+
+        if not isinstance(name, str) or not name:
+            raise DefinitionError("a feature set needs a non-empty name")
+        self.name = name
+        self.doc = doc
+        self.inputs: dict[str, Field] = {}
+        for key, spec in inputs.items():
+            try:
+                self.inputs[str(key)] = spec.field() if isinstance(spec, Input) else Field(to_dtype(spec), False)
+            except SchemaError as exc:
+                raise DefinitionError(f"input {key!r}: {exc}") from None
+        if not features:
+            raise DefinitionError(f"feature set {name!r} defines no features")
+
+        self.features: dict[str, Feature] = {}
+        resolved: dict[str, Node] = {}
+        memo: dict[Node, Field] = {}
+        all_names = tuple(str(k) for k in features)
+        for key, value in features.items():
+            key = str(key)
+            if key in self.inputs:
+                raise DefinitionError("a feature cannot have the same name as an input", feature=key)
+            if isinstance(value, UnknownMethod):
+                raise DefinitionError(value.message() + " (and it must be called)", feature=key)
+            if not isinstance(value, Expr):
+                raise DefinitionError(
+                    f"a feature must be an expression, got {type(value).__name__}", feature=key
+                )
+            node = _resolve_feature_refs(value._node, resolved)
+            ctx = InferContext(self.inputs, tuple(n for n in all_names if n != key))
+            try:
+                field = _infer(node, ctx, memo)
+            except ExprTypeError as exc:
+                bad = getattr(exc, "node", node)
+                later = isinstance(bad, Column) and bad.name in all_names
+                msg = str(exc) + (" (features can only use features defined before them)" if later else "")
+                raise DefinitionError(msg, feature=key, expr=render(bad)) from None
+            if isinstance(field.dtype, Null):
+                raise DefinitionError("the feature is always null (dtype Null); give it a type with lit(None, dtype)",
+                                      feature=key, expr=render(node))
+            from .compiler_checks import check_supported
+
+            check_supported(key, node)
+            resolved[key] = node
+            self.features[key] = Feature(key, node, field)
+        # Static field of every IR node, shared by the backends.
+        self._fields: dict[Node, Field] = memo
+
+    # --- schemas ------------------------------------------------------------
+    def input_schema(self) -> dict[str, Field]:
+        return dict(self.inputs)
+
+    def output_schema(self) -> dict[str, Field]:
+        return {k: f.field for k, f in self.features.items()}
+
+    def used_inputs(self) -> list[str]:
+        """Inputs read by at least one feature, in declaration order."""
+        used = {n.name for f in self.features.values() for n in walk(f.node) if isinstance(n, Column)}
+        return [k for k in self.inputs if k in used]
+
+    def __repr__(self) -> str:
+        return f"<FeatureSet {self.name!r}: {len(self.inputs)} inputs, {len(self.features)} features>"
+
+    def describe(self) -> str:
+        """One line per input and feature: name, type and definition."""
+        lines = [f"feature set {self.name!r}", "inputs:"]
+        lines += [f"  {k}: {f!r}" for k, f in self.inputs.items()]
+        lines.append("features:")
+        lines += [f"  {k}: {f.field!r} = {f.source()}" for k, f in self.features.items()]
+        return "\n".join(lines)
+
+    # --- identity -------------------------------------------------------------
+    def ir_json(self) -> dict[str, Any]:
+        """A canonical JSON-able description of inputs and features (for fingerprints)."""
+        from .ir.serialize import node_to_data
+
+        return {
+            "name": self.name,
+            "inputs": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable} for k, f in self.inputs.items()},
+            "features": {k: node_to_data(f.node) for k, f in self.features.items()},
+        }
+
+    def feature_fingerprints(self) -> dict[str, str]:
+        """Content hash of each feature's definition (changes when its IR changes)."""
+        from .ir.serialize import node_to_data
+
+        return {k: _digest(node_to_data(f.node)) for k, f in self.features.items()}
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Content hash of the whole definition (inputs and every feature)."""
+        return _digest(self.ir_json())
+
+    # --- compilation ------------------------------------------------------------
+    def python_source(self) -> str:
+        """The generated per-request Python source, for review."""
+        return self.compile_python().source
+
+    @functools.cache
+    def compile_python(self):
+        """Compile (once) the per-request function; see :mod:`features.backends.python`."""
+        from .backends.python.codegen import compile_feature_set
+
+        return compile_feature_set(self)
+
+    @property
+    def row_fn(self) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+        """``fn(row: Mapping) -> dict`` computing every feature for one row."""
+        return self.compile_python().row_fn
+
+    def polars_exprs(self) -> "dict[str, pl.Expr]":
+        """One polars expression per feature (imports polars)."""
+        from .backends.polars.compiler import compile_exprs
+
+        return compile_exprs(self)
+
+    def transform(self, frame: "pl.LazyFrame | pl.DataFrame", *, keep: tuple[str, ...] = ()) -> "pl.LazyFrame":
+        """The batch pipeline: ``LazyFrame -> LazyFrame`` of features (plus ``keep`` columns)."""
+        from .backends.polars.compiler import transform
+
+        return transform(self, frame, keep=keep)
+
+    # ``FeatureSet`` instances are used as dictionary keys by caches.
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+def _digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _resolve_feature_refs(node: Node, features: Mapping[str, Node]) -> Node:
+    """Replace ``col(name)`` of an earlier feature by that feature's expression."""
+    if isinstance(node, Column):
+        return features.get(node.name, node)
+    return node.map_children(lambda c: _resolve_feature_refs(c, features))
+
+
+def feature_set(cls: type | None = None, *, name: str | None = None) -> Any:
+    """Class decorator: ``Input`` attributes are inputs, expressions are features.
+
+    Attributes whose name starts with ``_`` are helpers and are not emitted.
+    """
+
+    def build(klass: type) -> FeatureSet:
+        from .api.expr import Expr, UnknownMethod
+
+        inputs: dict[str, Input] = {}
+        features: dict[str, Any] = {}
+        for key, value in vars(klass).items():
+            if key.startswith("_"):
+                continue
+            if isinstance(value, Input):
+                inputs[value.name or key] = value
+            elif isinstance(value, (Expr, UnknownMethod)):
+                features[key] = value
+            elif isinstance(value, DataType) or (isinstance(value, type) and issubclass(value, DataType)):
+                raise DefinitionError(f"write {key} = Input({value!r}) to declare an input", feature=key)
+        return FeatureSet(name or klass.__name__, inputs, features, doc=klass.__doc__)
+
+    return build(cls) if cls is not None else build

@@ -1,0 +1,3 @@
+"""IR ops: numeric. (Filled in by the numeric category.)"""
+
+from __future__ import annotations

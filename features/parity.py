@@ -1,0 +1,245 @@
+"""Check that the batch (polars) and per-request (Python) runtimes agree.
+
+The batch runtime is the reference. :func:`check_parity` runs the batch
+pipeline on the data (in memory and with the streaming engine, and optionally
+on one-row frames, to prove the batch result does not depend on the engine or
+frame size), then calls the generated per-request function on every row and
+compares, feature by feature:
+
+* the same dtype (the batch column's dtype is the declared one; each Python
+  value has the Python type of the declared dtype);
+* null equals null; NaN equals NaN (any payload); other floats bitwise
+  (so ``-0.0`` differs from ``0.0``) unless a tolerance in ULPs is given;
+* strings byte-identical; datetimes equal as instants and in the same zone.
+
+A runtime error (polars raises on a strict cast for the whole column) is
+parity when the other runtime raises too: the per-request function must raise
+on at least one row, and on no row when polars did not raise.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from .dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64, String
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+    from .feature_set import FeatureSet
+
+__all__ = ["check_parity", "ParityReport", "Mismatch", "same_value"]
+
+_PY_TYPES: dict[type, tuple[type, ...]] = {
+    Int64: (int,),
+    Float64: (float,),
+    Boolean: (bool,),
+    String: (str,),
+}
+
+
+def _bits(x: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", x))[0]
+
+
+def ulp_distance(a: float, b: float) -> int:
+    """Distance in units of least precision between two finite floats of the same sign."""
+    ia, ib = _bits(a), _bits(b)
+    if ia < 0:
+        ia = -(2**63) - ia
+    if ib < 0:
+        ib = -(2**63) - ib
+    return abs(ia - ib)
+
+
+def same_value(a: Any, b: Any, dtype: DataType, ulps: int = 0) -> bool:
+    """Parity equality of one batch value ``a`` and one per-request value ``b``."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(dtype, Float64):
+        if type(b) is not float:
+            return False
+        if a != a or b != b:
+            return a != a and b != b
+        if ulps and math.isfinite(a) and math.isfinite(b):
+            return ulp_distance(a, b) <= ulps
+        return _bits(a) == _bits(b)
+    py = _PY_TYPES.get(type(dtype))
+    if py is not None:
+        if type(b) not in py:
+            return False
+        return a == b
+    if isinstance(dtype, Datetime):
+        if type(b).__name__ != "datetime" or (b.tzinfo is None) != (dtype.time_zone is None):
+            return False
+        if dtype.time_zone is not None and getattr(b.tzinfo, "key", "UTC") != dtype.time_zone:
+            return False
+        return a == b
+    if isinstance(dtype, Date):
+        return type(b).__name__ == "date" and a == b
+    if isinstance(dtype, Duration):
+        return type(b).__name__ == "timedelta" and a == b
+    return a == b
+
+
+@dataclass
+class Mismatch:
+    feature: str
+    row: int
+    inputs: dict[str, Any]
+    batch: Any
+    per_request: Any
+
+    def __str__(self) -> str:
+        return f"row {self.row}: batch={self.batch!r} per_request={self.per_request!r} inputs={self.inputs!r}"
+
+
+@dataclass
+class ParityReport:
+    """Result of :func:`check_parity`. ``ok`` is True when nothing differs."""
+
+    feature_set: str
+    rows: int
+    mismatches: dict[str, list[Mismatch]] = field(default_factory=dict)
+    mismatch_counts: dict[str, int] = field(default_factory=dict)
+    dtype_errors: list[str] = field(default_factory=list)
+    engine_differences: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    batch_error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.mismatch_counts or self.dtype_errors or self.engine_differences or self.errors)
+
+    def summary(self) -> str:
+        lines = [
+            f"parity {self.feature_set!r}: {self.rows} rows, "
+            f"{sum(self.mismatch_counts.values())} mismatching values in {len(self.mismatch_counts)} features"
+            f" ({self.seconds:.1f}s)"
+        ]
+        lines += [f"  dtype: {d}" for d in self.dtype_errors]
+        lines += [f"  engine: {d}" for d in self.engine_differences]
+        lines += [f"  error: {d}" for d in self.errors]
+        for feat, count in self.mismatch_counts.items():
+            lines.append(f"  {feat}: {count} rows differ, e.g.")
+            lines += [f"    {m}" for m in self.mismatches[feat][:3]]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _frame(fs: "FeatureSet", data: Any) -> "pl.DataFrame":
+    import polars as pl
+
+    from .backends.polars.compiler import conform_inputs
+
+    if isinstance(data, pl.LazyFrame):
+        data = data.collect()
+    if not isinstance(data, pl.DataFrame):
+        from .backends.polars.dtypes import to_polars
+
+        rows = list(data)
+        schema = {k: to_polars(f.dtype) for k, f in fs.inputs.items()}
+        data = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return data.select(conform_inputs(fs, data.schema))
+
+
+def _collect(fs: "FeatureSet", df: "pl.DataFrame", engine: str) -> "pl.DataFrame":
+    return fs.transform(df.lazy()).collect(engine=engine)
+
+
+def _frames_equal(fs: "FeatureSet", a: "pl.DataFrame", b: "pl.DataFrame") -> list[str]:
+    out = []
+    for name, feat in fs.features.items():
+        ca, cb = a[name].to_list(), b[name].to_list()
+        bad = [i for i, (x, y) in enumerate(zip(ca, cb)) if not same_value(x, y, feat.dtype)]
+        if bad:
+            out.append(f"{name}: {len(bad)} rows, e.g. row {bad[0]}: {ca[bad[0]]!r} vs {cb[bad[0]]!r}")
+    return out
+
+
+def check_parity(
+    fs: "FeatureSet",
+    data: Any,
+    *,
+    engines: Iterable[str] = ("in-memory", "streaming"),
+    single_row_frames: bool = False,
+    tolerances: Mapping[str, int] | None = None,
+    max_examples: int = 5,
+) -> ParityReport:
+    """Compare the batch and per-request runtimes of ``fs`` on ``data``.
+
+    Parameters
+    ----------
+    fs : FeatureSet
+    data : polars DataFrame or LazyFrame, or an iterable of row dicts
+        Must hold the feature set's inputs (extra columns are ignored).
+    engines : engines to run the batch pipeline on; the first is the reference.
+    single_row_frames : also run the batch pipeline on each row as its own frame.
+    tolerances : ``{feature: ulps}`` for features whose case documents why bitwise
+        equality cannot hold.
+
+    Returns
+    -------
+    ParityReport
+    """
+    from .backends.polars.dtypes import to_polars
+
+    started = time.perf_counter()
+    tolerances = dict(tolerances or {})
+    df = _frame(fs, data)
+    report = ParityReport(fs.name, df.height)
+    engines = list(engines)
+    batch = None
+    try:
+        batch = _collect(fs, df, engines[0])
+    except Exception as exc:  # polars raised: per-request must raise somewhere too
+        report.batch_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    if batch is not None:
+        for name, feat in fs.features.items():
+            want = to_polars(feat.dtype)
+            if batch.schema[name] != want:
+                report.dtype_errors.append(f"{name}: batch dtype {batch.schema[name]} != declared {want}")
+        for engine in engines[1:]:
+            other = _collect(fs, df, engine)
+            report.engine_differences += [f"{engine}: {d}" for d in _frames_equal(fs, batch, other)]
+        if single_row_frames and df.height:
+            import polars as pl
+
+            singles = pl.concat([_collect(fs, df.slice(i, 1), engines[0]) for i in range(df.height)])
+            report.engine_differences += [f"one-row frames: {d}" for d in _frames_equal(fs, batch, singles)]
+
+    row_fn = fs.row_fn
+    used = fs.used_inputs()
+    columns = {name: batch[name].to_list() for name in fs.features} if batch is not None else {}
+    raised = 0
+    for i, row in enumerate(df.select(used).iter_rows(named=True)):
+        try:
+            got = row_fn(row)
+        except Exception as exc:
+            raised += 1
+            if batch is not None:
+                report.errors.append(f"row {i}: per-request raised {type(exc).__name__}: {exc} (batch did not); inputs={row!r}")
+                if len(report.errors) >= max_examples:
+                    break
+            continue
+        if batch is None:
+            continue
+        for name, feat in fs.features.items():
+            want = columns[name][i]
+            have = got[name]
+            if not same_value(want, have, feat.dtype, tolerances.get(name, 0)):
+                report.mismatch_counts[name] = report.mismatch_counts.get(name, 0) + 1
+                examples = report.mismatches.setdefault(name, [])
+                if len(examples) < max_examples:
+                    examples.append(Mismatch(name, i, dict(row), want, have))
+    if batch is None and raised == 0:
+        report.errors.append(f"batch raised ({report.batch_error}) but the per-request function raised on no row")
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,1 @@
+"""Helpers called by generated per-request code. Pure Python: never imports polars."""

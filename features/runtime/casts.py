@@ -1,0 +1,71 @@
+"""Casts with polars' exact rules (see :class:`features.ir.core.Cast`)."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import InvalidOperationError
+from .arith import INT64_MAX, INT64_MIN
+
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+# Rust's f64 grammar: optional sign, digits with optional point (".5", "5." allowed),
+# optional exponent; or inf / infinity / nan in any case. No spaces, no underscores.
+_FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)", re.I)
+_TWO63 = 9223372036854775808.0
+
+
+def _fail(value: object, dtype: str) -> InvalidOperationError:
+    return InvalidOperationError(f"conversion from `{type(value).__name__}` to `{dtype}` failed for value {value!r}")
+
+
+def str_to_int(value: str) -> int | None:
+    if not _INT_RE.fullmatch(value) or not value.isascii():
+        return None
+    out = int(value)
+    return out if INT64_MIN <= out <= INT64_MAX else None
+
+
+def str_to_int_strict(value: str) -> int:
+    out = str_to_int(value)
+    if out is None:
+        raise _fail(value, "i64")
+    return out
+
+
+def str_to_float(value: str) -> float | None:
+    if not value.isascii() or not _FLOAT_RE.fullmatch(value):
+        return None
+    return float(value)
+
+
+def str_to_float_strict(value: str) -> float:
+    out = str_to_float(value)
+    if out is None:
+        raise _fail(value, "f64")
+    return out
+
+
+def float_to_int(value: float) -> int | None:
+    """Truncate toward zero; None for NaN, ±inf and values outside Int64."""
+    if value != value or not -_TWO63 <= value < _TWO63:
+        return None
+    return int(value)
+
+
+def float_to_int_strict(value: float) -> int:
+    out = float_to_int(value)
+    if out is None:
+        raise _fail(value, "i64")
+    return out
+
+
+def float_to_str(value: float) -> str:
+    """Polars' float formatting: shortest round-trip digits, ``NaN``, exponent as ``1e-7``/``1e+16``."""
+    if value != value:
+        return "NaN"
+    text = repr(value)
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        sign = "-" if exp.startswith("-") else "+"
+        return f"{mantissa}e{sign}{int(exp.lstrip('+-'))}"
+    return text

@@ -1,0 +1,78 @@
+"""Conversions between Python values and the generated code's internal representation.
+
+Internally ``Datetime`` is an int count of its unit since 1970-01-01T00:00 UTC
+(wall-clock time for zone-less datetimes), ``Date`` an int count of days and
+``Duration`` an int count of its unit — the physical representation polars
+uses, which makes arithmetic and comparisons exact and DST-proof.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from .tz import get_zone
+
+_EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_EPOCH_NAIVE = _dt.datetime(1970, 1, 1)
+_US = _dt.timedelta(microseconds=1)
+_MS = _dt.timedelta(milliseconds=1)
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+
+
+def datetime_to_epoch_us(value: _dt.datetime) -> int:
+    """Aware datetimes are instants (any zone); naive ones are wall-clock times."""
+    if value.tzinfo is None:
+        return (value - _EPOCH_NAIVE) // _US
+    return (value - _EPOCH_UTC) // _US
+
+
+def datetime_to_epoch_ms(value: _dt.datetime) -> int:
+    # polars truncates sub-unit precision toward negative infinity when casting to "ms".
+    return datetime_to_epoch_us(value) // 1000
+
+
+def epoch_to_datetime(value: int, unit: str, tz: str | None) -> _dt.datetime:
+    delta = _dt.timedelta(microseconds=value) if unit == "us" else _dt.timedelta(milliseconds=value)
+    if tz is None:
+        return _EPOCH_NAIVE + delta
+    return (_EPOCH_UTC + delta).astimezone(get_zone(tz))
+
+
+def date_to_days(value: _dt.date) -> int:
+    if isinstance(value, _dt.datetime):
+        raise TypeError(f"expected a date, got a datetime: {value!r}")
+    return value.toordinal() - _EPOCH_ORDINAL
+
+
+def days_to_date(value: int) -> _dt.date:
+    return _dt.date.fromordinal(value + _EPOCH_ORDINAL)
+
+
+def timedelta_to_us(value: _dt.timedelta) -> int:
+    return value // _US
+
+
+def timedelta_to_ms(value: _dt.timedelta) -> int:
+    return value // _MS
+
+
+def int_to_timedelta(value: int, unit: str) -> _dt.timedelta:
+    return _dt.timedelta(microseconds=value) if unit == "us" else _dt.timedelta(milliseconds=value)
+
+
+def literal_to_internal(value: Any, dtype: Any) -> Any:
+    """A literal's value in the internal representation of ``dtype``."""
+    name = type(dtype).__name__
+    if value is None:
+        return None
+    if name == "Datetime":
+        us = datetime_to_epoch_us(value)
+        return us if dtype.time_unit == "us" else us // 1000
+    if name == "Date":
+        return date_to_days(value)
+    if name == "Duration":
+        return timedelta_to_us(value) if dtype.time_unit == "us" else timedelta_to_ms(value)
+    if name == "Float64" and type(value) is int:
+        return float(value)
+    return value

@@ -1,0 +1,1 @@
+"""The shared parity suite: every op, on both runtimes, with edge values."""

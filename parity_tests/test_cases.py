@@ -1,0 +1,42 @@
+"""Run every shared parity case on both runtimes."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.ir.base import OPS, walk
+from features.parity import check_parity
+
+from .cases import all_cases
+
+CASES = all_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_parity_case(case):
+    fs = case.feature_set()
+    rows = case.all_rows()
+    report = check_parity(
+        fs,
+        rows,
+        single_row_frames=len(rows) <= 400,
+        tolerances={k: ulps for k, (ulps, _reason) in case.tolerances.items()},
+    )
+    if case.expect_error:
+        assert report.batch_error is not None, "the case expects polars to raise, but it did not"
+    else:
+        assert report.batch_error is None, report.batch_error
+    assert report.ok, report.summary()
+
+
+def test_every_op_has_a_parity_case():
+    covered = {type(n).__name__ for c in CASES for f in c.feature_set().features.values() for n in walk(f.node)}
+    missing = sorted(set(OPS) - covered - {"Column", "Literal"})
+    assert not missing, f"ops without a parity case: {missing}"
+
+
+def test_tolerances_state_a_reason():
+    for c in CASES:
+        for feature, (ulps, reason) in c.tolerances.items():
+            assert feature in c.features, (c.name, feature)
+            assert ulps > 0 and len(reason) > 20, f"{c.name}.{feature}: a tolerance needs a written reason"

@@ -1,0 +1,1 @@
+"""serving (see the README; grows with later issues)."""
