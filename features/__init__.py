@@ -10,7 +10,8 @@
 """
 
 from .api.expr import Expr, coalesce, col, lit, when
-from .api.horizontal import concat_str, max_horizontal, min_horizontal, sum_horizontal
+from .api.numeric import max_horizontal, min_horizontal, sum_horizontal
+from .api.strings import concat_str
 from .dtypes import Boolean, DataType, Date, Datetime, Duration, Field, Float64, Int64, String
 from .errors import (
     CompileError,

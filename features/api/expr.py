@@ -17,6 +17,7 @@ from ..errors import ExprTypeError
 from ..ir import core
 from ..ir.base import Column, Literal, Node, canonical_literal, literal_dtype, render
 from ..suggest import did_you_mean
+from .hashing import HashingMethods
 from .numeric import NumericMethods
 from .strings import StringNamespace
 from .temporal import DateTimeNamespace
@@ -43,7 +44,7 @@ def wrap(value: Any, *, str_as_col: bool = False) -> Node:
     return lit(value)._node
 
 
-class Expr(NumericMethods):
+class Expr(NumericMethods, HashingMethods):
     """A column expression. Build with :func:`col`, :func:`lit` and :func:`when`.
 
     Examples

@@ -10,3 +10,8 @@ class StringNamespace(Namespace):
 
     _name = "str"
     __slots__ = ()
+
+
+def concat_str(*exprs, separator: str = "", ignore_nulls: bool = False):
+    """Concatenate strings (exported from ``features``); filled in by the strings category."""
+    raise NotImplementedError("concat_str")
