@@ -735,8 +735,8 @@ class _Parser:
             "0": "octal escapes", "k": "backreferences \\k<name>", "g": "backreferences \\g<...>",
             "<": "\\< (a word start in Rust, a literal '<' in Python)",
             ">": "\\> (a word end in Rust, a literal '>' in Python)",
-            "Q": "quoting \\Q...\\E", "E": "\\E", "N": "\\N{...}", "K": "\\K", "X": "\\X", "R": "\\R",
-            "h": "\\h", "H": "\\H", "e": "\\e", "c": "control escapes \\cX", "o": "octal escapes \\o{...}",
+            "Q": "quoting \\Q...\\E", "N": "named characters \\N{...}", "c": "control escapes \\cX",
+            "o": "octal escapes \\o{...}",
         }.get(c)
         if what is None and c in "123456789":
             what = "backreferences \\1..\\9"
@@ -745,7 +745,7 @@ class _Parser:
         if c in _PUNCT or c == " ":
             return ord(c)
         if c.isascii() and c.isalnum():
-            raise self.fail(f"unknown escape \\{c}", start)
+            raise self.fail(f"unknown escape \\{c} is not supported", start)
         raise self.fail(f"escaping {c!r} is not supported (only ASCII punctuation may be escaped)", start)
 
     def class_skip(self, flags: _Flags) -> None:
