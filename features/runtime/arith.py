@@ -56,3 +56,64 @@ def fpow(a: float, b: float) -> float:
 def ipow(a: int, k: int) -> int:
     """``a ** k`` for ``k >= 0`` wrapped to Int64 (polars' wrapping integer pow)."""
     return wrap64(pow(a, k, 1 << 64))
+
+
+def fsqrt(x: float) -> float:
+    """``f64::sqrt``: NaN below zero (``-inf`` included), ``sqrt(-0.0)`` is ``-0.0``."""
+    return math.sqrt(x) if x >= 0.0 else _NAN
+
+
+def powi(base: float, n: int) -> float:
+    """``f64::powi`` as compiled for polars (compiler-rt ``__powidf2``): square-and-multiply.
+
+    Not correctly rounded for large ``n``: ``powi(10.0, 23)`` is ``1.0000000000000001e23``
+    while ``10.0 ** 23`` is ``1e23``. Polars' ``round`` uses it to build ``10**decimals``.
+    """
+    recip = n < 0
+    k = -n if recip else n
+    acc = 1.0
+    while True:
+        if k & 1:
+            acc *= base
+        k >>= 1
+        if k == 0:
+            break
+        base *= base
+    return 1.0 / acc if recip else acc
+
+
+def repeated_product(x: float, k: int) -> float:
+    """``x * x * ... * x`` (``k`` factors, left to right): polars' ``x ** k`` for ``k`` in 2..9."""
+    out = x
+    for _ in range(k - 1):
+        out *= x
+    return out
+
+
+#: Exponents polars does not send to C ``pow`` when the exponent is a single value:
+#: ``0.5`` becomes ``sqrt`` and the integers 2..9 a repeated product.
+SPECIAL_EXPONENTS = (0.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)
+
+
+def fpow_scalar(x: float, y: float) -> float:
+    """``x ** y`` with polars' scalar-exponent rules (see :class:`features.ir.core.Pow`).
+
+    ``y == 0.5`` is ``sqrt(x)`` (so ``(-0.0) ** 0.5`` is ``-0.0`` and ``(-inf) ** 0.5`` NaN);
+    ``y`` in 2..9 is ``x * x * ... * x`` (rounded at each step); anything else is C ``pow``.
+    """
+    if y == 2.0:
+        return x * x
+    if y == 0.5:
+        return math.sqrt(x) if x >= 0.0 else _NAN
+    if 3.0 <= y <= 9.0 and y == int(y):
+        return repeated_product(x, int(y))
+    return fpow(x, y)
+
+
+def special_exponents_for(base: float) -> tuple[float, ...]:
+    """The special exponents at which :func:`fpow_scalar` differs from C ``pow`` for this base."""
+
+    def same(p: float, q: float) -> bool:
+        return (p != p and q != q) or (p == q and math.copysign(1.0, p) == math.copysign(1.0, q))
+
+    return tuple(k for k in SPECIAL_EXPONENTS if not same(fpow_scalar(base, k), fpow(base, k)))

@@ -60,12 +60,23 @@ def float_to_int_strict(value: float) -> int:
 
 
 def float_to_str(value: float) -> str:
-    """Polars' float formatting: shortest round-trip digits, ``NaN``, exponent as ``1e-7``/``1e+16``."""
+    """Polars' float formatting (measured on polars 2.1).
+
+    Shortest round-trip digits like ``repr``, with three differences: NaN is
+    ``"NaN"``; the exponent has no zero padding and always a sign (``1e-7``,
+    ``1e+16``); and values whose decimal exponent is -5 are written in full
+    (``0.00001``, ``0.000015000000000000002``) where ``repr`` switches to
+    scientific notation. So scientific notation is used exactly when the
+    decimal exponent is below -5 or at least 16.
+    """
     if value != value:
         return "NaN"
     text = repr(value)
-    if "e" in text:
-        mantissa, exp = text.split("e")
-        sign = "-" if exp.startswith("-") else "+"
-        return f"{mantissa}e{sign}{int(exp.lstrip('+-'))}"
-    return text
+    if "e" not in text:
+        return text
+    mantissa, exp = text.split("e")
+    exponent = int(exp)
+    if exponent == -5:
+        sign = "-" if mantissa.startswith("-") else ""
+        return f"{sign}0.0000{mantissa.lstrip('-').replace('.', '')}"
+    return f"{mantissa}e{'-' if exponent < 0 else '+'}{abs(exponent)}"

@@ -66,10 +66,46 @@ def _mod(c, node, args):
 
 @RULES.register(ops.Pow)
 def _pow(c, node, args):
+    """Pin polars' scalar-exponent specialisations so the result never depends on the frame.
+
+    Polars computes ``x ** y`` with C ``pow`` except when the exponent is a
+    single value: ``0.5`` becomes ``sqrt`` and the integers 2..9 a repeated
+    product. A column exponent is "a single value" on a one-row frame only, so
+    for columns the same specialisations are spelt out per row with when/then
+    (only those that can change the result when the base is a literal).
+    """
+    from ...dtypes import Null
+
+    def product(x, k: int):  # x * x * ... * x, left to right, as polars' loop
+        out = x
+        for _ in range(k - 1):
+            out = out * x
+        return out
+
     a, b = args
     if isinstance(c.dtype(node), Int64):
         return a.expr.pow(pl.lit(b.node.value, dtype=pl.UInt32))
-    return as_float(a).pow(as_float(b))
+    x = as_float(a)
+    if b.is_literal and b.node.value is not None:
+        k = float(b.node.value)
+        if k == 1.0:
+            return x
+        if k == 0.5:
+            return x.sqrt()
+        if k in arith.SPECIAL_EXPONENTS:
+            return product(x, int(k))
+        return x.pow(pl.lit(k, dtype=pl.Float64))
+    if isinstance(b.dtype, Null):
+        return pl.lit(None, dtype=pl.Float64)
+    y = as_float(b)
+    specials = arith.SPECIAL_EXPONENTS
+    if a.is_literal and a.node.value is not None:
+        specials = arith.special_exponents_for(float(a.node.value))
+    chain = None
+    for k in specials:
+        value = x.sqrt() if k == 0.5 else product(x, int(k))
+        chain = (pl if chain is None else chain).when(y == k).then(value)
+    return x.pow(y) if chain is None else chain.otherwise(x.pow(y))
 
 
 @RULES.register(ops.FillNull)

@@ -91,10 +91,26 @@ def _mod(e: Emitter, node, args: list[Arg]):
 
 @RULES.register(ops.Pow)
 def _pow(e: Emitter, node, args: list[Arg]):
+    """Mirror of the polars rule: sqrt for ``** 0.5``, a repeated product for ``** 2`` .. ``** 9``, else C pow."""
     a, b = args
     if isinstance(_out_dtype(e, node), Int64):
         return f"{e.helper(arith.ipow)}({a.src}, {b.src})"
-    return f"{e.helper(arith.fpow)}({coerce(e, a, Float64())}, {coerce(e, b, Float64())})"
+    if b.is_literal and b.node.value is not None:
+        k = float(b.node.value)
+        x = coerce(e, a, Float64())
+        if k == 1.0:
+            return x
+        if k == 0.5:
+            return f"{e.helper(arith.fsqrt)}({x})"
+        if k in arith.SPECIAL_EXPONENTS:
+            if x != a.src and not a.is_literal:  # an Int64 column: convert once
+                return [f"{{out}} = {x}", "{out} = " + " * ".join(["{out}"] * int(k))]
+            return " * ".join([x] * int(k))
+        return f"{e.helper(arith.fpow)}({x}, {e.literal(k)})"
+    fn = arith.fpow_scalar
+    if a.is_literal and a.node.value is not None and not arith.special_exponents_for(float(a.node.value)):
+        fn = arith.fpow
+    return f"{e.helper(fn)}({coerce(e, a, Float64())}, {coerce(e, b, Float64())})"
 
 
 @RULES.register(ops.Neg)
