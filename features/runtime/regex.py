@@ -381,6 +381,7 @@ _ORBITS: tuple[tuple[int, ...], ...] = tuple(
     tuple(int(h, 16) for h in group.split()) for group in _FOLD.split(",") if group.strip()
 )
 _FOLD_MEMBERS: tuple[tuple[int, tuple[int, ...]], ...] = tuple(sorted((cp, o) for o in _ORBITS for cp in o))
+_ORBIT_OF: dict[int, tuple[int, ...]] = dict(_FOLD_MEMBERS)
 _SHORTHANDS = {
     "d": DIGIT, "D": _complement(DIGIT), "w": WORD, "W": _complement(WORD), "s": SPACE, "S": _complement(SPACE),
 }
@@ -609,8 +610,8 @@ class _Parser:
         return lo, hi
 
     def literal(self, cp: int, flags: _Flags) -> _Set:
-        ranges = ((cp, cp),)
-        return _Set(case_fold(ranges) if flags.i else ranges)
+        orbit = _ORBIT_OF.get(cp) if flags.i else None
+        return _Set(_norm((c, c) for c in orbit) if orbit else ((cp, cp),))
 
     def atom(self, flags: _Flags) -> _Node:
         c = self.p[self.i]
@@ -884,7 +885,7 @@ def _as_literal(node: _Node) -> str | None:
 def _char(cp: int, rust: bool) -> str:
     c = chr(cp)
     if c.isascii():
-        if c.isalnum() or c in "_<>":
+        if c.isalnum() or c in "_<> ":
             return c
         if c in _PUNCT:
             return "\\" + c
