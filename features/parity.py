@@ -78,6 +78,11 @@ def same_value(a: Any, b: Any, dtype: DataType, ulps: int = 0) -> bool:
             return False
         if dtype.time_zone is not None and getattr(b.tzinfo, "key", "UTC") != dtype.time_zone:
             return False
+        if dtype.time_zone is not None:
+            # Compare instants: ``==`` between aware datetimes of two tzinfo objects (polars builds
+            # values with the OS zoneinfo, the per-request side with tzdata's) is always False for
+            # ambiguous wall-clock times (PEP 495), while subtraction honours ``fold``.
+            return a.tzinfo is not None and not (a - b)
         return a == b
     if isinstance(dtype, Date):
         return type(b).__name__ == "date" and a == b
