@@ -2,11 +2,275 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..errors import ExprTypeError, SchemaError
+from ..ir import temporal as ops
 from .namespace import Namespace
+
+if TYPE_CHECKING:
+    from .expr import Expr
 
 
 class DateTimeNamespace(Namespace):
-    """Temporal methods, as ``polars.Expr.dt``."""
+    """Temporal methods, as ``polars.Expr.dt``.
+
+    Field accessors work on ``Date`` and ``Datetime`` (clock fields on
+    ``Datetime`` only) and return ``Int64`` (polars: ``Int8``/``Int16``/``Int32``).
+    A zoned ``Datetime`` is read on the wall clock of its zone, a naive one as is.
+    """
 
     _name = "dt"
     __slots__ = ()
+
+    # --- calendar fields -------------------------------------------------
+    def year(self) -> "Expr":
+        """Calendar year.
+
+        Examples
+        --------
+        >>> col("ts").dt.year()
+        <Expr col('ts').dt.year()>
+        """
+        return self._new(ops.DtYear(self._node))
+
+    def month(self) -> "Expr":
+        """Month, 1-12.
+
+        Examples
+        --------
+        >>> col("ts").dt.month()
+        <Expr col('ts').dt.month()>
+        """
+        return self._new(ops.DtMonth(self._node))
+
+    def day(self) -> "Expr":
+        """Day of the month, 1-31.
+
+        Examples
+        --------
+        >>> col("ts").dt.day()
+        <Expr col('ts').dt.day()>
+        """
+        return self._new(ops.DtDay(self._node))
+
+    def weekday(self) -> "Expr":
+        """ISO day of the week, Monday = 1 ... Sunday = 7.
+
+        Copies polars, not Python: ``datetime.weekday()`` is 0-6 from Monday.
+
+        Examples
+        --------
+        >>> col("ts").dt.weekday()
+        <Expr col('ts').dt.weekday()>
+        """
+        return self._new(ops.DtWeekday(self._node))
+
+    def ordinal_day(self) -> "Expr":
+        """Day of the year, 1-366.
+
+        Examples
+        --------
+        >>> col("ts").dt.ordinal_day()
+        <Expr col('ts').dt.ordinal_day()>
+        """
+        return self._new(ops.DtOrdinalDay(self._node))
+
+    def week(self) -> "Expr":
+        """ISO 8601 week number, 1-53.
+
+        Early January can belong to the last week of the previous year
+        (2021-01-03 is in week 53) and late December to week 1.
+
+        Examples
+        --------
+        >>> col("ts").dt.week()
+        <Expr col('ts').dt.week()>
+        """
+        return self._new(ops.DtWeek(self._node))
+
+    def quarter(self) -> "Expr":
+        """Quarter of the year, 1-4.
+
+        Examples
+        --------
+        >>> col("ts").dt.quarter()
+        <Expr col('ts').dt.quarter()>
+        """
+        return self._new(ops.DtQuarter(self._node))
+
+    # --- clock fields ----------------------------------------------------
+    def hour(self) -> "Expr":
+        """Hour of the wall clock, 0-23 (``Datetime`` only).
+
+        Examples
+        --------
+        >>> col("ts").dt.hour()
+        <Expr col('ts').dt.hour()>
+        """
+        return self._new(ops.DtHour(self._node))
+
+    def minute(self) -> "Expr":
+        """Minute, 0-59 (``Datetime`` only).
+
+        Examples
+        --------
+        >>> col("ts").dt.minute()
+        <Expr col('ts').dt.minute()>
+        """
+        return self._new(ops.DtMinute(self._node))
+
+    def second(self) -> "Expr":
+        """Whole second, 0-59 (``Datetime`` only); the fraction is dropped.
+
+        Examples
+        --------
+        >>> col("ts").dt.second()
+        <Expr col('ts').dt.second()>
+        """
+        return self._new(ops.DtSecond(self._node))
+
+    def millisecond(self) -> "Expr":
+        """Milliseconds within the second, 0-999 (``Datetime`` only).
+
+        Examples
+        --------
+        >>> col("ts").dt.millisecond()
+        <Expr col('ts').dt.millisecond()>
+        """
+        return self._new(ops.DtMillisecond(self._node))
+
+    def microsecond(self) -> "Expr":
+        """Microseconds within the second, 0-999999 (``Datetime`` only).
+
+        Examples
+        --------
+        >>> col("ts").dt.microsecond()
+        <Expr col('ts').dt.microsecond()>
+        """
+        return self._new(ops.DtMicrosecond(self._node))
+
+    # --- conversions -----------------------------------------------------
+    def epoch(self, time_unit: str = "us") -> "Expr":
+        """Time since 1970-01-01T00:00 UTC in ``time_unit`` (``"s"``, ``"ms"``, ``"us"`` or ``"d"``).
+
+        Floored like polars: 1969-12-31T23:59:59.5 is ``-1`` in seconds (not 0).
+        A zoned ``Datetime`` counts the instant, not its wall clock. ``"ns"``
+        is refused (skewless has no nanosecond resolution).
+
+        Examples
+        --------
+        >>> col("ts").dt.epoch("s")
+        <Expr col('ts').dt.epoch(time_unit='s')>
+        """
+        if time_unit not in ops.EPOCH_UNITS:
+            raise ExprTypeError(f"dt.epoch(): time_unit must be one of {ops.EPOCH_UNITS}, got {time_unit!r}")
+        return self._new(ops.DtEpoch(self._node, time_unit))
+
+    def date(self) -> "Expr":
+        """The date of the wall clock, as ``Date`` (a zoned ``Datetime`` is read in its zone).
+
+        Examples
+        --------
+        >>> col("ts").dt.date()
+        <Expr col('ts').dt.date()>
+        """
+        return self._new(ops.DtDate(self._node))
+
+    def convert_time_zone(self, time_zone: str) -> "Expr":
+        """The same instants, read in ``time_zone`` (an IANA name from the ``tzdata`` package).
+
+        Only the dtype changes; comparisons and differences are unaffected,
+        field accessors then read the new zone's wall clock. Copies polars
+        2.1: a naive ``Datetime`` is taken as UTC. Unknown zones (and offsets
+        such as ``"+05:00"``, which polars renames) are refused here.
+
+        Examples
+        --------
+        >>> col("ts").dt.convert_time_zone("Asia/Kathmandu")
+        <Expr col('ts').dt.convert_time_zone(time_zone='Asia/Kathmandu')>
+        """
+        from ..runtime.tz import check_zone
+
+        try:
+            check_zone(time_zone)
+        except SchemaError as exc:
+            raise ExprTypeError(f"dt.convert_time_zone(): {exc}") from None
+        return self._new(ops.DtConvertTimeZone(self._node, time_zone))
+
+    # --- durations ---------------------------------------------------------
+    def total_days(self, *, fractional: bool = False) -> "Expr":
+        """Length of a ``Duration`` in days.
+
+        ``Int64`` truncated toward zero (polars: -36 hours is -1 day, not -2);
+        ``fractional=True`` gives ``Float64``.
+
+        Examples
+        --------
+        >>> (col("arrive") - col("depart")).dt.total_days()
+        <Expr (col('arrive') - col('depart')).dt.total_days(fractional=False)>
+        """
+        return self._new(ops.DtTotalDays(self._node, _flag(fractional)))
+
+    def total_hours(self, *, fractional: bool = False) -> "Expr":
+        """Length of a ``Duration`` in hours (truncated toward zero unless ``fractional``).
+
+        Examples
+        --------
+        >>> (col("arrive") - col("depart")).dt.total_hours()
+        <Expr (col('arrive') - col('depart')).dt.total_hours(fractional=False)>
+        """
+        return self._new(ops.DtTotalHours(self._node, _flag(fractional)))
+
+    def total_minutes(self, *, fractional: bool = False) -> "Expr":
+        """Length of a ``Duration`` in minutes (truncated toward zero unless ``fractional``).
+
+        Examples
+        --------
+        >>> (col("arrive") - col("depart")).dt.total_minutes()
+        <Expr (col('arrive') - col('depart')).dt.total_minutes(fractional=False)>
+        """
+        return self._new(ops.DtTotalMinutes(self._node, _flag(fractional)))
+
+    def total_seconds(self, *, fractional: bool = False) -> "Expr":
+        """Length of a ``Duration`` in seconds.
+
+        ``Int64`` truncated toward zero (polars: -1.5 s is -1, while Python's
+        ``timedelta.total_seconds()`` is the float -1.5); ``fractional=True``
+        gives that float.
+
+        Examples
+        --------
+        >>> (col("arrive") - col("depart")).dt.total_seconds()
+        <Expr (col('arrive') - col('depart')).dt.total_seconds(fractional=False)>
+        """
+        return self._new(ops.DtTotalSeconds(self._node, _flag(fractional)))
+
+    def total_milliseconds(self, *, fractional: bool = False) -> "Expr":
+        """Length of a ``Duration`` in milliseconds (truncated toward zero unless ``fractional``).
+
+        Examples
+        --------
+        >>> (col("arrive") - col("depart")).dt.total_milliseconds()
+        <Expr (col('arrive') - col('depart')).dt.total_milliseconds(fractional=False)>
+        """
+        return self._new(ops.DtTotalMilliseconds(self._node, _flag(fractional)))
+
+    def total_microseconds(self, *, fractional: bool = False) -> "Expr":
+        """Length of a ``Duration`` in microseconds.
+
+        On a millisecond ``Duration`` this multiplies by 1000 and wraps on
+        Int64 overflow, as polars does.
+
+        Examples
+        --------
+        >>> (col("arrive") - col("depart")).dt.total_microseconds()
+        <Expr (col('arrive') - col('depart')).dt.total_microseconds(fractional=False)>
+        """
+        return self._new(ops.DtTotalMicroseconds(self._node, _flag(fractional)))
+
+
+def _flag(value: object) -> bool:
+    if type(value) is not bool:
+        raise ExprTypeError(f"fractional must be True or False, got {value!r}")
+    return value

@@ -1,5 +1,191 @@
-"""Parity cases: temporal."""
+"""Parity cases: temporal (``.dt`` field accessors, epoch, date, convert_time_zone, durations,
+datetime literals and ``Datetime - Datetime`` across DST)."""
 
 from __future__ import annotations
 
-from . import case  # noqa: F401
+import datetime as dt
+
+from features import Date, Datetime, Duration, Input, col, lit
+from features.runtime.temporal import CUTOFF_SECONDS, _table_seconds
+from features.runtime.tz import get_zone
+
+from . import case
+
+UTC = dt.timezone.utc
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+#: Zones of the cases (also checked against polars' database in tests/test_tz_database.py):
+#: DST in both hemispheres, a 30-minute DST shift (Lord_Howe) and odd offsets
+#: (+05:45, +12:45/+13:45, -03:30/-02:30).
+ZONES = (
+    "UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham",
+    "America/St_Johns",
+)
+
+
+def _instant(seconds: int, micros: int = 0) -> dt.datetime:
+    return EPOCH + dt.timedelta(seconds=seconds, microseconds=micros)
+
+
+def transition_instants(zone: str, years=(1900, 1969, 1970, 2013, 2024, 2037, 2038, 2099)) -> list[dt.datetime]:
+    """UTC instants around ``zone``'s transitions in ``years``: the second before, at and after,
+    one microsecond before, and half an hour either side."""
+    starts, _ = _table_seconds(zone)
+    out = []
+    for t in starts:
+        if _instant(t).year not in years:
+            continue
+        for delta_s, delta_us in ((-1, 0), (0, 0), (1, 0), (0, -1), (-1800, 0), (1800, 0)):
+            out.append(_instant(t + delta_s, delta_us))
+    return out
+
+
+# Beyond 2099 polars keeps the last offset of 2099 (no more DST), Python's zoneinfo does not:
+# summer and winter instants of 2100-2101 and 2500, at DST-sensitive hours.
+_FUTURE = [_instant(CUTOFF_SECONDS + d * 86_400 + h * 3600) for d in (0, 72, 100, 180, 280, 300, 460, 3650 * 40) for h in (1, 7, 14)]
+# Local-mean-time era (offsets with seconds, e.g. -4:56:02 in New York), year ends in odd zones.
+_PAST = [dt.datetime(1850, 7, 1, 12, 0, 1, tzinfo=UTC), dt.datetime(1883, 11, 18, 16, 59, 59, tzinfo=UTC),
+         dt.datetime(1901, 12, 31, 18, 14, 59, 999999, tzinfo=UTC), dt.datetime(1919, 12, 31, 18, 18, 44, tzinfo=UTC)]
+_YEAR_ENDS = [dt.datetime(y, 12, 31, h, m, tzinfo=UTC) for y in (1999, 2020, 2026) for h, m in ((10, 59), (11, 15), (18, 14), (18, 15))]
+
+
+def _rows(name: str, zone: str | None, instants: list[dt.datetime], unit: str = "us") -> list[dict]:
+    tz = get_zone(zone) if zone else None
+    out = []
+    for d in instants:
+        if unit == "ms":
+            d = d.replace(microsecond=d.microsecond // 1000 * 1000)
+        try:
+            value = d.astimezone(tz) if tz else d.replace(tzinfo=None)
+        except OverflowError:
+            continue
+        out.append({name: value})
+    return out
+
+
+def _fields(x):
+    d = x.dt
+    return {
+        "year": d.year(), "month": d.month(), "day": d.day(), "hour": d.hour(), "minute": d.minute(),
+        "second": d.second(), "millisecond": d.millisecond(), "microsecond": d.microsecond(), "weekday": d.weekday(),
+        "ordinal_day": d.ordinal_day(), "week": d.week(), "quarter": d.quarter(), "epoch_s": d.epoch("s"),
+        "epoch_ms": d.epoch("ms"), "epoch_us": d.epoch("us"), "epoch_d": d.epoch("d"), "epoch_default": d.epoch(),
+        "date": d.date(),
+    }
+
+
+# Every field accessor on every zone (and naive), microseconds and milliseconds.
+for zone in (None, *ZONES):
+    extra = transition_instants(zone) if zone not in (None, "UTC") else []
+    instants = extra + _FUTURE + _PAST + _YEAR_ENDS
+    for unit in ("us", "ms"):
+        tag = (zone or "naive").split("/")[-1].lower()
+        case(
+            f"temporal.fields_{tag}_{unit}",
+            {"ts": Datetime(unit, zone)},
+            _fields(col("ts")),
+            rows=_rows("ts", zone, instants, unit),
+        )
+
+# Calendar fields and epoch of a Date.
+case(
+    "temporal.date_fields",
+    {"d": Date},
+    {
+        "year": col("d").dt.year(), "month": col("d").dt.month(), "day": col("d").dt.day(),
+        "weekday": col("d").dt.weekday(), "ordinal_day": col("d").dt.ordinal_day(), "week": col("d").dt.week(),
+        "quarter": col("d").dt.quarter(), "epoch_s": col("d").dt.epoch("s"), "epoch_ms": col("d").dt.epoch("ms"),
+        "epoch_us": col("d").dt.epoch("us"), "epoch_d": col("d").dt.epoch("d"), "date": col("d").dt.date(),
+    },
+    rows=[{"d": dt.date(y, m, dd)} for y in (1900, 1904, 2000, 2004, 2015, 2016, 2026, 2027, 2100)
+          for m, dd in ((1, 1), (1, 3), (1, 4), (2, 28), (2, 29), (3, 1), (6, 30), (12, 28), (12, 29), (12, 31))
+          if not (m == 2 and dd == 29 and (y % 4 or (y % 100 == 0 and y % 400)))],
+)
+
+# convert_time_zone: field accessors after conversion, from UTC (year 1 becomes year 0 in
+# New York; 9999-12-31 becomes year 10000 in Kathmandu: polars' calendar has no bounds).
+_conv = {}
+for zone in ZONES[1:]:
+    tag = zone.split("/")[-1].lower()
+    c = col("ts").dt.convert_time_zone(zone)
+    _conv.update({f"{tag}_hour": c.dt.hour(), f"{tag}_minute": c.dt.minute(), f"{tag}_year": c.dt.year(),
+                  f"{tag}_day": c.dt.day(), f"{tag}_ordinal": c.dt.ordinal_day(), f"{tag}_week": c.dt.week(),
+                  f"{tag}_weekday": c.dt.weekday(), f"{tag}_epoch": c.dt.epoch("ms")})
+_conv_rows = _rows("ts", "UTC", [t for z in ZONES[1:] for t in transition_instants(z, (2024,))] + _FUTURE + _PAST)
+case("temporal.convert_from_utc", {"ts": Datetime("us", "UTC")}, _conv, rows=_conv_rows)
+case("temporal.convert_from_naive", {"ts": Datetime("ms")},
+     {"ny_hour": col("ts").dt.convert_time_zone("America/New_York").dt.hour(),
+      "chatham_day": col("ts").dt.convert_time_zone("Pacific/Chatham").dt.day()})
+
+# convert_time_zone as an output (Datetime values in the new zone), rows kept inside years 1-9999.
+_safe = [t for t in [*_conv_rows, *_rows("ts", "UTC", transition_instants("America/St_Johns"))]]
+case(
+    "temporal.convert_output",
+    {"ts": Datetime("us", "America/New_York")},
+    {"to_utc": col("ts").dt.convert_time_zone("UTC"), "to_kathmandu": col("ts").dt.convert_time_zone("Asia/Kathmandu"),
+     "to_chatham_date": col("ts").dt.convert_time_zone("Pacific/Chatham").dt.date(),
+     "chain": col("ts").dt.convert_time_zone("Europe/London").dt.convert_time_zone("America/St_Johns")},
+    edges=False,
+    rows=[{"ts": r["ts"].astimezone(get_zone("America/New_York"))} for r in _safe if r["ts"] is not None
+          and 1900 <= r["ts"].year <= 2500] + [{"ts": None}],
+)
+
+# Durations: Datetime - Datetime across DST (instants: 23- and 25-hour days in New York,
+# a 30-minute shift on Lord Howe; naive: wall-clock differences), every total_* unit,
+# truncation toward zero for negative spans, fractional floats.
+def _totals(x, prefix: str) -> dict:
+    out = {}
+    for name in ("days", "hours", "minutes", "seconds", "milliseconds", "microseconds"):
+        method = getattr(x.dt, f"total_{name}")
+        out[f"{prefix}{name}"] = method()
+        out[f"{prefix}{name}_f"] = method(fractional=True)
+    return out
+
+
+for zone, unit in (("America/New_York", "us"), ("Australia/Lord_Howe", "ms"), (None, "us"), ("Pacific/Chatham", "us")):
+    tag = (zone or "naive").split("/")[-1].lower()
+    diff = col("a") - col("b")
+    instants = (transition_instants(zone, (2013, 2024)) if zone else []) + _FUTURE[:6] + _PAST[:2]
+    rows = []
+    for i, x in enumerate(instants):
+        for y in (instants[(i + 1) % len(instants)], instants[(i + 7) % len(instants)], x):
+            rows += [{**ra, **rb} for ra, rb in zip(_rows("a", zone, [x], unit), _rows("b", zone, [y], unit))]
+    case(
+        f"temporal.duration_{tag}_{unit}",
+        {"a": Datetime(unit, zone), "b": Datetime(unit, zone)},
+        {"diff": diff, **_totals(diff, "")},
+        rows=rows,
+        edge_limit=400,
+    )
+
+_DURATIONS = [dt.timedelta(microseconds=v) for v in (1, -1, 999_999, -1_500_000, 1_500_000, -86_400_000_001, 123456789123,
+                                                       -123456789123, 59_999_999, -3_599_999_999)]
+_DURATIONS += [dt.timedelta(days=999_999_999, hours=23, microseconds=999_999), -dt.timedelta(days=999_999_999)]
+for unit in ("us", "ms"):
+    case(f"temporal.duration_input_{unit}", {"d": Duration(unit)}, _totals(col("d"), ""),
+         rows=[{"d": v if unit == "us" else v // dt.timedelta(milliseconds=1) * dt.timedelta(milliseconds=1)}
+               for v in _DURATIONS])
+
+# Comparisons with datetime literals (same instant written in another zone, pre-1970,
+# sub-millisecond literals on a millisecond column) and differences with literals.
+_NY = get_zone("America/New_York")
+case(
+    "temporal.literals",
+    {"ts": Datetime("us", "America/New_York"), "naive": Datetime("us"), "ms": Datetime("ms", "UTC")},
+    {
+        "after_dst": col("ts") >= dt.datetime(2013, 3, 10, 3, 0, tzinfo=_NY),
+        "before_fallback": col("ts") < dt.datetime(2013, 11, 3, 1, 30, fold=1, tzinfo=_NY),
+        "eq": col("ts") == dt.datetime(2013, 3, 10, 6, 59, 59, tzinfo=UTC).astimezone(_NY),
+        "naive_lt": col("naive") < dt.datetime(1969, 12, 31, 23, 59, 59, 999999),
+        "naive_ge_epoch": col("naive") >= dt.datetime(1970, 1, 1),
+        "ms_gt": col("ms") > lit(dt.datetime(1969, 12, 31, 23, 59, 59, 999500, tzinfo=UTC), dtype=Datetime("ms", "UTC")),
+        "ms_le": col("ms") <= lit(dt.datetime(2024, 3, 31, 1, 0, 0, 999, tzinfo=UTC), dtype=Datetime("ms", "UTC")),
+        "since": (col("ts") - lit(dt.datetime(2013, 1, 1, tzinfo=_NY))).dt.total_hours(),
+        "naive_since": (col("naive") - dt.datetime(2000, 1, 1)).dt.total_days(fractional=True),
+        "hour_of_lit": lit(dt.datetime(2013, 11, 3, 1, 30, fold=1, tzinfo=_NY)).dt.hour(),
+        "null_lit_year": lit(None).dt.year(),
+    },
+    edge_limit=1500,
+)
+
+_ = Input

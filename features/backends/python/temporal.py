@@ -1,5 +1,221 @@
-"""Python rules: temporal."""
+"""Python rules: temporal (the ``.dt`` namespace).
+
+Values are ints (see :mod:`features.runtime.convert`). A zoned ``Datetime`` is
+turned into its wall-clock count once per (value, zone) with one ``bisect``
+into the zone's transition table (:func:`features.runtime.temporal.zone_table`);
+the day count and the calendar date derived from it are shared the same way,
+so ``year``, ``month`` and ``week`` of one column cost one conversion.
+"""
 
 from __future__ import annotations
 
-from .table import RULES  # noqa: F401
+import datetime as _dt
+from bisect import bisect_right
+
+from ...dtypes import Date, Datetime, Null
+from ...ir import temporal as ops
+from ...runtime import arith
+from ...runtime import temporal as rt
+from .codegen import Arg, Emitter
+from .table import RULES
+
+_UNITS_PER_DAY = {"us": 86_400_000_000, "ms": 86_400_000}
+
+
+def _shared(e: Emitter, arg: Arg, key: tuple, expr: str) -> str:
+    """A per-function variable holding ``expr``; null-guarded, since it is emitted before the rule's guard."""
+    return e.shared(key, lambda: f"None if {arg.src} is None else {expr}" if arg.nullable else expr)
+
+
+def local_src(e: Emitter, arg: Arg) -> str:
+    """Source of the wall-clock count (the dtype's unit) of a ``Datetime`` operand."""
+    dtype = arg.dtype
+    tz = dtype.time_zone
+    if tz is None or tz == "UTC":
+        return arg.src
+    starts, offsets = rt.zone_table(tz, dtype.time_unit)
+    if not starts:
+        if offsets[0] == 0:
+            return arg.src
+        expr = f"{arg.src} + {e.literal(offsets[0])}"
+    else:
+        lookup = f"{e.helper(bisect_right)}({e.const(starts, 'starts')}, {arg.src})"
+        expr = f"{arg.src} + {e.const(offsets, 'offsets')}[{lookup}]"
+    return _shared(e, arg, ("dt.local", arg.src, tz, dtype.time_unit), expr)
+
+
+def days_src(e: Emitter, arg: Arg) -> str:
+    """Source of the day count of the wall clock (a ``Date`` is one already)."""
+    if isinstance(arg.dtype, Date):
+        return arg.src
+    local = local_src(e, arg)
+    per_day = _UNITS_PER_DAY[arg.dtype.time_unit]
+    return _shared(e, arg, ("dt.days", local, per_day), f"{local} // {per_day}")
+
+
+def civil_src(e: Emitter, arg: Arg) -> str:
+    """Source of the wall clock's calendar date (``datetime.date``, or ``ProlepticDate`` out of range)."""
+    days = days_src(e, arg)
+    fromordinal = e.helper(_dt.date.fromordinal)
+    expr = f"{fromordinal}({days} + {rt.EPOCH_ORDINAL})"
+    if _may_leave_range(arg):
+        expr = f"({expr} if {rt.MIN_DAYS} <= {days} <= {rt.MAX_DAYS} else {e.helper(rt.ProlepticDate)}({days}))"
+    return _shared(e, arg, ("dt.civil", days), expr)
+
+
+def _may_leave_range(arg: Arg) -> bool:
+    # A zoned value's wall clock can fall in year 0 or 10000 (polars reads it there);
+    # Dates and naive datetimes come from Python values, always within years 1-9999.
+    return isinstance(arg.dtype, Datetime) and arg.dtype.time_zone is not None
+
+
+def _null_operand(rule):
+    def wrapper(e: Emitter, node, args: list[Arg]):
+        if isinstance(args[0].dtype, Null):
+            return "None"
+        return rule(e, node, args)
+
+    wrapper.__name__ = rule.__name__
+    return wrapper
+
+
+# --------------------------------------------------------------------------- calendar fields
+
+
+@RULES.register(ops.DtYear)
+@_null_operand
+def _year(e: Emitter, node, args: list[Arg]):
+    return f"{civil_src(e, args[0])}.year"
+
+
+@RULES.register(ops.DtMonth)
+@_null_operand
+def _month(e: Emitter, node, args: list[Arg]):
+    return f"{civil_src(e, args[0])}.month"
+
+
+@RULES.register(ops.DtDay)
+@_null_operand
+def _day(e: Emitter, node, args: list[Arg]):
+    return f"{civil_src(e, args[0])}.day"
+
+
+@RULES.register(ops.DtQuarter)
+@_null_operand
+def _quarter(e: Emitter, node, args: list[Arg]):
+    return f"({civil_src(e, args[0])}.month + 2) // 3"
+
+
+@RULES.register(ops.DtWeek)
+@_null_operand
+def _week(e: Emitter, node, args: list[Arg]):
+    return f"{civil_src(e, args[0])}.isocalendar()[1]"
+
+
+@RULES.register(ops.DtWeekday)
+@_null_operand
+def _weekday(e: Emitter, node, args: list[Arg]):
+    # 1970-01-01 was a Thursday (4).
+    return f"({days_src(e, args[0])} + 3) % 7 + 1"
+
+
+@RULES.register(ops.DtOrdinalDay)
+@_null_operand
+def _ordinal_day(e: Emitter, node, args: list[Arg]):
+    (a,) = args
+    civil = civil_src(e, a)
+    if _may_leave_range(a):
+        return f"{e.helper(rt.ordinal_day)}({civil})"
+    return f"{days_src(e, a)} + {rt.EPOCH_ORDINAL + 1} - {e.helper(_dt.date)}({civil}.year, 1, 1).toordinal()"
+
+
+# --------------------------------------------------------------------------- clock fields
+
+
+def _clock(divisor_s: int, modulo: int):
+    def rule(e: Emitter, node, args: list[Arg]):
+        (a,) = args
+        unit = rt.UNITS_PER_SECOND[a.dtype.time_unit]
+        return f"{local_src(e, a)} // {divisor_s * unit} % {modulo}"
+
+    return _null_operand(rule)
+
+
+RULES.register(ops.DtHour)(_clock(3600, 24))
+RULES.register(ops.DtMinute)(_clock(60, 60))
+RULES.register(ops.DtSecond)(_clock(1, 60))
+
+
+@RULES.register(ops.DtMillisecond)
+@_null_operand
+def _millisecond(e: Emitter, node, args: list[Arg]):
+    (a,) = args
+    local = local_src(e, a)
+    return f"{local} // 1000 % 1000" if a.dtype.time_unit == "us" else f"{local} % 1000"
+
+
+@RULES.register(ops.DtMicrosecond)
+@_null_operand
+def _microsecond(e: Emitter, node, args: list[Arg]):
+    (a,) = args
+    local = local_src(e, a)
+    return f"{local} % 1000000" if a.dtype.time_unit == "us" else f"{local} % 1000 * 1000"
+
+
+# --------------------------------------------------------------------------- conversions
+
+_EPOCH_US = {"d": 86_400_000_000, "s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+@RULES.register(ops.DtEpoch)
+@_null_operand
+def _epoch(e: Emitter, node, args: list[Arg]):
+    (a,) = args
+    want = _EPOCH_US[node.time_unit]
+    if isinstance(a.dtype, Date):
+        per_day = 86_400_000_000 // want
+        return a.src if per_day == 1 else f"{a.src} * {per_day}"
+    have = _EPOCH_US[a.dtype.time_unit]
+    if want > have:  # floored, as polars
+        return f"{a.src} // {want // have}"
+    if want < have:
+        return f"{a.src} * {have // want}"
+    return a.src
+
+
+@RULES.register(ops.DtDate)
+@_null_operand
+def _date(e: Emitter, node, args: list[Arg]):
+    return days_src(e, args[0])
+
+
+@RULES.register(ops.DtConvertTimeZone)
+def _convert_time_zone(e: Emitter, node, args: list[Arg]):
+    # The internal value is the UTC instant in every zone (a naive value is read as UTC, like polars).
+    return args[0].src
+
+
+# --------------------------------------------------------------------------- durations
+
+
+@RULES.register(
+    ops.DtTotalDays, ops.DtTotalHours, ops.DtTotalMinutes, ops.DtTotalSeconds, ops.DtTotalMilliseconds,
+    ops.DtTotalMicroseconds,
+)
+@_null_operand
+def _total(e: Emitter, node, args: list[Arg]):
+    (a,) = args
+    divisor, multiplier = node.factor(a.dtype)
+    v = a.src
+    if node.fractional:
+        if divisor != 1:
+            return f"float({v}) * {e.literal(1.0 / divisor)}"
+        return f"float({v}) * {e.literal(float(multiplier))}" if multiplier != 1 else f"float({v})"
+    if divisor != 1:
+        return f"({v} // {divisor} if {v} >= 0 else -(-{v} // {divisor}))"
+    if multiplier != 1:
+        return [
+            f"{{out}} = {v} * {multiplier}",
+            f"if not {arith.INT64_MIN} <= {{out}} <= {arith.INT64_MAX}: {{out}} = {e.helper(arith.wrap64)}({{out}})",
+        ]
+    return v
