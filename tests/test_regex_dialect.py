@@ -75,6 +75,11 @@ def test_refused_at_definition_time(pattern, construct):
         assert repr(pattern) in message, message
 
 
+def test_translate_raises_dialect_error():
+    with pytest.raises(RegexDialectError, match=r"look-ahead \(\?=\.\.\.\) is not supported \(at position 1\)"):
+        translate("a(?=b)")
+
+
 def test_literal_mode_accepts_anything():
     fs = FeatureSet("lit", {"s": Input(String)}, {"has": col("s").str.contains("(?=a)[", literal=True)})
     assert fs.row_fn({"s": "x(?=a)[y"}) == {"has": True}
@@ -287,5 +292,3 @@ def test_final_sigma_classes_match_polars():
         bad = [c for c, x in zip(CODE_POINTS, values) if rt.to_lowercase(prefix + c + "Σ") != x]
         assert bad == [], [hex(ord(c)) for c in bad[:20]]
 
-
-_ = RegexDialectError

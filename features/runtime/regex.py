@@ -55,6 +55,11 @@ Deliberate differences from polars
 * lone surrogates (impossible in polars strings) are not matched by ``[^...]``
   in Rust but are in Python.
 
+Performance caveat: Rust's engine runs in linear time; Python's ``re``
+backtracks, so nested unbounded quantifiers over overlapping text (``(\\w+\\s?)+$``
+on a long non-matching string) can take exponential time per request, where
+polars stays fast. Results still agree; prefer unambiguous patterns.
+
 Empty matches: Rust never reports an empty match that ends where the previous
 match ended; Python does. ``count_matches``/``replace_all`` of a pattern that
 can match the empty string therefore iterate with Rust's rule in the

@@ -133,4 +133,3 @@ case(
         "null_operand": lit(None).str.to_uppercase(), "null_len": lit(None, String).str.len_chars(),
     },
 )
-_ = Input

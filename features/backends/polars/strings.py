@@ -8,7 +8,7 @@ string goes through polars' literal path, with the replacement pre-expanded.
 
 from __future__ import annotations
 
-from ...dtypes import Float64, Int64, Null, String
+from ...dtypes import Null, String
 from ...ir import strings as ops
 from ...runtime.regex import expand_literal, parse_replacement, rust_replacement, translate
 from .lazy import pl
@@ -98,5 +98,3 @@ def _concat_str(c, node, args):
             parts.append(a.expr.cast(pl.String))
     return pl.concat_str(parts, separator=node.separator, ignore_nulls=node.ignore_nulls)
 
-
-_ = (Float64, Int64)

@@ -33,7 +33,7 @@ def _bound(e: Emitter, regex: Regex, method: str) -> str:
 
 
 RULES.register(ops.StrLenChars)(lambda e, n, a: f"len({a[0].src})")
-RULES.register(ops.StrLenBytes)(lambda e, n, a: f"len({a[0].src}.encode())")
+RULES.register(ops.StrLenBytes)(lambda e, n, a: f"(len({a[0].src}) if {a[0].src}.isascii() else len({a[0].src}.encode()))")
 
 
 @RULES.register(ops.StrToLowercase)
