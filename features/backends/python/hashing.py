@@ -1,5 +1,31 @@
-"""Python rules: hashing."""
+"""Python rules: hashing (``hash_bucket`` with the ``xxhash`` package)."""
 
 from __future__ import annotations
 
-from .table import RULES  # noqa: F401
+import datetime as _dt
+
+from ...dtypes import Boolean, Date, Int64, Null
+from ...ir import hashing as ops
+from ...runtime import hashing as rt
+from ...runtime.temporal import EPOCH_ORDINAL
+from .codegen import Arg, Emitter
+from .table import RULES
+
+
+def _text(e: Emitter, a: Arg) -> str:
+    """Source of the value's text, exactly as polars' ``cast(String)`` writes it."""
+    if isinstance(a.dtype, Int64):
+        return f"str({a.src})"
+    if isinstance(a.dtype, Boolean):
+        return f"('true' if {a.src} else 'false')"
+    if isinstance(a.dtype, Date):  # internal: days since 1970-01-01, always within years 1-9999
+        return f"{e.helper(_dt.date.fromordinal)}({a.src} + {EPOCH_ORDINAL}).isoformat()"
+    return a.src
+
+
+@RULES.register(ops.HashBucket)
+def _hash_bucket(e: Emitter, node, args: list[Arg]):
+    (a,) = args
+    if isinstance(a.dtype, Null):
+        return "None"
+    return f"{e.helper(rt.xxh64_intdigest)}({_text(e, a)}.encode()) % {node.n}"
