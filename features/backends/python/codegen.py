@@ -80,7 +80,13 @@ class Emitter:
 
     def const(self, value: Any, hint: str = "c") -> str:
         """Put ``value`` in the globals dict and return its name (deduplicated)."""
-        key = (type(value), repr(value), hint)
+        # Key by value where it is hashable (compiled regexes, frozensets, zones); repr is
+        # not enough (a compiled pattern's repr is cut at 200 characters).
+        try:
+            key: tuple = (type(value), value, hint)
+            hash(key)
+        except TypeError:
+            key = (type(value), id(value), hint)
         name = self._const_names.get(key)
         if name is None:
             name = f"_{hint}{len(self._const_names)}"

