@@ -178,3 +178,20 @@ case(
      "strict_null": sum_horizontal("a", None, ignore_nulls=False), "ignored_null": sum_horizontal(None, "i")},
     edge_limit=1000,
 )
+
+# Literal operands: polars evaluates these on scalars (and may constant-fold them); results broadcast.
+_LITS = [-0.0, 2.675, -2.5, 1e-5, float("inf"), float("-inf"), float("nan"), -8.0, 0.0, 1e300]
+case(
+    "numeric.literal_operands",
+    {"a": Float64},
+    {
+        "a_itself": col("a"),
+        **{f"{op}_{n}": getattr(lit(v), op)() for n, v in enumerate(_LITS)
+           for op in ("abs", "sign", "floor", "ceil", "exp", "log", "log10", "log1p", "sqrt", "cbrt", "sin", "arctan",
+                      "is_nan", "is_infinite")},
+        **{f"round_{n}": lit(v).round(2) for n, v in enumerate(_LITS)},
+        "int_lit_abs": lit(-(2**63)).abs(), "int_lit_sqrt": lit(-4).sqrt(), "int_lit_log": lit(1000).log(10),
+        "lit_clip": lit(5.0).clip(col("a"), 10.0), "lit_fill_nan": lit(float("nan")).fill_nan(col("a")),
+        "lit_pow_col": lit(-0.0) ** col("a"), "lit_min": min_horizontal(1.0, -0.0, col("a")),
+    },
+)
