@@ -66,8 +66,9 @@ def fsqrt(x: float) -> float:
 def powi(base: float, n: int) -> float:
     """``f64::powi`` as compiled for polars (compiler-rt ``__powidf2``): square-and-multiply.
 
-    Not correctly rounded for large ``n``: ``powi(10.0, 23)`` is ``1.0000000000000001e23``
-    while ``10.0 ** 23`` is ``1e23``. Polars' ``round`` uses it to build ``10**decimals``.
+    Exact while the intermediate powers are (``10.0 ** n`` for ``n <= 22``), then it
+    can differ from C ``pow``: ``powi(10.0, 23)`` is ``1e23`` where ``10.0 ** 23`` is
+    ``1.0000000000000001e23``. Polars' ``round`` builds ``10 ** decimals`` with it.
     """
     recip = n < 0
     k = -n if recip else n
