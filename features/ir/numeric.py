@@ -280,7 +280,8 @@ class Clip(Node):
             require(isinstance(f.dtype, (*NUMERIC, Null)), f"clip(): {name} must be numeric, got {f.dtype!r}")
             if isinstance(a.dtype, Int64) and isinstance(f.dtype, Float64):
                 if isinstance(node, Literal):
-                    _int_bound(node.value)
+                    if node.value is not None:
+                        _int_bound(node.value)
                 else:
                     raise ExprTypeError(
                         f"clip(): a Float64 {name} on an Int64 column would be truncated by polars; cast one of them"
