@@ -97,7 +97,7 @@ def _pow(e: Emitter, node, args: list[Arg]):
         return f"{e.helper(arith.ipow)}({a.src}, {b.src})"
     if b.is_literal and b.node.value is not None:
         k = float(b.node.value)
-        x = coerce(e, a, Float64())
+        x = f"float({a.src})" if isinstance(a.dtype, Int64) and not a.is_literal else coerce(e, a, Float64())
         if k == 1.0:
             return x
         if k == 0.5:

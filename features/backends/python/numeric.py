@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 
-from ...dtypes import Field, Float64, Int64, Null
+from ...dtypes import Float64, Int64, Null
 from ...ir import numeric as ops
 from ...ir.base import INT64_MAX, INT64_MIN
 from ...runtime import arith
 from ...runtime import numeric as rt
 from .codegen import Arg, Emitter
-from .core import coerce, compare_src
+from .core import _float_compare, coerce, compare_src  # noqa: PLC2701 (polars' float order, shared)
 from .table import RULES
 
 _F64 = Float64()
@@ -34,13 +34,6 @@ def _num(e: Emitter, arg: Arg) -> str:
     if arg.is_literal:
         return e.literal(float(arg.node.value))
     return f"float({arg.src})"
-
-
-def _float_arg(e: Emitter, arg: Arg) -> Arg:
-    """``arg`` seen as a Float64 (its source converted when it is an Int64), for comparisons."""
-    if not _is_int(arg):
-        return arg
-    return Arg(_num(e, arg), Field(_F64, arg.nullable), arg.node)
 
 
 def _is_null_literal(arg: Arg) -> bool:
@@ -252,19 +245,33 @@ def _clip(e: Emitter, node, args: list[Arg]):
 def _is_between(e: Emitter, node, args: list[Arg]):
     if node.all_null([a.field for a in args]):
         return "None"
-    cx, clo, chi = args
-    if any(isinstance(a.dtype, Float64) for a in args):
-        # Polars compares all three in their supertype: 2**53 + 1 is between 1.5 and 2**53.
-        cx, clo, chi = (_float_arg(e, a) for a in args)
     x, lo, hi = args
     lo_sym = ">=" if node.closed in ("both", "left") else ">"
     hi_sym = "<=" if node.closed in ("both", "right") else "<"
-    tests = [f"({compare_src(e, lo_sym, cx, clo)})", f"({compare_src(e, hi_sym, cx, chi)})"]
+    stmts: list[str] = []
+    if any(isinstance(a.dtype, Float64) for a in args):
+        # Polars compares all three in their supertype: 2**53 + 1 is between 1.5 and 2**53.
+        srcs = []
+        for a in args:
+            src = _num(e, a)
+            if src != a.src and not a.is_literal:  # an Int64 column: convert once
+                tmp = e.tmp()
+                stmts.append(f"{tmp} = None if {a.src} is None else {src}" if a.nullable else f"{tmp} = {src}")
+                src = tmp
+            srcs.append(src)
+        nan = [_may_be_nan(a, _F64) for a in args]
+        tests = [
+            f"({_float_compare(lo_sym, srcs[0], srcs[1], nan[0], nan[1])})",
+            f"({_float_compare(hi_sym, srcs[0], srcs[2], nan[0], nan[2])})",
+        ]
+    else:
+        tests = [f"({compare_src(e, lo_sym, x, lo)})", f"({compare_src(e, hi_sym, x, hi)})"]
     if not (lo.nullable or hi.nullable):
         both = f"{tests[0]} and {tests[1]}"
-        return f"None if {x.src} is None else ({both})" if x.nullable else both
+        out = f"None if {x.src} is None else ({both})" if x.nullable else both
+        return stmts + [f"{{out}} = {out}"] if stmts else out
     # Kleene AND of two comparisons that may each be null: False wins over null.
-    stmts, names = [], []
+    names = []
     for test, bound in zip(tests, (lo, hi)):
         name = e.tmp()
         names.append(name)
