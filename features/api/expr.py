@@ -51,7 +51,7 @@ class Expr(NumericMethods, HashingMethods):
     --------
     >>> from features import col
     >>> (col("distance").log1p() / 2).round(3)
-    <Expr ((col('distance').log1p() / lit(2))).round(decimals=3, mode='half_to_even')>
+    <Expr (col('distance').log1p() / lit(2)).round(decimals=3, mode='half_to_even')>
     """
 
     __slots__ = ("_node",)

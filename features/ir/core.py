@@ -146,7 +146,12 @@ class Mod(BinaryOp):
 
 @dataclass(frozen=True, slots=True)
 class Pow(BinaryOp):
-    """``a ** b``. Float: C ``pow`` (``(-8.0) ** (1/3)`` is NaN, ``0.0 ** -1`` is inf), never complex.
+    """``a ** b``. Float: as polars computes it, never an exception or a complex number.
+
+    Polars specialises a single-valued exponent: ``0.5`` is ``sqrt`` (so
+    ``(-0.0) ** 0.5`` is ``-0.0``) and whole numbers 2..9 are a left-to-right
+    product ``x * x * ...``; other exponents use C ``pow`` (``(-8.0) ** (1/3)`` is
+    NaN, ``0.0 ** -1`` is inf). Both runtimes spell these cases out explicitly.
 
     ``Int64 ** k`` for a literal ``k >= 0`` stays Int64 and wraps like polars;
     an integer exponent column is refused (polars raises at run time on a

@@ -34,6 +34,14 @@ case(
     },
     rows=[{"a": 14.13, "i": 2}, {"a": 1.0, "i": 5}],
 )
+# Polars drops a literal ±0 term on 2+ row frames; both runtimes do so on every frame size.
+case(
+    "core.zero_literals",
+    {"a": Float64, "i": Int64},
+    {"plus0": col("a") + 0.0, "zero_plus": 0.0 + col("a"), "plus_neg0": col("a") + (-0.0), "minus0": col("a") - 0.0,
+     "minus_neg0": col("a") - (-0.0), "zero_minus": 0.0 - col("a"), "int_zero_minus": 0 - col("a"),
+     "i_plus0f": col("i") + 0.0, "zero_minus_i": 0.0 - col("i"), "i_plus0": col("i") + 0},
+)
 case("core.pow_cols", {"a": Float64, "b": Float64}, {"pow": col("a") ** col("b"), "rpow": 2.0 ** col("b")})
 
 # Kleene logic on every combination of True / False / null.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...dtypes import Float64, Int64
 from ...ir import core as ops
 from ...runtime import arith
+from ..simplify import zero_literal_shortcut
 from .dtypes import to_polars
 from .lazy import pl
 from .table import RULES
@@ -25,8 +26,19 @@ def cast_to(arg, dtype):
     return arg.expr if arg.dtype == dtype else arg.expr.cast(to_polars(dtype))
 
 
-RULES.register(ops.Add)(lambda c, n, a: a[0].expr + a[1].expr)
-RULES.register(ops.Sub)(lambda c, n, a: a[0].expr - a[1].expr)
+
+
+@RULES.register(ops.Add, ops.Sub)
+def _add_sub(c, node, args):
+    a, b = args
+    if isinstance(c.dtype(node), Float64):
+        skip = zero_literal_shortcut(node, a, b)
+        if skip is not None:
+            kept, negate = skip
+            return -as_float(kept) if negate else as_float(kept)
+    return a.expr + b.expr if isinstance(node, ops.Add) else a.expr - b.expr
+
+
 RULES.register(ops.Mul)(lambda c, n, a: a[0].expr * a[1].expr)
 RULES.register(ops.TrueDiv)(lambda c, n, a: quotient(a[0], a[1]))
 RULES.register(ops.Neg)(lambda c, n, a: -a[0].expr)
@@ -137,4 +149,3 @@ def _is_in(c, node, args):
     return a.expr.is_in(pl.lit(pl.Series(values, dtype=dtype)).implode())
 
 
-_ = Float64

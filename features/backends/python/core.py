@@ -12,6 +12,7 @@ from ...dtypes import Boolean, DataType, Float64, Int64, Null, String
 from ...ir import core as ops
 from ...runtime import arith, casts
 from ...runtime.convert import literal_to_internal
+from ..simplify import zero_literal_shortcut
 from .codegen import Arg, Emitter
 from .table import RULES
 
@@ -43,8 +44,14 @@ def _arith(e: Emitter, node, args: list[Arg]):
     if isinstance(dtype, Int64) or (isinstance(a.dtype, Int64) and isinstance(b.dtype, Int64)):
         return _wrap_stmts(e, f"{a.src} {sym} {b.src}")
     if isinstance(dtype, Float64):
+        skip = zero_literal_shortcut(node, a, b)
+        if skip is not None:
+            kept, negate = skip
+            return f"-{coerce(e, kept, dtype)}" if negate else coerce(e, kept, dtype)
         return f"{coerce(e, a, dtype)} {sym} {coerce(e, b, dtype)}"
     return f"{a.src} {sym} {b.src}"  # String concatenation, Datetime - Datetime
+
+
 
 
 def _reciprocal(value: float) -> float:
@@ -164,8 +171,11 @@ def _compare(e: Emitter, node, args: list[Arg]):
 def _eq_missing(e: Emitter, node, args: list[Arg]):
     a, b = args
     eq = compare_src(e, "==", a, b)
-    if a.nullable or b.nullable:
+    if a.nullable and b.nullable:
         eq = f"(({a.src} is None and {b.src} is None) or ({a.src} is not None and {b.src} is not None and {eq}))"
+    elif a.nullable or b.nullable:
+        maybe_null = a.src if a.nullable else b.src
+        eq = f"({maybe_null} is not None and {eq})"
     return f"not {eq}" if isinstance(node, ops.NeMissing) else eq
 
 
