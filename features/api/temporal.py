@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ExprTypeError, SchemaError
+from ..errors import ExprTypeError
 from ..ir import temporal as ops
 from .namespace import Namespace
 
@@ -183,19 +183,16 @@ class DateTimeNamespace(Namespace):
         Only the dtype changes; comparisons and differences are unaffected,
         field accessors then read the new zone's wall clock. Copies polars
         2.1: a naive ``Datetime`` is taken as UTC. Unknown zones (and offsets
-        such as ``"+05:00"``, which polars renames) are refused here.
+        such as ``"+05:00"``, which polars renames) are refused when the feature
+        set is defined.
 
         Examples
         --------
         >>> col("ts").dt.convert_time_zone("Asia/Kathmandu")
         <Expr col('ts').dt.convert_time_zone(time_zone='Asia/Kathmandu')>
         """
-        from ..runtime.tz import check_zone
-
-        try:
-            check_zone(time_zone)
-        except SchemaError as exc:
-            raise ExprTypeError(f"dt.convert_time_zone(): {exc}") from None
+        # The zone is checked (with features.runtime.tz.check_zone) when the feature set is
+        # defined, so that the error names the feature.
         return self._new(ops.DtConvertTimeZone(self._node, time_zone))
 
     # --- durations ---------------------------------------------------------
