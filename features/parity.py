@@ -19,6 +19,7 @@ on at least one row, and on no row when polars did not raise.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 import time
@@ -113,13 +114,16 @@ class ParityReport:
     mismatch_counts: dict[str, int] = field(default_factory=dict)
     dtype_errors: list[str] = field(default_factory=list)
     engine_differences: list[str] = field(default_factory=list)
+    tz_differences: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     batch_error: str | None = None
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not (self.mismatch_counts or self.dtype_errors or self.engine_differences or self.errors)
+        return not (
+            self.mismatch_counts or self.dtype_errors or self.engine_differences or self.errors or self.tz_differences
+        )
 
     def summary(self) -> str:
         lines = [
@@ -129,6 +133,7 @@ class ParityReport:
         ]
         lines += [f"  dtype: {d}" for d in self.dtype_errors]
         lines += [f"  engine: {d}" for d in self.engine_differences]
+        lines += [f"  time zone database: {d}" for d in self.tz_differences]
         lines += [f"  error: {d}" for d in self.errors]
         for feat, count in self.mismatch_counts.items():
             lines.append(f"  {feat}: {count} rows differ, e.g.")
@@ -137,6 +142,13 @@ class ParityReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+@functools.cache
+def _zone_differences(zone: str) -> tuple[str, ...]:
+    from .backends.polars.tzcheck import compare_with_polars
+
+    return tuple(compare_with_polars([zone]))
 
 
 def _mismatching_rows(want: list[Any], have: list[Any], dtype: DataType, ulps: int) -> list[int]:
@@ -218,6 +230,11 @@ def check_parity(
     tolerances = dict(tolerances or {})
     df = _frame(fs, data)
     report = ParityReport(fs.name, df.height)
+    zones = sorted({f.dtype.time_zone for f in fs._fields.values() if isinstance(f.dtype, Datetime) and f.dtype.time_zone})
+    if zones:
+        # The two runtimes read different copies of the IANA database (polars' compiled-in
+        # one, the tzdata package): rows only cover some instants, so compare the zones too.
+        report.tz_differences = [d for z in zones for d in _zone_differences(z)]
     engines = list(engines)
     batch = None
     try:

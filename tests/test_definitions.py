@@ -99,3 +99,16 @@ def test_expressions_are_immutable_and_not_truthy():
         e.foo = 1  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="ambiguous"):
         bool(col("x") > 1)
+
+
+def test_datetime_literals_never_guess_a_zone():
+    import datetime as dt
+
+    from features import ExprTypeError
+
+    with pytest.raises(ExprTypeError, match="naive datetime literal"):
+        lit(dt.datetime(2013, 1, 1), dtype=Datetime("us", "UTC"))
+    with pytest.raises(ExprTypeError, match="aware datetime literal"):
+        lit(dt.datetime(2013, 1, 1, tzinfo=dt.timezone.utc), dtype=Datetime("us", None))
+    moved = lit(dt.datetime(2013, 6, 1, 12, tzinfo=dt.timezone.utc), dtype=Datetime("us", "America/New_York"))
+    assert moved._node.value.hour == 8

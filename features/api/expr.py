@@ -374,10 +374,31 @@ def lit(value: Any, dtype: Any = None) -> Expr:
         if isinstance(value, int) and not isinstance(value, bool) and type(target).__name__ == "Float64":
             value = float(value)
         elif isinstance(value, _dt.datetime) and type(target).__name__ == "Datetime":
-            pass
+            value = _datetime_for(value, target)
         else:
             raise ExprTypeError(f"literal {value!r} is not a {target!r}")
     return Expr(Literal(value, target))
+
+
+def _datetime_for(value: _dt.datetime, target: Any) -> _dt.datetime:
+    """Fit a datetime literal to a Datetime dtype without guessing a zone.
+
+    polars reads a naive value as wall-clock time in the target zone and refuses
+    some aware ones; skewless refuses both ambiguous spellings instead, and moves
+    an aware value into the target zone (same instant).
+    """
+    zone = target.time_zone
+    if value.tzinfo is None:
+        if zone is not None:
+            raise ExprTypeError(
+                f"naive datetime literal {value!r} for {target!r}: give an aware datetime (same instant in any zone)"
+            )
+        return value
+    if zone is None:
+        raise ExprTypeError(f"aware datetime literal {value!r} for the zone-less {target!r}: pass a naive datetime")
+    from ..runtime.tz import get_zone
+
+    return value.astimezone(get_zone(zone))
 
 
 class _When:
