@@ -5,7 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..ir.base import Node
+from ..dtypes import DataType, Field
+from ..ir.base import Literal, Node
+
+
+class OperandInfo:
+    """What both backends know about an operand besides its compiled value:
+    its static ``field`` and its IR ``node`` (mixin for ``Arg`` and ``PArg``)."""
+
+    __slots__ = ()
+    field: Field
+    node: Node
+
+    @property
+    def dtype(self) -> DataType:
+        return self.field.dtype
+
+    @property
+    def nullable(self) -> bool:
+        return self.field.nullable
+
+    @property
+    def is_literal(self) -> bool:
+        return isinstance(self.node, Literal)
 
 
 class RuleTable(dict):

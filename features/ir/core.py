@@ -282,35 +282,36 @@ def _logical(node: BinaryOp, a: Field, b: Field) -> Field:
 
 
 @dataclass(frozen=True, slots=True)
-class And(BinaryOp):
+class Logical(BinaryOp):
+    """A Boolean operator (``&``, ``|``, ``^``)."""
+
+    abstract = True
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        return _logical(self, *args)
+
+
+@dataclass(frozen=True, slots=True)
+class And(Logical):
     """``a & b`` with Kleene logic: ``null & False`` is False, ``null & True`` is null."""
 
     symbol = "&"
     propagates_nulls = False
 
-    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
-        return _logical(self, *args)
-
 
 @dataclass(frozen=True, slots=True)
-class Or(BinaryOp):
+class Or(Logical):
     """``a | b`` with Kleene logic: ``null | True`` is True, ``null | False`` is null."""
 
     symbol = "|"
     propagates_nulls = False
 
-    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
-        return _logical(self, *args)
-
 
 @dataclass(frozen=True, slots=True)
-class Xor(BinaryOp):
+class Xor(Logical):
     """``a ^ b``: null if either side is null."""
 
     symbol = "^"
-
-    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
-        return _logical(self, *args)
 
 
 @dataclass(frozen=True, slots=True)

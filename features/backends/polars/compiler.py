@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ...dtypes import DataType, Field
 from ...errors import CompileError, SchemaError
 from ...ir.base import Column, Literal, Node, render
+from ..registry import OperandInfo
 from .dtypes import to_polars
 from .lazy import pl
 from .rules import RULES
@@ -17,22 +18,12 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class PArg:
+class PArg(OperandInfo):
+    """An operand as a polars rule sees it: its polars expression, static field and IR node."""
+
     expr: Any
     field: Field
     node: Node
-
-    @property
-    def dtype(self) -> DataType:
-        return self.field.dtype
-
-    @property
-    def nullable(self) -> bool:
-        return self.field.nullable
-
-    @property
-    def is_literal(self) -> bool:
-        return isinstance(self.node, Literal)
 
 
 class PolarsCompiler:

@@ -29,6 +29,7 @@ from ...dtypes import Date, Datetime, Duration, Field
 from ...errors import CompileError
 from ...ir.base import Column, Literal, Node, render
 from ...runtime import convert
+from ..registry import OperandInfo
 from .table import RULES
 
 if TYPE_CHECKING:
@@ -40,24 +41,12 @@ _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,40}")
 
 
 @dataclass(frozen=True, slots=True)
-class Arg:
-    """An operand as a rule sees it: source text of its value and its static field."""
+class Arg(OperandInfo):
+    """An operand as a rule sees it: source text of its value, its static field and IR node."""
 
     src: str
     field: Field
     node: Node
-
-    @property
-    def dtype(self) -> Any:
-        return self.field.dtype
-
-    @property
-    def nullable(self) -> bool:
-        return self.field.nullable
-
-    @property
-    def is_literal(self) -> bool:
-        return isinstance(self.node, Literal)
 
 
 class Emitter:
