@@ -20,7 +20,7 @@ from ..edges import edge_rows
 
 __all__ = ["Case", "case", "all_cases"]
 
-CATEGORIES = ("core", "numeric", "strings", "temporal", "hashing")
+CATEGORIES = ("core", "numeric", "strings", "temporal", "hashing", "fitted")
 
 
 @dataclass
@@ -39,6 +39,9 @@ class Case:
         means the per-request function raises on some row too
     single_row_frames : also run one-row frames through polars (slower; on by default for
         cases under 400 rows)
+    fit_on : training rows for cases with fitted ops: ``feature_set()`` is then the lowered
+        (fitted) feature set, checked on ``all_rows()``; ``definition()`` is the one with fitted ops
+    label : the label column of ``fit_on`` (for ``target_encode``)
     """
 
     name: str
@@ -49,10 +52,20 @@ class Case:
     tolerances: dict[str, tuple[int, str]] = field(default_factory=dict)
     expect_error: bool = False
     edge_limit: int = 3000
+    fit_on: list[dict[str, Any]] | None = None
+    label: str | None = None
 
-    def feature_set(self) -> FeatureSet:
+    def definition(self) -> FeatureSet:
         inputs = {k: v if isinstance(v, Input) else Input(v, nullable=True) for k, v in self.inputs.items()}
         return FeatureSet(self.name.replace(".", "_"), inputs, self.features)
+
+    def feature_set(self) -> FeatureSet:
+        fs = self.definition()
+        if self.fit_on is None:
+            return fs
+        from features.fitting import fit
+
+        return fit(fs, self.fit_on, label=self.label).lowered
 
     def all_rows(self) -> list[dict[str, Any]]:
         fs_inputs = {

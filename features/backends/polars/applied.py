@@ -1,0 +1,48 @@
+"""Polars rules: applied state (``map_values``, ``bucketize``) and the fitted ops' refusal."""
+
+from __future__ import annotations
+
+from ...dtypes import Float64, Int64, Null
+from ...errors import CompileError
+from ...ir import applied as ops
+from ...ir.fitted import FITTED_OPS
+from .dtypes import to_polars
+from .lazy import pl
+from .table import RULES
+
+
+@RULES.register(ops.MapValues)
+def _map_values(c, node, args):
+    (a,) = args
+    dtype = to_polars(node.dtype)
+    if isinstance(a.dtype, Null):
+        return pl.lit(None, dtype=dtype)
+    keys = pl.Series(list(node.keys), dtype=to_polars(a.dtype))
+    values = pl.Series(list(node.values), dtype=dtype)
+    # replace_strict maps null to the default: mask it so that null stays null.
+    mapped = a.expr.replace_strict(keys, values, default=pl.lit(node.default, dtype=dtype), return_dtype=dtype)
+    return pl.when(a.expr.is_not_null()).then(mapped) if a.nullable else mapped
+
+
+@RULES.register(ops.Bucketize)
+def _bucketize(c, node, args):
+    (a,) = args
+    if isinstance(a.dtype, Null):
+        return pl.lit(None, dtype=pl.Int64)
+    x = a.expr.cast(pl.Float64) if isinstance(a.dtype, Int64) else a.expr
+    side = "right" if node.closed == "left" else "left"
+    # search_sorted gives null a bucket (0) and NaN the last one: both are masked to null.
+    found = pl.lit(pl.Series(list(node.edges), dtype=pl.Float64)).search_sorted(x, side=side).cast(pl.Int64)
+    if isinstance(a.dtype, Float64):
+        return pl.when(~x.is_nan()).then(found)
+    return pl.when(x.is_not_null()).then(found) if a.nullable else found
+
+
+def _unfitted(c, node, args):
+    raise CompileError(
+        f"{node.method}() is a fitted op (feature {c.feature!r}): learn its state first with"
+        " features.fit(feature_set, training_data) and compile the fitted feature set"
+    )
+
+
+RULES.register(*FITTED_OPS.values())(_unfitted)
