@@ -28,7 +28,9 @@ and refuses, saying what differs, when:
   added and removed features (and inputs) are named;
 * the state does not fit the definition (a category of the wrong type, a
   missing entry), or lowering it gives a different plain feature set than at
-  fit time (skewless changed how it lowers fitted ops: refit).
+  fit time (skewless changed how it lowers fitted ops: refit), or the
+  per-request source generated now differs from the reviewed one in the
+  manifest (``check_source=False`` accepts that).
 
 Safety: the state is data only. It is re-lowered by the code of this process;
 strings from the artifact reach the generated per-request source only as
@@ -362,8 +364,13 @@ def _definition_diff(fs: "FeatureSet", manifest: Manifest) -> ArtifactError:
     )
 
 
-def load(path: str | os.PathLike[str], fs: "FeatureSet") -> "FittedFeatureSet":
+def load(path: str | os.PathLike[str], fs: "FeatureSet", *, check_source: bool = True) -> "FittedFeatureSet":
     """Load and verify an artifact against the feature set ``fs`` as defined in code now.
+
+    With ``check_source`` (the default) the per-request source generated now
+    must equal the reviewed one stored in the manifest (it is regenerated, never
+    read from the file); pass False to accept a skewless whose code generator
+    changed while the lowered definition (``lowered_fingerprint``) did not.
 
     Raises
     ------
@@ -427,5 +434,11 @@ def load(path: str | os.PathLike[str], fs: "FeatureSet") -> "FittedFeatureSet":
         raise ArtifactError(
             f"artifact {str(path)!r}: this skewless lowers the state to a different feature set than skewless"
             f" {m.skewless_version} did when it was written; refit it"
+        )
+    if check_source and fitted.python_source() != m.python_source:
+        raise ArtifactError(
+            f"artifact {str(path)!r}: the per-request source generated now differs from the reviewed one stored in"
+            f" the artifact (skewless {m.skewless_version} wrote it); review the new source and refit, or load with"
+            " check_source=False"
         )
     return fitted
