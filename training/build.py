@@ -1,0 +1,663 @@
+"""Batch feature builds: raw history -> train / validation / test feature files, fitted state and ``stats.json``.
+
+>>> from training.build import build_dataset                       # doctest: +SKIP
+>>> from features.definitions.flights import flights                # doctest: +SKIP
+>>> result = build_dataset(flights, "flights.parquet", "out/build",  # doctest: +SKIP
+...                        label="arr_delay > 15", event_time="time_hour",
+...                        split=("2013-09-01", "2013-11-01"))
+
+What it does, in order (each step fails with a :class:`~features.errors.SkewlessError`
+naming the column, path or split at fault):
+
+1. **Read.** ``source`` is a polars ``LazyFrame``/``DataFrame``, a path, a glob
+   or a list of them (parquet or CSV, see :func:`features.io.scan_data`).
+2. **Check the inputs.** Every input the features read is present with its
+   declared dtype; the event-time and label columns exist and are temporal /
+   boolean-or-numeric; the data has rows; no used input is entirely null; a
+   non-nullable input holds no null. Rows without an event time or a label are
+   dropped (and counted).
+3. **Split by time** on the event-time column: ``train`` = before
+   ``train_end``, ``valid`` = ``[train_end, valid_end)``, ``test`` = from
+   ``valid_end`` on. ``split`` gives the two cut points (dates, datetimes, ISO
+   text) or two row fractions (``(0.7, 0.85)``: cut points at those quantiles
+   of the event time). No part may be empty.
+4. **Fit on train only** (:func:`_fit_if_needed`): fitted ops (``standardize``,
+   ``target_encode``, ...) learn their state from the training rows; the
+   training rows' target encodings are out of fold. Validation and test rows
+   get the serving transform.
+5. **Assert the schema**: the output columns (event time, label, then every
+   feature) must equal the feature set's declared output schema: names, order,
+   dtypes and count, before writing and again on the written files; a
+   non-nullable feature must hold no null.
+6. **Write** each split with the streaming engine (``sink_parquet``, one file
+   per ``rows_per_file`` rows) into ``<split>/``, then ``stats.json``, the
+   fitted artifact ``fitted.json`` (when anything is fitted), a small sample of
+   test inputs ``golden_inputs.parquet`` (for the bundle's golden rows) and
+   ``build.json`` (what was built from what). Everything is written into a
+   hidden temporary directory next to ``out_dir`` and renamed at the end: a
+   directory named ``out_dir`` is always complete.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from features.errors import SchemaError, SkewlessError
+
+from ._util import atomic_dir, git_info, now_iso, sha256_files, spec_of, versions, write_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+    from features.feature_set import FeatureSet
+
+__all__ = ["build_dataset", "BuildResult", "BuildError", "read_build", "split_frames", "SPLITS", "LABEL_COLUMN"]
+
+SPLITS = ("train", "valid", "test")
+#: Name of the label column in the written files.
+LABEL_COLUMN = "label"
+BUILD_FILE = "build.json"
+STATS_FILE = "stats.json"
+FITTED_FILE = "fitted.json"
+GOLDEN_INPUTS_FILE = "golden_inputs.parquet"
+FORMAT = "skewless.build"
+FORMAT_VERSION = 1
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_US = _dt.timedelta(microseconds=1)
+
+
+class BuildError(SkewlessError, ValueError):
+    """A build cannot run on this input: the message names the column, path or split."""
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build_dataset` wrote (``out_dir``) and learned."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+    stats: dict[str, Any]
+    transformer: Any  # the FeatureSet, or the FittedFeatureSet fitted on train
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return {s: self.manifest["rows"][s] for s in SPLITS}
+
+    def split_glob(self, split: str) -> str:
+        return str(self.out_dir / split / "*.parquet")
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Steps:
+    """Calls ``progress(step_name)`` at each step and records how long each took."""
+
+    def __init__(self, progress: Callable[[str], None] | None):
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._name: str | None = None
+        self._t = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        self._close()
+        self._name, self._t = name, time.perf_counter()
+        if self.progress is not None:
+            self.progress(name)
+
+    def _close(self) -> None:
+        if self._name is not None:
+            self.timings[self._name] = round(time.perf_counter() - self._t, 3)
+            self._name = None
+
+    def done(self) -> dict[str, float]:
+        self._close()
+        return self.timings
+
+
+# --------------------------------------------------------------------------- source and label
+
+
+def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]]:
+    """A LazyFrame over ``source`` and a description of it (paths and their hash)."""
+    import glob
+
+    import polars as pl
+
+    from features.io import scan_data
+
+    if isinstance(source, pl.LazyFrame):
+        return source, {"kind": "LazyFrame"}
+    if isinstance(source, pl.DataFrame):
+        return source.lazy(), {"kind": "DataFrame", "rows": source.height}
+    if isinstance(source, (str, Path)):
+        sources = [source]
+    elif isinstance(source, Sequence) and source and all(isinstance(s, (str, Path)) for s in source):
+        sources = list(source)
+    else:
+        raise BuildError(f"source must be a polars LazyFrame/DataFrame, a path, a glob or a list of paths, "
+                         f"not {type(source).__name__}")
+    frames = [scan_data(s, fs) for s in sources]
+    files: list[str] = []
+    for s in sources:
+        text = str(s)
+        files += sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
+    try:
+        lf = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+    except Exception as exc:  # schemas of the files differ
+        raise BuildError(f"cannot combine the sources {[str(s) for s in sources]}: {exc}") from None
+    return lf, {"kind": "files", "paths": [str(s) for s in sources], "files": files}
+
+
+_LABEL_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+def parse_label(label: Any) -> tuple["pl.Expr", str, list[str]]:
+    """``(expression, text, source columns)`` of a label given as a column name, ``"col > 15"`` or a polars expression.
+
+    The text form accepts one comparison of a column with a number
+    (``> >= < <= == !=``); anything else must be a polars expression.
+    """
+    import polars as pl
+
+    if isinstance(label, pl.Expr):
+        try:
+            roots = label.meta.root_names()
+        except Exception:  # pragma: no cover
+            roots = []
+        return label, str(label), list(roots)
+    if not isinstance(label, str):
+        raise BuildError(f"label must be a column name, a comparison such as 'arr_delay > 15' or a polars "
+                         f"expression, not {type(label).__name__}")
+    m = _LABEL_RE.match(label)
+    if m:
+        name, op, num = m.groups()
+        value: float | int = float(num) if any(c in num for c in ".eE") else int(num)
+        x = pl.col(name)
+        expr = {">": x > value, ">=": x >= value, "<": x < value, "<=": x <= value, "==": x == value,
+                "!=": x != value}[op]
+        return expr, f"{name} {op} {num}", [name]
+    m = _NAME_RE.match(label)
+    if m:
+        return pl.col(m.group(1)), m.group(1), [m.group(1)]
+    raise BuildError(f"cannot read the label {label!r}: write a column name or 'column OP number' "
+                     f"(OP one of > >= < <= == !=), or pass a polars expression")
+
+
+# --------------------------------------------------------------------------- event time and split
+
+
+def _time_kind(dtype: Any) -> str | None:
+    import polars as pl
+
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    if dtype == pl.Date:
+        return "date"
+    if dtype in (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32):
+        return "int"
+    return None
+
+
+def _time_key(expr: "pl.Expr", dtype: Any) -> "pl.Expr":
+    """A comparable Int64 of the event time: microseconds since the epoch (instants for zoned datetimes)."""
+    import polars as pl
+
+    kind = _time_kind(dtype)
+    if kind == "datetime":
+        return expr.dt.epoch("us")
+    if kind == "date":
+        return expr.cast(pl.Int64) * 86_400_000_000
+    return expr.cast(pl.Int64)
+
+
+def _cut_key(value: Any, dtype: Any, event_time: str, what: str) -> int:
+    """The time key of a cut point given as a date, datetime, ISO text or (integer event times) an int."""
+    from zoneinfo import ZoneInfo
+
+    kind = _time_kind(dtype)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BuildError(f"{what} must be an integer: event time {event_time!r} is {dtype}, got {value!r}")
+        return value
+    if isinstance(value, str):
+        try:
+            value = _dt.date.fromisoformat(value) if len(value.strip()) == 10 else _dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise BuildError(f"{what} {value!r} is not an ISO date or datetime (e.g. 2013-09-01 or "
+                             f"2013-09-01T00:00:00+00:00)") from None
+    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        value = _dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, _dt.datetime):
+        raise BuildError(f"{what} must be a date, a datetime or ISO text, got {type(value).__name__}")
+    zone = getattr(dtype, "time_zone", None)
+    if value.tzinfo is None:
+        # a naive cut point is read in the column's zone (wall clock for naive columns)
+        value = value.replace(tzinfo=ZoneInfo(zone) if zone else _dt.timezone.utc)
+    elif kind == "datetime" and zone is None:
+        raise BuildError(f"{what} {value.isoformat()} has a time zone but event time {event_time!r} is a naive "
+                         f"datetime; give a naive cut point")
+    return (value - _EPOCH) // _US
+
+
+def _key_text(key: int | None, dtype: Any) -> str | None:
+    from zoneinfo import ZoneInfo
+
+    if key is None:
+        return None
+    kind = _time_kind(dtype)
+    if kind == "int":
+        return str(key)
+    instant = _EPOCH + _dt.timedelta(microseconds=key)
+    if kind == "date":
+        return instant.date().isoformat()
+    zone = getattr(dtype, "time_zone", None)
+    if zone:
+        return instant.astimezone(ZoneInfo(zone)).isoformat()
+    return instant.replace(tzinfo=None).isoformat()
+
+
+def _is_fraction(v: Any) -> bool:
+    return isinstance(v, float) and not isinstance(v, bool)
+
+
+# --------------------------------------------------------------------------- fitting (isolated)
+
+
+def _fit_if_needed(fs: Any, train: "pl.LazyFrame", *, label: str) -> Any:
+    """The transformer for this build: ``fs`` itself when nothing is fitted, else ``fit(fs, train rows)``.
+
+    Fitting sees the training split only (no leakage into validation or test).
+    A :class:`~features.fitting.FittedFeatureSet` passed in is used as is.
+    """
+    try:
+        from features.fitting import FittedFeatureSet, fit, fitted_nodes
+    except ImportError:  # pragma: no cover - skewless without fitted transforms
+        return fs
+    if isinstance(fs, FittedFeatureSet) or not fitted_nodes(fs):
+        return fs
+    return fit(fs, train, label=label)
+
+
+def _definition(transformer: Any) -> "FeatureSet":
+    return getattr(transformer, "definition", transformer)
+
+
+def _training_features(transformer: Any, lf: "pl.LazyFrame", keep: tuple[str, ...]) -> "pl.LazyFrame":
+    """Features of the training rows: out-of-fold target encodings when the transformer has them."""
+    if hasattr(transformer, "transform_training") and transformer is not _definition(transformer):
+        return transformer.transform_training(lf, label=LABEL_COLUMN, keep=keep)
+    return transformer.transform(lf, keep=keep)
+
+
+def _state_fingerprint(transformer: Any) -> str | None:
+    return getattr(transformer, "state_fingerprint", None) if transformer is not _definition(transformer) else None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _expected_schema(transformer: Any, event_time: str, et_dtype: Any, label_dtype: Any) -> dict[str, Any]:
+    from features.backends.polars.dtypes import to_polars
+
+    out = {event_time: et_dtype, LABEL_COLUMN: label_dtype}
+    for name, f in transformer.output_schema().items():
+        out[name] = to_polars(f.dtype)
+    return out
+
+
+def assert_schema(got: Any, want: dict[str, Any], where: str) -> None:
+    """Raise :class:`SchemaError` naming every column whose name, position or dtype differs (and the counts)."""
+    got = dict(got)
+    problems = []
+    if len(got) != len(want):
+        problems.append(f"{len(got)} columns, expected {len(want)}")
+    missing = [c for c in want if c not in got]
+    extra = [c for c in got if c not in want]
+    if missing:
+        problems.append(f"missing {missing}")
+    if extra:
+        problems.append(f"unexpected {extra}")
+    for c in want:
+        if c in got and got[c] != want[c]:
+            problems.append(f"column {c!r} is {got[c]}, declared {want[c]}")
+    if not missing and not extra and list(got) != list(want):
+        problems.append("the column order differs from the declared one")
+    if problems:
+        raise SchemaError(f"{where} does not match the feature set's declared output schema: " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------- the build
+
+
+def build_dataset(
+    feature_set: Any,
+    source: Any,
+    out_dir: str | Path,
+    *,
+    label: Any,
+    event_time: str,
+    split: tuple[Any, Any] = (0.7, 0.85),
+    task: str | None = None,
+    overwrite: bool = False,
+    rows_per_file: int = 5_000_000,
+    golden_rows: int = 64,
+    top_k: int = 10,
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Build train / valid / test feature files from ``source``; see the module docstring.
+
+    Parameters
+    ----------
+    feature_set : FeatureSet (with or without fitted ops) or FittedFeatureSet
+    source : polars LazyFrame or DataFrame, path, glob, or list of paths
+    out_dir : directory to create (replaced only with ``overwrite``)
+    label : column name, ``"column OP number"`` (e.g. ``"arr_delay > 15"``) or a polars expression
+    event_time : column the split is made on (Datetime, Date or integer)
+    split : ``(train_end, valid_end)`` cut points, or two row fractions such as ``(0.7, 0.85)``
+    task : ``"binary"`` or ``"regression"``; default: binary for a Boolean label, regression otherwise
+    rows_per_file : each split is written as parquet files of at most this many rows
+    golden_rows : how many test rows to keep as golden inputs (for the bundle's self-check)
+    top_k : how many top values ``stats.json`` lists for text and boolean features
+    progress : called with the name of each step as it starts
+
+    Returns
+    -------
+    BuildResult
+    """
+    import polars as pl
+
+    from features.backends.polars.compiler import conform_inputs
+    from features.feature_set import FeatureSet
+
+    started = time.perf_counter()
+    steps = _Steps(progress)
+    steps("reading the source")
+    fs = _definition(feature_set)
+    if not isinstance(fs, FeatureSet):
+        raise BuildError(f"feature_set must be a FeatureSet, not {type(feature_set).__name__}")
+    out_dir = Path(out_dir)
+    lf, source_info = _scan(source, fs)
+    try:
+        schema = lf.collect_schema()
+    except Exception as exc:
+        raise BuildError(f"cannot read the source: {exc}") from None
+
+    # ---- columns: event time, label, inputs
+    steps("checking the inputs")
+    if event_time not in schema:
+        from features.suggest import did_you_mean
+
+        raise SchemaError(f"event-time column {event_time!r} is missing from the data{did_you_mean(event_time, schema)}")
+    et_dtype = schema[event_time]
+    if _time_kind(et_dtype) is None:
+        raise SchemaError(f"event-time column {event_time!r} has dtype {et_dtype}; expected a Datetime, Date or integer")
+    label_expr, label_text, label_columns = parse_label(label)
+    for c in label_columns:
+        if c not in schema:
+            from features.suggest import did_you_mean
+
+            raise SchemaError(f"label column {c!r} is missing from the data{did_you_mean(c, schema)}")
+    try:
+        label_dtype = lf.select(label_expr.alias(LABEL_COLUMN)).collect_schema()[LABEL_COLUMN]
+    except Exception as exc:
+        raise SchemaError(f"the label {label_text!r} cannot be computed on the data: {exc}") from None
+    if label_dtype == pl.Boolean:
+        task = task or "binary"
+    elif label_dtype.is_numeric():
+        task = task or "regression"
+    else:
+        raise SchemaError(f"the label {label_text!r} has dtype {label_dtype}; expected Boolean (binary) or numeric")
+    if task not in ("binary", "regression"):
+        raise BuildError(f"task must be 'binary' or 'regression', not {task!r}")
+    out_label_dtype = pl.Boolean if task == "binary" else pl.Float64
+    if task == "binary" and label_dtype != pl.Boolean:
+        label_expr = label_expr.cast(pl.Boolean, strict=False)
+    elif task == "regression":
+        label_expr = label_expr.cast(pl.Float64)
+    conformed = conform_inputs(fs, schema)  # SchemaError naming a missing or mistyped input
+    taken = set(fs.output_schema())
+    for name in (event_time, LABEL_COLUMN):
+        if name in taken:
+            raise BuildError(f"output column {name!r} (event time / label) clashes with a feature of the same name")
+    if event_time == LABEL_COLUMN:
+        raise BuildError(f"the event-time column cannot be called {LABEL_COLUMN!r}")
+
+    # ---- one pass: rows, nulls per used input, event-time and label nulls
+    used = fs.used_inputs()
+    et, key = pl.col(event_time), _time_key(pl.col(event_time), et_dtype)
+    y = label_expr
+    keep_row = et.is_not_null() & y.is_not_null()
+    if task == "regression":
+        keep_row = keep_row & y.is_finite()
+    checks = [
+        pl.len().cast(pl.Int64).alias("rows"),
+        et.null_count().cast(pl.Int64).alias("et_nulls"),
+        y.is_null().sum().cast(pl.Int64).alias("label_nulls"),
+        keep_row.sum().cast(pl.Int64).alias("kept"),
+        *[(pl.col(c).is_null() & keep_row).sum().cast(pl.Int64).alias(f"nulls:{c}") for c in used],
+    ]
+    try:
+        facts = lf.select(checks).collect(engine="streaming").row(0, named=True)
+    except Exception as exc:
+        raise BuildError(f"cannot read the source: {exc}") from None
+    if facts["rows"] == 0:
+        raise BuildError("the source has no rows (empty data)")
+    if facts["kept"] == 0:
+        raise BuildError(f"no row has both an event time ({event_time!r}: {facts['et_nulls']} nulls) and a label "
+                         f"({label_text!r}: {facts['label_nulls']} nulls)")
+    for c in used:
+        n = facts[f"nulls:{c}"]
+        if n == facts["kept"]:
+            raise BuildError(f"input column {c!r} is entirely null ({n:,} rows); the features reading it would be "
+                             f"constant. Fix the source or drop the features that read {c!r}")
+        if n and not fs.inputs[c].nullable:
+            raise SchemaError(f"input column {c!r} holds {n:,} nulls but is declared non-nullable; declare it "
+                              f"Input(..., nullable=True) or filter those rows")
+
+    # ---- split by time
+    steps("splitting by time")
+    base = lf.filter(keep_row).with_columns(conformed).with_columns(label_expr.alias(LABEL_COLUMN))
+    if len(split) != 2:
+        raise BuildError(f"split must be two cut points or two fractions, got {split!r}")
+    if all(_is_fraction(v) for v in split):
+        a, b = split
+        if not 0.0 < a < b < 1.0:
+            raise BuildError(f"split fractions must satisfy 0 < train < valid < 1, got {split!r}")
+        qa, qb = base.select(key.quantile(a, interpolation="lower").alias("a"),
+                             key.quantile(b, interpolation="lower").alias("b")).collect(engine="streaming").row(0)
+        cuts = (int(qa), int(qb))
+        split_info: dict[str, Any] = {"mode": "fractions", "fractions": [a, b]}
+    else:
+        cuts = (_cut_key(split[0], et_dtype, event_time, "train_end"), _cut_key(split[1], et_dtype, event_time, "valid_end"))
+        if cuts[0] > cuts[1]:
+            raise BuildError(f"train_end {split[0]} is after valid_end {split[1]}")
+        split_info = {"mode": "cut points"}
+    conditions = {"train": key < cuts[0], "valid": (key >= cuts[0]) & (key < cuts[1]), "test": key >= cuts[1]}
+    split_info.update({"train_end": _key_text(cuts[0], et_dtype), "valid_end": _key_text(cuts[1], et_dtype),
+                       "rule": f"train: {event_time} < train_end; valid: train_end <= {event_time} < valid_end; "
+                               f"test: {event_time} >= valid_end"})
+    counted = base.select(
+        *[c.sum().cast(pl.Int64).alias(s) for s, c in conditions.items()],
+        key.min().alias("min"), key.max().alias("max"),
+    ).collect(engine="streaming").row(0, named=True)
+    for s in SPLITS:
+        if counted[s] == 0:
+            raise BuildError(
+                f"the {s} split is empty: {split_info['rule']} with train_end = {split_info['train_end']}, "
+                f"valid_end = {split_info['valid_end']}, but {event_time!r} spans "
+                f"{_key_text(counted['min'], et_dtype)} .. {_key_text(counted['max'], et_dtype)}"
+            )
+    parts = {s: base.filter(c) for s, c in conditions.items()}
+
+    # ---- fit on train only
+    steps("fitting on the training split")
+    transformer = _fit_if_needed(feature_set, parts["train"], label=LABEL_COLUMN)
+    want = _expected_schema(transformer, event_time, et_dtype, out_label_dtype)
+    keep = (event_time, LABEL_COLUMN)
+    outputs = {
+        s: (_training_features(transformer, lf_s, keep) if s == "train" else transformer.transform(lf_s, keep=keep))
+        for s, lf_s in parts.items()
+    }
+    for s, out in outputs.items():
+        assert_schema(out.collect_schema(), want, f"the {s} features")
+
+    with atomic_dir(out_dir, marker=BUILD_FILE, overwrite=overwrite) as tmp:
+        files: dict[str, list[str]] = {}
+        for s, out in outputs.items():
+            steps(f"writing the {s} split ({counted[s]:,} rows)")
+            target = tmp / s
+            try:
+                out.sink_parquet(pl.PartitionBy(target, max_rows_per_file=rows_per_file,
+                                                approximate_bytes_per_file=None), mkdir=True, engine="streaming")
+            except SkewlessError:
+                raise
+            except Exception as exc:
+                raise BuildError(f"computing the {s} features failed: {type(exc).__name__}: {exc}") from None
+            files[s] = sorted(p.name for p in target.glob("*.parquet"))
+            assert_schema(pl.read_parquet_schema(target / files[s][0]), want, f"the written {s} file")
+
+        steps("computing statistics")
+        from .stats import column_stats, label_stats
+
+        declared = transformer.output_schema()
+        split_stats: dict[str, Any] = {}
+        feature_stats: dict[str, dict[str, Any]] = {name: {"dtype": str(want[name])} for name in declared}
+        for s in SPLITS:
+            scan = pl.scan_parquet(tmp / s / "*.parquet")
+            cols = column_stats(scan, list(declared), top_k=top_k)
+            et_range = scan.select(pl.col(event_time).min().alias("from"), pl.col(event_time).max().alias("to")) \
+                .collect().row(0, named=True)
+            split_stats[s] = {"rows": counted[s], "from": et_range["from"], "to": et_range["to"],
+                              "label": label_stats(scan, LABEL_COLUMN, task)}
+            if split_stats[s]["label"]["rows"] != counted[s]:
+                raise BuildError(f"internal: the {s} split has {split_stats[s]['label']['rows']} rows written, "
+                                 f"{counted[s]} counted")
+            for name, st in cols.items():
+                st.pop("dtype", None)
+                if st.get("nulls") and not declared[name].nullable:
+                    raise SchemaError(f"feature {name!r} is declared non-nullable but has {st['nulls']:,} nulls in "
+                                      f"the {s} split")
+                feature_stats[name][s] = st
+        stats = {
+            "feature_set": fs.name,
+            "event_time": event_time,
+            "label": {"definition": label_text, "column": LABEL_COLUMN, "task": task},
+            "split": split_info,
+            "rows": {**{s: counted[s] for s in SPLITS}, "total": sum(counted[s] for s in SPLITS),
+                     "dropped_without_event_time_or_label": facts["rows"] - facts["kept"]},
+            "splits": split_stats,
+            "features": feature_stats,
+        }
+        write_json(tmp / STATS_FILE, stats, compact_depth=3)
+
+        steps("writing the fitted state and golden inputs")
+        fitted_file = None
+        if transformer is not fs:
+            from features.artifact import save
+
+            save(transformer, tmp / FITTED_FILE)
+            fitted_file = FITTED_FILE
+        inputs_present = [c for c in fs.inputs if c in schema]
+        golden = _golden_inputs(parts["test"], fs, inputs_present, counted["test"], golden_rows)
+        golden.write_parquet(tmp / GOLDEN_INPUTS_FILE)
+
+        data_files = [tmp / s / f for s in SPLITS for f in files[s]]
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_at": now_iso(),
+            "feature_set": {
+                "name": fs.name,
+                "spec": spec_of(fs),
+                "fingerprint": fs.fingerprint,
+                "feature_fingerprints": fs.feature_fingerprints(),
+                "fitted": fitted_file is not None,
+                "state_fingerprint": _state_fingerprint(transformer),
+            },
+            "source": source_info | ({"sha256": sha256_files(Path(f) for f in source_info["files"])}
+                                     if source_info.get("files") else {}),
+            "event_time": {"column": event_time, "dtype": str(et_dtype)},
+            "label": {"definition": label_text, "column": LABEL_COLUMN, "task": task, "dtype": str(out_label_dtype)},
+            "split": split_info,
+            "rows": stats["rows"],
+            "columns": {name: str(dtype) for name, dtype in want.items()},
+            "feature_columns": list(declared),
+            "files": {s: [f"{s}/{f}" for f in files[s]] for s in SPLITS},
+            "fitted_artifact": fitted_file,
+            "golden_inputs": GOLDEN_INPUTS_FILE,
+            "stats": STATS_FILE,
+            "data_hash": sha256_files(data_files),
+            "versions": versions("polars"),
+            "git": git_info(_module_file(fs)),
+        }
+        timings = steps.done()
+        manifest["timings_seconds"] = timings
+        write_json(tmp / BUILD_FILE, manifest)  # written last: its presence marks a complete build
+    return BuildResult(out_dir, manifest, stats, transformer, time.perf_counter() - started, timings)
+
+
+def _module_file(fs: Any) -> str | None:
+    import sys
+
+    spec = spec_of(fs)
+    if not spec:
+        return None
+    module = sys.modules.get(spec.partition(":")[0])
+    return getattr(module, "__file__", None)
+
+
+def _golden_inputs(test: "pl.LazyFrame", fs: "FeatureSet", columns: list[str], rows: int, n: int) -> "pl.DataFrame":
+    """``n`` test rows spread evenly over the split, plus a few whose nullable inputs are null."""
+    import polars as pl
+
+    lf = test.select(columns)
+    n = max(0, min(n, rows))
+    step = max(1, rows // max(n, 1))
+    spread = lf.gather_every(step).head(n).collect(engine="streaming")
+    nullable = [c for c in columns if fs.inputs[c].nullable]
+    extra = None
+    if nullable and n:
+        extra = lf.filter(pl.any_horizontal([pl.col(c).is_null() for c in nullable])).head(max(1, n // 8)).collect()
+    out = pl.concat([spread, extra]) if extra is not None and extra.height else spread
+    return out.unique(maintain_order=True)
+
+
+# --------------------------------------------------------------------------- reading a build
+
+
+def read_build(build_dir: str | Path) -> dict[str, Any]:
+    """The ``build.json`` of a complete build (raises naming the path otherwise)."""
+    import json
+
+    build_dir = Path(build_dir)
+    path = build_dir / BUILD_FILE
+    if not build_dir.is_dir():
+        raise BuildError(f"no build at {str(build_dir)!r} (directory not found)")
+    if not path.is_file():
+        raise BuildError(f"{str(build_dir)!r} is not a complete skewless build (no {BUILD_FILE})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"cannot read {str(path)!r}: {exc}") from None
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise BuildError(f"{str(path)!r} is not a skewless build manifest of version {FORMAT_VERSION}")
+    return manifest
+
+
+def split_frames(build_dir: str | Path) -> dict[str, "pl.LazyFrame"]:
+    """Lazy scans of the train / valid / test files of a build."""
+    import polars as pl
+
+    build_dir = Path(build_dir)
+    manifest = read_build(build_dir)
+    return {s: pl.scan_parquet([build_dir / f for f in manifest["files"][s]]) for s in SPLITS}

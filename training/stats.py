@@ -1,0 +1,132 @@
+"""Column statistics for ``stats.json``: small, human-readable, computed by polars in a few passes.
+
+Per column (see :func:`column_stats`):
+
+* every dtype: ``dtype``, ``count`` (non-null values), ``nulls``;
+* Int64 / Float64: ``nans`` (Float64), ``min``, ``max``, ``mean``, ``std`` (ddof 1) and
+  ``quantiles`` ``q01 .. q99`` (linear interpolation), all over the non-NaN values
+  (±inf count; a float that is not finite is written as the text ``"NaN"``,
+  ``"inf"`` or ``"-inf"``);
+* Boolean: ``mean`` (the share of ``true``) and ``top`` values;
+* String: ``distinct`` and the ``top`` ``k`` values with their counts (ties by value);
+* Date / Datetime / Duration: ``min`` and ``max`` (ISO text).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+__all__ = ["column_stats", "QUANTILES"]
+
+#: Quantiles written for every numeric column.
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+_SEP = "\x1f"
+
+
+def _kind(dtype: Any) -> str:
+    import polars as pl
+
+    if dtype in (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64):
+        return "int"
+    if dtype in (pl.Float32, pl.Float64):
+        return "float"
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return "string"
+    if dtype == pl.Date or isinstance(dtype, (pl.Datetime, pl.Duration)):
+        return "temporal"
+    return "other"
+
+
+def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k: int = 10) -> dict[str, dict[str, Any]]:
+    """Statistics of ``columns`` (default: all) of ``lf``; one aggregation pass plus one group-by per text column."""
+    import polars as pl
+
+    schema = lf.collect_schema()
+    columns = list(schema) if columns is None else columns
+    aggs: list[pl.Expr] = []
+    top_queries: list[tuple[str, pl.LazyFrame]] = []
+
+    def agg(col: str, stat: str, expr: pl.Expr) -> None:
+        aggs.append(expr.alias(f"{col}{_SEP}{stat}"))
+
+    for c in columns:
+        kind = _kind(schema[c])
+        x = pl.col(c)
+        agg(c, "count", x.count().cast(pl.Int64))
+        agg(c, "nulls", x.null_count().cast(pl.Int64))
+        if kind in ("int", "float"):
+            v = x.cast(pl.Float64)
+            if kind == "float":
+                agg(c, "nans", x.is_nan().sum().cast(pl.Int64))
+                v = v.filter(v.is_not_nan())
+            agg(c, "min", v.min())
+            agg(c, "max", v.max())
+            agg(c, "mean", v.mean())
+            agg(c, "std", v.std(ddof=1))
+            for q in QUANTILES:
+                agg(c, f"q{round(q * 100):02d}", v.quantile(q, interpolation="linear"))
+        elif kind == "bool":
+            agg(c, "mean", x.cast(pl.Float64).mean())
+        elif kind == "string":
+            agg(c, "distinct", x.drop_nulls().n_unique().cast(pl.Int64))
+        elif kind == "temporal":
+            agg(c, "min", x.min())
+            agg(c, "max", x.max())
+        if kind in ("string", "bool") and top_k > 0:
+            q = (
+                lf.select(x.alias("value")).drop_nulls().group_by("value").agg(pl.len().cast(pl.Int64).alias("n"))
+                .sort(["n", "value"], descending=[True, False]).head(top_k)
+            )
+            top_queries.append((c, q))
+    frames = pl.collect_all([lf.select(aggs), *(q for _, q in top_queries)], engine="streaming")
+    row = frames[0].row(0, named=True)
+    out: dict[str, dict[str, Any]] = {}
+    for c in columns:
+        entry: dict[str, Any] = {"dtype": str(schema[c])}
+        quantiles: dict[str, Any] = {}
+        for key, value in row.items():
+            col, _, stat = key.rpartition(_SEP)
+            if col != c:
+                continue
+            if stat.startswith("q") and stat[1:].isdigit():
+                quantiles[stat] = value
+            else:
+                entry[stat] = value
+        if quantiles:
+            entry["quantiles"] = quantiles
+        out[c] = entry
+    for (c, _), frame in zip(top_queries, frames[1:]):
+        out[c]["top"] = [[r["value"], r["n"]] for r in frame.iter_rows(named=True)]
+    return out
+
+
+def label_stats(lf: "pl.LazyFrame", label: str, task: str) -> dict[str, Any]:
+    """Rows and label summary of one split: the positive rate (binary) or mean/std (regression)."""
+    import polars as pl
+
+    y = pl.col(label).cast(pl.Float64)
+    exprs = [pl.len().cast(pl.Int64).alias("rows")]
+    if task == "binary":
+        exprs += [y.sum().cast(pl.Int64).alias("positives"), y.mean().alias("positive_rate")]
+    else:
+        exprs += [y.mean().alias("mean"), y.std(ddof=1).alias("std"), y.min().alias("min"), y.max().alias("max")]
+    return lf.select(exprs).collect(engine="streaming").row(0, named=True)
+
+
+def summarize(stats: Mapping[str, Any]) -> str:
+    """A few lines for a terminal: rows per split and the label."""
+    parts = []
+    for name, s in stats.get("splits", {}).items():
+        label = s.get("label", {})
+        extra = ""
+        if "positive_rate" in label and label["positive_rate"] is not None:
+            extra = f", {label['positive_rate']:.1%} positive"
+        elif "mean" in label and isinstance(label["mean"], float):
+            extra = f", label mean {label['mean']:.3g}"
+        parts.append(f"{name}: {s['rows']:,} rows ({s.get('from')} .. {s.get('to')}){extra}")
+    return "\n".join(parts)
