@@ -327,3 +327,35 @@ def test_label_can_be_a_polars_expression():
     fitted = fit(fs, df, label=pl.col("delay") > 15)
     assert fitted.row_fn({"s": "a"})["te"] == 1.0 and fitted.row_fn({"s": "b"})["te"] == 0.0
     assert fitted.transform_training(df, label=pl.col("delay") > 15).collect().height == 3
+
+
+# --------------------------------------------------------------------------- the flights demo
+
+
+def test_flights_fitted_demo_has_zero_mismatches_on_the_whole_table(tmp_path):
+    from features.artifact import load, save
+    from features.datasets import load_flights
+    from features.definitions.flights_fitted import TRAIN_END, flights_fitted, split, training_label
+
+    df = load_flights()
+    train, held_out = split(df)
+    assert train.height + held_out.height == df.height == 336_776
+    assert train["time_hour"].max() < TRAIN_END <= held_out["time_hour"].min()
+    fitted = fit(flights_fitted, train, label=training_label())
+    assert fitted.meta["training_rows"] == train.height
+    # Vocabularies and edges come from the training months only; the held-out months are still served.
+    report = fitted.check_parity(df)
+    assert report.rows == 336_776
+    assert report.ok, report.summary()
+    assert sum(report.mismatch_counts.values()) == 0
+    assert len(fitted.output_schema()) > len(flights_fitted.features)  # one-hot columns expanded
+    # The stored artifact serves the same values.
+    loaded = load(save(fitted, tmp_path / "flights_fitted.json"), flights_fitted)
+    sample = held_out.sample(3_000, seed=0)
+    assert loaded.transform(sample).collect().equals(fitted.transform(sample).collect())
+    assert loaded.check_parity(sample).ok
+    # Training rows: out-of-fold target encodings, everything else as served.
+    training = fitted.transform_training(train, label=training_label()).collect()
+    served = fitted.transform(train).collect()
+    assert training.drop("route_te", "carrier_te", "tail_te").equals(served.drop("route_te", "carrier_te", "tail_te"))
+    assert (training["route_te"] != served["route_te"]).mean() > 0.9
