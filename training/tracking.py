@@ -1,0 +1,174 @@
+"""Run tracking in MLflow: every training run is findable from its bundle, and the bundle from its run.
+
+Where runs go (first that is set):
+
+1. the ``tracking_uri`` argument (``skewless train --tracking-uri``);
+2. the ``SKEWLESS_TRACKING_URI`` environment variable;
+3. the ``MLFLOW_TRACKING_URI`` environment variable;
+4. a local SQLite store next to the bundle: ``sqlite:///<bundle parent>/mlruns.db``
+   with artifacts under ``<bundle parent>/mlartifacts`` (works offline).
+
+Each run gets tags (see :data:`TAGS`) with the bundle id, the feature set's
+fingerprints, the data hash and the git commit; the bundle's manifest records
+the tracking URI, experiment and run id. :func:`find_run` goes from a bundle to
+its run by searching the ``skewless.bundle_id`` tag (not by trusting the
+recorded run id), and checks the other tags agree.
+
+MLflow's usage telemetry is switched off (``MLFLOW_DISABLE_TELEMETRY``) unless
+the environment says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from features.errors import SkewlessError
+
+__all__ = ["Tracker", "TrackingError", "resolve_tracking_uri", "find_run", "TAGS", "ENV_URI"]
+
+ENV_URI = "SKEWLESS_TRACKING_URI"
+#: Tag names written on every run.
+TAGS = {
+    "bundle_id": "skewless.bundle_id",
+    "feature_set": "skewless.feature_set",
+    "feature_fingerprint": "skewless.feature_fingerprint",
+    "state_fingerprint": "skewless.state_fingerprint",
+    "data_hash": "skewless.data_hash",
+    "git_commit": "skewless.git_commit",
+    "task": "skewless.task",
+}
+DEFAULT_DB = "mlruns.db"
+DEFAULT_ARTIFACTS = "mlartifacts"
+
+
+class TrackingError(SkewlessError, RuntimeError):
+    """MLflow could not be reached or refused a call; the message says which."""
+
+
+def _quiet_mlflow() -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+    for name in ("mlflow", "alembic", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def resolve_tracking_uri(explicit: str | None, default_dir: str | Path) -> str:
+    """The tracking URI to use (see the module docstring for the order)."""
+    for value in (explicit, os.environ.get(ENV_URI), os.environ.get("MLFLOW_TRACKING_URI")):
+        if value:
+            return value
+    return f"sqlite:///{(Path(default_dir).resolve() / DEFAULT_DB)}"
+
+
+def _artifact_root(uri: str) -> str | None:
+    """Artifacts next to a SQLite store (MLflow would otherwise use ./mlartifacts of the current directory)."""
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        return (db.parent / DEFAULT_ARTIFACTS).resolve().as_uri()
+    return None
+
+
+class Tracker:
+    """One MLflow run, through ``MlflowClient`` (no global MLflow state)."""
+
+    def __init__(self, uri: str, experiment: str = "skewless"):
+        _quiet_mlflow()
+        self.uri = uri
+        self.experiment_name = experiment
+        self.run_id: str | None = None
+        self.experiment_id: str | None = None
+        try:
+            from mlflow.tracking import MlflowClient
+        except ImportError as exc:  # pragma: no cover - dependency missing
+            raise TrackingError(f"mlflow is not installed: {exc}") from None
+        _quiet_mlflow()  # again: importing mlflow configures its loggers
+        if uri.startswith("sqlite:///"):
+            Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client = MlflowClient(tracking_uri=uri)
+            exp = self.client.get_experiment_by_name(experiment)
+            if exp is None:
+                self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(uri))
+            else:
+                self.experiment_id = exp.experiment_id
+        except Exception as exc:
+            raise TrackingError(f"cannot use MLflow tracking at {uri!r}: {type(exc).__name__}: {exc}") from None
+
+    def start(self, *, name: str, tags: Mapping[str, str]) -> str:
+        try:
+            run = self.client.create_run(self.experiment_id, run_name=name, tags=dict(tags))
+        except Exception as exc:
+            raise TrackingError(f"cannot start an MLflow run at {self.uri!r}: {type(exc).__name__}: {exc}") from None
+        self.run_id = run.info.run_id
+        return self.run_id
+
+    def log(self, *, params: Mapping[str, Any], metrics: Mapping[str, float],
+            artifacts: Mapping[str, Path]) -> None:
+        """Log params, metrics and artifacts (``{artifact path: local file or directory}``) in one go."""
+        from mlflow.entities import Metric, Param
+
+        assert self.run_id is not None
+        try:
+            import time
+
+            now = int(time.time() * 1000)
+            self.client.log_batch(
+                self.run_id,
+                metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None],
+                params=[Param(k, str(v)[:6000]) for k, v in params.items()],
+            )
+            for where, local in artifacts.items():
+                local = Path(local)
+                if local.is_dir():
+                    self.client.log_artifacts(self.run_id, str(local), artifact_path=where)
+                else:
+                    self.client.log_artifact(self.run_id, str(local), artifact_path=where or None)
+        except Exception as exc:
+            raise TrackingError(f"logging to MLflow run {self.run_id} at {self.uri!r} failed: "
+                                f"{type(exc).__name__}: {exc}") from None
+
+    def end(self, status: str = "FINISHED") -> None:
+        if self.run_id is None:
+            return
+        try:
+            self.client.set_terminated(self.run_id, status=status)
+        except Exception as exc:
+            raise TrackingError(f"cannot close MLflow run {self.run_id}: {type(exc).__name__}: {exc}") from None
+
+
+def find_run(bundle: str | Path | Mapping[str, Any], *, tracking_uri: str | None = None) -> Any:
+    """The MLflow run a bundle was logged to, found by its ``skewless.bundle_id`` tag.
+
+    ``bundle`` is a bundle directory or its manifest. The tracking URI defaults
+    to the one recorded in the manifest. Raises :class:`TrackingError` when no
+    run (or more than one) carries the tag, or when the run's other tags
+    (feature fingerprint, data hash) disagree with the bundle.
+    """
+    from .bundle import read_manifest
+
+    manifest = bundle if isinstance(bundle, Mapping) else read_manifest(bundle)
+    info = manifest.get("tracking") or {}
+    uri = tracking_uri or info.get("uri")
+    if not uri:
+        raise TrackingError("the bundle records no tracking URI (tracking was disabled); pass tracking_uri=")
+    tracker = Tracker(uri, info.get("experiment") or "skewless")
+    bundle_id = manifest["bundle_id"]
+    try:
+        runs = tracker.client.search_runs(
+            [tracker.experiment_id], filter_string=f"tags.`{TAGS['bundle_id']}` = '{bundle_id}'", max_results=2,
+        )
+    except Exception as exc:
+        raise TrackingError(f"searching MLflow at {uri!r} failed: {type(exc).__name__}: {exc}") from None
+    if len(runs) != 1:
+        raise TrackingError(f"{len(runs)} MLflow runs at {uri!r} carry {TAGS['bundle_id']} = {bundle_id}")
+    run = runs[0]
+    tags = run.data.tags
+    want = {TAGS["feature_fingerprint"]: manifest["feature_set"]["fingerprint"],
+            TAGS["data_hash"]: manifest["data"]["data_hash"]}
+    bad = {k: (tags.get(k), v) for k, v in want.items() if tags.get(k) != v}
+    if bad:
+        raise TrackingError(f"MLflow run {run.info.run_id} disagrees with the bundle on {bad}")
+    return run

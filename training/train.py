@@ -1,0 +1,373 @@
+"""Train a LightGBM model on a build and write a bundle (see :mod:`training.bundle`), tracked in MLflow.
+
+>>> from training.train import train                         # doctest: +SKIP
+>>> result = train("out/build", "out/bundle")                # doctest: +SKIP
+>>> result.metrics["test"]                                   # doctest: +SKIP
+{'auc': 0.93, 'log_loss': 0.25, ...}
+
+* Binary classification (Boolean label) or regression (numeric label), as the build says.
+* Early stopping on the validation split; metrics on the test split: AUC and log
+  loss (binary) or RMSE and MAE (regression), also on validation.
+* The model is saved in LightGBM's native text format; metrics and golden
+  scores are computed with the model *read back from that file*, so they are
+  the scores serving will reproduce.
+* Every run is logged to MLflow (:mod:`training.tracking`); when tracking fails
+  the bundle is still written, its manifest says ``tracking.status = "failed"``
+  with the reason, and :attr:`TrainResult.tracking_error` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from features.errors import SkewlessError
+
+from ._util import atomic_dir, git_info, now_iso, versions, write_json
+from .build import LABEL_COLUMN, SPLITS, read_build
+from .bundle import (FEATURE_SET_FILE, FITTED_FILE, FORMAT, FORMAT_VERSION, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE,
+                     STATS_FILE, encode_value, load_feature_set_for)
+from .encoding import ModelInputs
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+__all__ = ["train", "TrainResult", "TrainError", "DEFAULT_PARAMS", "binary_metrics", "regression_metrics"]
+
+
+class TrainError(SkewlessError, ValueError):
+    """Training cannot run on this build."""
+
+
+#: LightGBM parameters used unless overridden (``params=``).
+DEFAULT_PARAMS: dict[str, Any] = {
+    "learning_rate": 0.1,
+    "num_leaves": 63,
+    "min_data_in_leaf": 50,
+    "feature_fraction": 0.9,
+    "lambda_l2": 1.0,
+    "max_bin": 255,
+    "cat_smooth": 10.0,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbose": -1,
+}
+
+
+@dataclass
+class TrainResult:
+    bundle_dir: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, dict[str, float]]
+    run_id: str | None
+    tracking_uri: str | None
+    tracking_error: str | None
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def auc(y: "np.ndarray", score: "np.ndarray") -> float:
+    """Area under the ROC curve (Mann-Whitney U with average ranks for ties)."""
+    import numpy as np
+
+    y = np.asarray(y, dtype=bool)
+    score = np.asarray(score, dtype=np.float64)
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(score, kind="mergesort")
+    s = score[order]
+    ranks = np.empty(s.size, dtype=np.float64)
+    # average ranks over runs of equal scores
+    starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]
+    ends = np.r_[starts[1:], s.size]
+    avg = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(avg, ends - starts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def binary_metrics(y: "np.ndarray", p: "np.ndarray", threshold: float = 0.5) -> dict[str, float]:
+    import numpy as np
+
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    q = np.clip(p, 1e-15, 1 - 1e-15)
+    return {
+        "auc": auc(y > 0.5, p),
+        "log_loss": float(-np.mean(y * np.log(q) + (1 - y) * np.log1p(-q))),
+        "accuracy": float(np.mean((p >= threshold) == (y > 0.5))),
+        "positive_rate": float(np.mean(y)),
+        "mean_score": float(np.mean(p)),
+        "rows": float(y.size),
+    }
+
+
+def regression_metrics(y: "np.ndarray", p: "np.ndarray") -> dict[str, float]:
+    import numpy as np
+
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    err = p - y
+    return {"rmse": float(np.sqrt(np.mean(err * err))), "mae": float(np.mean(np.abs(err))),
+            "mean_label": float(np.mean(y)), "mean_score": float(np.mean(p)), "rows": float(y.size)}
+
+
+def metrics_for(task: str, y: "np.ndarray", p: "np.ndarray", threshold: float = 0.5) -> dict[str, float]:
+    return binary_metrics(y, p, threshold) if task == "binary" else regression_metrics(y, p)
+
+
+# --------------------------------------------------------------------------- loading a build
+
+
+def load_transformer(build_dir: Path, manifest: Mapping[str, Any], feature_set: Any = None) -> Any:
+    """The feature set (or fitted feature set) a build was made with, verified against its fingerprints."""
+    fs = load_feature_set_for(manifest, feature_set, where=f"build {str(build_dir)!r}")
+    if manifest["feature_set"].get("fitted"):
+        from features.artifact import load
+
+        return load(build_dir / manifest["fitted_artifact"], fs)
+    return fs
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train(
+    build_dir: str | Path,
+    bundle_dir: str | Path,
+    *,
+    feature_set: Any = None,
+    params: Mapping[str, Any] | None = None,
+    num_boost_round: int = 1000,
+    early_stopping_rounds: int = 50,
+    seed: int = 0,
+    threads: int | None = None,
+    decision_threshold: float = 0.5,
+    tracking: bool = True,
+    tracking_uri: str | None = None,
+    experiment: str = "skewless",
+    overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
+    on_iteration: Callable[[int, int], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train on the build in ``build_dir``; write the bundle to ``bundle_dir``.
+
+    Parameters
+    ----------
+    feature_set : the feature set the build was made with; default: imported from the spec the build records
+    params : LightGBM parameters overriding :data:`DEFAULT_PARAMS`
+    num_boost_round, early_stopping_rounds : boosting rounds, and patience on the validation loss
+    threads : LightGBM threads (default: all cores)
+    decision_threshold : score threshold of the binary decision (recorded; used by compare and accuracy)
+    tracking, tracking_uri, experiment : MLflow logging (see :mod:`training.tracking`)
+    progress : called with the name of each step; on_iteration(i, total) after each boosting round
+    warn : called with a message when tracking fails (default: a RuntimeWarning)
+    """
+    import lightgbm as lgb
+    import numpy as np
+    import polars as pl
+
+    from .build import _Steps
+
+    started = time.perf_counter()
+    steps = _Steps(progress)
+    steps("reading the build")
+    build_dir, bundle_dir = Path(build_dir), Path(bundle_dir)
+    build = read_build(build_dir)
+    transformer = load_transformer(build_dir, build, feature_set)
+    fs = getattr(transformer, "definition", transformer)
+    task = build["label"]["task"]
+    feature_columns = build["feature_columns"]
+    if list(transformer.output_schema()) != feature_columns:
+        raise TrainError(f"build {str(build_dir)!r} has feature columns that differ from the feature set's output")
+    scans = {s: pl.scan_parquet([build_dir / f for f in build["files"][s]]) for s in SPLITS}
+
+    steps("encoding the features")
+    inputs = ModelInputs.fit(transformer.output_schema(), scans["train"])
+    X = {s: inputs.encode_frame(scans[s]) for s in SPLITS}
+    y = {s: scans[s].select(pl.col(LABEL_COLUMN).cast(pl.Float64)).collect().to_series().to_numpy() for s in SPLITS}
+
+    steps("training LightGBM")
+    objective = {"binary": {"objective": "binary", "metric": ["binary_logloss", "auc"]},
+                 "regression": {"objective": "regression", "metric": ["rmse"]}}[task]
+    full_params = {**DEFAULT_PARAMS, **objective, "seed": seed, "num_threads": threads or (os.cpu_count() or 1),
+                   **dict(params or {})}
+    dtrain = lgb.Dataset(X["train"], label=y["train"], feature_name=inputs.names,
+                         categorical_feature=inputs.categorical or "auto", free_raw_data=False,
+                         params={"max_bin": full_params["max_bin"], "verbose": -1})
+    dvalid = lgb.Dataset(X["valid"], label=y["valid"], reference=dtrain)
+    callbacks = [lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False)]
+    if on_iteration is not None:
+        callbacks.append(lambda env: on_iteration(env.iteration + 1, env.end_iteration))
+    try:
+        booster = lgb.train(full_params, dtrain, num_boost_round=num_boost_round, valid_sets=[dvalid],
+                            valid_names=["valid"], callbacks=callbacks)
+    except lgb.basic.LightGBMError as exc:
+        raise TrainError(f"LightGBM failed: {exc}") from None
+    best_iteration = int(booster.best_iteration or booster.current_iteration())
+
+    steps("scoring the test split with the saved model")
+    bundle_id = uuid.uuid4().hex
+    with atomic_dir(bundle_dir, marker=MANIFEST_FILE, overwrite=overwrite) as tmp:
+        booster.save_model(str(tmp / MODEL_FILE), num_iteration=best_iteration)
+        saved = lgb.Booster(model_file=str(tmp / MODEL_FILE))
+        scores = {s: saved.predict(X[s]) for s in ("valid", "test")}
+        metrics = {s: metrics_for(task, y[s], scores[s], decision_threshold) for s in ("valid", "test")}
+
+        steps("writing the bundle")
+        golden = _golden_rows(build_dir, build, transformer, inputs, saved, fs)
+        write_json(tmp / GOLDEN_FILE, golden, compact_depth=3)
+        write_json(tmp / FEATURE_SET_FILE, {
+            "name": fs.name, "spec": build["feature_set"]["spec"], "fingerprint": fs.fingerprint,
+            "feature_fingerprints": fs.feature_fingerprints(),
+            "input_schema": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable} for k, f in fs.inputs.items()},
+            "output_schema": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable}
+                              for k, f in transformer.output_schema().items()},
+        })
+        if build["feature_set"].get("fitted"):
+            shutil.copyfile(build_dir / build["fitted_artifact"], tmp / FITTED_FILE)
+        shutil.copyfile(build_dir / build["stats"], tmp / STATS_FILE)
+
+        git = git_info(*(p for p in [build.get("git") and build["git"].get("repo")] if p))
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "bundle_id": bundle_id,
+            "created_at": now_iso(),
+            "feature_set": {
+                "name": fs.name,
+                "spec": build["feature_set"]["spec"],
+                "fingerprint": fs.fingerprint,
+                "fitted": bool(build["feature_set"].get("fitted")),
+                "state_fingerprint": build["feature_set"].get("state_fingerprint"),
+                "file": FITTED_FILE if build["feature_set"].get("fitted") else FEATURE_SET_FILE,
+            },
+            "model": {
+                "file": MODEL_FILE,
+                "format": "lightgbm text",
+                "task": task,
+                "decision_threshold": decision_threshold if task == "binary" else None,
+                "score": "probability of the label" if task == "binary" else "predicted label",
+                "best_iteration": best_iteration,
+                "num_trees": saved.num_trees(),
+                "params": {k: v for k, v in full_params.items()},
+                "inputs": inputs.to_json(),
+            },
+            "metrics": metrics,
+            "data": {
+                "build_dir": str(build_dir.resolve()),
+                "data_hash": build["data_hash"],
+                "source": build.get("source"),
+                "label": build["label"],
+                "event_time": build["event_time"],
+                "split": build["split"],
+                "rows": build["rows"],
+            },
+            "git": git or build.get("git"),
+            "build_git": build.get("git"),
+            "versions": versions("polars", "lightgbm", "mlflow", "numpy"),
+            "golden_rows": GOLDEN_FILE,
+            "stats": STATS_FILE,
+        }
+
+        # ---- tracking: the run id goes into the manifest, the bundle into the run
+        tracker = None
+        tracking_error = None
+        uri = None
+        if tracking:
+            steps("logging the run to MLflow")
+            from .tracking import TAGS, Tracker, TrackingError, resolve_tracking_uri
+
+            uri = resolve_tracking_uri(tracking_uri, bundle_dir.parent)
+            tags = {
+                TAGS["bundle_id"]: bundle_id,
+                TAGS["feature_set"]: fs.name,
+                TAGS["feature_fingerprint"]: fs.fingerprint,
+                TAGS["state_fingerprint"]: str(build["feature_set"].get("state_fingerprint")),
+                TAGS["data_hash"]: build["data_hash"],
+                TAGS["git_commit"]: (git or {}).get("commit") or "unknown",
+                TAGS["task"]: task,
+                "mlflow.source.name": "skewless train",
+            }
+            try:
+                tracker = Tracker(uri, experiment)
+                tracker.start(name=f"{fs.name}-{bundle_id[:8]}", tags=tags)
+            except TrackingError as exc:
+                tracking_error = str(exc)
+            manifest["tracking"] = {"status": "logged" if tracking_error is None else "failed", "uri": uri,
+                                    "experiment": experiment,
+                                    "experiment_id": tracker.experiment_id if tracker else None,
+                                    "run_id": tracker.run_id if tracker else None, "error": tracking_error}
+        else:
+            manifest["tracking"] = {"status": "disabled", "uri": None, "run_id": None}
+        write_json(tmp / MANIFEST_FILE, manifest)
+        if tracker is not None and tracker.run_id is not None:
+            flat_metrics = {f"{s}_{k}": v for s, m in metrics.items() for k, v in m.items() if k != "rows"}
+            flat_metrics["best_iteration"] = best_iteration
+            run_params = {**{f"lgb.{k}": v for k, v in full_params.items()},
+                          "num_boost_round": num_boost_round, "early_stopping_rounds": early_stopping_rounds,
+                          "feature_set": fs.name, "label": build["label"]["definition"], "task": task,
+                          "event_time": build["event_time"]["column"], "train_end": build["split"]["train_end"],
+                          "valid_end": build["split"]["valid_end"], "rows_train": build["rows"]["train"],
+                          "rows_valid": build["rows"]["valid"], "rows_test": build["rows"]["test"],
+                          "features": len(feature_columns), "bundle_dir": str(bundle_dir.resolve())}
+            try:
+                tracker.log(params=run_params, metrics=flat_metrics,
+                            artifacts={"": tmp / STATS_FILE, "bundle": tmp})
+                tracker.end("FINISHED")
+            except TrackingError as exc:
+                tracking_error = str(exc)
+                manifest["tracking"].update(status="failed", error=tracking_error)
+                write_json(tmp / MANIFEST_FILE, manifest)
+                try:
+                    tracker.end("FAILED")
+                except TrackingError:
+                    pass
+        timings = steps.done()
+    if tracking_error is not None:
+        message = f"MLflow tracking failed; the bundle was written without a run: {tracking_error}"
+        if warn is not None:
+            warn(message)
+        else:
+            import warnings
+
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return TrainResult(bundle_dir, manifest, metrics, manifest["tracking"].get("run_id") if not tracking_error else None,
+                       uri, tracking_error, time.perf_counter() - started, timings)
+
+
+def _golden_rows(build_dir: Path, build: Mapping[str, Any], transformer: Any, inputs: ModelInputs, booster: Any,
+                 fs: Any) -> dict[str, Any]:
+    """Golden inputs of the build with their batch features (polars pipeline) and scores (saved model)."""
+    import polars as pl
+
+    raw = pl.read_parquet(build_dir / build["golden_inputs"])
+    feats = transformer.transform(raw.lazy()).collect()
+    scores = booster.predict(inputs.encode_frame(feats))
+    in_types = {k: fs.inputs[k].dtype for k in raw.columns}
+    out_types = {k: f.dtype for k, f in transformer.output_schema().items()}
+    rows = []
+    for r_in, r_out, s in zip(raw.iter_rows(named=True), feats.iter_rows(named=True), scores):
+        rows.append({
+            "inputs": {k: encode_value(v, in_types[k]) for k, v in r_in.items()},
+            "features": {k: encode_value(v, out_types[k]) for k, v in r_out.items()},
+            "score": float(s),
+        })
+    return {
+        "about": "inputs with their batch-computed (polars) features and the saved model's scores; serving must "
+                 "reproduce both exactly (floats bitwise)",
+        "input_dtypes": {k: d.to_json() for k, d in in_types.items()},
+        "feature_dtypes": {k: d.to_json() for k, d in out_types.items()},
+        "rows": rows,
+    }
+
