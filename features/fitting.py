@@ -36,7 +36,9 @@ with out-of-fold target encodings: row ``i`` is in fold
 ``frame`` (or the value of the ``fold_key`` column, cast to String, when one is
 given, so that folds survive a re-ordering of the rows), and its encoding uses
 the label sums and counts of its category over the *other* folds, with the
-prior (label mean) of the other folds. Every other feature is the serving one.
+prior (label mean) of the other folds. Every other feature is the serving one
+(a fitted op applied on top of a target encoding keeps the state it learned from
+the serving encodings and is applied to the out-of-fold ones).
 """
 
 from __future__ import annotations
@@ -515,8 +517,9 @@ def _training_frame(fs: FeatureSet, data: Any, label: Any) -> "pl.LazyFrame":
 class _Plan:
     """The aggregations of one level: scalar ones in one select, plus group_by queries."""
 
-    def __init__(self, lf: "pl.LazyFrame"):
+    def __init__(self, lf: "pl.LazyFrame", engine: str = "auto"):
         self.lf = lf
+        self.engine = engine
         self.aggs: list[Any] = []
         self.queries: list[Any] = []
 
@@ -532,7 +535,8 @@ class _Plan:
     def run(self) -> tuple[dict[str, Any], list[Any]]:
         import polars as pl
 
-        frames = pl.collect_all([self.lf.select(self.aggs) if self.aggs else self.lf.select(pl.len()), *self.queries])
+        frames = pl.collect_all([self.lf.select(self.aggs) if self.aggs else self.lf.select(pl.len()), *self.queries],
+                                engine=self.engine)
         row = frames[0].row(0, named=True) if self.aggs else {}
         return row, frames[1:]
 
@@ -718,7 +722,7 @@ def _planner(node: FittedOp, x: Any, field: Field, plan: _Plan, lf: Any) -> Call
     raise FitError(f"no fitting rule for {op}")  # pragma: no cover
 
 
-def fit(fs: FeatureSet, training_data: Any, *, label: Any = None) -> FittedFeatureSet:
+def fit(fs: FeatureSet, training_data: Any, *, label: Any = None, engine: str = "auto") -> FittedFeatureSet:
     """Learn the state of every fitted op of ``fs`` from ``training_data`` (exactly these rows).
 
     Parameters
@@ -746,7 +750,7 @@ def fit(fs: FeatureSet, training_data: Any, *, label: Any = None) -> FittedFeatu
         raise FitError(f"input name {_LABEL!r} is reserved")
     lf = _training_frame(fs, training_data, label)
     state: dict[str, dict[str, Any]] = {}
-    meta_plan = _Plan(lf)
+    meta_plan = _Plan(lf, engine)
     rows_cell = meta_plan.agg(pl.len().cast(pl.Int64))
     labelled_cell = None
     if label is not None:
@@ -759,7 +763,7 @@ def fit(fs: FeatureSet, training_data: Any, *, label: Any = None) -> FittedFeatu
         ready = [n for n in pending if _inner_fitted(n) <= done]
         if pending and not ready:  # pragma: no cover
             raise FitError("internal: fitted nodes depend on each other in a cycle")
-        plan = meta_plan if first else _Plan(lf)
+        plan = meta_plan if first else _Plan(lf, engine)
         builders = []
         if ready:
             exprs = _compile_nodes(fs, state, [n.operand for n in ready])

@@ -359,3 +359,24 @@ def test_flights_fitted_demo_has_zero_mismatches_on_the_whole_table(tmp_path):
     served = fitted.transform(train).collect()
     assert training.drop("route_te", "carrier_te", "tail_te").equals(served.drop("route_te", "carrier_te", "tail_te"))
     assert (training["route_te"] != served["route_te"]).mean() > 0.9
+
+
+def test_streaming_engine_learns_the_same_state_up_to_summation_order(tmp_path):
+    rng = np.random.default_rng(5)
+    df = pl.DataFrame({"x": rng.normal(size=50_000) * 1e3, "s": [f"c{v}" for v in rng.integers(0, 50, 50_000)],
+                       "y": rng.integers(0, 2, 50_000).astype(float)})
+    df.write_parquet(tmp_path / "d.parquet", row_group_size=5_000)
+    fs = fs_of({"z": standardize(col("x")), "q": quantile_bucketize(col("x"), 7), "o": one_hot(col("s")),
+                "t": target_encode(col("s")), "m": impute(col("x"), "median")},
+               x=Input(Float64, nullable=True), s=Input(String))
+    a = fit(fs, pl.scan_parquet(tmp_path / "d.parquet"), label="y", engine="in-memory")
+    b = fit(fs, pl.scan_parquet(tmp_path / "d.parquet"), label="y", engine="streaming")
+    for key, sa in a.state.items():
+        sb = b.state[key]
+        for field, va in sa.items():
+            if isinstance(va, float):
+                assert abs(va - sb[field]) <= 4 * np.spacing(abs(va)), (sa["op"], field)
+            elif sa["op"] == "TargetEncode" and field in ("sums", "label_sum"):
+                assert np.allclose(va, sb[field], rtol=1e-12)
+            else:
+                assert va == sb[field], (sa["op"], field)
