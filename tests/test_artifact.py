@@ -363,3 +363,19 @@ def test_loading_does_not_import_polars(saved):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.split()[0] == "1"
+
+
+def test_non_finite_learned_values_round_trip(tmp_path):
+    # Sums that overflow learn mean=inf and std=nan: stored as {"float": "inf"} / {"float": "nan"}, not bare NaN.
+    fs = FeatureSet("overflow", {"x": Input(Float64)}, {"z": standardize(col("x")), "w": winsorize(col("x"), 0.0, 1.0)})
+    fitted = fit(fs, pl.DataFrame({"x": [1.7976931348623157e308] * 3 + [-1e300]}))
+    st = next(s for s in fitted.state.values() if s["op"] == "Standardize")
+    assert st["mean"] == float("inf") and st["std"] != st["std"]
+    path = save(fitted, tmp_path / "o.json")
+    text = path.read_text()
+    compact = text.replace(" ", "").replace("\n", "")
+    assert '{"float":"inf"}' in compact and '{"float":"nan"}' in compact
+    assert "NaN" not in text and "Infinity" not in text
+    loaded = load(path, fs)
+    assert loaded.state_fingerprint == fitted.state_fingerprint
+    assert loaded.row_fn({"x": 3.0}) == fitted.row_fn({"x": 3.0}) == {"z": 0.0, "w": 3.0}

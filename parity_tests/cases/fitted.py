@@ -32,6 +32,7 @@ from features import (
     winsorize,
 )
 
+from ..edges import FLOATS, INTS, STRINGS
 from . import case
 
 NAN, INF = float("nan"), float("inf")
@@ -125,6 +126,29 @@ for tag, rows in [
         label="y",
         rows=[{"s": "5.0", "b": True}, {"s": "nan", "b": False}],
     )
+
+# Every fitted op fitted on the edge values themselves (extremes overflow the sums of squares: std is inf,
+# which counts as no spread), then checked on the edge rows.
+_EDGE_FIT = [
+    {"x": FLOATS[k % len(FLOATS)] if k % 29 else None, "i": INTS[k % len(INTS)] if k % 19 else None,
+     "s": STRINGS[k % len(STRINGS)] if k % 31 else None, "y": [0.0, 1.0, 0.25, NAN, None][k % 5]}
+    for k in range(len(FLOATS) * len(INTS) * 2)
+]
+case(
+    "fitted.fit_on_edges",
+    {"x": Float64, "i": Int64, "s": String},
+    {
+        **_SCALERS,
+        "i_std": standardize(col("i")), "i_wins": winsorize(col("i")), "i_qbin": quantile_bucketize(col("i"), 5),
+        "i_ubin": uniform_bucketize(col("i"), 4), "i_robust": robust_scale(col("i")), "i_minmax": min_max_scale(col("i")),
+        "s_ord": ordinal_encode(col("s"), max_categories=20), "s_oh": one_hot(col("s"), min_frequency=30),
+        "s_freq": frequency_encode(col("s")), "s_te": target_encode(col("s")), "i_te": target_encode(col("i")),
+        "s_imp": impute(col("s"), "most_frequent"), "i_imp": impute(col("i"), "median"),
+    },
+    fit_on=_EDGE_FIT,
+    label="y",
+    edge_limit=2000,
+)
 
 # String categories, with hostile vocabulary strings, min_frequency and max_categories.
 _S_TRAIN = (["a", "b", "b", "c", "c", "c", "JFK-LAX", "JFK-LAX", "İ", "", None, None, "🙂👍🏽"] + HOSTILE
