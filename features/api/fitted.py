@@ -56,7 +56,7 @@ def standardize(expr: Any, *, ddof: int = 0) -> Expr:
         ``StandardScaler``; note that polars' ``std()`` defaults to 1.
 
     A constant training column gives ``0.0``; NaN and ±inf are ignored when
-    fitting and give NaN.
+    fitting and propagate when transforming (NaN gives NaN, inf gives inf).
 
     Examples
     --------

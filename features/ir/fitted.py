@@ -17,9 +17,10 @@ Policies shared by every fitted op (see ``features/fitting.py`` for the code):
   it so that one stray inf cannot turn every learned constant into NaN).
   Categories are the non-null values; null is a bucket of its own.
 * **What transforming does with them.** NaN and ±inf propagate through the
-  scalers (``standardize(NaN)`` is NaN), are clipped by ``winsorize``, are
-  *missing* for ``impute`` (NaN is replaced like null), and give null (NaN) or
-  the first/last bucket (∓inf) in the bucketizers.
+  scalers (``standardize(NaN)`` is NaN, ``standardize(inf)`` is inf); NaN stays
+  NaN and ±inf are clipped by ``winsorize``; NaN is *missing* for ``impute``
+  (replaced like null) while ±inf is a value; in the bucketizers NaN gives null
+  and ∓inf the first/last bucket.
 * **Degenerate statistics.** When the learned spread is 0 (constant column), not
   finite (overflow), or there was no finite value at all (all-null column,
   empty training set), the scalers output ``0.0`` for every finite value (NaN
