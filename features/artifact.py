@@ -301,11 +301,16 @@ def to_document(fitted: "FittedFeatureSet") -> dict[str, Any]:
 
 
 def save(fitted: "FittedFeatureSet", path: str | os.PathLike[str]) -> Path:
-    """Write ``fitted`` to ``path`` atomically (a temporary file in the same directory, then ``os.replace``)."""
+    """Write ``fitted`` to ``path`` atomically (a temporary file in the same directory, then ``os.replace``).
+
+    A file already at ``path`` keeps its permission bits; a new one gets ``0o644``.
+    """
     path = Path(path)
     text = json.dumps(to_document(fitted), indent=1, ensure_ascii=False, allow_nan=False, sort_keys=False) + "\n"
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

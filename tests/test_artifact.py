@@ -340,6 +340,7 @@ def test_save_is_atomic(tmp_path, fitted, monkeypatch):
         save(fitted, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0o600
 
 
 def test_loading_does_not_import_polars(saved):
