@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.rows} sample rows × {args.reps} repetitions for the Python peers, {args.polars_rows} rows × "
         f"{args.polars_reps} for the polars peers; each call timed alone (perf_counter_ns, overhead "
         f"{overhead:.0f} ns included); medians over repetitions; ratios per repetition, then medianed "
-        f"(range in brackets). Total {elapsed:.0f} s.\n\n" + C.md_table(header, table)
+        f"(range in brackets). Total {elapsed:.0f} s; load average at the end {C.load_average()}.\n\n" + C.md_table(header, table)
     )
     if not args.no_append:
         C.append_results("per request", info, C.command_line(), body)
