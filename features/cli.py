@@ -334,6 +334,21 @@ def demo(
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    bundle: Annotated[Path, typer.Option(help="Bundle directory (from skewless train / demo)")],
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve a bundle over HTTP (FastAPI + uvicorn): /v1/predict, /v1/features, /readyz, /v1/metadata."""
+    from serving.__main__ import serve as run
+
+    if not (bundle / "manifest.json").is_file():
+        _fail(f"no bundle at {str(bundle)!r} (no manifest.json)")
+    run(str(bundle), host, port, workers)
+
+
 def main() -> None:  # pragma: no cover
     try:
         app()

@@ -1,0 +1,140 @@
+"""Request and response models generated from a feature set's declared schemas.
+
+Input dtypes map to strict pydantic types (a bool is not an int, a string is not a number):
+
+=============  ==========================================================================
+Int64          ``StrictInt`` (in the signed 64-bit range)
+Float64        strict float; an integer JSON number is accepted and becomes a float;
+               NaN/inf refused unless ``allow_non_finite``
+Boolean        ``StrictBool``
+String         ``StrictStr``
+Datetime(tz)   ISO 8601 string **with an offset** (naive ones are refused with 422), converted
+               to the declared zone; a naive Datetime input takes a naive string
+               (one with an offset is refused)
+Date           ISO date string
+Duration       ISO 8601 duration string
+
+Temporal values must be strings (numbers such as unix times are refused).
+=============  ==========================================================================
+
+Nullable inputs are ``Optional`` but still required (send ``null`` explicitly). Unknown
+fields are refused (``extra="forbid"``) unless the settings say ``ignore``.
+
+Responses: Float64 feature values that are not finite are written ``{"float": "nan"}`` /
+``"inf"`` / ``"-inf"`` (JSON has no NaN), like the bundle's golden rows.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import (AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field, NaiveDatetime, StrictBool,
+                      StrictInt, StrictStr, create_model)
+
+from features.dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
+
+__all__ = ["request_model", "features_model", "NonFinite", "encode_features"]
+
+_I64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+class NonFinite(BaseModel):
+    """A float that JSON cannot write: NaN, inf or -inf."""
+
+    float: Literal["nan", "inf", "-inf"]
+
+
+def _iso_text(v: Any) -> Any:
+    # JSON carries temporal values as ISO 8601 text only: no unix-time numbers, no bools.
+    if not isinstance(v, (str, _dt.date, _dt.timedelta)):
+        raise ValueError("expected an ISO 8601 string")
+    return v
+
+
+_ISO = BeforeValidator(_iso_text)
+
+
+def _in_zone(zone: str):
+    from features.runtime.tz import get_zone
+
+    tz = get_zone(zone)
+    return lambda v: v.astimezone(tz)
+
+
+def input_type(dtype: Any, *, allow_non_finite: bool = False) -> Any:
+    """The strict pydantic type of one input of skewless dtype ``dtype``."""
+    if isinstance(dtype, Int64):
+        return Annotated[StrictInt, Field(ge=_I64[0], le=_I64[1])]
+    if isinstance(dtype, Float64):
+        return Annotated[float, Field(strict=True, allow_inf_nan=allow_non_finite)]  # strict: int -> float, bool refused
+    if isinstance(dtype, Boolean):
+        return StrictBool
+    if isinstance(dtype, String):
+        return StrictStr
+    if isinstance(dtype, Datetime):
+        if dtype.time_zone is None:
+            return Annotated[NaiveDatetime, _ISO]
+        return Annotated[AwareDatetime, _ISO, AfterValidator(_in_zone(dtype.time_zone))]
+    if isinstance(dtype, Date):
+        return Annotated[_dt.date, _ISO]
+    if isinstance(dtype, Duration):
+        return Annotated[_dt.timedelta, _ISO]
+    raise TypeError(f"no request type for dtype {dtype!r}")
+
+
+def output_type(dtype: Any) -> Any:
+    if isinstance(dtype, Float64):
+        return Union[float, NonFinite]
+    if isinstance(dtype, Int64):
+        return int
+    if isinstance(dtype, Boolean):
+        return bool
+    if isinstance(dtype, String):
+        return str
+    if isinstance(dtype, Datetime):
+        return _dt.datetime
+    if isinstance(dtype, Date):
+        return _dt.date
+    if isinstance(dtype, Duration):
+        return _dt.timedelta
+    raise TypeError(f"no response type for dtype {dtype!r}")
+
+
+def _fields(schema: dict[str, Any], make) -> dict[str, Any]:
+    out = {}
+    for name, f in schema.items():
+        t = make(f.dtype)
+        out[name] = (Optional[t] if f.nullable else t, ...)
+    return out
+
+
+def request_model(name: str, schema: dict[str, Any], *, extra: str = "forbid",
+                  allow_non_finite: bool = False) -> type[BaseModel]:
+    """A model for one request row of the feature set's input ``schema`` (name -> Field)."""
+    return create_model(f"{name}_inputs", __config__=ConfigDict(extra=extra),
+                        **_fields(schema, lambda d: input_type(d, allow_non_finite=allow_non_finite)))
+
+
+def features_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
+    """A model of the feature values of one row (the feature set's output ``schema``)."""
+    return create_model(f"{name}_features", __config__=ConfigDict(extra="forbid"), **_fields(schema, output_type))
+
+
+def encode_features(values: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready feature values (non-finite floats as :class:`NonFinite`, datetimes ISO 8601)."""
+    out = {}
+    for name, f in schema.items():
+        v = values[name]
+        if v is None:
+            out[name] = None
+        elif isinstance(f.dtype, Float64):
+            out[name] = v if math.isfinite(v) else {"float": "nan" if v != v else ("inf" if v > 0 else "-inf")}
+        elif isinstance(v, (_dt.datetime, _dt.date)):
+            out[name] = v.isoformat()
+        elif isinstance(v, _dt.timedelta):
+            out[name] = v.total_seconds()
+        else:
+            out[name] = v
+    return out

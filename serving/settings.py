@@ -1,0 +1,28 @@
+"""Service settings from environment variables (prefix ``SKEWLESS_SERVE_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """What the service loads and how strict it is.
+
+    Every field can be set from the environment, e.g. ``SKEWLESS_SERVE_BUNDLE=out/demo/bundle``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SKEWLESS_SERVE_", extra="ignore")
+
+    bundle: Optional[Path] = Field(None, description="Bundle directory to serve")
+    max_batch_size: int = Field(1000, ge=1, description="Most rows in one batch request (batch endpoints: later)")
+    unknown_fields: Literal["forbid", "ignore"] = Field(
+        "forbid", description="Request fields not among the feature set's inputs: 422 (forbid) or dropped (ignore)")
+    allow_non_finite: bool = Field(False, description="Accept NaN/inf for Float64 inputs (JSON has no NaN: off)")
+    log_dir: Optional[Path] = Field(None, description="Served-feature log directory (log writer: later)")
+    log_sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Fraction of requests logged")
