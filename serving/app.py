@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import json
 import math
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
@@ -19,6 +20,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, create_model
+
+from training.bundle import GOLDEN_FILE
 
 from .bundle_loader import ServedBundle, load_served_bundle
 from .schemas import encode_features, features_model, request_model
@@ -76,12 +79,22 @@ def _health_router() -> APIRouter:
     return router
 
 
+def _example(served: ServedBundle) -> Optional[dict[str, Any]]:
+    """The first golden row's inputs in their JSON form (None when unreadable or not plain JSON)."""
+    try:
+        doc = json.loads((served.bundle.path / GOLDEN_FILE).read_text(encoding="utf-8"))
+        row = doc["rows"][0]["inputs"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    return None if any(isinstance(v, dict) for v in row.values()) else row
+
+
 def _model_router(served: ServedBundle, settings: Settings) -> APIRouter:
     fs = served.bundle.transformer
     name = served.bundle.manifest["feature_set"]["name"]
     in_schema, out_schema = fs.input_schema(), fs.output_schema()
     Inputs = request_model(name, in_schema, extra=settings.unknown_fields,
-                           allow_non_finite=settings.allow_non_finite)
+                           allow_non_finite=settings.allow_non_finite, example=_example(served))
     Features = features_model(name, out_schema)
     FeaturesResponse = create_model(f"{name}_features_response", features=(Features, ...))
     PredictResponse = create_model(f"{name}_predict_response", score=(float, ...), label=(Optional[bool], None),
@@ -147,6 +160,12 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     @app.exception_handler(NotReady)
     async def not_ready(request: Request, exc: NotReady) -> JSONResponse:
         return JSONResponse({"detail": "not ready", "problems": exc.problems}, status_code=503)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Valid input should never get here; answer in JSON (no traceback to the client) and log it.
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -111,9 +111,15 @@ def _fields(schema: dict[str, Any], make) -> dict[str, Any]:
 
 
 def request_model(name: str, schema: dict[str, Any], *, extra: str = "forbid",
-                  allow_non_finite: bool = False) -> type[BaseModel]:
-    """A model for one request row of the feature set's input ``schema`` (name -> Field)."""
-    return create_model(f"{name}_inputs", __config__=ConfigDict(extra=extra),
+                  allow_non_finite: bool = False, example: dict[str, Any] | None = None) -> type[BaseModel]:
+    """A model for one request row of the feature set's input ``schema`` (name -> Field).
+
+    ``example`` (a JSON row, e.g. a golden row's inputs) is shown in the OpenAPI document.
+    """
+    config = ConfigDict(extra=extra)
+    if example is not None:
+        config["json_schema_extra"] = {"examples": [example]}
+    return create_model(f"{name}_inputs", __config__=config,
                         **_fields(schema, lambda d: input_type(d, allow_non_finite=allow_non_finite)))
 
 

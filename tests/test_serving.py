@@ -212,3 +212,26 @@ def test_request_model_float_rules():
             M.model_validate({"x": bad})
     assert math.isnan(request_model("t", {"x": Field(Float64(), False)}, allow_non_finite=True)
                       .model_validate({"x": math.nan}).x)
+
+
+def test_openapi_documents_the_generated_models(client):
+    doc = client.get("/openapi.json").json()
+    assert {"/v1/predict", "/v1/features", "/healthz", "/readyz", "/v1/metadata"} <= set(doc["paths"])
+    inputs = doc["components"]["schemas"]["flights_fitted_inputs"]
+    assert inputs["additionalProperties"] is False
+    assert set(inputs["required"]) == set(flights_fitted.inputs)
+    assert inputs["properties"]["time_hour"]["format"] == "date-time"
+    example = inputs["examples"][0]
+    r = client.post("/v1/predict", json=example)
+    assert r.status_code == 200, r.text
+
+
+def test_unexpected_errors_are_json_without_a_traceback(bundle_dir, slice_df):
+    app = create_app(bundle_dir)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        def boom(row):
+            raise ZeroDivisionError("secret detail")
+
+        app.state.served.row_fn = boom
+        r = c.post("/v1/predict", json=_good_row(slice_df))
+        assert r.status_code == 500 and r.json() == {"detail": "internal error (ZeroDivisionError)"}
