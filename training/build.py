@@ -352,6 +352,7 @@ def build_dataset(
     rows_per_file: int = 5_000_000,
     golden_rows: int = 64,
     top_k: int = 10,
+    quantile_rows: int = 1_000_000,
     progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build train / valid / test feature files from ``source``; see the module docstring.
@@ -368,6 +369,8 @@ def build_dataset(
     rows_per_file : each split is written as parquet files of at most this many rows
     golden_rows : how many test rows to keep as golden inputs (for the bundle's self-check)
     top_k : how many top values ``stats.json`` lists for text and boolean features
+    quantile_rows : quantiles in ``stats.json`` are computed on at most about this many rows per split
+        (every k-th row of larger splits), keeping memory bounded
     progress : called with the name of each step as it starts
 
     Returns
@@ -534,7 +537,7 @@ def build_dataset(
         feature_stats: dict[str, dict[str, Any]] = {name: {"dtype": str(want[name])} for name in declared}
         for s in SPLITS:
             scan = pl.scan_parquet(tmp / s / "*.parquet")
-            cols = column_stats(scan, list(declared), top_k=top_k)
+            cols = column_stats(scan, list(declared), top_k=top_k, rows=counted[s], quantile_rows=quantile_rows)
             et_range = scan.select(pl.col(event_time).min().alias("from"), pl.col(event_time).max().alias("to")) \
                 .collect().row(0, named=True)
             split_stats[s] = {"rows": counted[s], "from": et_range["from"], "to": et_range["to"],

