@@ -114,7 +114,14 @@ def now_iso() -> str:
 
 
 def spec_of(obj: Any) -> str | None:
-    """``"module:name"`` under which ``obj`` (a feature set) can be imported again, if any."""
+    """``"module:name"`` under which ``obj`` (a feature set) can be imported again, if any.
+
+    A module that merely re-imports the object is a worse answer than the one
+    defining it: names equal to the object's own ``name`` are preferred, then
+    the module imported first (the defining module is imported before its importers).
+    """
+    found: list[tuple[int, int, str]] = []  # (not its own name, import order, spec)
+    own = getattr(obj, "name", None)
     for mod_name, module in list(sys.modules.items()):
         if module is None or mod_name == "__main__":
             continue
@@ -124,8 +131,8 @@ def spec_of(obj: Any) -> str | None:
             continue
         for name, value in items:
             if value is obj and not name.startswith("_"):
-                return f"{mod_name}:{name}"
-    return None
+                found.append((0 if name == own else 1, len(found), f"{mod_name}:{name}"))
+    return min(found)[2] if found else None
 
 
 def json_safe(value: Any) -> Any:
