@@ -12,6 +12,12 @@ splits by time (Jan-Aug train, Sep-Oct valid, Nov-Dec test), streams each split'
 rows per split). Peak memory is the subprocess's ``VmHWM`` (Linux). The plain
 ``flights`` set is used: fitting and out-of-fold target encoding (``flights_fitted``)
 materialise the training split and are not part of the bounded-memory path.
+
+Measured (2 cores, polars 2.1.0, load average about 2): 5·10^7 input rows, 48,599,926
+kept (train 32.3M, valid 8.3M, test 8.0M) in 79 s, **peak RSS 1.05 GiB** (0.03 GiB after
+imports), output 1.02 GiB of parquet. Steps: checks 1.9 s, writing the splits 43 s,
+statistics 29 s. Before the statistics avoided ``n_unique`` (not a streaming reduction)
+and ``collect_all`` over one scan, the same build peaked at 7.47 GiB.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ def _kind(dtype: Any) -> str:
 
 def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k: int = 10, rows: int | None = None,
                  quantile_rows: int = 1_000_000) -> dict[str, dict[str, Any]]:
-    """Statistics of ``columns`` (default: all) of ``lf``; one aggregation pass plus one group-by per text column.
+    """Statistics of ``columns`` (default: all) of ``lf``: one aggregation pass, one group-by per text or boolean
+    column, and one pass over a sample for the quantiles.
 
     Counts, extremes, mean and std are exact streaming reductions. Quantiles need
     the values in memory, so when ``lf`` has more than ``quantile_rows`` rows
@@ -86,21 +87,23 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
                 agg(c, f"q{round(q * 100):02d}", v.quantile(q, interpolation="linear"), quantile=True)
         elif kind == "bool":
             agg(c, "mean", x.cast(pl.Float64).mean())
-        elif kind == "string":
-            agg(c, "distinct", x.drop_nulls().n_unique().cast(pl.Int64))
         elif kind == "temporal":
             agg(c, "min", x.min())
             agg(c, "max", x.max())
-        if kind in ("string", "bool") and top_k > 0:
-            q = (
-                lf.select(x.alias("value")).drop_nulls().group_by("value").agg(pl.len().cast(pl.Int64).alias("n"))
-                .sort(["n", "value"], descending=[True, False]).head(top_k)
-            )
-            top_queries.append((c, q))
+        if kind in ("string", "bool"):
+            # n_unique() is not a streaming reduction (it would make the whole select fall back to the
+            # in-memory engine): count the groups of a streaming group-by instead
+            groups = lf.select(x.alias("value")).drop_nulls().group_by("value").agg(pl.len().cast(pl.Int64).alias("n"))
+            if top_k > 0:
+                top_queries.append((c, groups.sort(["n", "value"], descending=[True, False]).head(top_k)))
+            if kind == "string":
+                top_queries.append((f"{c}{_SEP}distinct", groups.select(pl.len().cast(pl.Int64).alias("n"))))
     queries = [lf.select(aggs), *(q for _, q in top_queries)]
     if qaggs:
         queries.append(sampled.select(qaggs))
-    frames = pl.collect_all(queries, engine="streaming")
+    # One query at a time: collect_all would share the scan between the queries, and the streaming engine
+    # then buffers rows for the slower consumers (memory growing with the split: 1.5 vs 0.9 GiB at 3e7 rows).
+    frames = [q.collect(engine="streaming") for q in queries]
     row = frames[0].row(0, named=True)
     if qaggs:
         row.update(frames[-1].row(0, named=True))
@@ -123,7 +126,11 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
                 entry["quantiles_from"] = sample_rows
         out[c] = entry
     for (c, _), frame in zip(top_queries, frames[1:]):
-        out[c]["top"] = [[r["value"], r["n"]] for r in frame.iter_rows(named=True)]
+        col, _, stat = c.partition(_SEP)
+        if stat == "distinct":
+            out[col]["distinct"] = frame.item()
+        else:
+            out[col]["top"] = [[r["value"], r["n"]] for r in frame.iter_rows(named=True)]
     return out
 
 
