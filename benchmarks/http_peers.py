@@ -1,0 +1,103 @@
+"""The peer applications ``benchmarks/http.py`` runs next to the skewless service.
+
+Each is a uvicorn factory (``uvicorn --factory benchmarks.http_peers:<name>``) configured from
+environment variables, so ``http.py`` can start it in its own process exactly like the service:
+
+* :func:`bare_app` - one ``POST /v1/predict`` that parses the JSON body (FastAPI ``Body`` as a
+  ``dict``) and answers a constant JSON body (``SKEWLESS_BENCH_BODY``, the same bytes the service
+  answered for a sample request). It is the floor: HTTP + FastAPI routing + JSON parsing, no work.
+  ``async def``, the cheapest endpoint FastAPI has; :func:`bare_sync_app` is the same as a plain
+  ``def`` endpoint (run in the threadpool, as the service's endpoints are at the time of writing).
+* :func:`polars_app` - the service's endpoint with the features computed by polars instead of the
+  generated function: the same strict request model (:func:`serving.schemas.request_model`), then
+  ``pl.DataFrame([row], schema).select(exprs)`` with the bundle's lowered expressions compiled
+  once, the same model-input encoding and the same LightGBM booster (``SKEWLESS_BENCH_BUNDLE``).
+"""
+
+# No ``from __future__ import annotations``: FastAPI must see the locally built request model.
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["bare_app", "bare_sync_app", "polars_app"]
+
+
+def _constant() -> bytes:
+    body = os.environ.get("SKEWLESS_BENCH_BODY")
+    if not body:
+        raise RuntimeError("set SKEWLESS_BENCH_BODY to the JSON response the bare endpoint returns")
+    return body.encode()
+
+
+def _health(app: Any) -> None:
+    @app.get("/readyz")
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
+
+def bare_app() -> Any:
+    """A FastAPI app whose ``POST /v1/predict`` parses the body and returns a constant JSON body."""
+    from fastapi import Body, FastAPI
+    from fastapi.responses import Response
+
+    constant = _constant()
+    app = FastAPI(title="bare")
+    _health(app)
+
+    @app.post("/v1/predict")
+    async def predict(payload: dict[str, Any] = Body(...)) -> Response:
+        return Response(constant, media_type="application/json")
+
+    return app
+
+
+def bare_sync_app() -> Any:
+    """:func:`bare_app` with a plain ``def`` endpoint (FastAPI runs it in its threadpool)."""
+    from fastapi import Body, FastAPI
+    from fastapi.responses import Response
+
+    constant = _constant()
+    app = FastAPI(title="bare (sync)")
+    _health(app)
+
+    @app.post("/v1/predict")
+    def predict(payload: dict[str, Any] = Body(...)) -> Response:
+        return Response(constant, media_type="application/json")
+
+    return app
+
+
+def polars_app() -> Any:
+    """The service's ``/v1/predict`` with the features computed by polars on a one-row frame."""
+    from typing import Annotated
+
+    import numpy as np
+    import polars as pl
+    from fastapi import Body, FastAPI
+    from fastapi.responses import JSONResponse
+
+    from features.backends.polars.dtypes import to_polars
+    from serving.schemas import request_model
+    from training.bundle import load_bundle
+
+    bundle = load_bundle(Path(os.environ["SKEWLESS_BENCH_BUNDLE"]))
+    fs = bundle.transformer
+    lowered = getattr(fs, "lowered", fs)
+    in_schema = fs.input_schema()
+    schema = {k: to_polars(f.dtype) for k, f in in_schema.items()}
+    exprs = list(lowered.polars_exprs().values())
+    Inputs = request_model(bundle.manifest["feature_set"]["name"], in_schema)
+    booster = bundle.booster
+    encode_row = bundle.inputs.encode_row
+    threshold = bundle.threshold
+    app = FastAPI(title="polars one-row")
+    _health(app)
+
+    @app.post("/v1/predict")
+    def predict(inputs: Annotated[Inputs, Body()]) -> Any:  # type: ignore[valid-type]
+        row = {k: getattr(inputs, k) for k in in_schema}
+        feats = pl.DataFrame([row], schema=schema).select(exprs).row(0, named=True)
+        score = float(booster.predict(np.asarray([encode_row(feats)], dtype=np.float64))[0])
+        return JSONResponse({"score": score, "label": None if threshold is None else bool(score >= threshold)})
+
+    return app
