@@ -57,3 +57,38 @@ def test_datetime_to_epoch_same_instant_in_any_zone():
     values = {convert.datetime_to_epoch_us(instant.astimezone(z))
               for z in (dt.timezone.utc, ZoneInfo("UTC"), ZoneInfo("America/New_York"), ZoneInfo("Asia/Kathmandu"))}
     assert values == {1_362_900_600_123_456}
+
+
+# --------------------------------------------------------------------------- ordinal day
+
+
+def test_jan1_table_matches_days_from_civil():
+    from features.runtime import temporal as rt
+
+    table = rt.jan1_table()
+    assert len(table) == rt.JAN1_LAST_YEAR - rt.JAN1_FIRST_YEAR + 1
+    assert all(table[y] == rt.days_from_civil(y, 1, 1) for y in range(rt.JAN1_FIRST_YEAR, rt.JAN1_LAST_YEAR + 1))
+    assert rt.JAN1_MIN_DAYS == rt.days_from_civil(rt.JAN1_FIRST_YEAR, 1, 1)
+    assert rt.JAN1_MAX_DAYS == rt.days_from_civil(rt.JAN1_LAST_YEAR + 1, 1, 1) - 1
+
+
+@pytest.mark.parametrize("zone", [None, "UTC", "America/New_York", "Asia/Tokyo", "Pacific/Kiritimati"])
+def test_generated_ordinal_day_matches_the_helper(zone):
+    """Year boundaries (leap and not), and the extremes whose wall clock is in year 0 or 10000."""
+    from features import Datetime, FeatureSet, Input, col
+    from features.runtime import temporal as rt
+
+    t = col("t") if zone is None else col("t").dt.convert_time_zone(zone)
+    fs = FeatureSet("yday", {"t": Input(Datetime("us", "UTC"))}, {"yday": t.dt.ordinal_day()})
+    assert "_ordinal_day(" not in fs.python_source().split(" else ")[0]
+    utc = dt.timezone.utc
+    instants = [dt.datetime.min.replace(tzinfo=utc), dt.datetime.max.replace(tzinfo=utc)]
+    for year in (1, 4, 100, 1900, 1969, 1970, 2000, 2024, 2099, 2100, 9999):
+        for month, day in ((1, 1), (2, 28), (12, 31)):
+            for hour in (0, 12, 23):
+                instants.append(dt.datetime(year, month, day, hour, tzinfo=utc))
+    for instant in instants:
+        us = convert.datetime_to_epoch_us(instant)
+        local = rt.local_value(us, "us", zone)
+        want = rt.ordinal_day(rt.civil(local // 86_400_000_000))
+        assert fs.row_fn({"t": instant}) == {"yday": want}, instant

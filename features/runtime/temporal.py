@@ -241,6 +241,31 @@ def civil(days: int) -> _dt.date | ProlepticDate:
     return ProlepticDate(days)
 
 
+#: Years covered by :func:`jan1_table`.
+JAN1_FIRST_YEAR, JAN1_LAST_YEAR = 0, 10_000
+
+
+@functools.cache
+def jan1_table() -> tuple[int, ...]:
+    """``table[y]`` is the day count (since 1970-01-01) of January 1st of year ``y``, for years 0-10000.
+
+    The generated code reads the day of the year as ``days - table[year] + 1`` (one
+    subscript instead of two helper calls); :data:`JAN1_MIN_DAYS`..:data:`JAN1_MAX_DAYS`
+    are the day counts whose year the table covers.
+    """
+    # Days before January 1st of year y+1 since 0001-01-01 is 365*y + y//4 - y//100 + y//400
+    # (floor division keeps it right for y < 0); 1970-01-01 is day 719162 of that count.
+    out = []
+    for year in range(JAN1_FIRST_YEAR, JAN1_LAST_YEAR + 1):
+        y = year - 1
+        out.append(365 * y + y // 4 - y // 100 + y // 400 - 719_162)
+    return tuple(out)
+
+
+JAN1_MIN_DAYS = -719_528  # 0000-01-01
+JAN1_MAX_DAYS = 2_933_262  # 10000-12-31
+
+
 def ordinal_day(d: _dt.date | ProlepticDate) -> int:
     """Day of the year, 1-366."""
     return d.toordinal() - days_from_civil(d.year, 1, 1) - EPOCH_ORDINAL + 1

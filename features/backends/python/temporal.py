@@ -124,9 +124,14 @@ def _weekday(e: Emitter, node, args: list[Arg]):
 def _ordinal_day(e: Emitter, node, args: list[Arg]):
     (a,) = args
     civil = civil_src(e, a)
+    days = days_src(e, a)
+    # The day count is already in a variable: subtract January 1st's from a table.
+    fast = f"{days} - {e.const(rt.jan1_table(), 'jan1st')}[{civil}.year] + 1"
     if _may_leave_range(a):
-        return f"{e.helper(rt.ordinal_day)}({civil})"
-    return f"{days_src(e, a)} + {rt.EPOCH_ORDINAL + 1} - {e.helper(_dt.date)}({civil}.year, 1, 1).toordinal()"
+        # A zoned wall clock can be in any year (the table covers 0-10000; a negative
+        # year would index it from the end).
+        return f"({fast} if {rt.JAN1_MIN_DAYS} <= {days} <= {rt.JAN1_MAX_DAYS} else {e.helper(rt.ordinal_day)}({civil}))"
+    return fast
 
 
 # --------------------------------------------------------------------------- clock fields
