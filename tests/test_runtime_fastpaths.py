@@ -92,3 +92,38 @@ def test_generated_ordinal_day_matches_the_helper(zone):
         local = rt.local_value(us, "us", zone)
         want = rt.ordinal_day(rt.civil(local // 86_400_000_000))
         assert fs.row_fn({"t": instant}) == {"yday": want}, instant
+
+
+# --------------------------------------------------------------------------- String -> Int64
+
+
+def _reference_str_to_int(value: str) -> int | None:
+    """The rule before the fast path: regex, ASCII only, Int64 range."""
+    import re
+
+    if not re.fullmatch(r"[+-]?[0-9]+", value) or not value.isascii():
+        return None
+    out = int(value)
+    return out if -(2**63) <= out <= 2**63 - 1 else None
+
+
+def _int_strings() -> list[str]:
+    rng = random.Random(3)
+    out = ["", "+", "-", "0", "00", "-0", "+0", "007", "1_000", " 1", "1 ", "1\n", "0x10", "1e3", "1.0",
+           "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+           "+9223372036854775807", "09223372036854775807", "99999999999999999", "999999999999999999",
+           "9999999999999999999", "000000000000000000001",
+           "\u0663", "1\u0663", "\u00b2", "1\u00b2", "\uff11", "\u09e7\u09e8", "\U0001d7ce"]
+    for length in range(1, 26):
+        for _ in range(40):
+            digits = "".join(rng.choice("0123456789") for _ in range(length))
+            out += [digits, "-" + digits, "+" + digits]
+    return out
+
+
+def test_str_to_int_fast_path_is_the_same_function():
+    from features.runtime.casts import str_to_int
+
+    for text in _int_strings():
+        assert str_to_int(text) == _reference_str_to_int(text), text
+        assert type(str_to_int(text)) is type(_reference_str_to_int(text)), text

@@ -19,6 +19,11 @@ def _fail(value: object, dtype: str) -> InvalidOperationError:
 
 
 def str_to_int(value: str) -> int | None:
+    """Polars' ``str -> i64``: ASCII digits with an optional sign; None when malformed or out of range."""
+    # Fast path: up to 18 ASCII digits always fit in Int64 (``isdigit`` alone would also
+    # accept other scripts' digits and superscripts, which polars refuses).
+    if len(value) < 19 and value.isascii() and value.isdigit():
+        return int(value)
     if not _INT_RE.fullmatch(value) or not value.isascii():
         return None
     out = int(value)
