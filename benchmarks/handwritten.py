@@ -181,3 +181,126 @@ def hand_flights_exprs():
         c("tailnum").str.tail(2).fill_null("").alias("tail_suffix"),
         (c("flight") // 1000).alias("flight_number_band"),
     ]
+
+
+# --------------------------------------------------------------------------- the fitted demo set
+
+
+def fitted_state(fitted, op: str, needle: str) -> dict:
+    """The learned state of the one fitted node of kind ``op`` whose rendered expression contains ``needle``."""
+    hits = [s for s in fitted.state.values() if s["op"] == op and needle in s["expr"]]
+    if len(hits) != 1:
+        raise LookupError(f"{len(hits)} {op} nodes match {needle!r}")
+    return hits[0]
+
+
+def make_hand_fitted_row(fitted):
+    """The ``flights_fitted`` features for one request, by hand, with ``fitted``'s learned state.
+
+    What a careful engineer would write after exporting the fitted numbers: the
+    scalers as ``(x - center) * (1 / spread)`` (polars divides a column by a
+    scalar through its reciprocal, and the batch features the model was trained
+    on come from polars), ``bisect_right`` over the bucket edges, dict lookups
+    for the vocabularies and encodings, and the one-hot columns as precomputed
+    dicts merged into the output (same column order as the generated function).
+    """
+    from bisect import bisect_right
+    from math import ceil, floor
+
+    def st(op, needle):
+        return fitted_state(fitted, op, needle)
+
+    s = st("Standardize", "log1p")
+    dl_mean, dl_inv = s["mean"], 1.0 / s["std"]
+    s = st("Standardize", "round")
+    sp_mean, sp_inv = s["mean"], 1.0 / s["std"]
+    s = st("Standardize", "dt.hour")
+    hr_mean, hr_inv = s["mean"], 1.0 / s["std"]
+    s = st("RobustScale", "distance")
+    rb_median, rb_inv = s["median"], 1.0 / (s["q_high_value"] - s["q_low_value"])
+    s = st("MinMaxScale", "air_time")
+    at_min, at_inv = s["min"], 1.0 / (s["max"] - s["min"])
+    delay_fill = float(st("Impute", "dep_delay")["value"])
+    s = st("Winsorize", "dep_delay")
+    w_lo, w_hi = floor(s["lower_value"]), ceil(s["upper_value"])  # Int64 input: integer bounds
+    hour_edges = st("QuantileBucketize", "sched_dep_time")["edges"]
+    minute_edges = st("UniformBucketize", "sched_dep_time")["edges"]
+    distance_edges = st("QuantileBucketize", "col('distance')")["edges"]
+
+    def one_hot(name, vocab):
+        cols = [f"{name}__{v}" for v in vocab] + [f"{name}__other", f"{name}__null"]
+        rows = [{c: int(i == j) for j, c in enumerate(cols)} for i in range(len(cols))]
+        return {v: rows[i] for i, v in enumerate(vocab)}, rows[-2], rows[-1]
+
+    carrier_oh, carrier_other, carrier_null = one_hot("carrier_oh", st("OneHot", "carrier")["vocabulary"])
+    origin_oh, origin_other, _ = one_hot("origin_oh", st("OneHot", "origin")["vocabulary"])
+    band_oh, band_other, _ = one_hot("dep_delay_band_oh", st("OneHot", "when")["vocabulary"])
+    dest_vocab = st("OrdinalEncode", "dest")["vocabulary"]
+    dest_code = {v: i for i, v in enumerate(dest_vocab)}
+    dest_unknown = len(dest_vocab)
+    s = st("FrequencyEncode", "col('dest')")
+    dest_freq = {k: c / s["rows"] for k, c in zip(s["keys"], s["counts"])}
+    s = st("FrequencyEncode", "col('tailnum')")
+    tail_freq = {k: c / s["rows"] for k, c in zip(s["keys"], s["counts"])}
+    tail_freq_null = s["null_count"] / s["rows"]
+
+    def target(needle, m):
+        s = st("TargetEncode", needle)
+        prior = s["label_sum"] / s["labelled_rows"]
+        enc = {k: (sm + m * prior) / (n + m) for k, n, sm in zip(s["keys"], s["counts"], s["sums"])}
+        null = (s["null_sum"] + m * prior) / (s["null_count"] + m) if s["null_count"] else prior
+        return enc, prior, null
+
+    route_te, route_prior, _ = target("concat_str", 20.0)
+    carrier_te, carrier_prior, _ = target("col('carrier'), smoothing", 20.0)
+    tail_te, tail_prior, tail_null = target("tailnum", 50.0)
+
+    def hand_fitted_row(row):
+        distance = row["distance"]
+        air_time = row["air_time"]
+        delay = row["dep_delay"]
+        carrier = row["carrier"]
+        origin = row["origin"]
+        dest = row["dest"]
+        tailnum = row["tailnum"]
+        sched_dep = row["sched_dep_time"]
+        hour = row["time_hour"].astimezone(_NY).hour
+        sched_hour = sched_dep // 100
+        if air_time is None:
+            speed_std = air_scaled = None
+        else:
+            speed = round(distance / (air_time * (1 / 60)) * 10.0) / 10.0
+            speed_std = (speed - sp_mean) * sp_inv
+            air_scaled = (air_time - at_min) * at_inv
+        if delay is None:
+            imputed, winsorized, band = delay_fill, None, "missing"
+        else:
+            imputed = float(delay)
+            winsorized = w_lo if delay < w_lo else (w_hi if delay > w_hi else delay)
+            band = "early" if delay <= 0 else "minor" if delay <= 15 else "major" if delay <= 60 else "severe"
+        out = {
+            "distance_log_std": (_log1p(distance) - dl_mean) * dl_inv,
+            "distance_robust": (distance - rb_median) * rb_inv,
+            "air_time_scaled": air_scaled,
+            "speed_std": speed_std,
+            "local_hour_std": (hour - hr_mean) * hr_inv,
+            "dep_delay_imputed": imputed,
+            "dep_delay_winsorized": winsorized,
+            "sched_hour_bin": bisect_right(hour_edges, sched_hour),
+            "sched_minute_bin": bisect_right(minute_edges, sched_hour * 60 + sched_dep % 100),
+            "distance_bin": bisect_right(distance_edges, distance),
+        }
+        out.update(carrier_oh.get(carrier, carrier_other) if carrier is not None else carrier_null)
+        out.update(origin_oh.get(origin, origin_other))
+        out.update(band_oh.get(band, band_other))
+        route = origin + "-" + dest
+        out["dest_code"] = dest_code.get(dest, dest_unknown)
+        out["dest_freq"] = dest_freq.get(dest, 0.0)
+        out["tailnum_freq"] = tail_freq_null if tailnum is None else tail_freq.get(tailnum, 0.0)
+        out["route"] = route
+        out["route_te"] = route_te.get(route, route_prior)
+        out["carrier_te"] = carrier_te.get(carrier, carrier_prior)
+        out["tail_te"] = tail_null if tailnum is None else tail_te.get(tailnum, tail_prior)
+        return out
+
+    return hand_fitted_row

@@ -4,14 +4,18 @@
     .venv/bin/python -m benchmarks.per_request --quick    # smoke run
     .venv/bin/python -m benchmarks.per_request --no-append
 
-Peers, on each feature set (flights: 37 features over 14 inputs; wide: 100
-generated features over 10 numeric/string inputs):
+Peers, on each feature set (flights: 37 features over 14 inputs; flights fitted:
+the demo's ``flights_fitted`` set fitted as the demo fits it (January-September
+flights, label ``arr_delay > 15``): scalers, buckets, one-hot, ordinal,
+frequency and target encodings, 40 output columns over the same 14 inputs;
+wide: 100 generated features over 10 numeric/string inputs):
 
 * ``generated``  - ``fs.row_fn(row)`` (the skewless per-request function);
 * ``hand``       - a hand-written Python function computing the same features
-  (``benchmarks/handwritten.py`` for flights, mechanically generated from the
-  same templates for wide: ``benchmarks/synthetic.py``); asserted identical on
-  every sample row before timing;
+  (``benchmarks/handwritten.py`` for flights, and for flights fitted a function
+  built from the learned state: ``make_hand_fitted_row``; mechanically generated
+  from the same templates for wide: ``benchmarks/synthetic.py``); asserted
+  identical on every sample row before timing;
 * ``polars eager`` - ``pl.DataFrame([row], schema=...).select(exprs).row(0, named=True)``
   with the compiled expressions built once;
 * ``polars lazy``  - ``fs.transform(pl.DataFrame([row], schema=...)).collect().row(0, named=True)``
@@ -181,6 +185,19 @@ def flights_rows(n: int, seed: int = 1) -> list[dict]:
     return list(df.sample(n, seed=seed).iter_rows(named=True))
 
 
+def fit_flights():
+    """The demo's fitted set, fitted as the demo fits it (training months, label ``arr_delay > 15``)."""
+    from features import fit
+    from features.datasets import load_flights
+    from features.definitions.flights_fitted import flights_fitted, split, training_label
+
+    train, _ = split(load_flights())
+    t0 = time.perf_counter()
+    fitted = fit(flights_fitted, train, label=training_label())
+    print(f"\nfitted flights_fitted on {train.height:,} training rows in {time.perf_counter() - t0:.1f} s")
+    return fitted
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=3000, help="sample rows per repetition (python peers)")
@@ -201,13 +218,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from features.definitions.flights import flights
 
-    from .handwritten import hand_flights_row
+    from .handwritten import hand_flights_row, make_hand_fitted_row
     from .synthetic import make_wide, wide_rows
 
+    sample = flights_rows(args.rows)
     results = [
-        bench_set("flights", flights, hand_flights_row, flights_rows(args.rows), args.reps, args.polars_rows,
-                  args.polars_reps),
+        bench_set("flights", flights, hand_flights_row, sample, args.reps, args.polars_rows, args.polars_reps),
     ]
+    fitted = fit_flights()
+    results.append(bench_set("flights fitted", fitted.lowered, make_hand_fitted_row(fitted), sample, args.reps,
+                             args.polars_rows, args.polars_reps))
     wide, hand_wide, _ = make_wide()
     results.append(bench_set("wide (generated)", wide, hand_wide, wide_rows(args.rows), args.reps,
                              args.polars_rows, args.polars_reps))
