@@ -1,0 +1,186 @@
+"""The service behind a real uvicorn server on 127.0.0.1 (``python -m serving`` in a subprocess,
+stopped with SIGTERM so the lifespan shutdown runs): served features and scores equal the batch
+ones, and under a bounded load the served-feature log loses nothing it does not count."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+
+from features.datasets import load_flights
+from features.definitions.flights_fitted import flights_fitted
+from features.dtypes import Date, Datetime, Duration, Float64
+from serving.feature_log import read_log
+from training.build import build_dataset
+from training.bundle import load_bundle, same_value
+from training.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = {"num_boost_round": 40, "early_stopping_rounds": 10, "tracking": False}
+TEST_START = dt.datetime(2013, 2, 15, tzinfo=dt.timezone.utc)  # valid_end of the split below
+INPUTS = list(flights_fitted.inputs)
+
+
+@pytest.fixture(scope="module")
+def slice_df() -> pl.DataFrame:
+    return load_flights().filter(pl.col("month") <= 2)
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory, slice_df):
+    root = tmp_path_factory.mktemp("serving_http")
+    build_dataset(flights_fitted, slice_df, root / "build", label="arr_delay > 15", event_time="time_hour",
+                  split=("2013-02-01", "2013-02-15"))
+    train(root / "build", root / "bundle", **FAST)
+    return root / "bundle"
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``python -m serving`` on a free port of 127.0.0.1, configured by ``SKEWLESS_SERVE_*``."""
+
+    def __init__(self, bundle: Path, workdir: Path, **settings: str):
+        self.bundle, self.workdir, self.settings = bundle, workdir, settings
+        self.proc: subprocess.Popen | None = None
+        self.output = workdir / "server.log"
+
+    def __enter__(self) -> "Server":
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKEWLESS_SERVE_")}
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env.update({f"SKEWLESS_SERVE_{k.upper()}": str(v) for k, v in self.settings.items()})
+        for _ in range(3):  # the free port may be taken again before the server binds it
+            self.port = _free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            with open(self.output, "ab") as out:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "serving", "--bundle", str(self.bundle), "--host", "127.0.0.1",
+                     "--port", str(self.port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            if self._wait_ready():
+                return self
+            self.proc.kill()
+            self.proc.wait(60)
+        raise AssertionError(f"the server did not become ready:\n{self.log_text()[-4000:]}")
+
+    def _wait_ready(self, timeout: float = 240.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                r = httpx.get(self.url + "/readyz", timeout=10)
+                if r.status_code == 200:
+                    return True
+                if r.status_code == 503:
+                    raise AssertionError(f"server up but not ready: {r.text}")
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        return False
+
+    def stop(self) -> None:
+        """SIGTERM and wait for the exit; fails unless the shutdown was graceful (lifespan shutdown ran)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(60)
+            raise AssertionError(f"the server did not stop on SIGTERM:\n{self.log_text()[-4000:]}") from None
+        # uvicorn shuts down gracefully, then re-raises the signal it caught (exit status -15)
+        assert code in (0, -signal.SIGTERM), (code, self.log_text()[-4000:])
+        assert "Application shutdown complete" in self.log_text(), self.log_text()[-4000:]
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def log_text(self) -> str:
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _json_row(row: dict) -> dict:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+
+
+def _decode(value, dtype):
+    """A feature value from the API's JSON (see serving.schemas.encode_features)."""
+    if value is None:
+        return None
+    if isinstance(dtype, Float64):
+        if isinstance(value, dict):
+            return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}[value["float"]]
+        return value
+    if isinstance(dtype, Datetime):
+        return dt.datetime.fromisoformat(value)
+    if isinstance(dtype, Date):
+        return dt.date.fromisoformat(value)
+    if isinstance(dtype, Duration):
+        return dt.timedelta(seconds=value)
+    return value
+
+
+def _test_rows(slice_df: pl.DataFrame) -> pl.DataFrame:
+    """A few hundred rows of the test period: every one with a null input among the first, then a sample."""
+    test = slice_df.filter(pl.col("time_hour") >= TEST_START).select(INPUTS)
+    nulls = test.filter(pl.any_horizontal(pl.all().is_null())).head(80)
+    return pl.concat([nulls, test.gather_every(60)])
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_served_features_and_scores_over_http_equal_batch(bundle_dir, slice_df, tmp_path):
+    bundle = load_bundle(bundle_dir)
+    rows = _test_rows(slice_df)
+    assert rows.height >= 200 and rows.null_count().sum_horizontal().item() > 0
+    batch = bundle.transformer.transform(rows).collect()
+    scores = bundle.booster.predict(bundle.inputs.encode_frame(batch))
+    out_schema = bundle.transformer.output_schema()
+    assert batch.columns == list(out_schema)
+
+    served = []
+    with Server(bundle_dir, tmp_path, log_dir=tmp_path / "log") as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
+        for i, row in enumerate(rows.iter_rows(named=True)):
+            p = client.post("/v1/predict", params={"include_features": "true"}, json=_json_row(row))
+            f = client.post("/v1/features", json=_json_row(row))
+            assert p.status_code == 200 and f.status_code == 200, (i, p.text, f.text)
+            served.append((p.json(), f.json()))
+        server.stop()
+
+    mismatches = []
+    for i, (p, f) in enumerate(served):
+        want = batch.row(i, named=True)
+        if not same_value(p["score"], float(scores[i])):
+            mismatches.append((i, "score", p["score"], float(scores[i])))
+        assert p["label"] == (p["score"] >= bundle.threshold)
+        for body in (p["features"], f["features"]):
+            assert set(body) == set(out_schema)
+            for name, f_ in out_schema.items():
+                got = _decode(body[name], f_.dtype)
+                if not same_value(got, want[name]):
+                    mismatches.append((i, name, got, want[name]))
+    assert not mismatches, mismatches[:20]
