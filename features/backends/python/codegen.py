@@ -30,6 +30,7 @@ from ...errors import CompileError
 from ...ir.base import Column, Literal, Node, render
 from ...runtime import convert
 from ..registry import OperandInfo
+from .ranges import ValueRanges
 from .table import RULES
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ class Emitter:
         self._shared: dict[Any, str] = {}
         self._n = 0
         self.feature: str | None = None
+        #: Integer intervals of the nodes: rules omit Int64 overflow checks that cannot fire.
+        self.ranges = ValueRanges(fields)
 
     # --- names and constants ---------------------------------------------------
     def tmp(self) -> str:

@@ -42,6 +42,8 @@ def _arith(e: Emitter, node, args: list[Arg]):
     sym = node.symbol
     dtype = _out_dtype(e, node)
     if isinstance(dtype, Int64) or (isinstance(a.dtype, Int64) and isinstance(b.dtype, Int64)):
+        if not e.ranges.may_overflow(node):  # e.g. hhmm // 100 * 60: no wrap can happen
+            return f"{a.src} {sym} {b.src}"
         return _wrap_stmts(e, f"{a.src} {sym} {b.src}")
     if isinstance(dtype, Float64):
         skip = zero_literal_shortcut(node, a, b)
@@ -124,6 +126,8 @@ def _pow(e: Emitter, node, args: list[Arg]):
 def _neg(e: Emitter, node, args: list[Arg]):
     (a,) = args
     if isinstance(a.dtype, Int64):
+        if not e.ranges.may_overflow(node):
+            return f"-{a.src}"
         return [f"{{out}} = -{a.src}", f"if {{out}} == {_MAX + 1}: {{out}} = {_MIN}"]
     return f"-{a.src}"
 

@@ -46,7 +46,7 @@ def _is_null_literal(arg: Arg) -> bool:
 @RULES.register(ops.Abs)
 def _abs(e: Emitter, node, args: list[Arg]):
     (a,) = args
-    if _is_int(a):  # abs(INT64_MIN) wraps to itself
+    if _is_int(a) and e.ranges.may_overflow(node):  # abs(INT64_MIN) wraps to itself
         return f"({a.src} if {a.src} == {e.literal(INT64_MIN)} else abs({a.src}))"
     return f"abs({a.src})"
 
