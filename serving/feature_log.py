@@ -195,18 +195,17 @@ def read_log(directory: str | os.PathLike, *, include_partial: bool = False) -> 
                                                       or (include_partial and p.name.endswith(".jsonl" + PART))))
     dec = _Decoder()
     for name in names:
-        lines = (root / name).read_bytes().split(b"\n")
-        last = len(lines) - 1
-        for i, line in enumerate(lines):
-            if not line:
-                continue
-            try:
-                rec = _loads(line)
-            except ValueError:
-                if name.endswith(PART) and i >= last - 1:
-                    continue  # the torn tail of an interrupted write
-                raise ValueError(f"{root / name}: line {i + 1} is not a log record") from None
-            yield dec.record(rec)
+        with open(root / name, "rb") as f:  # line by line: files can be large
+            for i, line in enumerate(f, 1):
+                if line == b"\n":
+                    continue
+                try:
+                    rec = _loads(line)
+                except ValueError:
+                    if name.endswith(PART) and not line.endswith(b"\n"):
+                        continue  # the torn tail of an interrupted write
+                    raise ValueError(f"{root / name}: line {i} is not a log record") from None
+                yield dec.record(rec)
 
 
 # --------------------------------------------------------------------------- the log
