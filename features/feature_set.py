@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
 __all__ = ["FeatureSet", "Input", "Feature", "feature_set"]
+
+_COMPILE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +179,13 @@ class FeatureSet:
 
     def used_inputs(self) -> list[str]:
         """Inputs read by at least one feature, in declaration order."""
+        return list(self._used_inputs)
+
+    @functools.cached_property
+    def _used_inputs(self) -> tuple[str, ...]:
+        # Computed once: a feature set does not change after definition.
         used = {n.name for f in self.features.values() for n in walk(f.node) if isinstance(n, Column)}
-        return [k for k in self.inputs if k in used]
+        return tuple(k for k in self.inputs if k in used)
 
     def __repr__(self) -> str:
         return f"<FeatureSet {self.name!r}: {len(self.inputs)} inputs, {len(self.features)} features>"
@@ -230,10 +238,28 @@ class FeatureSet:
         return self.compile_python().row_fn
 
     def polars_exprs(self) -> "dict[str, pl.Expr]":
-        """One polars expression per feature (imports polars)."""
-        from .backends.polars.compiler import compile_exprs
+        """One polars expression per feature (imports polars; compiled once, a new dict each call)."""
+        return dict(self._compiled_polars())
 
-        return compile_exprs(self)
+    def _compiled_polars(self) -> "Mapping[str, pl.Expr]":
+        """The compiled polars expressions, built on first use and shared by every later call.
+
+        Polars expressions are immutable and a query copies them into its plan, so one
+        set serves every ``transform`` and every thread; the lock only avoids compiling
+        twice when threads race on the first call.
+        """
+        exprs = self.__dict__.get("_polars_exprs")
+        if exprs is None:
+            with _COMPILE_LOCK:
+                exprs = self.__dict__.get("_polars_exprs")
+                if exprs is None:
+                    from types import MappingProxyType
+
+                    from .backends.polars.compiler import compile_exprs
+
+                    exprs = MappingProxyType(compile_exprs(self))
+                    self.__dict__["_polars_exprs"] = exprs
+        return exprs
 
     def transform(self, frame: "pl.LazyFrame | pl.DataFrame", *, keep: tuple[str, ...] = ()) -> "pl.LazyFrame":
         """The batch pipeline: ``LazyFrame -> LazyFrame`` of features (plus ``keep`` columns)."""

@@ -74,9 +74,20 @@ _WIDENINGS = {
 }
 
 
+def _base_name(dtype: Any) -> str:
+    # ``to_polars`` gives classes (pl.Int64) for plain dtypes, schemas give instances: compare base names.
+    return dtype.base_type().__name__
+
+
 def conform_inputs(fs: "FeatureSet", schema: Mapping[str, Any]) -> list[Any]:
     """Expressions selecting the used inputs with their declared dtypes; raises naming the column."""
+    return _conform(fs, schema)[0]
+
+
+def _conform(fs: "FeatureSet", schema: Mapping[str, Any]) -> tuple[list[Any], bool]:
+    """:func:`conform_inputs`, plus whether any input needs a cast (False: the step is an identity)."""
     exprs = []
+    casts = False
     for name in fs.used_inputs():
         declared = fs.inputs[name]
         want = to_polars(declared.dtype)
@@ -87,15 +98,17 @@ def conform_inputs(fs: "FeatureSet", schema: Mapping[str, Any]) -> list[Any]:
         have = schema[name]
         if have == want:
             exprs.append(pl.col(name))
-        elif have == pl.Null:
+            continue
+        casts = True
+        if have == pl.Null:
             exprs.append(pl.col(name).cast(want))
-        elif type(have).__name__ in _WIDENINGS.get(type(want).__name__, ()) or (
+        elif _base_name(have) in _WIDENINGS.get(_base_name(want), ()) or (
             isinstance(have, pl.Datetime) and isinstance(want, pl.Datetime) and have.time_zone == want.time_zone
         ):
             exprs.append(pl.col(name).cast(want))
         else:
             raise SchemaError(f"input column {name!r} has dtype {have}, but the feature set declares {want}")
-    return exprs
+    return exprs, casts
 
 
 def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = ()) -> Any:
@@ -105,9 +118,11 @@ def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = ()) -> An
     for k in keep:
         if k not in schema:
             raise SchemaError(f"column {k!r} to keep is missing from the data")
-    inputs = conform_inputs(fs, schema)
-    exprs = compile_exprs(fs)
+    inputs, casts = _conform(fs, schema)
+    exprs = fs._compiled_polars()  # compiled once per feature set
     clash = set(keep) & set(exprs)
     if clash:
         raise SchemaError(f"kept columns {sorted(clash)} clash with feature names")
-    return lf.with_columns(inputs).select([*(pl.col(k) for k in keep), *exprs.values()])
+    if casts:  # otherwise every input already has its declared dtype: no identity step in the plan
+        lf = lf.with_columns(inputs)
+    return lf.select([*(pl.col(k) for k in keep), *exprs.values()])
