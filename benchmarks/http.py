@@ -13,7 +13,12 @@ Servers (each uvicorn in its own process on 127.0.0.1, one worker, ``--loop uvlo
   body of the same size as the service's answer (``benchmarks/http_peers.py``): the floor;
 * ``polars``   - the service's endpoint (same request model, encoding and booster) computing
   the features with polars on a one-row frame;
-* ``bare-sync`` (only with ``--peers ...,bare-sync``) - ``bare`` as a plain ``def`` endpoint.
+* ``bare-sync`` (only with ``--peers ...,bare-sync``) - ``bare`` as a plain ``def`` endpoint;
+* ``lean`` (only with ``--peers ...,lean``) - the service's work in one ``async def`` endpoint
+  without dependencies, LightGBM with ``num_threads=1`` (``benchmarks/http_peers.py``);
+* ``skewless-omp1`` (only with ``--peers ...,skewless-omp1``) - the service with
+  ``OMP_NUM_THREADS=1`` in its environment, so LightGBM predicts on the request's thread
+  instead of waking an OpenMP team for one row.
 
 Load: `wrk <https://github.com/wg/wrk>`_ (Debian package ``wrk``, installed with ``apt-get`` when
 missing), one thread, ``--latency``, a Lua script rotating over a few hundred real request bodies
@@ -59,9 +64,11 @@ TARGET_P99_MS = 5.0
 TARGET_CONCURRENCY = 16
 PEERS = {
     "skewless": "serving.app:app_from_env",
+    "skewless-omp1": "serving.app:app_from_env",
     "bare": "benchmarks.http_peers:bare_app",
     "polars": "benchmarks.http_peers:polars_app",
     "bare-sync": "benchmarks.http_peers:bare_sync_app",
+    "lean": "benchmarks.http_peers:lean_app",
 }
 PATH = "/v1/predict"
 
@@ -93,14 +100,24 @@ def ensure_wrk() -> str:
 
 
 def ensure_bundle(path: Path) -> Path:
+    """``path`` when it holds a bundle that loads; else the demo bundle (re)built with ``skewless demo``."""
+    from training.bundle import load_bundle
+
     if (path / "manifest.json").is_file():
-        return path
-    print(f"no demo bundle at {path}: building it with `skewless demo` (about a minute)")
+        try:
+            load_bundle(path)
+            return path
+        except Exception as exc:  # e.g. stale: the generated source changed since the bundle was made
+            if path != BUNDLE:
+                raise SystemExit(f"cannot load the bundle at {path}: {exc}")
+            print(f"the demo bundle at {path} does not load ({type(exc).__name__}: {exc});")
+    else:
+        print(f"no demo bundle at {path};")
+    print("building it with `skewless demo` (about a minute)", flush=True)
     skewless = ROOT / ".venv" / "bin" / "skewless"
     cmd = [str(skewless), "demo"] if skewless.exists() else [sys.executable, "-m", "features.cli", "demo"]
-    subprocess.run(cmd, cwd=ROOT, check=True)
-    if not (path / "manifest.json").is_file():
-        raise SystemExit(f"`skewless demo` did not produce a bundle at {path}")
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    load_bundle(path)
     return path
 
 
@@ -246,10 +263,11 @@ def check_servers(servers: dict[str, Server], bodies: list[bytes]) -> bytes:
             if status != 200:
                 raise SystemExit(f"{name} answered {status} to sample body {i}: {out[:500]!r}\nbody={body!r}")
             answers[name] = out
-        if "polars" in answers and "skewless" in answers:
-            a, b = json.loads(answers["skewless"]), json.loads(answers["polars"])
-            if a["score"] != b["score"] or a.get("label") != b.get("label"):
-                raise SystemExit(f"polars peer's answer {b} differs from the service's {a} on body {body!r}")
+        for peer in ("polars", "skewless-omp1", "lean"):
+            if peer in answers:
+                a, b = json.loads(answers["skewless"]), json.loads(answers[peer])
+                if a["score"] != b["score"] or a.get("label") != b.get("label"):
+                    raise SystemExit(f"{peer}'s answer {b} differs from the service's {a} on body {body!r}")
         first = first or answers.get("skewless")
     return first or b""
 
@@ -257,8 +275,13 @@ def check_servers(servers: dict[str, Server], bodies: list[bytes]) -> bytes:
 # --------------------------------------------------------------------------- breakdown
 
 
-def breakdown(bundle_path: Path, bodies: list[bytes], reps: int = 5) -> dict[str, float]:
-    """Median µs of each step of one ``/v1/predict`` request, timed in this process."""
+def breakdown(bundle_path: Path, bodies: list[bytes], reps: int = 5) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU µs of each step of one ``/v1/predict`` request, timed in this process.
+
+    CPU time is the whole process's (``CLOCK_PROCESS_CPUTIME_ID``), so it includes the OpenMP
+    threads LightGBM wakes for a prediction. ``LightGBM predict, num_threads=1`` is not part of
+    the request: it shows the same prediction on the calling thread.
+    """
     import numpy as np
     from fastapi.responses import JSONResponse
 
@@ -271,29 +294,31 @@ def breakdown(bundle_path: Path, bodies: list[bytes], reps: int = 5) -> dict[str
     Inputs = request_model(served.manifest["feature_set"]["name"], in_schema)
     encode = served.bundle.inputs.encode_row
     booster = served.booster
-    pc = time.perf_counter_ns
-    steps: dict[str, list[float]] = {k: [] for k in ("json + validation", "features (row_fn)", "model-input encoding",
-                                                     "LightGBM predict (1 row)", "response JSON")}
+    names = ("json + validation", "features (row_fn)", "model-input encoding", "LightGBM predict (1 row)",
+             "response JSON", "LightGBM predict, num_threads=1")
+    steps: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
     for _ in range(reps):
-        per: dict[str, list[int]] = {k: [] for k in steps}
+        per: dict[str, list[tuple[int, int]]] = {k: [] for k in steps}
         for body in bodies:
-            t0 = pc()
+            marks = [(time.perf_counter_ns(), time.process_time_ns())]
             inputs = Inputs.model_validate(json.loads(body))
             row = {k: getattr(inputs, k) for k in in_schema}
-            t1 = pc()
+            marks.append((time.perf_counter_ns(), time.process_time_ns()))
             feats = served.row_fn(row)
-            t2 = pc()
+            marks.append((time.perf_counter_ns(), time.process_time_ns()))
             x = np.asarray([encode(feats)], dtype=np.float64)
-            t3 = pc()
+            marks.append((time.perf_counter_ns(), time.process_time_ns()))
             score = float(booster.predict(x)[0])
-            t4 = pc()
+            marks.append((time.perf_counter_ns(), time.process_time_ns()))
             JSONResponse({"score": score, "label": served.label(score)})
-            t5 = pc()
-            for k, a, b in zip(steps, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
-                per[k].append(b - a)
+            marks.append((time.perf_counter_ns(), time.process_time_ns()))
+            booster.predict(x, num_threads=1)
+            marks.append((time.perf_counter_ns(), time.process_time_ns()))
+            for k, a, b in zip(steps, marks, marks[1:]):
+                per[k].append((b[0] - a[0], b[1] - a[1]))
         for k in steps:
-            steps[k].append(C.median(per[k]) / 1000)
-    return {k: C.median(v) for k, v in steps.items()}
+            steps[k].append((C.median(w for w, _ in per[k]) / 1000, C.median(c for _, c in per[k]) / 1000))
+    return {k: (C.median(w for w, _ in v), C.median(c for _, c in v)) for k, v in steps.items()}
 
 
 # --------------------------------------------------------------------------- report
@@ -345,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"the service answered {status}: {sample[:500]!r}")
         env = {"SKEWLESS_BENCH_BODY": sample.decode(), "SKEWLESS_BENCH_BUNDLE": str(bundle)}
         for p in peers:
-            if p != "skewless":
+            if p == "skewless-omp1":
+                servers[p] = Server(p, PEERS[p], {"SKEWLESS_SERVE_BUNDLE": str(bundle), "OMP_NUM_THREADS": "1"})
+            elif p != "skewless":
                 servers[p] = Server(p, PEERS[p], env)
         for s in servers.values():
             s.wait_ready()
@@ -374,8 +401,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nin-process breakdown of one /v1/predict request (median µs over the bodies):")
     parts = breakdown(bundle, bodies)
-    for k, v in parts.items():
-        print(f"   {k:28s} {v:8.1f} µs")
+    for k, (w, c) in parts.items():
+        print(f"   {k:34s} wall {w:8.1f} µs   cpu {c:8.1f} µs")
     elapsed = time.perf_counter() - t_start
     print(f"\ntotal {elapsed:.0f} s; load average at the end {C.load_average()}")
 
@@ -408,6 +435,10 @@ def report(args, peers, levels, runs, parts, bodies, answer_bytes, loads, elapse
         ratio_header += ["skewless / polars req/s", "polars / skewless p99"]
     if "bare-sync" in peers:
         ratio_header += ["bare-sync / bare req/s"]
+    if "skewless-omp1" in peers:
+        ratio_header += ["skewless-omp1 / skewless req/s"]
+    if "lean" in peers:
+        ratio_header += ["lean / skewless req/s"]
     ratio_rows = []
     for c in levels:
         row: list[Any] = [c]
@@ -424,6 +455,10 @@ def report(args, peers, levels, runs, parts, bodies, answer_bytes, loads, elapse
             row += [cell("skewless", "polars", "rps"), cell("polars", "skewless", "p99_ms")]
         if "bare-sync" in peers:
             row += [cell("bare-sync", "bare", "rps")]
+        if "skewless-omp1" in peers:
+            row += [cell("skewless-omp1", "skewless", "rps")]
+        if "lean" in peers:
+            row += [cell("lean", "skewless", "rps")]
         ratio_rows.append(row)
     t = runs.get(("skewless", TARGET_CONCURRENCY))
     verdict = ""
@@ -433,11 +468,14 @@ def report(args, peers, levels, runs, parts, bodies, answer_bytes, loads, elapse
                    f"**{rps:,.0f} req/s** ({rps / TARGET_RPS:.2f}× the target: "
                    f"{'met' if rps >= TARGET_RPS else 'MISSED'}), **p99 {p99:.2f} ms** "
                    f"({'met' if p99 <= TARGET_P99_MS else 'MISSED'}).\n\n")
-    total = sum(parts.values())
-    cpu1 = _med(runs[("skewless", levels[0])], "cpu_us_per_req")
-    part_rows = [[k, f"{v:.1f}"] for k, v in parts.items()]
-    part_rows.append(["**sum of the steps**", f"**{total:.1f}**"])
-    part_rows.append([f"server CPU per request at concurrency {levels[0]} (from the runs above)", f"{cpu1:.0f}"])
+    in_request = [k for k in parts if "num_threads=1" not in k]
+    wall, cpu = sum(parts[k][0] for k in in_request), sum(parts[k][1] for k in in_request)
+    part_rows = [[k if k in in_request else f"(not in the request) {k}", f"{w:.1f}", f"{c:.1f}"]
+                 for k, (w, c) in parts.items()]
+    part_rows.insert(len(in_request), ["**sum of the request's steps**", f"**{wall:.1f}**", f"**{cpu:.1f}**"])
+    for p in peers:
+        part_rows.append([f"{p}: server CPU per request at concurrency {levels[0]} (runs above)", "",
+                          f"{_med(runs[(p, levels[0])], 'cpu_us_per_req'):.0f}"])
     return (
         f"uvicorn, 1 worker, uvloop + httptools, access log off, on 127.0.0.1; wrk 1 thread, "
         f"{args.seconds:g} s per run, {args.rounds} round(s) per concurrency, servers in rotating order; "
@@ -446,9 +484,10 @@ def report(args, peers, levels, runs, parts, bodies, answer_bytes, loads, elapse
         f"medianed (range in brackets). The load generator shares the machine's cores with the server. "
         f"Load average during the runs {min(loads):.1f}–{max(loads):.1f}; total {elapsed:.0f} s.\n\n"
         + verdict + C.md_table(header, rows) + "\n\n" + C.md_table(ratio_header, ratio_rows)
-        + "\n\nOne `/v1/predict` request, step by step in one process (median µs over the bodies; "
-        "the framework's share is the server's CPU per request minus the sum):\n\n"
-        + C.md_table(["step", "µs"], part_rows)
+        + "\n\nOne `/v1/predict` request, step by step in one process (median µs over the bodies; CPU is the "
+        "whole process's, OpenMP threads included; the framework's share is the server's CPU per request minus "
+        "the sum):\n\n"
+        + C.md_table(["step", "wall µs", "CPU µs"], part_rows)
     )
 
 

@@ -12,6 +12,9 @@ environment variables, so ``http.py`` can start it in its own process exactly li
   generated function: the same strict request model (:func:`serving.schemas.request_model`), then
   ``pl.DataFrame([row], schema).select(exprs)`` with the bundle's lowered expressions compiled
   once, the same model-input encoding and the same LightGBM booster (``SKEWLESS_BENCH_BUNDLE``).
+* :func:`lean_app` - the service's work (same request model, ``row_fn``, encoding, booster) in
+  one ``async def`` endpoint without dependencies, predicting with ``num_threads=1``: what the
+  service's request path costs without threadpool hops and without an OpenMP team per row.
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the locally built request model.
@@ -19,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["bare_app", "bare_sync_app", "polars_app"]
+__all__ = ["bare_app", "bare_sync_app", "polars_app", "lean_app"]
 
 
 def _constant() -> bytes:
@@ -98,6 +101,38 @@ def polars_app() -> Any:
         row = {k: getattr(inputs, k) for k in in_schema}
         feats = pl.DataFrame([row], schema=schema).select(exprs).row(0, named=True)
         score = float(booster.predict(np.asarray([encode_row(feats)], dtype=np.float64))[0])
+        return JSONResponse({"score": score, "label": None if threshold is None else bool(score >= threshold)})
+
+    return app
+
+
+def lean_app() -> Any:
+    """The service's ``/v1/predict`` work in one ``async def`` endpoint (no dependencies, no threadpool)."""
+    from typing import Annotated
+
+    import numpy as np
+    from fastapi import Body, FastAPI
+    from fastapi.responses import JSONResponse
+
+    from serving.bundle_loader import load_served_bundle
+    from serving.schemas import request_model
+
+    served = load_served_bundle(Path(os.environ["SKEWLESS_BENCH_BUNDLE"]))
+    served.load_model()
+    problems = served.self_check()
+    if problems:
+        raise RuntimeError(f"self-check failed: {problems[:3]}")
+    in_schema = served.bundle.transformer.input_schema()
+    Inputs = request_model(served.manifest["feature_set"]["name"], in_schema)
+    row_fn, encode_row, booster = served.row_fn, served.bundle.inputs.encode_row, served.booster
+    threshold = served.bundle.threshold
+    app = FastAPI(title="lean")
+    _health(app)
+
+    @app.post("/v1/predict")
+    async def predict(inputs: Annotated[Inputs, Body()]) -> Any:  # type: ignore[valid-type]
+        feats = row_fn({k: getattr(inputs, k) for k in in_schema})
+        score = float(booster.predict(np.asarray([encode_row(feats)], dtype=np.float64), num_threads=1)[0])
         return JSONResponse({"score": score, "label": None if threshold is None else bool(score >= threshold)})
 
     return app
