@@ -1,40 +1,93 @@
-"""The FastAPI application: ``create_app(settings | bundle_path)``.
+"""The FastAPI application: ``create_app(settings | bundle path)``.
 
 The bundle's feature set is loaded and verified when the app is created (the request and response
-models are generated from its schemas); the model is loaded and the startup self-check (golden rows
-through the per-request path) runs in the lifespan. Until the self-check passes, ``/readyz`` and the
-prediction endpoints answer 503 naming what differs: the service refuses to serve skew.
+models are generated from its schemas); the model is loaded, the startup self-check (golden rows
+through the per-request path) runs and the served-feature log starts in the lifespan. Until the
+self-check passes, ``/readyz`` and the prediction endpoints answer 503 naming what differs: the
+service refuses to serve skew.
+
+The request path is kept short (see the README's serving section for the measurements):
+
+* endpoints are ``async def``: the per-request work (~10 µs of features, one LightGBM call) costs
+  less than a hop to the threadpool. Batch endpoints compute in the threadpool (one hop for up to
+  ``max_batch_size`` rows) so the event loop stays free meanwhile;
+* the body is read as bytes and validated by pydantic-core straight from JSON
+  (``Model.model_validate_json``): no ``json.loads`` into Python objects first. The models are
+  strict in JSON mode too (a bool or ``"1"`` is not an int, NaN tokens are refused, ...), and the
+  errors are re-raised as :class:`RequestValidationError` with ``loc`` starting with ``"body"``,
+  the same 422 body FastAPI gives. ``openapi_extra`` documents the request bodies with the
+  models' own JSON schemas, so the OpenAPI document stays exact;
+* responses are encoded by orjson. orjson writes NaN as ``null``, so non-finite floats are encoded
+  as ``{"float": "nan"}`` etc. before (:class:`~serving.schemas.FeatureEncoder`).
 """
 
-
-import logging
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Annotated, Any, Optional
+from __future__ import annotations
 
 import json
+import logging
 import math
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Optional, Union
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, create_model
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic.json_schema import models_json_schema
 
 from training.bundle import GOLDEN_FILE
 
 from .bundle_loader import ServedBundle, load_served_bundle
-from .schemas import encode_features, features_model, request_model
+from .metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
+from .schemas import FeatureEncoder, NonFinite, batch_model, features_model, non_finite, request_model
 from .settings import Settings
 
 __all__ = ["create_app", "app_from_env"]
 
 log = logging.getLogger("skewless.serving")
 
+JSON = "application/json"
+
 
 class NotReady(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
+
+
+# --------------------------------------------------------------------------- error bodies (documented)
+
+
+class ErrorItem(BaseModel):
+    """One validation error: ``loc`` names the field (``["body", "rows", 3, "month"]`` in a batch)."""
+
+    model_config = ConfigDict(extra="allow")
+    loc: list[Union[str, int]]
+    msg: str
+    type: str
+
+
+class ValidationErrors(BaseModel):
+    detail: list[ErrorItem]
+
+
+class NotReadyBody(BaseModel):
+    detail: str
+    problems: list[str]
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+_MODEL_ERRORS: dict[Union[int, str], dict[str, Any]] = {
+    422: {"model": ValidationErrors, "description": "Invalid request; each error's `loc` names the field"},
+    503: {"model": NotReadyBody, "description": "Not ready (self-check failed or not run); `problems` say why"},
+    500: {"model": ErrorBody, "description": "Unexpected error (no traceback is sent)"},
+}
 
 
 def _json_safe(value: Any) -> Any:
@@ -48,35 +101,28 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def get_served(request: Request) -> ServedBundle:
-    return request.app.state.served
+def _validate(model: type[BaseModel], body: bytes) -> Any:
+    """``model`` validated straight from the JSON bytes; a 422 in FastAPI's format otherwise."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = []
+        for e in exc.errors(include_url=False):
+            e["loc"] = ("body", *e["loc"])
+            if e["type"] == "too_long":
+                e.pop("input", None)  # do not echo the whole oversized batch back
+            errors.append(e)
+        raise RequestValidationError(errors) from None
 
 
-def get_ready(served: Annotated[ServedBundle, Depends(get_served)]) -> ServedBundle:
-    if not served.ready:
-        raise NotReady(served.problems or ["starting: self-check not run yet"])
-    return served
+def _json(content: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status_code, media_type=JSON)
 
 
-Served = Annotated[ServedBundle, Depends(get_served)]
-Ready = Annotated[ServedBundle, Depends(get_ready)]
-
-
-def _health_router() -> APIRouter:
-    router = APIRouter(tags=["health"])
-
-    @router.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz", responses={503: {"description": "not ready; the problems say what differs"}})
-    def readyz(served: Served) -> Any:
-        if not served.ready:
-            return JSONResponse({"status": "not ready", "problems": served.problems or ["self-check not run"]},
-                                status_code=503)
-        return {"status": "ready"}
-
-    return router
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON request body of ``model`` (read by hand, not by FastAPI)."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {JSON: {"schema": ref}}}}
 
 
 def _example(served: ServedBundle) -> Optional[dict[str, Any]]:
@@ -89,50 +135,173 @@ def _example(served: ServedBundle) -> Optional[dict[str, Any]]:
     return None if any(isinstance(v, dict) for v in row.values()) else row
 
 
-def _model_router(served: ServedBundle, settings: Settings) -> APIRouter:
-    fs = served.bundle.transformer
-    name = served.bundle.manifest["feature_set"]["name"]
-    in_schema, out_schema = fs.input_schema(), fs.output_schema()
-    Inputs = request_model(name, in_schema, extra=settings.unknown_fields,
-                           allow_non_finite=settings.allow_non_finite, example=_example(served))
-    Features = features_model(name, out_schema)
-    FeaturesResponse = create_model(f"{name}_features_response", features=(Features, ...))
-    PredictResponse = create_model(f"{name}_predict_response", score=(float, ...), label=(Optional[bool], None),
-                                   features=(Optional[Features], None))
-    router = APIRouter(prefix="/v1", tags=["model"])
+# --------------------------------------------------------------------------- routers
 
-    def row_of(inputs: BaseModel) -> dict[str, Any]:
-        return {k: getattr(inputs, k) for k in in_schema}
 
-    @router.post("/features", response_model=FeaturesResponse)
-    def features(inputs: Annotated[Inputs, Body()], s: Ready) -> Any:  # type: ignore[valid-type]
-        return JSONResponse({"features": encode_features(s.features(row_of(inputs)), out_schema)})
+def _health_router(served: ServedBundle, metrics: ServiceMetrics) -> APIRouter:
+    router = APIRouter(tags=["health"])
 
-    @router.post("/predict", response_model=PredictResponse)
-    def predict(inputs: Annotated[Inputs, Body()], s: Ready,  # type: ignore[valid-type]
-                include_features: bool = False) -> Any:
-        feats = s.features(row_of(inputs))
-        score = s.score(feats)
-        out: dict[str, Any] = {"score": score, "label": s.label(score)}
-        if include_features:
-            out["features"] = encode_features(feats, out_schema)
-        return JSONResponse(out)
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
 
-    @router.get("/metadata")
-    def metadata(s: Served) -> dict[str, Any]:
-        m = s.manifest
-        return {
-            "feature_set": m["feature_set"],
-            "model": {k: v for k, v in m["model"].items() if k != "inputs"},
-            "model_inputs": [c["name"] for c in m["model"]["inputs"]],
-            "metrics": m.get("metrics"),
-            "versions": m.get("versions"),
-            "input_schema": {k: repr(f) for k, f in in_schema.items()},
-            "output_schema": {k: repr(f) for k, f in out_schema.items()},
-            "ready": s.ready,
-        }
+    class Readiness(BaseModel):
+        status: str
+        problems: Optional[list[str]] = None
+
+    @router.get("/readyz", response_model=Readiness,
+                responses={503: {"model": Readiness, "description": "Not ready; the problems say what differs"}})
+    async def readyz() -> Response:
+        if not served.ready:
+            return _json({"status": "not ready", "problems": served.problems or ["self-check not run"]}, 503)
+        return _json({"status": "ready"})
+
+    @router.get("/metrics", response_class=PlainTextResponse,
+                responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}},
+                                 "description": "Prometheus text exposition (format 0.0.4)"}})
+    async def metrics_() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     return router
+
+
+class _Endpoints:
+    """The model endpoints' shared state: models, encoders, metrics, feature log."""
+
+    def __init__(self, app: FastAPI, served: ServedBundle, settings: Settings, metrics: ServiceMetrics):
+        self.app, self.served, self.metrics = app, served, metrics
+        fs = served.bundle.transformer
+        name = served.bundle.manifest["feature_set"]["name"]
+        self.in_schema, self.out_schema = fs.input_schema(), fs.output_schema()
+        self.in_names = tuple(self.in_schema)
+        self.max_batch_size = settings.max_batch_size
+        example = _example(served)
+        self.Inputs = request_model(name, self.in_schema, extra=settings.unknown_fields,
+                                    allow_non_finite=settings.allow_non_finite, example=example)
+        self.Batch = batch_model(name, self.Inputs, settings.max_batch_size, example=example)
+        self.encode = FeatureEncoder(self.out_schema)
+        Features = features_model(name, self.out_schema)
+        Score = Union[float, NonFinite]
+        self.FeaturesResponse = create_model(f"{name}_features_response", features=(Features, ...))
+        self.PredictResponse = create_model(f"{name}_predict_response", score=(Score, ...),
+                                            label=(Optional[bool], None), features=(Optional[Features], None))
+        self.FeaturesBatchResponse = create_model(f"{name}_features_batch_response", rows=(list[Features], ...))
+        self.PredictBatchResponse = create_model(f"{name}_predict_batch_response",
+                                                 rows=(list[self.PredictResponse], ...))
+
+    def ready(self) -> ServedBundle:
+        s = self.served
+        if not s.ready:
+            raise NotReady(s.problems or ["starting: self-check not run yet"])
+        return s
+
+    def row(self, inputs: BaseModel) -> dict[str, Any]:
+        d = inputs.__dict__  # the validated fields (extra fields, when ignored, are not kept)
+        return {k: d[k] for k in self.in_names}
+
+    def log(self, route: str, inputs: list[dict], feats: list[dict], scores: Optional[list[float]]) -> None:
+        fl = getattr(self.app.state, "feature_log", None)
+        if fl is not None:
+            for i, (r, f) in enumerate(zip(inputs, feats)):
+                fl.submit(route, r, f, None if scores is None else scores[i])
+
+    def score_out(self, score: float) -> Any:
+        return score if math.isfinite(score) else non_finite(score)
+
+    def predictions(self, s: ServedBundle, feats: list[dict], scores: list[float], include: bool) -> list[dict]:
+        out = []
+        for f, score in zip(feats, scores):
+            p: dict[str, Any] = {"score": self.score_out(score), "label": s.label(score)}
+            if include:
+                p["features"] = self.encode(f)
+            out.append(p)
+        return out
+
+    def batch(self, s: ServedBundle, route: str, rows: list[BaseModel], predict: bool, include: bool) -> dict:
+        """One batch: the per-request function row by row, LightGBM once on the whole matrix."""
+        inputs = [self.row(r) for r in rows]
+        feats = [s.features(r) for r in inputs]
+        scores = s.score_many(feats) if predict else None
+        self.metrics.served(route, feats, scores)
+        self.log(route, inputs, feats, scores)
+        if scores is None:
+            return {"rows": [self.encode(f) for f in feats]}
+        return {"rows": self.predictions(s, feats, scores, include)}
+
+    def router(self) -> APIRouter:
+        router = APIRouter(prefix="/v1", tags=["model"])
+        Inputs, Batch = self.Inputs, self.Batch
+
+        @router.post("/features", response_model=self.FeaturesResponse, responses=_MODEL_ERRORS,
+                     openapi_extra=_body_doc(Inputs))
+        async def features(request: Request) -> Response:
+            s = self.ready()
+            row = self.row(_validate(Inputs, await request.body()))
+            feats = s.features(row)
+            self.metrics.served("/v1/features", (feats,), None)
+            self.log("/v1/features", [row], [feats], None)
+            return _json({"features": self.encode(feats)})
+
+        @router.post("/predict", response_model=self.PredictResponse, responses=_MODEL_ERRORS,
+                     openapi_extra=_body_doc(Inputs))
+        async def predict(request: Request, include_features: bool = False) -> Response:
+            s = self.ready()
+            row = self.row(_validate(Inputs, await request.body()))
+            feats = s.features(row)
+            score = s.score(feats)
+            self.metrics.served("/v1/predict", (feats,), (score,))
+            self.log("/v1/predict", [row], [feats], [score])
+            out: dict[str, Any] = {"score": self.score_out(score), "label": s.label(score)}
+            if include_features:
+                out["features"] = self.encode(feats)
+            return _json(out)
+
+        @router.post("/features/batch", response_model=self.FeaturesBatchResponse, responses=_MODEL_ERRORS,
+                     openapi_extra=_body_doc(Batch))
+        async def features_batch(request: Request) -> Response:
+            s = self.ready()
+            rows = _validate(Batch, await request.body()).rows
+            return _json(await run_in_threadpool(self.batch, s, "/v1/features/batch", rows, False, False))
+
+        @router.post("/predict/batch", response_model=self.PredictBatchResponse, responses=_MODEL_ERRORS,
+                     openapi_extra=_body_doc(Batch))
+        async def predict_batch(request: Request, include_features: bool = False) -> Response:
+            s = self.ready()
+            rows = _validate(Batch, await request.body()).rows
+            return _json(await run_in_threadpool(self.batch, s, "/v1/predict/batch", rows, True, include_features))
+
+        @router.get("/metadata")
+        async def metadata() -> dict[str, Any]:
+            s = self.served
+            m = s.manifest
+            return {
+                "feature_set": m["feature_set"],
+                "model": {k: v for k, v in m["model"].items() if k != "inputs"},
+                "model_inputs": [c["name"] for c in m["model"]["inputs"]],
+                "metrics": m.get("metrics"),
+                "versions": m.get("versions"),
+                "input_schema": {k: repr(f) for k, f in self.in_schema.items()},
+                "output_schema": {k: repr(f) for k, f in self.out_schema.items()},
+                "max_batch_size": self.max_batch_size,
+                "ready": s.ready,
+            }
+
+        return router
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def _feature_log(settings: Settings, served: ServedBundle) -> Any:
+    """The served-feature log of ``settings`` (None when ``log_dir`` is not set)."""
+    if settings.log_dir is None:
+        return None
+    from .feature_log import FeatureLog
+
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    return FeatureLog(settings.log_dir, fingerprint=served.manifest["bundle_id"], sample_rate=settings.log_sample_rate,
+                      max_queue=settings.log_max_queue, max_file_bytes=settings.log_max_file_bytes,
+                      max_files=settings.log_max_files)
 
 
 def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
@@ -151,15 +320,32 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
         problems = served.self_check()
         if problems:
             log.error("bundle %s failed its self-check; not ready: %s", settings.bundle, "; ".join(problems[:5]))
-        yield
+        feature_log = _feature_log(settings, served)
+        if feature_log is not None:
+            feature_log.start()
+        app.state.feature_log = feature_log
+        try:
+            yield
+        finally:
+            app.state.feature_log = None
+            if feature_log is not None:
+                feature_log.close()
 
     app = FastAPI(title=f"skewless: {served.manifest['feature_set']['name']}", lifespan=lifespan)
     app.state.served = served
     app.state.settings = settings
+    app.state.feature_log = None
+    endpoints = _Endpoints(app, served, settings, None)  # type: ignore[arg-type]
+    routes = ["/healthz", "/readyz", "/metrics", "/v1/features", "/v1/predict", "/v1/features/batch",
+              "/v1/predict/batch", "/v1/metadata"]
+    metrics = ServiceMetrics(served, endpoints.out_schema, routes, binary=served.bundle.task == "binary",
+                             feature_log=lambda: app.state.feature_log)
+    endpoints.metrics = metrics
+    app.state.metrics = metrics
 
     @app.exception_handler(NotReady)
-    async def not_ready(request: Request, exc: NotReady) -> JSONResponse:
-        return JSONResponse({"detail": "not ready", "problems": exc.problems}, status_code=503)
+    async def not_ready(request: Request, exc: NotReady) -> Response:
+        return _json({"detail": "not ready", "problems": exc.problems}, 503)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -172,9 +358,32 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
         errors = [{k: v for k, v in e.items() if k != "url"} for e in exc.errors()]
         return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
 
-    app.include_router(_health_router())
-    app.include_router(_model_router(served, settings))
+    app.include_router(_health_router(served, metrics))
+    app.include_router(endpoints.router())
+    app.add_middleware(MetricsMiddleware, metrics=metrics,
+                       static_paths=[p for p in (app.openapi_url, app.docs_url, app.redoc_url,
+                                                 app.swagger_ui_oauth2_redirect_url) if p])
+    _document_request_models(app, [endpoints.Inputs, endpoints.Batch])
     return app
+
+
+def _document_request_models(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Add the hand-validated request models to the OpenAPI components (exact JSON schemas).
+
+    They are added after FastAPI builds its document: FastAPI passes its document through its
+    own OpenAPI models, which type ``minimum``/``maximum`` as floats and would turn Int64's bounds
+    into 9.223372036854776e+18 (not even the same number: 2**63 - 1 is not a float).
+    """
+    _, top = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
+    defs = top.get("$defs", {})
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = FastAPI.openapi(app)
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(defs)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

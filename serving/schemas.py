@@ -20,8 +20,12 @@ Temporal values must be strings (numbers such as unix times are refused).
 Nullable inputs are ``Optional`` but still required (send ``null`` explicitly). Unknown
 fields are refused (``extra="forbid"``) unless the settings say ``ignore``.
 
-Responses: Float64 feature values that are not finite are written ``{"float": "nan"}`` /
-``"inf"`` / ``"-inf"`` (JSON has no NaN), like the bundle's golden rows.
+Batch requests (:func:`batch_model`) are ``{"rows": [row, ...]}`` with at most ``max_rows`` rows
+(``maxItems`` in the OpenAPI document); an error's ``loc`` is ``["body", "rows", index, field]``.
+
+Responses: Float64 feature values (and scores) that are not finite are written ``{"float": "nan"}``
+/ ``"inf"`` / ``"-inf"`` (JSON has no NaN), like the bundle's golden rows. Datetime and Date
+features are ISO 8601 strings; Duration features are seconds (a float).
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ from pydantic import (AfterValidator, AwareDatetime, BeforeValidator, BaseModel,
 
 from features.dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
 
-__all__ = ["request_model", "features_model", "NonFinite", "encode_features"]
+__all__ = ["request_model", "batch_model", "features_model", "NonFinite", "FeatureEncoder", "encode_features", "I64"]
 
-_I64 = (-(2 ** 63), 2 ** 63 - 1)
+I64 = _I64 = (-(2 ** 63), 2 ** 63 - 1)
 
 
 class NonFinite(BaseModel):
@@ -98,7 +102,7 @@ def output_type(dtype: Any) -> Any:
     if isinstance(dtype, Date):
         return _dt.date
     if isinstance(dtype, Duration):
-        return _dt.timedelta
+        return Annotated[float, Field(description="duration in seconds")]
     raise TypeError(f"no response type for dtype {dtype!r}")
 
 
@@ -123,9 +127,58 @@ def request_model(name: str, schema: dict[str, Any], *, extra: str = "forbid",
                         **_fields(schema, lambda d: input_type(d, allow_non_finite=allow_non_finite)))
 
 
+def batch_model(name: str, inputs: type[BaseModel], max_rows: int,
+                example: dict[str, Any] | None = None) -> type[BaseModel]:
+    """A batch request: ``{"rows": [inputs, ...]}`` with at most ``max_rows`` rows (may be empty).
+
+    Over ``max_rows`` the error is pydantic's ``too_long`` (a 422 whose message names the limit).
+    """
+    config = ConfigDict(extra="forbid")
+    if example is not None:
+        config["json_schema_extra"] = {"examples": [{"rows": [example]}]}
+    return create_model(f"{name}_batch", __config__=config,
+                        rows=(Annotated[list[inputs], Field(max_length=max_rows)], ...))  # type: ignore[valid-type]
+
+
 def features_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
     """A model of the feature values of one row (the feature set's output ``schema``)."""
     return create_model(f"{name}_features", __config__=ConfigDict(extra="forbid"), **_fields(schema, output_type))
+
+
+def non_finite(v: float) -> dict[str, str]:
+    """The :class:`NonFinite` form of a NaN or infinite float."""
+    return {"float": "nan" if v != v else ("inf" if v > 0 else "-inf")}
+
+
+class FeatureEncoder:
+    """JSON-ready feature values for one schema, with the per-dtype decisions taken once.
+
+    Same output as :func:`encode_features`; used on the request path (only the Float64 and
+    temporal features are looked at, the others are copied as they are).
+    """
+
+    def __init__(self, schema: dict[str, Any]):
+        self.names = tuple(schema)
+        self.floats = tuple(n for n, f in schema.items() if isinstance(f.dtype, Float64))
+        self.iso = tuple(n for n, f in schema.items() if isinstance(f.dtype, (Datetime, Date)))
+        self.seconds = tuple(n for n, f in schema.items() if isinstance(f.dtype, Duration))
+
+    def __call__(self, values: dict[str, Any]) -> dict[str, Any]:
+        out = {n: values[n] for n in self.names}
+        isfinite = math.isfinite
+        for n in self.floats:
+            v = out[n]
+            if v is not None and not isfinite(v):
+                out[n] = non_finite(v)
+        for n in self.iso:
+            v = out[n]
+            if v is not None:
+                out[n] = v.isoformat()
+        for n in self.seconds:
+            v = out[n]
+            if v is not None:
+                out[n] = v.total_seconds()
+        return out
 
 
 def encode_features(values: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

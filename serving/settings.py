@@ -20,9 +20,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKEWLESS_SERVE_", extra="ignore")
 
     bundle: Optional[Path] = Field(None, description="Bundle directory to serve")
-    max_batch_size: int = Field(1000, ge=1, description="Most rows in one batch request (batch endpoints: later)")
+    max_batch_size: int = Field(1000, ge=1, description="Most rows in one batch request (more: 422 naming the limit)")
     unknown_fields: Literal["forbid", "ignore"] = Field(
         "forbid", description="Request fields not among the feature set's inputs: 422 (forbid) or dropped (ignore)")
     allow_non_finite: bool = Field(False, description="Accept NaN/inf for Float64 inputs (JSON has no NaN: off)")
-    log_dir: Optional[Path] = Field(None, description="Served-feature log directory (log writer: later)")
-    log_sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Fraction of requests logged")
+    log_dir: Optional[Path] = Field(None, description="Served-feature log directory (unset: no log)")
+    log_sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Fraction of served rows logged")
+    log_max_queue: int = Field(10_000, ge=1, description="Log records waiting for the writer at most (more: dropped, counted)")
+    log_max_file_bytes: int = Field(64 * 2 ** 20, ge=1, description="Size at which a log file is completed and a new one begun")
+    log_max_files: Optional[int] = Field(None, ge=1, description="Complete log files kept (oldest deleted; unset: all)")
