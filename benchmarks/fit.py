@@ -284,6 +284,28 @@ def bench(name: str, df, reps: int, use_sklearn: bool) -> dict[str, Any]:
     return {"name": name, "rows": df.height, "times": times, "ratios": ratios}
 
 
+def profile_fit() -> int:
+    """cProfile of one ``fit`` on the training split (after a warm-up fit): where its time goes."""
+    import cProfile
+    import pstats
+
+    import polars as pl
+
+    from features import fit
+    from features.definitions.flights_fitted import flights_fitted
+
+    _, df = next(frames(False, 0))
+    fit(flights_fitted, df, label=pl.col("__y"))
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    fit(flights_fitted, df, label=pl.col("__y"))
+    prof.disable()
+    print(f"one fit on {df.height:,} rows: {time.perf_counter() - t0:.2f} s (under cProfile)")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=5, help="repetitions on the training split")
@@ -291,10 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--big-rows", type=int, default=10_000_000)
     ap.add_argument("--no-sklearn-big", action="store_true", help="skip scikit-learn on the big frame")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 repetitions, 10^6 rows")
+    ap.add_argument("--profile", action="store_true",
+                    help="only profile one fit on the training split (cProfile, top functions by cumulative time)")
     ap.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     if args.quick:
         args.reps, args.big_reps, args.big_rows = 2, 1, 1_000_000
+    if args.profile:
+        return profile_fit()
     try:
         import sklearn
 
