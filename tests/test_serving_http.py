@@ -125,6 +125,10 @@ def _json_row(row: dict) -> dict:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
 
 
+def _same_row(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+
+
 def _decode(value, dtype):
     """A feature value from the API's JSON (see serving.schemas.encode_features)."""
     if value is None:
@@ -184,3 +188,98 @@ def test_served_features_and_scores_over_http_equal_batch(bundle_dir, slice_df, 
                 if not same_value(got, want[name]):
                     mismatches.append((i, name, got, want[name]))
     assert not mismatches, mismatches[:20]
+
+    # the served-feature log holds the same values (one client, so in request order)
+    records = list(read_log(tmp_path / "log"))
+    assert [r["route"] for r in records] == ["/v1/predict", "/v1/features"] * rows.height
+    for i, row in enumerate(rows.iter_rows(named=True)):
+        want = batch.row(i, named=True)
+        for rec in records[2 * i: 2 * i + 2]:
+            assert _same_row(rec["inputs"], row), (i, rec["inputs"], row)
+            assert _same_row(rec["features"], want), (i, rec["features"], want)
+        assert same_value(records[2 * i]["score"], float(scores[i])) and records[2 * i + 1]["score"] is None
+
+
+def _log_metrics(url: str) -> dict[str, float]:
+    """The feature log's counters from ``GET /metrics`` (``skewless_feature_log_records_total{state}``)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    r = httpx.get(url + "/metrics", timeout=60)
+    assert r.status_code == 200, r.text
+    return {s.labels["state"]: s.value for fam in text_string_to_metric_families(r.text)
+            for s in fam.samples if s.name == "skewless_feature_log_records_total"}
+
+
+async def _send(url: str, rows: list[tuple[str, dict]], concurrency: int) -> list[dict]:
+    """POST every ``(path, row)`` with ``concurrency`` clients at a time; the response bodies, in order."""
+    sem = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        async def one(path: str, row: dict) -> dict:
+            async with sem:
+                r = await client.post(path, json=row)
+            assert r.status_code == 200, (path, row, r.text)
+            return r.json()
+
+        return await asyncio.gather(*(one(p, r) for p, r in rows))
+
+
+def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df, tmp_path):
+    """Concurrent clients, a small log queue: written + dropped == requests sent, and every record
+    written is one that was sent (found by its unique ``flight``) with the features it was served."""
+    bundle = load_bundle(bundle_dir)
+    out_schema = bundle.transformer.output_schema()
+    base = _json_row(_test_rows(slice_df).row(0, named=True))
+    n, concurrency = 2000, 16
+    requests = [("/v1/predict?include_features=true" if i % 2 == 0 else "/v1/features", {**base, "flight": i})
+                for i in range(n)]
+    log_dir = tmp_path / "log"
+    with Server(bundle_dir, tmp_path, log_dir=log_dir, log_max_queue=2) as server:
+        bodies = asyncio.run(asyncio.wait_for(_send(server.url, requests, concurrency), timeout=1800))
+        live = _log_metrics(server.url)  # no request after this: only "written" may still grow
+        server.stop()
+
+    (summary,) = log_dir.glob("*.stats.json")  # the counters the log wrote when it closed
+    stats = json.loads(summary.read_text())
+    records = list(read_log(log_dir))
+    assert not list(log_dir.glob("*.part"))
+    assert stats["submitted"] == n and stats["sampled_out"] == 0, stats
+    assert stats["written"] == len(records) and stats["written"] + stats["dropped"] == n, stats
+    assert live["submitted"] == n and live["dropped"] == stats["dropped"], (live, stats)
+    flights = [r["inputs"]["flight"] for r in records]
+    assert len(set(flights)) == len(flights) and set(flights) <= set(range(n))
+    for rec in records:
+        i = rec["inputs"]["flight"]
+        path, row = requests[i]
+        body = bodies[i]
+        assert rec["route"] == path.split("?")[0] and rec["fingerprint"] == bundle.manifest["bundle_id"]
+        assert _json_row(rec["inputs"]) == row
+        served = {k: _decode(v, out_schema[k].dtype) for k, v in body["features"].items()}
+        assert set(rec["features"]) == set(served)
+        assert all(same_value(rec["features"][k], served[k]) for k in served), i
+        if "score" in body:
+            assert same_value(rec["score"], body["score"])
+    print(f"\nload test: {n} requests, {stats['written']} logged, {stats['dropped']} dropped")
+
+
+def test_a_log_directory_gone_bad_does_not_touch_serving(bundle_dir, slice_df, tmp_path):
+    """The log directory is replaced by a file while serving: every write fails, is counted and
+    logged once, and every request is still answered."""
+    log_dir = tmp_path / "log"
+    rows = [_json_row(r) for r in _test_rows(slice_df).head(40).iter_rows(named=True)]
+    with Server(bundle_dir, tmp_path, log_dir=log_dir) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
+        log_dir.rmdir()  # nothing written yet: the first file is opened with the first record
+        log_dir.write_text("a file where the log directory was")
+        for row in rows:
+            assert client.post("/v1/predict", json=row).status_code == 200
+        assert client.get("/readyz").status_code == 200
+        deadline = time.monotonic() + 120  # the writer fails in the background: wait for its count
+        while _log_metrics(server.url).get("dropped", 0) < len(rows) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        live = _log_metrics(server.url)
+        server.stop()
+    assert live["submitted"] == live["dropped"] == len(rows) and live["written"] == 0, live
+    text = server.log_text()
+    assert text.count("served-feature log") == 1, text[-4000:]  # logged once, not per record
+    assert "Traceback" not in text, text[-4000:]
