@@ -439,33 +439,56 @@ class FittedFeatureSet:
             if tuple(got) != want:
                 raise FitError(f"transform_training must be given the training rows the set was fitted on: got "
                                f"{got[0]} rows ({got[1]} labelled), fitted on {want[0]} ({want[1]} labelled)")
-        key = pl.int_range(pl.len(), dtype=pl.Int64) if fold_key is None else pl.col(fold_key)
-        digest = plh.NonCryptographicHashingNameSpace(key.cast(pl.String)).xxhash64(seed=0)
+        # Folds and per-(category, fold) sums are computed by a group_by pass over the training rows and
+        # joined back (small tables), instead of window expressions: windows and int_range(len) hold the
+        # whole frame in memory, a row index and a group_by stream (peak memory bounded by the groups).
+        pos = "__skewless_row"
         schema = lf.collect_schema()
         base = lf.with_columns(conform_inputs(self.definition, schema))
+        if fold_key is None:
+            base = base.with_row_index(pos)
+            key = pl.col(pos).cast(pl.Int64)
+        else:
+            key = pl.col(fold_key)
+        digest = plh.NonCryptographicHashingNameSpace(key.cast(pl.String)).xxhash64(seed=0)
         cats = _compile_nodes(self.definition, self.state, [n.operand for n in nodes])
-        yv = pl.when(valid).then(y).otherwise(0.0)
-        nv = valid.cast(pl.Int64)
-        oof = []
+        yv, nv = pl.when(valid).then(y).otherwise(0.0), valid.cast(pl.Int64)
+        tagged = base.with_columns(
+            *(c.alias(f"{_OOF}c{i}") for i, c in enumerate(cats)),
+            *((digest % pl.lit(n.folds, dtype=pl.UInt64)).cast(pl.Int64).alias(f"{_OOF}f{i}") for i, n in enumerate(nodes)),
+            yv.alias(f"{_OOF}y"), nv.alias(f"{_OOF}n"),
+        )
+        sums = (pl.col(f"{_OOF}n").sum().alias("n"), pl.col(f"{_OOF}y").sum().alias("s"))
+        groups = pl.collect_all([tagged.group_by(f"{_OOF}c{i}", f"{_OOF}f{i}").agg(*sums) for i in range(len(nodes))],
+                                engine="streaming")
+        oof, joined = [], tagged
         overrides: dict[Node, Node] = {}
         extra: dict[str, Input] = {}
-        for i, (node, c) in enumerate(zip(nodes, cats)):
-            fold = (digest % pl.lit(node.folds, dtype=pl.UInt64)).cast(pl.Int64)
+        for i, (node, g) in enumerate(zip(nodes, groups)):
+            c, f = f"{_OOF}c{i}", f"{_OOF}f{i}"
+            n_all, s_all = int(g["n"].sum()), float(g["s"].sum())
+            per_fold = g.group_by(f).agg(pl.col("n").sum().alias(f"{_OOF}nf{i}"), pl.col("s").sum().alias(f"{_OOF}sf{i}"))
+            per_cat = g.group_by(c).agg(pl.col("n").sum().alias(f"{_OOF}nc{i}"), pl.col("s").sum().alias(f"{_OOF}sc{i}"))
+            cell = g.rename({"n": f"{_OOF}ncf{i}", "s": f"{_OOF}scf{i}"})
+            # Null is a category of its own (nulls_equal); every row finds its (category, fold) group.
+            for table, on in ((cell, [c, f]), (per_cat, [c]), (per_fold, [f])):
+                joined = joined.join(table.lazy(), on=on, how="left", nulls_equal=True, maintain_order="left")
             m = float(node.smoothing)
-            n_all, s_all = nv.sum(), yv.sum()
-            n_f, s_f = nv.sum().over(fold), yv.sum().over(fold)
-            n_out, s_out = n_all - n_f, s_all - s_f
+            n_out = pl.lit(n_all) - pl.col(f"{_OOF}nf{i}")
+            s_out = pl.lit(s_all) - pl.col(f"{_OOF}sf{i}")
             prior = pl.when(n_out > 0).then(s_out / n_out.cast(pl.Float64)).otherwise(0.0)
-            n_c = nv.sum().over(c) - nv.sum().over([c, fold])
-            s_c = yv.sum().over(c) - yv.sum().over([c, fold])
+            n_c = pl.col(f"{_OOF}nc{i}") - pl.col(f"{_OOF}ncf{i}")
+            s_c = pl.col(f"{_OOF}sc{i}") - pl.col(f"{_OOF}scf{i}")
             enc = pl.when(n_c.cast(pl.Float64) + m > 0).then((s_c + m * prior) / (n_c.cast(pl.Float64) + m)).otherwise(prior)
             name = f"{_OOF}{i}"
             oof.append(enc.alias(name))
             overrides[node] = Column(name)
             extra[name] = Input(Float64())
+        helpers = [k for k in joined.collect_schema() if k.startswith(_OOF) or k == pos]
+        base = joined.with_columns(oof).drop([k for k in helpers if k not in {f"{_OOF}{i}" for i in range(len(nodes))}])
         training = lower(self.definition, self.state, name=f"{self.name}_training", overrides=overrides,
                          extra_inputs=extra)
-        return training.transform(base.with_columns(oof), keep=keep)
+        return training.transform(base, keep=keep)
 
 
 # --------------------------------------------------------------------------- fitting (polars)
@@ -555,20 +578,23 @@ class _Quantiles:
     def __init__(self, plan: _Plan, finite: Any, qs: list[float]):
         import polars as pl
 
-        n = finite.len().cast(pl.Int64)
-        ordered = finite.sort()
-        self.qs = qs
-        self.n = plan.agg(n)
-        self.cells = []
-        for q in qs:
+        # One query of its own: only this column is sorted and held (8 bytes a row), while the other
+        # statistics stay streaming reductions (sorting inside the shared select held every column).
+        ordered = pl.col("v")
+        n = pl.len().cast(pl.Int64)
+        cells = [n.alias("n")]
+        for i, q in enumerate(qs):
             prev = ((n - 1).cast(pl.Float64) * q).floor().cast(pl.Int64)
             nxt = pl.min_horizontal(prev + 1, n - 1)
-            self.cells.append((plan.agg(ordered.get(prev, null_on_oob=True)), plan.agg(ordered.get(nxt, null_on_oob=True))))
+            cells += [ordered.get(prev, null_on_oob=True).alias(f"a{i}"), ordered.get(nxt, null_on_oob=True).alias(f"b{i}")]
+        self.qs = qs
+        self.query = plan.query(plan.lf.select(finite.alias("v")).sort("v").select(cells))
 
-    def values(self, row: Mapping[str, Any]) -> list[float | None]:
-        n = row[self.n]
+    def values(self, row: Mapping[str, Any], frames: list[Any]) -> list[float | None]:
+        row = frames[self.query].row(0, named=True)
+        n = row["n"]
         out: list[float | None] = []
-        for q, (a, b) in zip(self.qs, self.cells):
+        for q, (a, b) in zip(self.qs, ((f"a{i}", f"b{i}") for i in range(len(self.qs)))):
             if not n:
                 out.append(None)
                 continue
@@ -606,11 +632,12 @@ def _planner(node: FittedOp, x: Any, field: Field, plan: _Plan, lf: Any) -> Call
         finite = as_float.filter(as_float.is_finite())
         count = plan.agg(finite.len().cast(pl.Int64))
 
-    def counts_of(values: Any) -> str:
-        return plan.agg(values.alias("v").value_counts(sort=False, name="n").implode())
+    def counts_of(values: Any) -> int:
+        # A group_by query of its own streams; value_counts().implode() in the shared select did not.
+        return plan.query(lf.select(values.alias("v")).group_by("v").agg(pl.len().cast(pl.Int64).alias("n")))
 
-    def as_dict(cell: Any) -> dict[Any, int]:
-        return {d["v"]: int(d["n"]) for d in (cell or [])}
+    def as_dict(frame: Any) -> dict[Any, int]:
+        return {v: int(n) for v, n in frame.iter_rows()}
 
     if isinstance(node, Standardize):
         mean, std = plan.agg(finite.mean()), plan.agg(finite.std(ddof=node.ddof))
@@ -622,14 +649,14 @@ def _planner(node: FittedOp, x: Any, field: Field, plan: _Plan, lf: Any) -> Call
         qs = _Quantiles(plan, finite, [0.5, node.q_low, node.q_high])
 
         def robust(r: dict, q: list) -> dict[str, Any]:
-            med, lo, hi = qs.values(r)
+            med, lo, hi = qs.values(r, q)
             return {"op": op, "count": r[count], "median": med, "q_low_value": lo, "q_high_value": hi}
         return robust
     if isinstance(node, Winsorize):
         qw = _Quantiles(plan, finite, [node.lower, node.upper])
 
         def winsor(r: dict, q: list) -> dict[str, Any]:
-            lo, hi = qw.values(r)
+            lo, hi = qw.values(r, q)
             return {"op": op, "count": r[count], "lower_value": lo, "upper_value": hi}
         return winsor
     if isinstance(node, (QuantileBucketize, UniformBucketize)):
@@ -638,7 +665,7 @@ def _planner(node: FittedOp, x: Any, field: Field, plan: _Plan, lf: Any) -> Call
             qb = _Quantiles(plan, finite, [i / n_bins for i in range(n_bins + 1)])
 
             def quantile_state(r: dict, q: list) -> dict[str, Any]:
-                full = qb.values(r)
+                full = qb.values(r, q)
                 edges = _merge_edges(full) if r[count] else []
                 return {"op": op, "count": r[count], "quantiles": full if r[count] else [], "edges": edges}
             return quantile_state
@@ -672,14 +699,14 @@ def _planner(node: FittedOp, x: Any, field: Field, plan: _Plan, lf: Any) -> Call
             return lambda r, q: {"op": op, "count": r[count], "value": typed(r[mean]) if r[count] else fallback}
         if node.strategy == "median":
             qm = _Quantiles(plan, finite, [0.5])
-            return lambda r, q: {"op": op, "count": r[count], "value": typed(qm.values(r)[0]) if r[count] else fallback}
+            return lambda r, q: {"op": op, "count": r[count], "value": typed(qm.values(r, q)[0]) if r[count] else fallback}
         present = x.drop_nulls()
         if isinstance(field.dtype, Float64):
             present = present.filter(~present.is_nan())
         vc = counts_of(present)
 
         def most_frequent(r: dict, q: list) -> dict[str, Any]:
-            counts = as_dict(r[vc])
+            counts = as_dict(q[vc])
             if not counts:
                 return {"op": op, "count": 0, "value": fallback}
             value = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
@@ -690,14 +717,14 @@ def _planner(node: FittedOp, x: Any, field: Field, plan: _Plan, lf: Any) -> Call
         rows, nulls = plan.agg(pl.len().cast(pl.Int64)), plan.agg(x.null_count().cast(pl.Int64))
         if isinstance(node, FrequencyEncode):
             def frequency(r: dict, q: list) -> dict[str, Any]:
-                counts = as_dict(r[vc])
+                counts = as_dict(q[vc])
                 keys = sorted(counts)
                 return {"op": op, "rows": r[rows], "null_count": r[nulls], "keys": keys,
                         "counts": [counts[k] for k in keys]}
             return frequency
 
         def vocabulary(r: dict, q: list) -> dict[str, Any]:
-            counts = as_dict(r[vc])
+            counts = as_dict(q[vc])
             vocab = _vocabulary(counts, r[rows], node.max_categories, node.min_frequency)
             return {"op": op, "rows": r[rows], "null_count": r[nulls], "vocabulary": vocab,
                     "counts": [counts[v] for v in vocab]}
