@@ -60,8 +60,8 @@ def _free_port() -> int:
 class Server:
     """``python -m serving`` on a free port of 127.0.0.1, configured by ``SKEWLESS_SERVE_*``."""
 
-    def __init__(self, bundle: Path, workdir: Path, **settings: str):
-        self.bundle, self.workdir, self.settings = bundle, workdir, settings
+    def __init__(self, bundle: Path, workdir: Path, workers: int = 1, **settings: str):
+        self.bundle, self.workdir, self.settings, self.workers = bundle, workdir, settings, workers
         self.proc: subprocess.Popen | None = None
         self.output = workdir / "server.log"
 
@@ -75,7 +75,7 @@ class Server:
             with open(self.output, "ab") as out:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "serving", "--bundle", str(self.bundle), "--host", "127.0.0.1",
-                     "--port", str(self.port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                     "--port", str(self.port), "--workers", str(self.workers)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
             if self._wait_ready():
                 return self
             self.proc.kill()
@@ -173,15 +173,23 @@ def test_served_features_and_scores_over_http_equal_batch(bundle_dir, slice_df, 
             f = client.post("/v1/features", json=_json_row(row))
             assert p.status_code == 200 and f.status_code == 200, (i, p.text, f.text)
             served.append((p.json(), f.json()))
+        batched = []
+        for start in range(0, rows.height, 100):
+            chunk = [_json_row(r) for r in rows.slice(start, 100).iter_rows(named=True)]
+            b = client.post("/v1/predict/batch", params={"include_features": "true"}, json={"rows": chunk})
+            assert b.status_code == 200, b.text
+            batched.extend(b.json()["rows"])
         server.stop()
 
     mismatches = []
+    assert len(batched) == rows.height
     for i, (p, f) in enumerate(served):
         want = batch.row(i, named=True)
-        if not same_value(p["score"], float(scores[i])):
-            mismatches.append((i, "score", p["score"], float(scores[i])))
-        assert p["label"] == (p["score"] >= bundle.threshold)
-        for body in (p["features"], f["features"]):
+        for one in (p, batched[i]):
+            if not same_value(one["score"], float(scores[i])):
+                mismatches.append((i, "score", one["score"], float(scores[i])))
+            assert one["label"] == (one["score"] >= bundle.threshold)
+        for body in (p["features"], f["features"], batched[i]["features"]):
             assert set(body) == set(out_schema)
             for name, f_ in out_schema.items():
                 got = _decode(body[name], f_.dtype)
@@ -191,7 +199,10 @@ def test_served_features_and_scores_over_http_equal_batch(bundle_dir, slice_df, 
 
     # the served-feature log holds the same values (one client, so in request order)
     records = list(read_log(tmp_path / "log"))
-    assert [r["route"] for r in records] == ["/v1/predict", "/v1/features"] * rows.height
+    assert [r["route"] for r in records] == (["/v1/predict", "/v1/features"] * rows.height
+                                             + ["/v1/predict/batch"] * rows.height)
+    for i, rec in enumerate(records[2 * rows.height:]):
+        assert _same_row(rec["features"], batch.row(i, named=True)) and same_value(rec["score"], float(scores[i]))
     for i, row in enumerate(rows.iter_rows(named=True)):
         want = batch.row(i, named=True)
         for rec in records[2 * i: 2 * i + 2]:
@@ -224,9 +235,11 @@ async def _send(url: str, rows: list[tuple[str, dict]], concurrency: int) -> lis
         return await asyncio.gather(*(one(p, r) for p, r in rows))
 
 
-def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df, tmp_path, workers):
     """Concurrent clients, a small log queue: written + dropped == requests sent, and every record
-    written is one that was sent (found by its unique ``flight``) with the features it was served."""
+    written is one that was sent (found by its unique ``flight``) with the features it was served.
+    With two worker processes both write to the same directory (file names carry the pid)."""
     bundle = load_bundle(bundle_dir)
     out_schema = bundle.transformer.output_schema()
     base = _json_row(_test_rows(slice_df).row(0, named=True))
@@ -234,18 +247,21 @@ def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df
     requests = [("/v1/predict?include_features=true" if i % 2 == 0 else "/v1/features", {**base, "flight": i})
                 for i in range(n)]
     log_dir = tmp_path / "log"
-    with Server(bundle_dir, tmp_path, log_dir=log_dir, log_max_queue=2) as server:
+    with Server(bundle_dir, tmp_path, workers=workers, log_dir=log_dir, log_max_queue=2) as server:
         bodies = asyncio.run(asyncio.wait_for(_send(server.url, requests, concurrency), timeout=1800))
         live = _log_metrics(server.url)  # no request after this: only "written" may still grow
         server.stop()
 
-    (summary,) = log_dir.glob("*.stats.json")  # the counters the log wrote when it closed
-    stats = json.loads(summary.read_text())
+    # the counters each worker's log wrote when it closed
+    summaries = [json.loads(p.read_text()) for p in log_dir.glob("*.stats.json")]
+    assert len(summaries) == workers
+    stats = {k: sum(s[k] for s in summaries) for k in ("submitted", "sampled_out", "dropped", "written")}
     records = list(read_log(log_dir))
     assert not list(log_dir.glob("*.part"))
     assert stats["submitted"] == n and stats["sampled_out"] == 0, stats
     assert stats["written"] == len(records) and stats["written"] + stats["dropped"] == n, stats
-    assert live["submitted"] == n and live["dropped"] == stats["dropped"], (live, stats)
+    if workers == 1:  # (with more, /metrics shows the worker that answered the scrape)
+        assert live["submitted"] == n and live["dropped"] == stats["dropped"], (live, stats)
     flights = [r["inputs"]["flight"] for r in records]
     assert len(set(flights)) == len(flights) and set(flights) <= set(range(n))
     for rec in records:
@@ -259,7 +275,7 @@ def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df
         assert all(same_value(rec["features"][k], served[k]) for k in served), i
         if "score" in body:
             assert same_value(rec["score"], body["score"])
-    print(f"\nload test: {n} requests, {stats['written']} logged, {stats['dropped']} dropped")
+    print(f"\nload test, {workers} worker(s): {n} requests, {stats['written']} logged, {stats['dropped']} dropped")
 
 
 def test_a_log_directory_gone_bad_does_not_touch_serving(bundle_dir, slice_df, tmp_path):
