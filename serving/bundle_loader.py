@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
 from training.bundle import MODEL_FILE, Bundle, load_bundle, same_value
+
+from .fast_predict import single_row_predictor
 
 __all__ = ["ServedBundle", "load_served_bundle"]
 
@@ -30,6 +32,7 @@ class ServedBundle:
     booster: Any = None
     problems: list[str] = field(default_factory=list)
     checked: bool = False
+    predict_one: Optional[Callable[[list[float]], float]] = None
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -48,14 +51,18 @@ class ServedBundle:
         if names != self.bundle.inputs.names:
             raise ValueError(f"model.txt features {names} differ from the manifest's model inputs "
                              f"{self.bundle.inputs.names}")
+        self.predict_one = single_row_predictor(self.booster, len(names))
 
     # --- the per-request path -----------------------------------------------------------
     def features(self, row: Mapping[str, Any]) -> dict[str, Any]:
         return self.row_fn(row)
 
     def score(self, features: Mapping[str, Any]) -> float:
-        x = np.asarray([self.bundle.inputs.encode_row(features)], dtype=np.float64)
-        return float(self.booster.predict(x)[0])
+        """The model's score of one row (LightGBM's single-row API when usable: see :mod:`.fast_predict`)."""
+        row = self.bundle.inputs.encode_row(features)
+        if self.predict_one is not None:
+            return self.predict_one(row)
+        return float(self.booster.predict(np.asarray([row], dtype=np.float64))[0])
 
     def score_many(self, features: list[Mapping[str, Any]]) -> list[float]:
         """Scores of many rows: one LightGBM call on the whole matrix.
