@@ -362,3 +362,18 @@ def test_read_log_skips_the_torn_tail_of_a_part_file_only_when_asked(tmp_path):
 def test_bad_settings_are_refused(tmp_path, kwargs):
     with pytest.raises(ValueError):
         FeatureLog(tmp_path, fingerprint="fp", **kwargs)
+
+
+def test_the_file_being_written_does_not_look_complete(tmp_path):
+    flog = FeatureLog(tmp_path, fingerprint="fp")
+    flog.start()
+    for i in range(10):
+        flog.submit("/v1/predict", {"i": i}, None, None)
+    _wait_written(flog, 10)
+    assert flog.stats()["written"] == 10
+    assert not _files(tmp_path) and len(_files(tmp_path, ".jsonl.part")) == 1
+    assert list(read_log(tmp_path)) == []  # readers see complete files only
+    assert [r["inputs"]["i"] for r in read_log(tmp_path, include_partial=True)] == list(range(10))
+    flog.close()
+    assert len(_files(tmp_path)) == 1 and not _files(tmp_path, ".part")
+    assert [r["inputs"]["i"] for r in read_log(tmp_path)] == list(range(10))
