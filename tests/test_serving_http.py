@@ -73,21 +73,27 @@ class Server:
             self.port = _free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             with open(self.output, "ab") as out:
+                # a session of its own: the worker processes can be killed with it if need be
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "serving", "--bundle", str(self.bundle), "--host", "127.0.0.1",
-                     "--port", str(self.port), "--workers", str(self.workers)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-            if self._wait_ready():
-                return self
-            self.proc.kill()
-            self.proc.wait(60)
+                     "--port", str(self.port), "--workers", str(self.workers)],
+                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                if self._wait_ready():
+                    return self
+            finally:
+                if not self._ready:
+                    self._kill()  # never leave a server behind
         raise AssertionError(f"the server did not become ready:\n{self.log_text()[-4000:]}")
 
     def _wait_ready(self, timeout: float = 240.0) -> bool:
+        self._ready = False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 r = httpx.get(self.url + "/readyz", timeout=10)
                 if r.status_code == 200:
+                    self._ready = True
                     return True
                 if r.status_code == 503:
                     raise AssertionError(f"server up but not ready: {r.text}")
@@ -104,15 +110,31 @@ class Server:
         try:
             code = self.proc.wait(120)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(60)
+            self._kill()
             raise AssertionError(f"the server did not stop on SIGTERM:\n{self.log_text()[-4000:]}") from None
         # uvicorn shuts down gracefully, then re-raises the signal it caught (exit status -15)
         assert code in (0, -signal.SIGTERM), (code, self.log_text()[-4000:])
         assert "Application shutdown complete" in self.log_text(), self.log_text()[-4000:]
 
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def _kill(self) -> None:
+        """SIGKILL to the server's process group (the server and its workers), then reap it."""
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(60)
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.stop()
+        else:  # a failing test: do not hide its error behind the shutdown checks
+            try:
+                self.stop()
+            except AssertionError:
+                pass
+            finally:
+                self._kill()
 
     def log_text(self) -> str:
         return self.output.read_text(encoding="utf-8", errors="replace")
