@@ -111,6 +111,8 @@ def _validate(model: type[BaseModel], body: bytes) -> Any:
             e["loc"] = ("body", *e["loc"])
             if e["type"] == "too_long":
                 e.pop("input", None)  # do not echo the whole oversized batch back
+            elif isinstance(e.get("input"), bytes):  # unparsable JSON: the body itself, maybe not UTF-8
+                e["input"] = e["input"].decode("utf-8", errors="replace")
             errors.append(e)
         raise RequestValidationError(errors) from None
 

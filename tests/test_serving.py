@@ -1,5 +1,6 @@
-"""The prediction service (``serving``): served features and scores equal batch ones, strict 422s,
-a tampered bundle is not ready, and serving never imports polars."""
+"""The prediction service (``serving``): served features and scores (single rows and batches) equal
+batch ones, strict 422s naming the field (and the row of a batch), /metrics, the served-feature log,
+an exact OpenAPI document, a tampered bundle is not ready, and serving never imports polars."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from features.datasets import load_flights
 from features.definitions.flights_fitted import flights_fitted
 from serving.app import create_app
+from serving.feature_log import read_log
 from serving.settings import Settings
 from training.build import build_dataset
 from training.bundle import load_bundle
@@ -168,16 +170,21 @@ def test_tampered_bundle_is_not_ready(bundle_dir, tmp_path, slice_df):
         assert c.get("/healthz").status_code == 200
 
 
-def test_serving_does_not_import_polars(bundle_dir, slice_df):
+def test_serving_does_not_import_polars(bundle_dir, slice_df, tmp_path):
     row = _good_row(slice_df)
     code = textwrap.dedent(f"""
         import json, sys
         from fastapi.testclient import TestClient
         from serving.app import create_app
-        with TestClient(create_app({str(bundle_dir)!r})) as c:
+        from serving.settings import Settings
+        row = json.loads({json.dumps(row)!r})
+        with TestClient(create_app(Settings(bundle={str(bundle_dir)!r}, log_dir={str(tmp_path / "log")!r}))) as c:
             assert c.get("/readyz").status_code == 200, c.get("/readyz").text
-            r = c.post("/v1/predict", json=json.loads({json.dumps(row)!r}))
+            r = c.post("/v1/predict", json=row)
             assert r.status_code == 200, r.text
+            assert c.post("/v1/predict/batch", json={{"rows": [row, row]}}).status_code == 200
+            assert c.post("/v1/features/batch", json={{"rows": [row]}}).status_code == 200
+            assert c.get("/metrics").status_code == 200 and c.get("/openapi.json").status_code == 200
         print("polars" in sys.modules, sorted(m for m in sys.modules if m.startswith("polars")))
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
@@ -224,6 +231,19 @@ def test_openapi_documents_the_generated_models(client):
     example = inputs["examples"][0]
     r = client.post("/v1/predict", json=example)
     assert r.status_code == 200, r.text
+    # Int64 bounds are exact integers (not 9.223372036854776e+18)
+    assert inputs["properties"]["distance"]["maximum"] == 2 ** 63 - 1
+    assert inputs["properties"]["distance"]["minimum"] == -(2 ** 63)
+    assert '"maximum":9223372036854775807' in client.get("/openapi.json").text.replace(" ", "")
+    for path, model in [("/v1/predict", "flights_fitted_inputs"), ("/v1/features", "flights_fitted_inputs"),
+                        ("/v1/predict/batch", "flights_fitted_batch"), ("/v1/features/batch", "flights_fitted_batch")]:
+        op = doc["paths"][path]["post"]
+        assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{model}"}
+        assert {"200", "422", "503"} <= set(op["responses"])
+    batch = doc["components"]["schemas"]["flights_fitted_batch"]
+    assert batch["properties"]["rows"]["maxItems"] == 1000 and batch["additionalProperties"] is False
+    r = client.post("/v1/predict/batch", json=batch["examples"][0])
+    assert r.status_code == 200 and len(r.json()["rows"]) == 1
 
 
 def test_unexpected_errors_are_json_without_a_traceback(bundle_dir, slice_df):
@@ -235,3 +255,165 @@ def test_unexpected_errors_are_json_without_a_traceback(bundle_dir, slice_df):
         app.state.served.row_fn = boom
         r = c.post("/v1/predict", json=_good_row(slice_df))
         assert r.status_code == 500 and r.json() == {"detail": "internal error (ZeroDivisionError)"}
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _rows(slice_df, n: int, *, with_nulls: bool = True) -> list[dict]:
+    inputs = slice_df.filter(pl.col("month") == 2).select(list(flights_fitted.inputs))
+    head = inputs.filter(pl.any_horizontal(pl.all().is_null())).head(n // 3) if with_nulls else inputs.head(0)
+    return [_json_row(r) for r in pl.concat([head, inputs.gather_every(211)]).head(n).iter_rows(named=True)]
+
+
+def test_batches_equal_single_rows_and_batch_scores(client, bundle_dir, slice_df):
+    rows = _rows(slice_df, 60)
+    assert len(rows) == 60 and any(None in r.values() for r in rows)
+    p = client.post("/v1/predict/batch", params={"include_features": True}, json={"rows": rows})
+    f = client.post("/v1/features/batch", json={"rows": rows})
+    assert p.status_code == 200 and f.status_code == 200, (p.text[:500], f.text[:500])
+    preds, feats = p.json()["rows"], f.json()["rows"]
+    assert len(preds) == len(feats) == len(rows)
+    for i, row in enumerate(rows):
+        one = client.post("/v1/predict", params={"include_features": True}, json=row).json()
+        assert preds[i] == one, i  # scores bitwise (JSON floats round-trip exactly), labels, features
+        assert feats[i] == one["features"], i
+    # and the scores are the polars pipeline's
+    bundle = load_bundle(bundle_dir)
+    frame = pl.DataFrame([bundle.golden_rows()[0]["inputs"]]).head(0)  # the input dtypes
+    inputs = pl.concat([frame, pl.DataFrame(
+        [{k: (bundle.golden_rows()[0]["inputs"][k].__class__.fromisoformat(v) if k == "time_hour" else v)
+          for k, v in r.items()} for r in rows], schema=frame.schema)])
+    want = bundle.score_frame(inputs)
+    assert [r["score"] for r in preds] == want.tolist()
+
+
+def test_empty_batch_and_include_features_off(client):
+    assert client.post("/v1/predict/batch", json={"rows": []}).json() == {"rows": []}
+    assert client.post("/v1/features/batch", json={"rows": []}).json() == {"rows": []}
+
+
+def test_batch_errors_name_the_row_and_the_field(client, slice_df):
+    rows = _rows(slice_df, 5)
+    rows[3] = {**rows[3], "month": "2"}
+    rows[1] = {k: v for k, v in rows[1].items() if k != "carrier"}
+    for path in ("/v1/predict/batch", "/v1/features/batch"):
+        r = client.post(path, json={"rows": rows})
+        assert r.status_code == 422, r.text
+        locs = {tuple(e["loc"]) for e in r.json()["detail"]}
+        assert locs == {("body", "rows", 3, "month"), ("body", "rows", 1, "carrier")}, locs
+    for body in ({"row": rows}, {"rows": rows, "more": 1}, {"rows": rows[0]}, rows, {"rows": [None]}):
+        r = client.post("/v1/predict/batch", json=body)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][0] == "body", (body, r.text[:300])
+
+
+def test_batch_over_the_limit_is_422_naming_the_limit(bundle_dir, slice_df):
+    rows = _rows(slice_df, 4)
+    with TestClient(create_app(Settings(bundle=bundle_dir, max_batch_size=3))) as c:
+        assert c.post("/v1/predict/batch", json={"rows": rows[:3]}).status_code == 200
+        for path in ("/v1/predict/batch", "/v1/features/batch"):
+            r = c.post(path, json={"rows": rows})
+            assert r.status_code == 422, r.text
+            [err] = r.json()["detail"]
+            assert err["loc"] == ["body", "rows"] and err["type"] == "too_long" and "at most 3" in err["msg"]
+            assert "input" not in err  # the oversized batch is not echoed back
+        doc = c.get("/openapi.json").json()
+        assert doc["components"]["schemas"]["flights_fitted_batch"]["properties"]["rows"]["maxItems"] == 3
+        assert c.get("/v1/metadata").json()["max_batch_size"] == 3
+
+
+# --------------------------------------------------------------------------- strictness from JSON bytes
+
+
+def test_json_bytes_validation_stays_strict():
+    from pydantic import ValidationError
+
+    from features.dtypes import Datetime, Field, Float64, Int64
+    from serving.schemas import request_model
+
+    M = request_model("t", {"i": Field(Int64(), False), "x": Field(Float64(), True),
+                            "t": Field(Datetime("us", "UTC"), False), "n": Field(Datetime("us", None), False)})
+    good = {"i": 1, "x": 1.5, "t": "2013-01-01T00:00:00-05:00", "n": "2013-01-01T00:00:00"}
+    m = M.model_validate_json(json.dumps(good))
+    assert m.t.isoformat() == "2013-01-01T05:00:00+00:00" and m.n.tzinfo is None
+    assert type(M.model_validate_json(json.dumps({**good, "x": 2})).x) is float  # an int for a float is fine
+    bad = [({"i": True}, "i"), ({"i": "1"}, "i"), ({"i": 1.5}, "i"), ({"i": 1.0}, "i"), ({"i": 2 ** 63}, "i"),
+           ({"x": "1.5"}, "x"), ({"x": True}, "x"), ({"t": "2013-01-01T00:00:00"}, "t"),
+           ({"n": "2013-01-01T00:00:00+00:00"}, "n"), ({"t": 1357016400}, "t"), ({"extra": 1}, "extra")]
+    for change, field in bad:
+        with pytest.raises(ValidationError) as info:
+            M.model_validate_json(json.dumps({**good, **change}))
+        assert [e["loc"] for e in info.value.errors()] == [(field,)], (change, info.value.errors())
+    for token in (b"NaN", b"Infinity", b"-Infinity"):
+        body = json.dumps({**good, "x": 0.0}).encode().replace(b"0.0", token)
+        with pytest.raises(ValidationError, match="x"):
+            M.model_validate_json(body)
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[]", b'{"rows": NaN}', b"\xff\xfe"])
+def test_broken_bodies_are_422_on_every_endpoint(client, body):
+    for path in ("/v1/predict", "/v1/features", "/v1/predict/batch", "/v1/features/batch"):
+        r = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][0] == "body", (path, body, r.text)
+
+
+# --------------------------------------------------------------------------- metrics and the feature log
+
+
+def _metric(text: str, name: str, **labels) -> float:
+    """The value of one sample of the text exposition (labels in any order)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    raise AssertionError(f"no sample {name} {labels} in:\n{text[:3000]}")
+
+
+def test_metrics_and_feature_log(bundle_dir, slice_df, tmp_path):
+    rows = _rows(slice_df, 6)
+    null_air = [r for r in rows if r["air_time"] is None]
+    assert null_air  # air_time_scaled is null then
+    log_dir = tmp_path / "log"
+    with TestClient(create_app(Settings(bundle=bundle_dir, log_dir=log_dir))) as c, \
+            TestClient(create_app(bundle_dir)) as other:
+        for r in rows:
+            assert c.post("/v1/predict", json=r).status_code == 200
+        assert c.post("/v1/features", json=rows[0]).status_code == 200
+        assert c.post("/v1/predict/batch", json={"rows": rows}).status_code == 200
+        assert c.post("/v1/predict", json={**rows[0], "month": "1"}).status_code == 422
+        assert c.get("/nowhere/123").status_code == 404
+        text = c.get("/metrics").text
+        assert c.get("/metrics").headers["content-type"].startswith("text/plain")
+        other_text = other.get("/metrics").text
+        fl_stats = c.app.state.feature_log.stats()
+    req = "skewless_http_requests_total"
+    assert _metric(text, req, route="/v1/predict", method="POST", status="200") == len(rows)
+    assert _metric(text, req, route="/v1/predict", method="POST", status="422") == 1
+    assert _metric(text, req, route="/v1/predict/batch", method="POST", status="200") == 1
+    assert _metric(text, req, route="<unmatched>", method="GET", status="404") == 1
+    assert "/nowhere" not in text
+    assert _metric(text, "skewless_http_request_duration_seconds_count", route="/v1/predict") == len(rows) + 1
+    assert _metric(text, "skewless_served_rows_total", route="/v1/predict/batch") == len(rows)
+    assert _metric(text, "skewless_score_count") == 2 * len(rows)
+    # null air_time -> null air_time_scaled: each such row served twice (single, batch), plus /v1/features
+    want_nulls = 2 * len(null_air) + (rows[0]["air_time"] is None)
+    assert _metric(text, "skewless_feature_null_total", feature="air_time_scaled") == want_nulls
+    assert _metric(text, "skewless_feature_nan_total", feature="distance_log_std") == 0
+    assert _metric(text, "skewless_ready") == 1 and _metric(text, "skewless_self_check_problems") == 0
+    assert _metric(text, "skewless_feature_log_records_total", state="submitted") == fl_stats["submitted"] == 2 * len(rows) + 1
+    # each app has its own registry: the other app saw only its own /metrics call
+    with pytest.raises(AssertionError):
+        _metric(other_text, req, route="/v1/predict")
+    with pytest.raises(AssertionError):
+        _metric(other_text, "skewless_feature_log_records_total", state="submitted")
+
+    records = list(read_log(log_dir))  # the log was closed with the app: everything is written
+    assert [r["route"] for r in records] == ["/v1/predict"] * len(rows) + ["/v1/features"] + ["/v1/predict/batch"] * len(rows)
+    single, batch = records[:len(rows)], records[len(rows) + 1:]
+    for a, b in zip(single, batch):
+        assert a["inputs"] == b["inputs"] and a["score"] == b["score"]
+        assert all(_same(a["features"][k], b["features"][k]) for k in a["features"])
+    assert records[len(rows)]["score"] is None
+    assert single[0]["inputs"]["time_hour"].isoformat() == rows[0]["time_hour"]
