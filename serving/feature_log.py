@@ -23,20 +23,22 @@ Record (``"v": 1``)::
     {"v": 1, "time": "2026-11-23T14:05:00.123456+00:00", "route": "/v1/predict",
      "fingerprint": "...", "inputs": {...}, "features": {...} | null, "score": 0.12 | null}
 
-Values in ``inputs``/``features`` (and ``score``) are plain JSON where JSON is exact; the others
-are tagged one-key objects (skewless inputs and features are flat, so a JSON object there is always a
-tag): non-finite floats ``{"float": "nan" | "inf" | "-inf"}`` (as in the API responses; orjson
-would write them as ``null``), ``{"datetime": ISO 8601, "zone": "Europe/Paris"}`` (zone present
-when the value's tzinfo has an IANA key), ``{"date": ISO 8601}`` and ``{"duration_us": int}``.
-Durations are exact microsecond counts like the bundle's golden rows, not the API's
-``total_seconds()`` float, which cannot carry every microsecond of a long duration: skew is judged
-bitwise, so the log must be exact.
+``time`` is the UTC wall clock (microseconds) when the request path called :meth:`FeatureLog.submit`;
+``fingerprint`` is what the service passed (the bundle's id). Values in ``inputs``, ``features``
+and ``score`` are plain JSON where JSON is exact, else tagged objects (skewless inputs and features
+are flat, so an object there is always a tag): non-finite floats ``{"float": "nan" | "inf" |
+"-inf"}`` (as in the API responses; orjson alone would write ``null``), ``{"datetime": ISO 8601,
+"zone": "Europe/Paris"}`` (``zone`` when the tzinfo has an IANA key), ``{"date": ISO 8601}`` and
+``{"duration_us": int}``. Durations are exact microsecond counts like the bundle's golden rows, not
+the API's ``total_seconds()`` float, which cannot hold every microsecond of a long duration: skew
+is judged bitwise, so the log must be exact. A string with a lone surrogate (JSON requests can
+carry ``"\\ud800"``) is written escaped by :mod:`json`, which orjson refuses to do.
 
-Counters (:meth:`FeatureLog.stats`): ``submitted`` = ``written`` + ``dropped`` + ``sampled_out``
-once the log is closed (and + the records still queued before). ``dropped`` covers a full queue,
-records submitted after :meth:`FeatureLog.close`, records whose write failed (disk full,
-permissions: counted in ``errors`` too, logged once, the writer carries on) and records that
-cannot be encoded.
+Counters (:meth:`FeatureLog.stats`): once the log is closed, ``submitted`` = ``written`` +
+``dropped`` + ``sampled_out`` (before, plus ``queued`` and the batch being written). ``dropped``
+counts a full queue, records submitted after :meth:`FeatureLog.close`, records whose write failed
+(disk full, permissions: also counted in ``errors`` and logged once; the writer carries on) and
+records that cannot be encoded.
 """
 
 from __future__ import annotations
