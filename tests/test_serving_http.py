@@ -257,11 +257,11 @@ async def _send(url: str, rows: list[tuple[str, dict]], concurrency: int) -> lis
         return await asyncio.gather(*(one(p, r) for p, r in rows))
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df, tmp_path, workers):
-    """Concurrent clients, a small log queue: written + dropped == requests sent, and every record
-    written is one that was sent (found by its unique ``flight``) with the features it was served.
-    With two worker processes both write to the same directory (file names carry the pid)."""
+@pytest.mark.parametrize("workers, sample_rate", [(1, 1.0), (2, 0.5)])
+def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df, tmp_path, workers, sample_rate):
+    """Concurrent clients, a small log queue: written + dropped (+ sampled out) == requests sent, and
+    every record written is one that was sent (found by its unique ``flight``) with the features it
+    was served. With two worker processes both write to the same directory (file names carry the pid)."""
     bundle = load_bundle(bundle_dir)
     out_schema = bundle.transformer.output_schema()
     base = _json_row(_test_rows(slice_df).row(0, named=True))
@@ -269,7 +269,8 @@ def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df
     requests = [("/v1/predict?include_features=true" if i % 2 == 0 else "/v1/features", {**base, "flight": i})
                 for i in range(n)]
     log_dir = tmp_path / "log"
-    with Server(bundle_dir, tmp_path, workers=workers, log_dir=log_dir, log_max_queue=2) as server:
+    with Server(bundle_dir, tmp_path, workers=workers, log_dir=log_dir, log_max_queue=2,
+                log_sample_rate=sample_rate) as server:
         bodies = asyncio.run(asyncio.wait_for(_send(server.url, requests, concurrency), timeout=1800))
         live = _log_metrics(server.url)  # no request after this: only "written" may still grow
         server.stop()
@@ -280,8 +281,9 @@ def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df
     stats = {k: sum(s[k] for s in summaries) for k in ("submitted", "sampled_out", "dropped", "written")}
     records = list(read_log(log_dir))
     assert not list(log_dir.glob("*.part"))
-    assert stats["submitted"] == n and stats["sampled_out"] == 0, stats
-    assert stats["written"] == len(records) and stats["written"] + stats["dropped"] == n, stats
+    assert stats["submitted"] == n and (stats["sampled_out"] > 0) == (sample_rate < 1), stats
+    assert stats["written"] == len(records), stats
+    assert stats["written"] + stats["dropped"] + stats["sampled_out"] == n, stats
     if workers == 1:  # (with more, /metrics shows the worker that answered the scrape)
         assert live["submitted"] == n and live["dropped"] == stats["dropped"], (live, stats)
     flights = [r["inputs"]["flight"] for r in records]
@@ -297,7 +299,8 @@ def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df
         assert all(same_value(rec["features"][k], served[k]) for k in served), i
         if "score" in body:
             assert same_value(rec["score"], body["score"])
-    print(f"\nload test, {workers} worker(s): {n} requests, {stats['written']} logged, {stats['dropped']} dropped")
+    print(f"\nload test, {workers} worker(s), sample rate {sample_rate}: {n} requests, {stats['written']} logged, "
+          f"{stats['dropped']} dropped, {stats['sampled_out']} sampled out")
 
 
 def test_a_log_directory_gone_bad_does_not_touch_serving(bundle_dir, slice_df, tmp_path):
