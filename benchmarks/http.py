@@ -15,7 +15,7 @@ Servers (each uvicorn in its own process on 127.0.0.1, one worker, ``--loop uvlo
   the features with polars on a one-row frame;
 * ``bare-sync`` (only with ``--peers ...,bare-sync``) - ``bare`` as a plain ``def`` endpoint;
 * ``lean`` (only with ``--peers ...,lean``) - the service's work in one ``async def`` endpoint
-  without dependencies, LightGBM with ``num_threads=1`` (``benchmarks/http_peers.py``);
+  and nothing else: no metrics, no feature log (``benchmarks/http_peers.py``);
 * ``skewless-omp1`` (only with ``--peers ...,skewless-omp1``) - the service with
   ``OMP_NUM_THREADS=1`` in its environment, so LightGBM predicts on the request's thread
   instead of waking an OpenMP team for one row.
@@ -278,12 +278,15 @@ def check_servers(servers: dict[str, Server], bodies: list[bytes]) -> bytes:
 def breakdown(bundle_path: Path, bodies: list[bytes], reps: int = 5) -> dict[str, tuple[float, float]]:
     """Median wall and CPU µs of each step of one ``/v1/predict`` request, timed in this process.
 
-    CPU time is the whole process's (``CLOCK_PROCESS_CPUTIME_ID``), so it includes the OpenMP
-    threads LightGBM wakes for a prediction. ``LightGBM predict, num_threads=1`` is not part of
-    the request: it shows the same prediction on the calling thread.
+    The steps follow the service's path: the request model validated from the JSON bytes, the
+    generated function, the model-input encoding, the score (``ServedBundle.predict_one``:
+    LightGBM's single-row C API, when the service has it), the orjson response. CPU time is the
+    whole process's (``CLOCK_PROCESS_CPUTIME_ID``), so it would include OpenMP threads. The
+    ``Booster.predict`` row is not part of the request: the same prediction through LightGBM's
+    Python API (what the service called before its single-row path).
     """
     import numpy as np
-    from fastapi.responses import JSONResponse
+    import orjson
 
     from serving.bundle_loader import load_served_bundle
     from serving.schemas import request_model
@@ -294,25 +297,27 @@ def breakdown(bundle_path: Path, bodies: list[bytes], reps: int = 5) -> dict[str
     Inputs = request_model(served.manifest["feature_set"]["name"], in_schema)
     encode = served.bundle.inputs.encode_row
     booster = served.booster
-    names = ("json + validation", "features (row_fn)", "model-input encoding", "LightGBM predict (1 row)",
-             "response JSON", "LightGBM predict, num_threads=1")
+    predict_one = getattr(served, "predict_one", None) or (
+        lambda r: float(booster.predict(np.asarray([r], dtype=np.float64))[0]))
+    names = ("json + validation", "features (row_fn)", "model-input encoding", "LightGBM score (1 row)",
+             "response JSON", "LightGBM Booster.predict (1 row)")
     steps: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
     for _ in range(reps):
         per: dict[str, list[tuple[int, int]]] = {k: [] for k in steps}
         for body in bodies:
             marks = [(time.perf_counter_ns(), time.process_time_ns())]
-            inputs = Inputs.model_validate(json.loads(body))
+            inputs = Inputs.model_validate_json(body)
             row = {k: getattr(inputs, k) for k in in_schema}
             marks.append((time.perf_counter_ns(), time.process_time_ns()))
             feats = served.row_fn(row)
             marks.append((time.perf_counter_ns(), time.process_time_ns()))
-            x = np.asarray([encode(feats)], dtype=np.float64)
+            x = encode(feats)
             marks.append((time.perf_counter_ns(), time.process_time_ns()))
-            score = float(booster.predict(x)[0])
+            score = predict_one(x)
             marks.append((time.perf_counter_ns(), time.process_time_ns()))
-            JSONResponse({"score": score, "label": served.label(score)})
+            orjson.dumps({"score": score, "label": served.label(score)})
             marks.append((time.perf_counter_ns(), time.process_time_ns()))
-            booster.predict(x, num_threads=1)
+            booster.predict(np.asarray([x], dtype=np.float64))
             marks.append((time.perf_counter_ns(), time.process_time_ns()))
             for k, a, b in zip(steps, marks, marks[1:]):
                 per[k].append((b[0] - a[0], b[1] - a[1]))
@@ -474,7 +479,7 @@ def report(args, peers, levels, runs, parts, bodies, answer_bytes, loads, elapse
                    f"({'met' if p99 <= TARGET_P99_MS else 'MISSED'}).\n\n")
     if not parts:
         part_rows = [["breakdown not measured (see the script's output)", "", ""]]
-    in_request = [k for k in parts if "num_threads=1" not in k]
+    in_request = [k for k in parts if "Booster.predict" not in k]
     wall, cpu = sum(parts[k][0] for k in in_request), sum(parts[k][1] for k in in_request)
     if parts:
         part_rows = [[k if k in in_request else f"(not in the request) {k}", f"{w:.1f}", f"{c:.1f}"]
@@ -492,7 +497,7 @@ def report(args, peers, levels, runs, parts, bodies, answer_bytes, loads, elapse
         f"Load average during the runs {min(loads):.1f}–{max(loads):.1f}; total {elapsed:.0f} s.\n\n"
         + verdict + C.md_table(header, rows) + "\n\n" + C.md_table(ratio_header, ratio_rows)
         + "\n\nOne `/v1/predict` request, step by step in one process (median µs over the bodies; CPU is the "
-        "whole process's, OpenMP threads included; the framework's share is the server's CPU per request minus "
+        "whole process's; the framework's share is the server's CPU per request minus "
         "the sum):\n\n"
         + C.md_table(["step", "wall µs", "CPU µs"], part_rows)
     )

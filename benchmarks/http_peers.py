@@ -11,10 +11,10 @@ environment variables, so ``http.py`` can start it in its own process exactly li
 * :func:`polars_app` - the service's endpoint with the features computed by polars instead of the
   generated function: the same strict request model (:func:`serving.schemas.request_model`), then
   ``pl.DataFrame([row], schema).select(exprs)`` with the bundle's lowered expressions compiled
-  once, the same model-input encoding and the same LightGBM booster (``SKEWLESS_BENCH_BUNDLE``).
-* :func:`lean_app` - the service's work (same request model, ``row_fn``, encoding, booster) in
-  one ``async def`` endpoint without dependencies, predicting with ``num_threads=1``: what the
-  service's request path costs without threadpool hops and without an OpenMP team per row.
+  once, then the service's own scoring (``ServedBundle.score``) (``SKEWLESS_BENCH_BUNDLE``).
+* :func:`lean_app` - the service's work (same request model, ``row_fn``, ``ServedBundle.score``)
+  in one ``async def`` endpoint and nothing else (no metrics, no feature log, FastAPI's own body
+  parsing): what the service's request path costs without its observability.
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the locally built request model.
@@ -74,24 +74,23 @@ def polars_app() -> Any:
     """The service's ``/v1/predict`` with the features computed by polars on a one-row frame."""
     from typing import Annotated
 
-    import numpy as np
     import polars as pl
     from fastapi import Body, FastAPI
     from fastapi.responses import JSONResponse
 
     from features.backends.polars.dtypes import to_polars
+    from serving.bundle_loader import load_served_bundle
     from serving.schemas import request_model
-    from training.bundle import load_bundle
 
-    bundle = load_bundle(Path(os.environ["SKEWLESS_BENCH_BUNDLE"]))
+    served = load_served_bundle(Path(os.environ["SKEWLESS_BENCH_BUNDLE"]))
+    served.load_model()  # the service's scoring path, so only the features differ
+    bundle = served.bundle
     fs = bundle.transformer
     lowered = getattr(fs, "lowered", fs)
     in_schema = fs.input_schema()
     schema = {k: to_polars(f.dtype) for k, f in in_schema.items()}
     exprs = list(lowered.polars_exprs().values())
     Inputs = request_model(bundle.manifest["feature_set"]["name"], in_schema)
-    booster = bundle.booster
-    encode_row = bundle.inputs.encode_row
     threshold = bundle.threshold
     app = FastAPI(title="polars one-row")
     _health(app)
@@ -100,7 +99,7 @@ def polars_app() -> Any:
     def predict(inputs: Annotated[Inputs, Body()]) -> Any:  # type: ignore[valid-type]
         row = {k: getattr(inputs, k) for k in in_schema}
         feats = pl.DataFrame([row], schema=schema).select(exprs).row(0, named=True)
-        score = float(booster.predict(np.asarray([encode_row(feats)], dtype=np.float64))[0])
+        score = served.score(feats)
         return JSONResponse({"score": score, "label": None if threshold is None else bool(score >= threshold)})
 
     return app
@@ -110,7 +109,6 @@ def lean_app() -> Any:
     """The service's ``/v1/predict`` work in one ``async def`` endpoint (no dependencies, no threadpool)."""
     from typing import Annotated
 
-    import numpy as np
     from fastapi import Body, FastAPI
     from fastapi.responses import JSONResponse
 
@@ -124,7 +122,7 @@ def lean_app() -> Any:
         raise RuntimeError(f"self-check failed: {problems[:3]}")
     in_schema = served.bundle.transformer.input_schema()
     Inputs = request_model(served.manifest["feature_set"]["name"], in_schema)
-    row_fn, encode_row, booster = served.row_fn, served.bundle.inputs.encode_row, served.booster
+    row_fn = served.row_fn
     threshold = served.bundle.threshold
     app = FastAPI(title="lean")
     _health(app)
@@ -132,7 +130,7 @@ def lean_app() -> Any:
     @app.post("/v1/predict")
     async def predict(inputs: Annotated[Inputs, Body()]) -> Any:  # type: ignore[valid-type]
         feats = row_fn({k: getattr(inputs, k) for k in in_schema})
-        score = float(booster.predict(np.asarray([encode_row(feats)], dtype=np.float64), num_threads=1)[0])
+        score = served.score(feats)
         return JSONResponse({"score": score, "label": None if threshold is None else bool(score >= threshold)})
 
     return app
