@@ -43,6 +43,8 @@ the serving encodings and is applied to the out-of-fold ones).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -573,33 +575,39 @@ def _lerp(a: float, b: float, t: float) -> float:
 
 
 class _Quantiles:
-    """numpy's "linear" quantiles (type 7) of the finite values, as order statistics gathered by polars."""
+    """numpy's "linear" quantiles (type 7) of the finite values, from exact order statistics.
+
+    The order statistics are read off the column's distinct values and their counts (a group_by query
+    of its own), not off a sorted copy of the column: memory is bounded by the distinct values, not
+    the rows, and the result is the same value a sort would give. One departure: a zero order
+    statistic is +0.0 (a sort keeps -0.0 and 0.0 in row order, as numpy's does not define either).
+    """
 
     def __init__(self, plan: _Plan, finite: Any, qs: list[float]):
         import polars as pl
 
-        # One query of its own: only this column is sorted and held (8 bytes a row), while the other
-        # statistics stay streaming reductions (sorting inside the shared select held every column).
-        ordered = pl.col("v")
-        n = pl.len().cast(pl.Int64)
-        cells = [n.alias("n")]
-        for i, q in enumerate(qs):
-            prev = ((n - 1).cast(pl.Float64) * q).floor().cast(pl.Int64)
-            nxt = pl.min_horizontal(prev + 1, n - 1)
-            cells += [ordered.get(prev, null_on_oob=True).alias(f"a{i}"), ordered.get(nxt, null_on_oob=True).alias(f"b{i}")]
         self.qs = qs
-        self.query = plan.query(plan.lf.select(finite.alias("v")).sort("v").select(cells))
+        self.query = plan.query(plan.lf.select(finite.alias("v")).group_by("v")
+                                .agg(pl.len().cast(pl.Int64).alias("n")).sort("v"))
 
     def values(self, row: Mapping[str, Any], frames: list[Any]) -> list[float | None]:
-        row = frames[self.query].row(0, named=True)
-        n = row["n"]
+        table = frames[self.query]
+        distinct = table["v"].to_list()
+        upto = list(itertools.accumulate(table["n"].to_list()))  # upto[i]: rows with a value <= distinct[i]
+        n = upto[-1] if upto else 0
+
+        def nth(k: int) -> float:  # the k-th (0-based) value of the sorted column
+            v = float(distinct[bisect.bisect_right(upto, k)])
+            return 0.0 if v == 0.0 else v
+
         out: list[float | None] = []
-        for q, (a, b) in zip(self.qs, ((f"a{i}", f"b{i}") for i in range(len(self.qs)))):
+        for q in self.qs:
             if not n:
                 out.append(None)
                 continue
             vi = (n - 1) * q
-            out.append(_lerp(row[a], row[b], vi - math.floor(vi)))
+            prev = math.floor(vi)
+            out.append(_lerp(nth(prev), nth(min(prev + 1, n - 1)), vi - prev))
         return out
 
 
