@@ -70,7 +70,9 @@ def _in_zone(zone: str):
 def input_type(dtype: Any, *, allow_non_finite: bool = False) -> Any:
     """The strict pydantic type of one input of skewless dtype ``dtype``."""
     if isinstance(dtype, Int64):
-        return Annotated[StrictInt, Field(ge=_I64[0], le=_I64[1])]
+        # strict: a JSON integer; 1.0 is refused although JSON Schema calls it an integer (the
+        # description says so), like True and "1"
+        return Annotated[StrictInt, Field(ge=_I64[0], le=_I64[1], description="a JSON integer (1.0 is refused)")]
     if isinstance(dtype, Float64):
         return Annotated[float, Field(strict=True, allow_inf_nan=allow_non_finite)]  # strict: int -> float, bool refused
     if isinstance(dtype, Boolean):
