@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from ...dtypes import Datetime, Null
+from ...dtypes import Null
 from ...ir import temporal as ops
 from .dtypes import to_polars
 from .lazy import pl
@@ -26,27 +26,7 @@ def _null_safe(rule):
 @_null_safe
 def _field(c, node, args):
     # polars types these Int8/Int16/Int32; skewless widens to Int64 (see features.dtypes).
-    return getattr(_wall_clock(c, args[0]).dt, node.method)().cast(pl.Int64)
-
-
-def _wall_clock(c, arg):
-    """The operand whose calendar and clock fields are read: a zoned column's local wall clock.
-
-    Polars resolves the zone's offset per value *per accessor* on a zoned column; the
-    naive wall clock (``replace_time_zone(None)``, one expression shared by every field
-    of the column, and deduplicated by polars' CSE) costs one resolution per value and
-    gives the same fields, which was checked bit for bit on every IANA zone, both units,
-    DST edges, years 1-9999, after 2099 (chrono-tz's frozen offsets apply to both) and
-    out-of-range values (both raise). UTC is left alone: its fields are already cheap.
-    """
-    dtype = arg.dtype
-    if not isinstance(dtype, Datetime) or dtype.time_zone in (None, "UTC"):
-        return arg.expr
-    key = ("wall_clock", arg.node)
-    hit = c.memo.get(key)
-    if hit is None:
-        hit = c.memo[key] = arg.expr.dt.replace_time_zone(None)
-    return hit
+    return getattr(args[0].expr.dt, node.method)().cast(pl.Int64)
 
 
 RULES.register(
