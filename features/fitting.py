@@ -462,7 +462,7 @@ class FittedFeatureSet:
         )
         sums = (pl.col(f"{_OOF}n").sum().alias("n"), pl.col(f"{_OOF}y").sum().alias("s"))
         groups = pl.collect_all([tagged.group_by(f"{_OOF}c{i}", f"{_OOF}f{i}").agg(*sums) for i in range(len(nodes))],
-                                engine="streaming")
+                                engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False))
         oof, joined = [], tagged
         overrides: dict[Node, Node] = {}
         extra: dict[str, Input] = {}
@@ -471,10 +471,11 @@ class FittedFeatureSet:
             n_all, s_all = int(g["n"].sum()), float(g["s"].sum())
             per_fold = g.group_by(f).agg(pl.col("n").sum().alias(f"{_OOF}nf{i}"), pl.col("s").sum().alias(f"{_OOF}sf{i}"))
             per_cat = g.group_by(c).agg(pl.col("n").sum().alias(f"{_OOF}nc{i}"), pl.col("s").sum().alias(f"{_OOF}sc{i}"))
-            cell = g.rename({"n": f"{_OOF}ncf{i}", "s": f"{_OOF}scf{i}"})
-            # Null is a category of its own (nulls_equal); every row finds its (category, fold) group.
-            for table, on in ((cell, [c, f]), (per_cat, [c]), (per_fold, [f])):
-                joined = joined.join(table.lazy(), on=on, how="left", nulls_equal=True, maintain_order="left")
+            # One small table per node keyed by (category, fold), joined once onto the rows. Null is a
+            # category of its own (nulls_equal); every row finds its (category, fold) group.
+            cell = (g.rename({"n": f"{_OOF}ncf{i}", "s": f"{_OOF}scf{i}"})
+                    .join(per_cat, on=c, how="left", nulls_equal=True).join(per_fold, on=f, how="left"))
+            joined = joined.join(cell.lazy(), on=[c, f], how="left", nulls_equal=True, maintain_order="left")
             m = float(node.smoothing)
             n_out = pl.lit(n_all) - pl.col(f"{_OOF}nf{i}")
             s_out = pl.lit(s_all) - pl.col(f"{_OOF}sf{i}")
@@ -560,8 +561,11 @@ class _Plan:
     def run(self) -> tuple[dict[str, Any], list[Any]]:
         import polars as pl
 
+        # No common-subplan elimination: it caches the shared input (the training rows) in memory for
+        # the queries to share; scanning it once per query streams (measured on 1e7 rows: peak
+        # 0.90 -> 0.41 GiB, no slower).
         frames = pl.collect_all([self.lf.select(self.aggs) if self.aggs else self.lf.select(pl.len()), *self.queries],
-                                engine=self.engine)
+                                engine=self.engine, optimizations=pl.QueryOptFlags(comm_subplan_elim=False))
         row = frames[0].row(0, named=True) if self.aggs else {}
         return row, frames[1:]
 
