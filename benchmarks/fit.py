@@ -1,6 +1,6 @@
 """Fitting time: ``features.fit`` of the demo's fitted feature set vs the same statistics by hand vs scikit-learn.
 
-    .venv/bin/python -m benchmarks.fit              # the training split, then 10^7 rows: ~8 minutes
+    .venv/bin/python -m benchmarks.fit              # the training split, then 10^7 rows: ~5-8 minutes
     .venv/bin/python -m benchmarks.fit --quick      # the training split and 10^6 rows, fewer repetitions
     .venv/bin/python -m benchmarks.fit --no-append
 

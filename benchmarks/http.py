@@ -1,6 +1,6 @@
 """HTTP throughput and latency: the skewless service under wrk, against two FastAPI peers.
 
-    .venv/bin/python -m benchmarks.http              # 10 s per run, 3 rounds: ~6 minutes
+    .venv/bin/python -m benchmarks.http              # 10 s per run, 3 rounds: ~5 minutes
     .venv/bin/python -m benchmarks.http --quick      # 3 s per run, 1 round: ~1 minute
     .venv/bin/python -m benchmarks.http --no-append
 
