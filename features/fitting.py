@@ -463,35 +463,48 @@ class FittedFeatureSet:
         sums = (pl.col(f"{_OOF}n").sum().alias("n"), pl.col(f"{_OOF}y").sum().alias("s"))
         groups = pl.collect_all([tagged.group_by(f"{_OOF}c{i}", f"{_OOF}f{i}").agg(*sums) for i in range(len(nodes))],
                                 engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False))
-        oof, joined = [], tagged
+        oof = []
         overrides: dict[Node, Node] = {}
         extra: dict[str, Input] = {}
         for i, (node, g) in enumerate(zip(nodes, groups)):
             c, f = f"{_OOF}c{i}", f"{_OOF}f{i}"
             n_all, s_all = int(g["n"].sum()), float(g["s"].sum())
-            per_fold = g.group_by(f).agg(pl.col("n").sum().alias(f"{_OOF}nf{i}"), pl.col("s").sum().alias(f"{_OOF}sf{i}"))
-            per_cat = g.group_by(c).agg(pl.col("n").sum().alias(f"{_OOF}nc{i}"), pl.col("s").sum().alias(f"{_OOF}sc{i}"))
-            # One small table per node keyed by (category, fold), joined once onto the rows. Null is a
-            # category of its own (nulls_equal); every row finds its (category, fold) group.
-            cell = (g.rename({"n": f"{_OOF}ncf{i}", "s": f"{_OOF}scf{i}"})
-                    .join(per_cat, on=c, how="left", nulls_equal=True).join(per_fold, on=f, how="left"))
-            joined = joined.join(cell.lazy(), on=[c, f], how="left", nulls_equal=True, maintain_order="left")
             m = float(node.smoothing)
-            n_out = pl.lit(n_all) - pl.col(f"{_OOF}nf{i}")
-            s_out = pl.lit(s_all) - pl.col(f"{_OOF}sf{i}")
+            # The encoding of every (category, fold) cell, computed on the small table of cells with the
+            # same float operations a per-row formula would use, so each row gets the identical value.
+            n_out = pl.lit(n_all) - pl.col("n").sum().over(f)
+            s_out = pl.lit(s_all) - pl.col("s").sum().over(f)
             prior = pl.when(n_out > 0).then(s_out / n_out.cast(pl.Float64)).otherwise(0.0)
-            n_c = pl.col(f"{_OOF}nc{i}") - pl.col(f"{_OOF}ncf{i}")
-            s_c = pl.col(f"{_OOF}sc{i}") - pl.col(f"{_OOF}scf{i}")
+            n_c = pl.col("n").sum().over(c) - pl.col("n")
+            s_c = pl.col("s").sum().over(c) - pl.col("s")
             enc = pl.when(n_c.cast(pl.Float64) + m > 0).then((s_c + m * prior) / (n_c.cast(pl.Float64) + m)).otherwise(prior)
+            cells = g.select(c, f, enc.alias("enc"))
+            oof.append(pl.struct(c, f).map_batches(_CellLookup(cells, c, f), return_dtype=pl.Float64,
+                                                   is_elementwise=True).alias(f"{_OOF}{i}"))
             name = f"{_OOF}{i}"
-            oof.append(enc.alias(name))
             overrides[node] = Column(name)
             extra[name] = Input(Float64())
-        helpers = [k for k in joined.collect_schema() if k.startswith(_OOF) or k == pos]
-        base = joined.with_columns(oof).drop([k for k in helpers if k not in {f"{_OOF}{i}" for i in range(len(nodes))}])
+        helpers = [k for k in tagged.collect_schema() if k.startswith(_OOF) or k == pos]
+        base = tagged.with_columns(oof).drop([k for k in helpers if k not in {f"{_OOF}{i}" for i in range(len(nodes))}])
         training = lower(self.definition, self.state, name=f"{self.name}_training", overrides=overrides,
                          extra_inputs=extra)
         return training.transform(base, keep=keep)
+
+
+class _CellLookup:
+    """Per batch of (category, fold) structs: the encoding of each row's cell (a small eager join).
+
+    A streaming join of the cells onto the rows (maintain_order="left") made the build's memory grow
+    with the training rows once the features were computed on top of it (1.29 -> 1.79 GiB from 6.7M
+    to 13.4M rows); this lookup runs per batch (``is_elementwise=True``), so nothing is held.
+    """
+
+    def __init__(self, cells: Any, c: str, f: str):
+        self.cells, self.on = cells, [c, f]
+
+    def __call__(self, batch: Any) -> Any:
+        rows = batch.struct.unnest()
+        return rows.join(self.cells, on=self.on, how="left", nulls_equal=True, maintain_order="left")["enc"]
 
 
 # --------------------------------------------------------------------------- fitting (polars)

@@ -283,6 +283,35 @@ def test_training_rows_get_out_of_fold_encodings():
     assert fitted.transform_training(df).collect().equals(train)  # deterministic
 
 
+def test_out_of_fold_encodings_stream_in_order_over_many_batches(tmp_path):
+    # Large enough for the streaming engine to cut the rows into many batches; the encodings are
+    # looked up per batch, so this checks they stay with their rows. The reference is an independent
+    # group_by + join over the whole frame.
+    n = 300_000
+    df = pl.DataFrame({"s": [None if i % 101 == 0 else f"k{(i * 7919) % 997}" for i in range(n)],
+                       "y": [float((i * 31) % 7 < 3) for i in range(n)]})
+    fs = fs_of({"te": target_encode(col("s"), smoothing=2.0, folds=5)}, s=Input(String, nullable=True))
+    fitted = fit(fs, df, label="y")
+    fitted.transform_training(df, keep=("s",)).sink_parquet(tmp_path / "train.parquet", engine="streaming")
+    got = pl.read_parquet(tmp_path / "train.parquet")
+
+    import polars_hash as plh
+
+    fold = plh.NonCryptographicHashingNameSpace(pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.String)).xxhash64(seed=0)
+    rows = df.with_columns((fold % 5).cast(pl.Int64).alias("f"))
+    cells = rows.group_by("s", "f").agg(pl.col("y").sum().alias("sy"), pl.len().alias("ny"))
+    per_fold = rows.group_by("f").agg(pl.col("y").sum().alias("fy"), pl.len().alias("fn"))
+    ref = (rows.join(cells, on=["s", "f"], how="left", nulls_equal=True, maintain_order="left")
+           .join(per_fold, on="f", how="left", maintain_order="left")
+           .join(cells.group_by("s").agg(pl.col("sy").sum().alias("cy"), pl.col("ny").sum().alias("cn")),
+                 on="s", how="left", nulls_equal=True, maintain_order="left"))
+    prior = (ref["y"].sum() - ref["fy"]) / (n - ref["fn"])
+    n_c, s_c = ref["cn"] - ref["ny"], ref["cy"] - ref["sy"]
+    expected = (s_c + 2.0 * prior) / (n_c + 2.0)
+    assert got["s"].equals(df["s"])  # same rows, same order
+    assert got["te"].to_list() == expected.to_list()
+
+
 def test_a_row_never_sees_its_own_label():
     df = _te_frame(60)
     fs = fs_of({"te": target_encode(col("s"))}, s=Input(String, nullable=True))

@@ -11,6 +11,18 @@ from .lazy import pl
 from .table import RULES
 
 
+def _per_batch(expr, kernel, dtype):
+    """``kernel(series)`` applied to each batch of ``expr``: the same polars kernel, but streamed.
+
+    polars (2.1) runs ``replace_strict`` and ``search_sorted`` as "columnar functions" in its
+    streaming engine: the whole column is gathered before the kernel runs, so a fitted feature
+    set's memory grew with the rows (measured: 1.13 GiB vs 0.13 GiB for one replace_strict over
+    2e7 rows). Both kernels are elementwise in fact, so calling them per batch gives the same
+    values; ``is_elementwise=True`` is what lets the engine stream them.
+    """
+    return expr.map_batches(kernel, return_dtype=dtype, is_elementwise=True)
+
+
 @RULES.register(ops.MapValues)
 def _map_values(c, node, args):
     (a,) = args
@@ -20,7 +32,12 @@ def _map_values(c, node, args):
     keys = pl.Series(list(node.keys), dtype=to_polars(a.dtype))
     values = pl.Series(list(node.values), dtype=dtype)
     # replace_strict maps null to the default: mask it so that null stays null.
-    mapped = a.expr.replace_strict(keys, values, default=pl.lit(node.default, dtype=dtype), return_dtype=dtype)
+    default = node.default
+
+    def kernel(s):
+        return s.replace_strict(keys, values, default=pl.lit(default, dtype=dtype), return_dtype=dtype)
+
+    mapped = _per_batch(a.expr, kernel, dtype)
     return pl.when(a.expr.is_not_null()).then(mapped) if a.nullable else mapped
 
 
@@ -32,7 +49,8 @@ def _bucketize(c, node, args):
     x = a.expr.cast(pl.Float64) if isinstance(a.dtype, Int64) else a.expr
     side = "right" if node.closed == "left" else "left"
     # search_sorted gives null a bucket (0) and NaN the last one: both are masked to null.
-    found = pl.lit(pl.Series(list(node.edges), dtype=pl.Float64)).search_sorted(x, side=side).cast(pl.Int64)
+    edges = pl.Series(list(node.edges), dtype=pl.Float64)
+    found = _per_batch(x, lambda s: edges.search_sorted(s, side=side).cast(pl.Int64), pl.Int64)
     if isinstance(a.dtype, Float64):
         return pl.when(~x.is_nan()).then(found)
     return pl.when(x.is_not_null()).then(found) if a.nullable else found
