@@ -73,6 +73,31 @@ def make_input(rows: int) -> str:
     return str(ROOT / "input" / "*.parquet")
 
 
+class _StepPeaks:
+    """Progress callback: the peak RSS of each step (VmHWM reset through ``/proc/self/clear_refs``).
+
+    Resetting sets the peak to the current RSS, so a step's figure includes what earlier steps left
+    allocated; the largest step figure is the process's peak.
+    """
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, int] = {}
+        self.current: str | None = None
+
+    def _close(self) -> None:
+        if self.current is not None:
+            self.peaks[self.current] = _vm_kib("VmHWM")
+
+    def __call__(self, step: str) -> None:
+        self._close()
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")
+        except OSError:  # pragma: no cover - not Linux, or not allowed: whole-run figures only
+            pass
+        self.current = step
+
+
 def child(pattern: str, out: str, which: str) -> None:
     from training.build import build_dataset
 
@@ -81,11 +106,15 @@ def child(pattern: str, out: str, which: str) -> None:
     else:
         from features.definitions.flights import flights as fs
     before = _vm_kib("VmHWM")
+    steps = _StepPeaks()
     t0 = time.perf_counter()
     result = build_dataset(fs, pattern, out, label="arr_delay > 15", event_time="time_hour",
-                           split=("2013-09-01", "2013-11-01"), overwrite=True)
-    print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_kib": _vm_kib("VmHWM"),
-                      "rss_before_kib": before, "rows": result.rows, "timings": result.timings}))
+                           split=("2013-09-01", "2013-11-01"), overwrite=True, progress=steps)
+    seconds = time.perf_counter() - t0
+    steps._close()
+    print(json.dumps({"seconds": seconds, "peak_rss_kib": max([_vm_kib("VmHWM"), *steps.peaks.values()]),
+                      "rss_before_kib": before, "rows": result.rows, "timings": result.timings,
+                      "step_peaks_kib": steps.peaks}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.feature_set}: build of {sum(res['rows'].values()):,} rows ({res['rows']}) in {res['seconds']:.0f} s; "
           f"peak RSS {res['peak_rss_kib'] / 2**20:.2f} GiB (after imports {res['rss_before_kib'] / 2**20:.2f} GiB); "
           f"output {disk / 2**30:.2f} GiB; load average {os.getloadavg()[0]:.1f}")
+    peaks = res.get("step_peaks_kib", {})
     for step, seconds in res["timings"].items():
-        print(f"  {step}: {seconds:.1f} s")
+        peak = f"; peak RSS {peaks[step] / 2**20:.2f} GiB" if step in peaks else ""
+        print(f"  {step}: {seconds:.1f} s{peak}")
     return 0
 
 
