@@ -127,3 +127,38 @@ def test_static_nullability_removes_null_checks():
     assert "None" not in x_line and "is None" in y_line
     assert nn.row_fn({"a": 1.5, "b": None}) == {"x": 3.0, "y": None}
     assert math.isnan(nn.row_fn({"a": float("nan"), "b": 1.0})["x"])
+
+
+def test_indicator_columns_come_from_one_row_table():
+    # (x == i).cast(Int64) columns over one non-null Int64 x (what one_hot lowers to) are read from a table
+    # of ready-made rows; the values and the key order are those of computing each column on its own.
+    from features import FeatureSet
+
+    code = col("x").fill_null(-1)
+    feats = {f"x_is_{i}": (code == i).cast(Int64) for i in (0, 1, 2, 3)}
+    feats["other"] = col("x").fill_null(0) * 2
+    feats.update({f"again_{i}": (code == i).cast(Int64) for i in (2, 0)})  # too short for a table
+    feats["last"] = (col("x_is_1") + 1)  # reads a tabled column
+    fs = FeatureSet("onehot", {"x": Input(Int64, nullable=True)}, feats)
+    src = fs.python_source()
+    assert src.count(".get(") == 1 and "**_t" in src
+    assert "'x_is_0'" not in src and "'again_2':" in src
+    for x in (None, -1, 0, 1, 2, 3, 4, -(2**63)):
+        out = fs.row_fn({"x": x})
+        c = -1 if x is None else x
+        expected = {f"x_is_{i}": int(c == i) for i in (0, 1, 2, 3)}
+        wrapped = ((x or 0) * 2 + 2**63) % 2**64 - 2**63  # Int64 wraps as in polars
+        expected.update({"other": wrapped, "again_2": int(c == 2), "again_0": int(c == 0),
+                         "last": int(c == 1) + 1})
+        assert list(out) == list(feats) and out == expected
+        assert all(type(v) is int for v in out.values())
+
+
+def test_nullable_indicator_operand_is_not_tabled():
+    from features import FeatureSet
+
+    feats = {f"x_is_{i}": (col("x") == i).cast(Int64) for i in range(4)}
+    fs = FeatureSet("nullable_onehot", {"x": Input(Int64, nullable=True)}, feats)
+    assert "**" not in fs.python_source()
+    assert fs.row_fn({"x": None}) == {f"x_is_{i}": None for i in range(4)}
+    assert fs.row_fn({"x": 2}) == {f"x_is_{i}": int(i == 2) for i in range(4)}

@@ -25,9 +25,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ...dtypes import Date, Datetime, Duration, Field
+from ...dtypes import Date, Datetime, Duration, Field, Int64
 from ...errors import CompileError
 from ...ir.base import Column, Literal, Node, render
+from ...ir.core import Cast, Eq
 from ...runtime import convert
 from ..registry import OperandInfo
 from .ranges import ValueRanges
@@ -219,6 +220,40 @@ def _to_external(e: Emitter, src: str, field: Field) -> str:
     return f"None if {src} is None else {call}" if field.nullable else call
 
 
+def _indicator(node: Node, fields: Mapping[Node, Field]) -> tuple[Node, int] | None:
+    """``(X, i)`` when ``node`` is ``(X == i).cast(Int64)`` with X a non-null Int64 (a one-hot column)."""
+    if not (isinstance(node, Cast) and isinstance(node.dtype, Int64) and isinstance(node.operand, Eq)):
+        return None
+    x, lit = node.operand.left, node.operand.right
+    if not (isinstance(lit, Literal) and type(lit.value) is int and isinstance(lit.dtype, Int64)):
+        return None
+    f = fields[x]
+    return (x, lit.value) if isinstance(f.dtype, Int64) and not f.nullable else None
+
+
+def _indicator_runs(fs: "FeatureSet") -> dict[str, tuple[Node, list[tuple[str, int]]]]:
+    """Runs of 3+ consecutive features ``(X == i).cast(Int64)`` over one X, by their first feature.
+
+    These are the columns a lowered ``one_hot`` expands into. Computing them one by one costs two
+    statements per column; one dict lookup of X in a table of ready-made rows, spread into the
+    returned dict (``**``, which keeps the key order), gives the same values.
+    """
+    runs: dict[str, tuple[Node, list[tuple[str, int]]]] = {}
+    current: tuple[Node, list[tuple[str, int]]] | None = None
+    for name, feat in fs.features.items():
+        hit = _indicator(feat.node, fs._fields)
+        if hit is not None and current is not None and hit[0] == current[0] \
+                and hit[1] not in {i for _, i in current[1]}:
+            current[1].append((name, hit[1]))
+            continue
+        if current is not None and len(current[1]) >= 3:
+            runs[current[1][0][0]] = current
+        current = (hit[0], [(name, hit[1])]) if hit is not None else None
+    if current is not None and len(current[1]) >= 3:
+        runs[current[1][0][0]] = current
+    return runs
+
+
 def compile_feature_set(fs: "FeatureSet") -> CompiledFunction:
     """Generate, compile and register the per-request function of ``fs``."""
     e = Emitter(fs._fields)
@@ -234,9 +269,23 @@ def compile_feature_set(fs: "FeatureSet") -> CompiledFunction:
         var = _local_name(name, taken, "in_")
         e.emit(f"{var} = {_to_internal(e, f'row[{name!r}]', fs.inputs[name])}")
         e.preload(Column(name), var)
-    outputs: list[tuple[str, str]] = []
+    outputs: list[tuple[str | None, str]] = []
+    runs = _indicator_runs(fs)
+    in_run: set[str] = {n for _, members in runs.values() for n, _ in members[1:]}
     for name, feat in fs.features.items():
         e.feature = name
+        if name in runs:
+            x, members = runs[name]
+            table = {i: {m: int(j == i) for m, j in members} for _, i in members}
+            code = e.value(x)
+            var = e.tmp()
+            e.emit(f"{var} = {e.const(table, 'rows')}.get({code}, {e.const({m: 0 for m, _ in members}, 'zeros')})")
+            if _IDENT.fullmatch(name) and _IDENT.fullmatch(members[-1][0]):
+                e.lines[-1] += f"  # {name} .. {members[-1][0]}"
+            outputs.append((None, var))
+            continue
+        if name in in_run:
+            continue
         src = e.value(feat.node)
         if src in (v for _, v in outputs) or not src.startswith("_t"):
             # Keep each feature in its own variable (a literal or a shared value).
@@ -248,7 +297,7 @@ def compile_feature_set(fs: "FeatureSet") -> CompiledFunction:
         outputs.append((name, _to_external(e, src, feat.field)))
     e.emit("return {")
     for name, src in outputs:
-        e.emit(f"    {name!r}: {src},")
+        e.emit(f"    {name!r}: {src}," if name is not None else f"    **{src},")
     e.emit("}")
     source = "\n".join(header + e.lines) + "\n"
     filename = f"<skewless-generated {fs.name if _IDENT.fullmatch(fs.name) else 'feature set'} {fs.fingerprint}>"
