@@ -441,9 +441,10 @@ class FittedFeatureSet:
             if tuple(got) != want:
                 raise FitError(f"transform_training must be given the training rows the set was fitted on: got "
                                f"{got[0]} rows ({got[1]} labelled), fitted on {want[0]} ({want[1]} labelled)")
-        # Folds and per-(category, fold) sums are computed by a group_by pass over the training rows and
-        # joined back (small tables), instead of window expressions: windows and int_range(len) hold the
-        # whole frame in memory, a row index and a group_by stream (peak memory bounded by the groups).
+        # Folds and per-(category, fold) sums come from a group_by pass over the training rows; each row's
+        # encoding is then looked up per batch in the small table of cells (_CellLookup). Window
+        # expressions, int_range(len) and a streaming join of the cells all held the whole frame; a row
+        # index, a group_by and a per-batch lookup stream (peak memory bounded by the groups).
         pos = "__skewless_row"
         schema = lf.collect_schema()
         base = lf.with_columns(conform_inputs(self.definition, schema))
