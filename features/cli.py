@@ -21,8 +21,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=False)
-errors = Console(stderr=True)
+# soft_wrap: lines are not cut at 80 columns when the output is not a terminal (CI logs, pipes), so
+# paths, URIs and the summary lines stay whole and greppable.
+console = Console(stderr=False, soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
