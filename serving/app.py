@@ -58,6 +58,35 @@ class NotReady(Exception):
         self.problems = problems
 
 
+class BodyTooLarge(Exception):
+    def __init__(self, size: int, limit: int, declared: bool):
+        self.size, self.limit, self.declared = size, limit, declared
+
+    def __str__(self) -> str:
+        size = f"{self.size:,} bytes" if self.declared else f"more than {self.limit:,} bytes"
+        return f"request body of {size} is over the limit of {self.limit:,} bytes (SKEWLESS_SERVE_MAX_BODY_BYTES)"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with :class:`BodyTooLarge` beyond ``limit`` bytes.
+
+    A declared Content-Length over the limit is refused before anything is read; a body without
+    one (chunked) is counted as it arrives and refused as soon as it passes the limit, so an
+    oversized request never sits whole in memory.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(int(declared), limit, True)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(size, limit, False)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 # --------------------------------------------------------------------------- error bodies (documented)
 
 
@@ -84,6 +113,7 @@ class ErrorBody(BaseModel):
 
 
 _MODEL_ERRORS: dict[Union[int, str], dict[str, Any]] = {
+    413: {"model": ErrorBody, "description": "Request body over `max_body_bytes` (the detail names the limit)"},
     422: {"model": ValidationErrors, "description": "Invalid request; each error's `loc` names the field"},
     503: {"model": NotReadyBody, "description": "Not ready (self-check failed or not run); `problems` say why"},
     500: {"model": ErrorBody, "description": "Unexpected error (no traceback is sent)"},
@@ -177,6 +207,7 @@ class _Endpoints:
         self.in_schema, self.out_schema = fs.input_schema(), fs.output_schema()
         self.in_names = tuple(self.in_schema)
         self.max_batch_size = settings.max_batch_size
+        self.max_body_bytes = settings.max_body_bytes
         example = _example(served)
         self.Inputs = request_model(name, self.in_schema, extra=settings.unknown_fields,
                                     allow_non_finite=settings.allow_non_finite, example=example)
@@ -238,7 +269,7 @@ class _Endpoints:
                      openapi_extra=_body_doc(Inputs))
         async def features(request: Request) -> Response:
             s = self.ready()
-            row = self.row(_validate(Inputs, await request.body()))
+            row = self.row(_validate(Inputs, await read_body(request, self.max_body_bytes)))
             feats = s.features(row)
             self.metrics.served("/v1/features", (feats,), None)
             self.log("/v1/features", [row], [feats], None)
@@ -248,7 +279,7 @@ class _Endpoints:
                      openapi_extra=_body_doc(Inputs))
         async def predict(request: Request, include_features: bool = False) -> Response:
             s = self.ready()
-            row = self.row(_validate(Inputs, await request.body()))
+            row = self.row(_validate(Inputs, await read_body(request, self.max_body_bytes)))
             feats = s.features(row)
             score = s.score(feats)
             self.metrics.served("/v1/predict", (feats,), (score,))
@@ -262,14 +293,14 @@ class _Endpoints:
                      openapi_extra=_body_doc(Batch))
         async def features_batch(request: Request) -> Response:
             s = self.ready()
-            rows = _validate(Batch, await request.body()).rows
+            rows = _validate(Batch, await read_body(request, self.max_body_bytes)).rows
             return _json(await run_in_threadpool(self.batch, s, "/v1/features/batch", rows, False, False))
 
         @router.post("/predict/batch", response_model=self.PredictBatchResponse, responses=_MODEL_ERRORS,
                      openapi_extra=_body_doc(Batch))
         async def predict_batch(request: Request, include_features: bool = False) -> Response:
             s = self.ready()
-            rows = _validate(Batch, await request.body()).rows
+            rows = _validate(Batch, await read_body(request, self.max_body_bytes)).rows
             return _json(await run_in_threadpool(self.batch, s, "/v1/predict/batch", rows, True, include_features))
 
         @router.get("/metadata")
@@ -348,6 +379,10 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     @app.exception_handler(NotReady)
     async def not_ready(request: Request, exc: NotReady) -> Response:
         return _json({"detail": "not ready", "problems": exc.problems}, 503)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return _json({"detail": str(exc)}, 413)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
 
     bundle: Optional[Path] = Field(None, description="Bundle directory to serve")
     max_batch_size: int = Field(1000, ge=1, description="Most rows in one batch request (more: 422 naming the limit)")
+    max_body_bytes: int = Field(
+        8 * 2 ** 20, ge=1, description="Largest request body read, in bytes (more: 413 naming the limit, before the "
+        "body is read when Content-Length says so); keep it above max_batch_size rows of JSON")
     unknown_fields: Literal["forbid", "ignore"] = Field(
         "forbid", description="Request fields not among the feature set's inputs: 422 (forbid) or dropped (ignore)")
     allow_non_finite: bool = Field(False, description="Accept NaN/inf for Float64 inputs (JSON has no NaN: off)")

@@ -322,6 +322,34 @@ def test_batch_over_the_limit_is_422_naming_the_limit(bundle_dir, slice_df):
         assert c.get("/v1/metadata").json()["max_batch_size"] == 3
 
 
+def test_body_over_the_byte_limit_is_413_naming_the_limit(bundle_dir, slice_df):
+    rows = _rows(slice_df, 6)
+    one = json.dumps(rows[0]).encode()
+    big = json.dumps({"rows": rows}).encode()
+    limit = len(one) + 10
+    assert len(big) > limit
+    with TestClient(create_app(Settings(bundle=bundle_dir, max_body_bytes=limit))) as c:
+        assert c.post("/v1/predict", content=one, headers={"content-type": "application/json"}).status_code == 200
+        for path in ("/v1/predict", "/v1/features", "/v1/predict/batch", "/v1/features/batch"):
+            r = c.post(path, content=big, headers={"content-type": "application/json"})  # Content-Length declared
+            assert r.status_code == 413, r.text
+            assert r.json() == {"detail": f"request body of {len(big):,} bytes is over the limit of {limit:,} bytes "
+                                          "(SKEWLESS_SERVE_MAX_BODY_BYTES)"}
+
+            def chunks():  # no Content-Length: counted as it arrives
+                for i in range(0, len(big), 64):
+                    yield big[i:i + 64]
+
+            r = c.post(path, content=chunks(), headers={"content-type": "application/json"})
+            assert r.status_code == 413 and f"more than {limit:,} bytes" in r.json()["detail"], r.text
+        metrics = c.get("/metrics").text
+        assert 'status="413"' in metrics
+        assert "413" in c.get("/openapi.json").json()["paths"]["/v1/predict"]["post"]["responses"]
+        # a small chunked body is read whole and served
+        r = c.post("/v1/predict", content=iter([one[:10], one[10:]]), headers={"content-type": "application/json"})
+        assert r.status_code == 200, r.text
+
+
 # --------------------------------------------------------------------------- strictness from JSON bytes
 
 

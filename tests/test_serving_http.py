@@ -324,3 +324,16 @@ def test_a_log_directory_gone_bad_does_not_touch_serving(bundle_dir, slice_df, t
     text = server.log_text()
     assert text.count("served-feature log") == 1, text[-4000:]  # logged once, not per record
     assert "Traceback" not in text, text[-4000:]
+
+
+def test_oversized_body_is_413_and_the_connection_stays_usable(bundle_dir, slice_df, tmp_path):
+    row = _json_row(_test_rows(slice_df).row(0, named=True))
+    big = json.dumps({"rows": [row] * 400}).encode()  # ~100 KB against a 4 KB limit
+    with Server(bundle_dir, tmp_path, max_body_bytes=4096) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
+        for _ in range(3):  # the refused body is not read, yet the kept-alive connection serves the next request
+            r = client.post("/v1/predict/batch", content=big, headers={"content-type": "application/json"})
+            assert r.status_code == 413 and "4,096 bytes" in r.json()["detail"], r.text
+            assert client.post("/v1/predict", json=row).status_code == 200
+        server.stop()
+    assert "Traceback" not in server.log_text()
