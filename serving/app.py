@@ -250,6 +250,24 @@ class _Endpoints:
             out.append(p)
         return out
 
+    def features_one(self, s: ServedBundle, row: dict[str, Any]) -> dict[str, Any]:
+        """The answer of ``/v1/features`` for one validated row (counted and logged)."""
+        feats = s.features(row)
+        self.metrics.served("/v1/features", (feats,), None)
+        self.log("/v1/features", [row], [feats], None)
+        return {"features": self.encode(feats)}
+
+    def predict_one(self, s: ServedBundle, row: dict[str, Any], include: bool) -> dict[str, Any]:
+        """The answer of ``/v1/predict`` for one validated row (counted and logged)."""
+        feats = s.features(row)
+        score = s.score(feats)
+        self.metrics.served("/v1/predict", (feats,), (score,))
+        self.log("/v1/predict", [row], [feats], [score])
+        out: dict[str, Any] = {"score": self.score_out(score), "label": s.label(score)}
+        if include:
+            out["features"] = self.encode(feats)
+        return out
+
     def batch(self, s: ServedBundle, route: str, rows: list[BaseModel], predict: bool, include: bool) -> dict:
         """One batch: the per-request function row by row, LightGBM once on the whole matrix."""
         inputs = [self.row(r) for r in rows]
@@ -270,24 +288,14 @@ class _Endpoints:
         async def features(request: Request) -> Response:
             s = self.ready()
             row = self.row(_validate(Inputs, await read_body(request, self.max_body_bytes)))
-            feats = s.features(row)
-            self.metrics.served("/v1/features", (feats,), None)
-            self.log("/v1/features", [row], [feats], None)
-            return _json({"features": self.encode(feats)})
+            return _json(self.features_one(s, row))
 
         @router.post("/predict", response_model=self.PredictResponse, responses=_MODEL_ERRORS,
                      openapi_extra=_body_doc(Inputs))
         async def predict(request: Request, include_features: bool = False) -> Response:
             s = self.ready()
             row = self.row(_validate(Inputs, await read_body(request, self.max_body_bytes)))
-            feats = s.features(row)
-            score = s.score(feats)
-            self.metrics.served("/v1/predict", (feats,), (score,))
-            self.log("/v1/predict", [row], [feats], [score])
-            out: dict[str, Any] = {"score": self.score_out(score), "label": s.label(score)}
-            if include_features:
-                out["features"] = self.encode(feats)
-            return _json(out)
+            return _json(self.predict_one(s, row, include_features))
 
         @router.post("/features/batch", response_model=self.FeaturesBatchResponse, responses=_MODEL_ERRORS,
                      openapi_extra=_body_doc(Batch))
@@ -397,6 +405,10 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
 
     app.include_router(_health_router(served, metrics))
     app.include_router(endpoints.router())
+    if settings.fast_path:
+        from .fast_path import SingleRowFastPath
+
+        app.add_middleware(SingleRowFastPath, endpoints=endpoints)
     app.add_middleware(MetricsMiddleware, metrics=metrics,
                        static_paths=[p for p in (app.openapi_url, app.docs_url, app.redoc_url,
                                                  app.swagger_ui_oauth2_redirect_url) if p])

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         8 * 2 ** 20, ge=1, description="Largest request body read, in bytes (more: 413 naming the limit, before the "
         "body is read when Content-Length says so); keep it above max_batch_size rows of JSON")
+    fast_path: bool = Field(
+        True, description="Answer valid single-row requests without FastAPI's routing (serving/fast_path.py); "
+        "anything else, and every error, still goes through the FastAPI routes")
     unknown_fields: Literal["forbid", "ignore"] = Field(
         "forbid", description="Request fields not among the feature set's inputs: 422 (forbid) or dropped (ignore)")
     allow_non_finite: bool = Field(False, description="Accept NaN/inf for Float64 inputs (JSON has no NaN: off)")

@@ -350,6 +350,69 @@ def test_body_over_the_byte_limit_is_413_naming_the_limit(bundle_dir, slice_df):
         assert r.status_code == 200, r.text
 
 
+def _fast_path_cases(slice_df) -> list[tuple[str, bytes, bytes, bool]]:
+    """(path, query, body, answered by the fast path) — valid requests and every kind of refusal."""
+    rows = _rows(slice_df, 6)
+    good = [json.dumps(r).encode() for r in rows]
+    bad_type = json.dumps({**rows[0], "month": True}).encode()
+    unknown = json.dumps({**rows[0], "extra": 1}).encode()
+    missing = json.dumps({k: v for k, v in rows[0].items() if k != "carrier"}).encode()
+    naive = json.dumps({**rows[0], "time_hour": "2013-02-03T05:00:00"}).encode()
+    cases = []
+    for path in ("/v1/predict", "/v1/features"):
+        cases += [(path, b"", body, True) for body in good]
+        cases += [(path, b"", body, False) for body in (bad_type, unknown, missing, naive, b"", b"{", b"\xff\xfe",
+                                                          b"[]", b"null", json.dumps({"rows": rows}).encode())]
+        cases += [(path, b"x=1", good[0], False)]
+    cases += [("/v1/predict", q, good[1], True) for q in (b"include_features=true", b"include_features=false")]
+    cases += [("/v1/predict", q, good[1], False) for q in (b"include_features=1", b"include_features=True",
+                                                          b"include_features=maybe", b"include_features=true&x=1")]
+    cases += [("/v1/predict/batch", b"", json.dumps({"rows": rows}).encode(), False)]
+    return cases
+
+
+def test_fast_path_answers_exactly_as_the_routes(bundle_dir, slice_df):
+    cases = _fast_path_cases(slice_df)
+    answers = {}
+    for fast in (True, False):
+        with TestClient(create_app(Settings(bundle=bundle_dir, fast_path=fast))) as c:
+            got = []
+            for path, query, body, _ in cases:
+                r = c.post(path + ("?" + query.decode() if query else ""), content=body,
+                           headers={"content-type": "application/json"})
+                got.append((r.status_code, r.headers.get("content-type"), r.headers.get("content-length"), r.content))
+            if fast:
+                assert c.app.state.fast_path.answered == sum(1 for *_, taken in cases if taken)
+            else:
+                assert getattr(c.app.state, "fast_path", None) is None
+            metrics = c.get("/metrics").text
+            answers[fast] = (got, _metric(metrics, "skewless_http_requests_total", route="/v1/predict", method="POST",
+                                          status="200"),
+                             _metric(metrics, "skewless_http_requests_total", route="/v1/features", method="POST",
+                                     status="422"))
+    assert {s for s, *_ in answers[True][0]} >= {200, 422}
+    for case, fast, routed in zip(cases, answers[True][0], answers[False][0]):
+        assert fast == routed, (case, fast, routed)
+    assert answers[True][1:] == answers[False][1:]  # counted under the same route templates
+
+
+def test_fast_path_leaves_not_ready_and_oversized_to_the_routes(bundle_dir, slice_df, tmp_path):
+    bad = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, bad)
+    doc = json.loads((bad / "golden_rows.json").read_text())
+    doc["rows"][0]["score"] += 1e-9
+    (bad / "golden_rows.json").write_text(json.dumps(doc))
+    body = json.dumps(_good_row(slice_df)).encode()
+    with TestClient(create_app(bad)) as c:
+        r = c.post("/v1/predict", content=body)
+        assert r.status_code == 503 and "golden row 0" in " ".join(r.json()["problems"])
+        assert c.app.state.fast_path.answered == 0
+    with TestClient(create_app(Settings(bundle=bundle_dir, max_body_bytes=len(body) - 1))) as c:
+        assert c.post("/v1/predict", content=body).status_code == 413
+        assert c.post("/v1/predict", content=iter([body[:20], body[20:]])).status_code == 413
+        assert c.app.state.fast_path.answered == 0
+
+
 # --------------------------------------------------------------------------- strictness from JSON bytes
 
 
