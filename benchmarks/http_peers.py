@@ -89,7 +89,10 @@ def polars_app() -> Any:
     lowered = getattr(fs, "lowered", fs)
     in_schema = fs.input_schema()
     schema = {k: to_polars(f.dtype) for k, f in in_schema.items()}
-    exprs = list(lowered.polars_exprs().values())
+    # native lookups (as a user would write them): see benchmarks/per_request.py
+    from features.backends.polars.compiler import compile_exprs
+
+    exprs = list(compile_exprs(lowered, per_batch=False).values())
     Inputs = request_model(bundle.manifest["feature_set"]["name"], in_schema)
     threshold = bundle.threshold
     app = FastAPI(title="polars one-row")

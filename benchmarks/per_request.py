@@ -97,14 +97,19 @@ def polars_peers(fs) -> dict[str, Callable]:
 
     from features.backends.polars.dtypes import to_polars
 
+    from features.backends.polars.compiler import compile_exprs
+
     schema = {k: to_polars(f.dtype) for k, f in fs.inputs.items()}
-    exprs = list(fs.polars_exprs().values())
+    # Lookups as a user would write them for one-row frames: native replace_strict / search_sorted,
+    # not the per-batch kernels skewless uses to keep the streaming engine bounded (same values).
+    plain = getattr(fs, "lowered", fs)  # a fitted set's plain (lowered) feature set
+    exprs = list(compile_exprs(plain, per_batch=False).values())
 
     def eager(row):
         return pl.DataFrame([row], schema=schema).select(exprs).row(0, named=True)
 
     def lazy(row):
-        return fs.transform(pl.DataFrame([row], schema=schema)).collect().row(0, named=True)
+        return plain.transform(pl.DataFrame([row], schema=schema), per_batch=False).collect().row(0, named=True)
 
     return {"polars eager": eager, "polars lazy": lazy}
 

@@ -261,11 +261,18 @@ class FeatureSet:
                     self.__dict__["_polars_exprs"] = exprs
         return exprs
 
-    def transform(self, frame: "pl.LazyFrame | pl.DataFrame", *, keep: tuple[str, ...] = ()) -> "pl.LazyFrame":
-        """The batch pipeline: ``LazyFrame -> LazyFrame`` of features (plus ``keep`` columns)."""
+    def transform(self, frame: "pl.LazyFrame | pl.DataFrame", *, keep: tuple[str, ...] = (),
+                  per_batch: bool = True) -> "pl.LazyFrame":
+        """The batch pipeline: ``LazyFrame -> LazyFrame`` of features (plus ``keep`` columns).
+
+        ``per_batch`` (default True) runs the lookup kernels of fitted state (``replace_strict``,
+        ``search_sorted``) batch by batch, which keeps polars' streaming engine in bounded memory;
+        False emits them natively (identical values, checked by ``check_parity``; faster on tiny
+        in-memory frames).
+        """
         from .backends.polars.compiler import transform
 
-        return transform(self, frame, keep=keep)
+        return transform(self, frame, keep=keep, per_batch=per_batch)
 
     # ``FeatureSet`` instances are used as dictionary keys by caches.
     def __hash__(self) -> int:

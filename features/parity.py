@@ -185,6 +185,13 @@ def _frame(fs: "FeatureSet", data: Any) -> "pl.DataFrame":
     return data.select(conform_inputs(fs, data.schema))
 
 
+def _has_per_batch_kernels(fs: "FeatureSet") -> bool:
+    from .ir.applied import Bucketize, MapValues
+    from .ir.base import walk
+
+    return any(isinstance(n, (MapValues, Bucketize)) for f in fs.features.values() for n in walk(f.node))
+
+
 def _collect(fs: "FeatureSet", df: "pl.DataFrame", engine: str) -> "pl.DataFrame":
     return fs.transform(df.lazy()).collect(engine=engine)
 
@@ -249,6 +256,9 @@ def check_parity(
         for engine in engines[1:]:
             other = _collect(fs, df, engine)
             report.engine_differences += [f"{engine}: {d}" for d in _frames_equal(fs, batch, other)]
+        if _has_per_batch_kernels(fs):  # lookups run per batch by default: natively they must agree
+            native = fs.transform(df.lazy(), per_batch=False).collect(engine=engines[0])
+            report.engine_differences += [f"native kernels: {d}" for d in _frames_equal(fs, batch, native)]
         if single_row_frames and df.height:
             import polars as pl
 

@@ -11,7 +11,7 @@ from .lazy import pl
 from .table import RULES
 
 
-def _per_batch(expr, kernel, dtype):
+def _per_batch(c, expr, kernel, dtype):
     """``kernel(series)`` applied to each batch of ``expr``: the same polars kernel, but streamed.
 
     polars (2.1) runs ``replace_strict`` and ``search_sorted`` as "columnar functions" in its
@@ -20,6 +20,8 @@ def _per_batch(expr, kernel, dtype):
     2e7 rows). Both kernels are elementwise in fact, so calling them per batch gives the same
     values; ``is_elementwise=True`` is what lets the engine stream them.
     """
+    if not c.per_batch:
+        return kernel(expr)  # the kernels take a Series (a batch) or an expression alike
     return expr.map_batches(kernel, return_dtype=dtype, is_elementwise=True)
 
 
@@ -37,7 +39,7 @@ def _map_values(c, node, args):
     def kernel(s):
         return s.replace_strict(keys, values, default=pl.lit(default, dtype=dtype), return_dtype=dtype)
 
-    mapped = _per_batch(a.expr, kernel, dtype)
+    mapped = _per_batch(c, a.expr, kernel, dtype)
     return pl.when(a.expr.is_not_null()).then(mapped) if a.nullable else mapped
 
 
@@ -50,7 +52,11 @@ def _bucketize(c, node, args):
     side = "right" if node.closed == "left" else "left"
     # search_sorted gives null a bucket (0) and NaN the last one: both are masked to null.
     edges = pl.Series(list(node.edges), dtype=pl.Float64)
-    found = _per_batch(x, lambda s: edges.search_sorted(s, side=side).cast(pl.Int64), pl.Int64)
+
+    def kernel(s):  # a batch (Series) per batch, else the expression itself
+        return (edges if isinstance(s, pl.Series) else pl.lit(edges)).search_sorted(s, side=side).cast(pl.Int64)
+
+    found = _per_batch(c, x, kernel, pl.Int64)
     if isinstance(a.dtype, Float64):
         return pl.when(~x.is_nan()).then(found)
     return pl.when(x.is_not_null()).then(found) if a.nullable else found

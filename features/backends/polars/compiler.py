@@ -27,10 +27,19 @@ class PArg(OperandInfo):
 
 
 class PolarsCompiler:
-    def __init__(self, fields: Mapping[Node, Field]):
+    """Compiles IR nodes to polars expressions through the rule table.
+
+    ``per_batch`` (default): kernels that polars' streaming engine would run on a whole gathered
+    column (``replace_strict``, ``search_sorted``) are called per batch instead, so memory stays
+    bounded on any number of rows; ``per_batch=False`` emits them natively (the same values; faster
+    on tiny in-memory frames, where polars runs them in parallel without the GIL).
+    """
+
+    def __init__(self, fields: Mapping[Node, Field], *, per_batch: bool = True):
         self.fields = fields
         self.memo: dict[Node, Any] = {}
         self.feature: str | None = None
+        self.per_batch = per_batch
 
     def dtype(self, node: Node) -> DataType:
         return self.fields[node].dtype
@@ -55,9 +64,9 @@ class PolarsCompiler:
         return out
 
 
-def compile_exprs(fs: "FeatureSet") -> dict[str, Any]:
-    """One aliased polars expression per feature, in definition order."""
-    comp = PolarsCompiler(fs._fields)
+def compile_exprs(fs: "FeatureSet", *, per_batch: bool = True) -> dict[str, Any]:
+    """One aliased polars expression per feature, in definition order (``per_batch``: see PolarsCompiler)."""
+    comp = PolarsCompiler(fs._fields, per_batch=per_batch)
     out = {}
     for name, feat in fs.features.items():
         comp.feature = name
@@ -111,15 +120,18 @@ def _conform(fs: "FeatureSet", schema: Mapping[str, Any]) -> tuple[list[Any], bo
     return exprs, casts
 
 
-def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = ()) -> Any:
-    """``LazyFrame -> LazyFrame`` computing every feature; ``keep`` columns pass through first."""
+def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = (), per_batch: bool = True) -> Any:
+    """``LazyFrame -> LazyFrame`` computing every feature; ``keep`` columns pass through first.
+
+    ``per_batch=False`` compiles the lookup kernels natively (see :class:`PolarsCompiler`).
+    """
     lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
     schema = lf.collect_schema()
     for k in keep:
         if k not in schema:
             raise SchemaError(f"column {k!r} to keep is missing from the data")
     inputs, casts = _conform(fs, schema)
-    exprs = fs._compiled_polars()  # compiled once per feature set
+    exprs = fs._compiled_polars() if per_batch else compile_exprs(fs, per_batch=False)  # the default is cached
     clash = set(keep) & set(exprs)
     if clash:
         raise SchemaError(f"kept columns {sorted(clash)} clash with feature names")
