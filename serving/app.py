@@ -8,6 +8,9 @@ service refuses to serve skew.
 
 The request path is kept short (see the README's serving section for the measurements):
 
+* valid single-row requests skip FastAPI's routing altogether (:mod:`serving.fast_path`, a pure
+  ASGI middleware calling ``_Endpoints.predict_one`` / ``features_one``); everything else, and
+  every error answer, comes from the routes below;
 * endpoints are ``async def``: the per-request work (~10 µs of features, one LightGBM call) costs
   less than a hop to the threadpool. Batch endpoints compute in the threadpool (one hop for up to
   ``max_batch_size`` rows) so the event loop stays free meanwhile;
