@@ -241,24 +241,25 @@ class FeatureSet:
         """One polars expression per feature (imports polars; compiled once, a new dict each call)."""
         return dict(self._compiled_polars())
 
-    def _compiled_polars(self) -> "Mapping[str, pl.Expr]":
+    def _compiled_polars(self, per_batch: bool = True) -> "Mapping[str, pl.Expr]":
         """The compiled polars expressions, built on first use and shared by every later call.
 
         Polars expressions are immutable and a query copies them into its plan, so one
         set serves every ``transform`` and every thread; the lock only avoids compiling
-        twice when threads race on the first call.
+        twice when threads race on the first call. ``per_batch``: see :meth:`transform`.
         """
-        exprs = self.__dict__.get("_polars_exprs")
+        key = "_polars_exprs" if per_batch else "_polars_exprs_native"
+        exprs = self.__dict__.get(key)
         if exprs is None:
             with _COMPILE_LOCK:
-                exprs = self.__dict__.get("_polars_exprs")
+                exprs = self.__dict__.get(key)
                 if exprs is None:
                     from types import MappingProxyType
 
                     from .backends.polars.compiler import compile_exprs
 
-                    exprs = MappingProxyType(compile_exprs(self))
-                    self.__dict__["_polars_exprs"] = exprs
+                    exprs = MappingProxyType(compile_exprs(self, per_batch=per_batch))
+                    self.__dict__[key] = exprs
         return exprs
 
     def transform(self, frame: "pl.LazyFrame | pl.DataFrame", *, keep: tuple[str, ...] = (),

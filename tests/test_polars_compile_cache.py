@@ -94,3 +94,17 @@ def test_other_dtypes_are_refused_naming_the_column(column, dtype):
     frame = _frame().with_columns(pl.lit(1, dtype=dtype).alias(column))
     with pytest.raises(SchemaError, match=f"input column '{column}' has dtype"):
         fs.transform(frame)
+
+
+def test_native_kernels_are_compiled_once_too_and_agree():
+    from features import FeatureSet, fit, ordinal_encode, quantile_bucketize
+
+    df = pl.DataFrame({"s": ["a", "b", None, "a", "c"] * 40, "x": [float(i) for i in range(200)]})
+    fitted = fit(FeatureSet("lookups", {"s": Input(String, nullable=True), "x": Input(Float64)},
+                            {"code": ordinal_encode(col("s")), "bin": quantile_bucketize(col("x"), 4)}), df)
+    fs = fitted.lowered
+    assert fs._compiled_polars(False) is fs._compiled_polars(False)
+    assert fs._compiled_polars(False) is not fs._compiled_polars(True)
+    per_batch = fs.transform(df).collect(engine="streaming")
+    native = fs.transform(df, per_batch=False).collect()
+    assert per_batch.equals(native) and per_batch["code"].n_unique() == 4 and per_batch["bin"].n_unique() == 4

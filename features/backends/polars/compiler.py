@@ -131,7 +131,7 @@ def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = (), per_b
         if k not in schema:
             raise SchemaError(f"column {k!r} to keep is missing from the data")
     inputs, casts = _conform(fs, schema)
-    exprs = fs._compiled_polars() if per_batch else compile_exprs(fs, per_batch=False)  # the default is cached
+    exprs = fs._compiled_polars(per_batch)  # compiled once per feature set (and per_batch)
     clash = set(keep) & set(exprs)
     if clash:
         raise SchemaError(f"kept columns {sorted(clash)} clash with feature names")
