@@ -15,30 +15,11 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from features.datasets import load_flights
 from features.definitions.flights_fitted import flights_fitted
 from serving.app import create_app
 from serving.feature_log import read_log
 from serving.settings import Settings
-from training.build import build_dataset
 from training.bundle import load_bundle
-from training.train import train
-
-FAST = {"num_boost_round": 40, "early_stopping_rounds": 10, "tracking": False}
-
-
-@pytest.fixture(scope="module")
-def slice_df() -> pl.DataFrame:
-    return load_flights().filter(pl.col("month") <= 2)
-
-
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory, slice_df):
-    root = tmp_path_factory.mktemp("serving")
-    build_dataset(flights_fitted, slice_df, root / "build", label="arr_delay > 15", event_time="time_hour",
-                  split=("2013-02-01", "2013-02-15"))
-    train(root / "build", root / "bundle", **FAST)
-    return root / "bundle"
 
 
 @pytest.fixture(scope="module")

@@ -20,32 +20,14 @@ import httpx
 import polars as pl
 import pytest
 
-from features.datasets import load_flights
 from features.definitions.flights_fitted import flights_fitted
 from features.dtypes import Date, Datetime, Duration, Float64
 from serving.feature_log import read_log
-from training.build import build_dataset
 from training.bundle import load_bundle, same_value
-from training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = {"num_boost_round": 40, "early_stopping_rounds": 10, "tracking": False}
-TEST_START = dt.datetime(2013, 2, 15, tzinfo=dt.timezone.utc)  # valid_end of the split below
+TEST_START = dt.datetime(2013, 2, 15, tzinfo=dt.timezone.utc)  # valid_end of the conftest bundle's split
 INPUTS = list(flights_fitted.inputs)
-
-
-@pytest.fixture(scope="module")
-def slice_df() -> pl.DataFrame:
-    return load_flights().filter(pl.col("month") <= 2)
-
-
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory, slice_df):
-    root = tmp_path_factory.mktemp("serving_http")
-    build_dataset(flights_fitted, slice_df, root / "build", label="arr_delay > 15", event_time="time_hour",
-                  split=("2013-02-01", "2013-02-15"))
-    train(root / "build", root / "bundle", **FAST)
-    return root / "bundle"
 
 
 # --------------------------------------------------------------------------- the server

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import polars as pl
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -21,26 +20,12 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
                                                positive_data_acceptance, response_schema_conformance,
                                                status_code_conformance)
 
-from features.datasets import load_flights
 from features.definitions.flights_fitted import flights_fitted
 from serving.app import create_app
 from serving.settings import Settings
-from training.build import build_dataset
-from training.train import train
 
-FAST = {"num_boost_round": 40, "early_stopping_rounds": 10, "tracking": False}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MIN_REQUESTS = 500
-
-
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("serving_schemathesis")
-    df = load_flights().filter(pl.col("month") <= 2)
-    build_dataset(flights_fitted, df, root / "build", label="arr_delay > 15", event_time="time_hour",
-                  split=("2013-02-01", "2013-02-15"))
-    train(root / "build", root / "bundle", **FAST)
-    return root / "bundle"
 
 
 def _examples(path: str, method: str) -> int:
