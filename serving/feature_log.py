@@ -361,13 +361,7 @@ class FeatureLog:
             except queue.Empty:
                 first = _STOP
             batch = [] if first is _STOP else [first]
-            while len(batch) < _MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not _STOP:
-                    batch.append(item)
+            self._take_queued(batch, _MAX_BATCH)
             if batch:
                 self._write(batch)
             if self._closed and self._queue.empty():
@@ -377,16 +371,20 @@ class FeatureLog:
                 last_sync = time.monotonic()
         self._drain_and_finish()
 
-    def _drain_and_finish(self) -> None:
-        # after close: nothing can be queued any more (submit checks _closed under the lock)
-        batch = []
-        while True:
+    def _take_queued(self, batch: list, limit: int | None = None) -> None:
+        """Move what is queued (without waiting; stop markers dropped) into ``batch``, up to ``limit`` items."""
+        while limit is None or len(batch) < limit:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                break
+                return
             if item is not _STOP:
                 batch.append(item)
+
+    def _drain_and_finish(self) -> None:
+        # after close: nothing can be queued any more (submit checks _closed under the lock)
+        batch: list = []
+        self._take_queued(batch)
         if batch:
             self._write(batch)
         self._finish_file()
