@@ -480,13 +480,13 @@ class FittedFeatureSet:
             s_c = pl.col("s").sum().over(c) - pl.col("s")
             enc = pl.when(n_c.cast(pl.Float64) + m > 0).then((s_c + m * prior) / (n_c.cast(pl.Float64) + m)).otherwise(prior)
             cells = g.select(c, f, enc.alias("enc"))
-            oof.append(pl.struct(c, f).map_batches(_CellLookup(cells, c, f), return_dtype=pl.Float64,
-                                                   is_elementwise=True).alias(f"{_OOF}{i}"))
             name = f"{_OOF}{i}"
+            oof.append(pl.struct(c, f).map_batches(_CellLookup(cells, c, f), return_dtype=pl.Float64,
+                                                   is_elementwise=True).alias(name))
             overrides[node] = Column(name)
             extra[name] = Input(Float64())
         helpers = [k for k in tagged.collect_schema() if k.startswith(_OOF) or k == pos]
-        base = tagged.with_columns(oof).drop([k for k in helpers if k not in {f"{_OOF}{i}" for i in range(len(nodes))}])
+        base = tagged.with_columns(oof).drop([k for k in helpers if k not in extra])
         training = lower(self.definition, self.state, name=f"{self.name}_training", overrides=overrides,
                          extra_inputs=extra)
         return training.transform(base, keep=keep)
