@@ -60,7 +60,7 @@ PANDAS_MISSING = (
 
 
 def base_frame():
-    from features.datasets import load_flights
+    from skewless.datasets import load_flights
 
     from .handwritten import FLIGHTS_INPUTS
 
@@ -72,7 +72,7 @@ def resample(base, n: int, seed: int):
 
 
 def run_compiled(df):
-    from features.definitions.flights import flights
+    from skewless.definitions.flights import flights
 
     return flights.transform(df.lazy()).collect(engine="streaming")
 
@@ -88,7 +88,7 @@ def to_pandas_objects(df):
 
 
 def run_pandas(pdf):
-    from features.definitions.flights import flights
+    from skewless.definitions.flights import flights
 
     return pdf.apply(flights.row_fn, axis=1)
 
@@ -209,7 +209,7 @@ def child_main(peer: str, pattern: str, out: str) -> None:
     """Run in a subprocess: stream one peer from parquet into parquet, print JSON with time and peak RSS."""
     import polars as pl
 
-    from features.definitions.flights import flights
+    from skewless.definitions.flights import flights
 
     from .handwritten import hand_flights_exprs
 

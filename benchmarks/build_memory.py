@@ -1,4 +1,4 @@
-"""Peak memory of a whole feature build (``training.build.build_dataset``) on a generated input of 5·10^7 rows.
+"""Peak memory of a whole feature build (``skewless.training.build.build_dataset``) on a generated input of 5·10^7 rows.
 
     .venv/bin/python -m benchmarks.build_memory                 # 50M rows (about 10 minutes on 2 cores)
     .venv/bin/python -m benchmarks.build_memory --rows 5000000  # quicker
@@ -56,7 +56,7 @@ def _vm_kib(field: str) -> int:
 
 
 def make_input(rows: int) -> str:
-    from features.datasets import load_flights
+    from skewless.datasets import load_flights
 
     n = -(-rows // CHUNK)
     marker = ROOT / f"input-{n}x{CHUNK}.done"
@@ -100,12 +100,12 @@ class _StepPeaks:
 
 
 def child(pattern: str, out: str, which: str) -> None:
-    from training.build import build_dataset
+    from skewless.training.build import build_dataset
 
     if which == "flights_fitted":
-        from features.definitions.flights_fitted import flights_fitted as fs
+        from skewless.definitions.flights_fitted import flights_fitted as fs
     else:
-        from features.definitions.flights import flights as fs
+        from skewless.definitions.flights import flights as fs
     before = _vm_kib("VmHWM")
     steps = _StepPeaks()
     t0 = time.perf_counter()

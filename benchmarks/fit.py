@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks.fit --quick      # the training split and 10^6 rows, fewer repetitions
     .venv/bin/python -m benchmarks.fit --no-append
 
-Data: ``features.definitions.flights_fitted`` (20 fitted features: 3 standardize, robust_scale,
+Data: ``skewless.definitions.flights_fitted`` (20 fitted features: 3 standardize, robust_scale,
 min_max_scale, median impute, winsorize, 2 quantile_bucketize, uniform_bucketize, 3 one_hot,
 ordinal_encode, 2 frequency_encode, 3 target_encode) fitted as the demo fits it: the
 January-September flights (``split``), label ``arr_delay > 15``; then on 10^7 rows resampled with
@@ -240,8 +240,8 @@ def check_sklearn(fitted, sk: dict[str, Any]) -> None:
 def frames(quick: bool, big_rows: int):
     import polars as pl
 
-    from features.datasets import load_flights
-    from features.definitions.flights_fitted import split, training_label
+    from skewless.datasets import load_flights
+    from skewless.definitions.flights_fitted import split, training_label
 
     flights = load_flights()
     label = training_label().cast(pl.Float64).alias("__y")
@@ -253,8 +253,8 @@ def frames(quick: bool, big_rows: int):
 def bench(name: str, df, reps: int, use_sklearn: bool) -> dict[str, Any]:
     import polars as pl
 
-    from features import fit
-    from features.definitions.flights_fitted import flights_fitted
+    from skewless import fit
+    from skewless.definitions.flights_fitted import flights_fitted
 
     print(f"\n== {name}: {df.height:,} rows", flush=True)
     pdf = None
@@ -297,8 +297,8 @@ def profile_fit() -> int:
 
     import polars as pl
 
-    from features import fit
-    from features.definitions.flights_fitted import flights_fitted
+    from skewless import fit
+    from skewless.definitions.flights_fitted import flights_fitted
 
     _, df = next(frames(False, 0))
     fit(flights_fitted, df, label=pl.col("__y"))

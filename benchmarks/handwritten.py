@@ -1,7 +1,7 @@
 """The flights features written by hand, twice: as a plain Python function and as polars expressions.
 
 These are the peers a user would write without skewless. They compute the same
-37 features as ``features.definitions.flights.flights`` and the benchmark
+37 features as ``skewless.definitions.flights.flights`` and the benchmark
 scripts assert identical output on sample rows before timing anything.
 
 They are written the way a careful engineer who knows the data would write

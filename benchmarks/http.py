@@ -7,7 +7,7 @@
 Servers (each uvicorn in its own process on 127.0.0.1, one worker, ``--loop uvloop
 --http httptools``, access log off; started once, kept up for the whole run):
 
-* ``skewless`` - ``serving.app:app_from_env`` on the demo bundle (``out/demo/bundle``, built
+* ``skewless`` - ``skewless.serving.app:app_from_env`` on the demo bundle (``out/demo/bundle``, built
   with ``skewless demo`` when missing), ``POST /v1/predict``;
 * ``bare``     - a FastAPI ``POST`` endpoint that parses the body and answers a constant JSON
   body of the same size as the service's answer (``benchmarks/http_peers.py``): the floor;
@@ -63,8 +63,8 @@ TARGET_RPS = 5000.0
 TARGET_P99_MS = 5.0
 TARGET_CONCURRENCY = 16
 PEERS = {
-    "skewless": "serving.app:app_from_env",
-    "skewless-omp1": "serving.app:app_from_env",
+    "skewless": "skewless.serving.app:app_from_env",
+    "skewless-omp1": "skewless.serving.app:app_from_env",
     "bare": "benchmarks.http_peers:bare_app",
     "polars": "benchmarks.http_peers:polars_app",
     "bare-sync": "benchmarks.http_peers:bare_sync_app",
@@ -101,7 +101,7 @@ def ensure_wrk() -> str:
 
 def ensure_bundle(path: Path) -> Path:
     """``path`` when it holds a bundle that loads; else the demo bundle (re)built with ``skewless demo``."""
-    from training.bundle import load_bundle
+    from skewless.training.bundle import load_bundle
 
     if (path / "manifest.json").is_file():
         try:
@@ -115,7 +115,7 @@ def ensure_bundle(path: Path) -> Path:
         print(f"no demo bundle at {path};")
     print("building it with `skewless demo` (about a minute)", flush=True)
     skewless = ROOT / ".venv" / "bin" / "skewless"
-    cmd = [str(skewless), "demo"] if skewless.exists() else [sys.executable, "-m", "features.cli", "demo"]
+    cmd = [str(skewless), "demo"] if skewless.exists() else [sys.executable, "-m", "skewless.cli", "demo"]
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     load_bundle(path)
     return path
@@ -123,8 +123,8 @@ def ensure_bundle(path: Path) -> Path:
 
 def request_bodies(bundle_path: Path, n_flights: int, seed: int = 0) -> list[bytes]:
     """JSON request bodies: the bundle's golden rows, then ``n_flights`` sampled flights rows (shuffled)."""
-    from features.datasets import load_flights
-    from training.bundle import GOLDEN_FILE, encode_value, load_bundle
+    from skewless.datasets import load_flights
+    from skewless.training.bundle import GOLDEN_FILE, encode_value, load_bundle
 
     bundle = load_bundle(bundle_path)
     schema = bundle.transformer.input_schema()
@@ -288,8 +288,8 @@ def breakdown(bundle_path: Path, bodies: list[bytes], reps: int = 5) -> dict[str
     import numpy as np
     import orjson
 
-    from serving.bundle_loader import load_served_bundle
-    from serving.schemas import request_model
+    from skewless.serving.bundle_loader import load_served_bundle
+    from skewless.serving.schemas import request_model
 
     served = load_served_bundle(bundle_path)
     served.load_model()

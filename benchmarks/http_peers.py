@@ -9,7 +9,7 @@ environment variables, so ``http.py`` can start it in its own process exactly li
   ``async def``, the cheapest endpoint FastAPI has; :func:`bare_sync_app` is the same as a plain
   ``def`` endpoint (run in the threadpool, as the service's endpoints are at the time of writing).
 * :func:`polars_app` - the service's endpoint with the features computed by polars instead of the
-  generated function: the same strict request model (:func:`serving.schemas.request_model`), then
+  generated function: the same strict request model (:func:`skewless.serving.schemas.request_model`), then
   ``pl.DataFrame([row], schema).select(exprs)`` with the bundle's lowered expressions compiled
   once, then the service's own scoring (``ServedBundle.score``) (``SKEWLESS_BENCH_BUNDLE``).
 * :func:`lean_app` - the service's work (same request model, ``row_fn``, ``ServedBundle.score``)
@@ -78,9 +78,9 @@ def polars_app() -> Any:
     from fastapi import Body, FastAPI
     from fastapi.responses import JSONResponse
 
-    from features.backends.polars.dtypes import to_polars
-    from serving.bundle_loader import load_served_bundle
-    from serving.schemas import request_model
+    from skewless.backends.polars.dtypes import to_polars
+    from skewless.serving.bundle_loader import load_served_bundle
+    from skewless.serving.schemas import request_model
 
     served = load_served_bundle(Path(os.environ["SKEWLESS_BENCH_BUNDLE"]))
     served.load_model()  # the service's scoring path, so only the features differ
@@ -90,7 +90,7 @@ def polars_app() -> Any:
     in_schema = fs.input_schema()
     schema = {k: to_polars(f.dtype) for k, f in in_schema.items()}
     # native lookups (as a user would write them): see benchmarks/per_request.py
-    from features.backends.polars.compiler import compile_exprs
+    from skewless.backends.polars.compiler import compile_exprs
 
     exprs = list(compile_exprs(lowered, per_batch=False).values())
     Inputs = request_model(bundle.manifest["feature_set"]["name"], in_schema)
@@ -115,8 +115,8 @@ def lean_app() -> Any:
     from fastapi import Body, FastAPI
     from fastapi.responses import JSONResponse
 
-    from serving.bundle_loader import load_served_bundle
-    from serving.schemas import request_model
+    from skewless.serving.bundle_loader import load_served_bundle
+    from skewless.serving.schemas import request_model
 
     served = load_served_bundle(Path(os.environ["SKEWLESS_BENCH_BUNDLE"]))
     served.load_model()

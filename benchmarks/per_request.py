@@ -95,9 +95,9 @@ def check_polars_one_row(name: str, fs, peers: dict[str, Callable], rows: list[d
 def polars_peers(fs) -> dict[str, Callable]:
     import polars as pl
 
-    from features.backends.polars.dtypes import to_polars
+    from skewless.backends.polars.dtypes import to_polars
 
-    from features.backends.polars.compiler import compile_exprs
+    from skewless.backends.polars.compiler import compile_exprs
 
     schema = {k: to_polars(f.dtype) for k, f in fs.inputs.items()}
     # Lookups as a user would write them for one-row frames: native replace_strict / search_sorted,
@@ -182,7 +182,7 @@ def bench_set(name: str, fs, hand: Callable, rows: list[dict], reps: int, n_pola
 
 
 def flights_rows(n: int, seed: int = 1) -> list[dict]:
-    from features.datasets import load_flights
+    from skewless.datasets import load_flights
 
     from .handwritten import FLIGHTS_INPUTS
 
@@ -192,9 +192,9 @@ def flights_rows(n: int, seed: int = 1) -> list[dict]:
 
 def fit_flights():
     """The demo's fitted set, fitted as the demo fits it (training months, label ``arr_delay > 15``)."""
-    from features import fit
-    from features.datasets import load_flights
-    from features.definitions.flights_fitted import flights_fitted, split, training_label
+    from skewless import fit
+    from skewless.datasets import load_flights
+    from skewless.definitions.flights_fitted import flights_fitted, split, training_label
 
     train, _ = split(load_flights())
     t0 = time.perf_counter()
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"perf_counter_ns overhead per timed call: {overhead:.0f} ns (included in every figure)")
     t_start = time.perf_counter()
 
-    from features.definitions.flights import flights
+    from skewless.definitions.flights import flights
 
     from .handwritten import hand_flights_row, make_hand_fitted_row
     from .synthetic import make_wide, wide_rows

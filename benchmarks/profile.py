@@ -48,8 +48,8 @@ def _variant(fn: Callable, source: str, extra: dict[str, Any]) -> Callable:
 
 def _row_variants(src: str) -> list[tuple[str, Callable[[str], tuple[str, dict[str, Any]]]]]:
     """(description, transform) pairs; a transform maps source text to (new text, extra globals)."""
-    from features.runtime.convert import datetime_to_epoch_us
-    from features.runtime.temporal import days_from_civil
+    from skewless.runtime.convert import datetime_to_epoch_us
+    from skewless.runtime.temporal import days_from_civil
 
     out: list[tuple[str, Callable[[str], tuple[str, dict[str, Any]]]]] = []
     over = re.compile(r"\n\s*if not -9223372036854775808 <= (_t\d+) <= 9223372036854775807: \1 = _wrap64\(\1\)")
@@ -94,7 +94,7 @@ def _row_variants(src: str) -> list[tuple[str, Callable[[str], tuple[str, dict[s
         out.append(("ordinal_day from the day count and a Jan-1 table (no helper call)", ordinal))
 
     if "_str_to_int(" in src:
-        from features.runtime.casts import str_to_int as slow  # type: ignore[attr-defined]
+        from skewless.runtime.casts import str_to_int as slow  # type: ignore[attr-defined]
 
         def str_to_int_fast(value):
             if value.isascii() and value.isdigit() and len(value) < 19:
@@ -132,7 +132,7 @@ def _pair(a: Callable, b: Callable, rows: list, reps: int) -> tuple[float, float
 
 
 def profile_row(n_rows: int, reps: int) -> None:
-    from features.definitions.flights import flights
+    from skewless.definitions.flights import flights
 
     from .handwritten import hand_flights_row
     from .per_request import flights_rows
@@ -211,7 +211,7 @@ def _rotated_ms(fns: list[Callable[[], Any]], reps: int) -> list[float]:
 def profile_batch(n: int, reps: int) -> None:
     import polars as pl
 
-    from features.definitions.flights import flights
+    from skewless.definitions.flights import flights
 
     from .batch import base_frame, resample
     from .handwritten import hand_flights_exprs

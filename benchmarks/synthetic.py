@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from xxhash import xxh64_intdigest
 
-from features import FeatureSet, Float64, Input, Int64, String, col, concat_str, lit, when
+from skewless import FeatureSet, Float64, Input, Int64, String, col, concat_str, lit, when
 
 __all__ = ["make_wide", "wide_rows", "INPUTS"]
 

@@ -1,6 +1,6 @@
 """skewless features: write features once, run them in batch (polars) and per request (Python).
 
->>> from features import col, feature_set, Input, Float64
+>>> from skewless import col, feature_set, Input, Float64
 >>> @feature_set
 ... class example:
 ...     x = Input(Float64, nullable=True)
@@ -8,6 +8,12 @@
 >>> example.row_fn({"x": 0.0})
 {'x_log': 0.0}
 """
+
+if not __name__.startswith("skewless"):  # the repository folder imported under its own name
+    raise ImportError(
+        f"this folder is the package skewless{'' if __name__ == 'features' else '.' + __name__}; "
+        f"import it as such (pip install -e . maps the repository's folders into the skewless namespace)"
+    )
 
 from .api.expr import Expr, coalesce, col, lit, when
 from .api.numeric import max_horizontal, min_horizontal, sum_horizontal

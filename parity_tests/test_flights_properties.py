@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.definitions.flights import flights
-from features.parity import check_parity
+from skewless.definitions.flights import flights
+from skewless.parity import check_parity
 
 from .strategies import rows_for
 

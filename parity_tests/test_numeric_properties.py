@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features import FeatureSet, Float64, Input, Int64, col, max_horizontal, min_horizontal, sum_horizontal
-from features.parity import check_parity
+from skewless import FeatureSet, Float64, Input, Int64, col, max_horizontal, min_horizontal, sum_horizontal
+from skewless.parity import check_parity
 
 from .edges import FLOATS, INTS
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import Boolean, FeatureSet, Float64, Input, Int64, String, col, concat_str, lit
-from features.parity import check_parity
+from skewless import Boolean, FeatureSet, Float64, Input, Int64, String, col, concat_str, lit
+from skewless.parity import check_parity
 
 ALPHABET = (
     list("abcksxAB0129_-+.,$^()|\\")

@@ -9,10 +9,10 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import Date, Datetime, FeatureSet, Input, col
-from features.parity import check_parity
-from features.runtime.temporal import _table_seconds
-from features.runtime.tz import get_zone
+from skewless import Date, Datetime, FeatureSet, Input, col
+from skewless.parity import check_parity
+from skewless.runtime.temporal import _table_seconds
+from skewless.runtime.tz import get_zone
 
 from .cases.temporal import ZONES
 

@@ -1,4 +1,4 @@
-"""``python -m serving --bundle PATH [--host H] [--port P] [--workers N]``."""
+"""``python -m skewless.serving --bundle PATH [--host H] [--port P] [--workers N]``."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ def serve(bundle: str, host: str = "127.0.0.1", port: int = 8000, workers: int =
     import uvicorn
 
     os.environ["SKEWLESS_SERVE_BUNDLE"] = str(bundle)
-    uvicorn.run("serving.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("skewless.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers)
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m serving", description="Serve a skewless bundle over HTTP")
+    p = argparse.ArgumentParser(prog="python -m skewless.serving", description="Serve a skewless bundle over HTTP")
     p.add_argument("--bundle", required=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

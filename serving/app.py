@@ -8,7 +8,7 @@ service refuses to serve skew.
 
 The request path is kept short (see the README's serving section for the measurements):
 
-* valid single-row requests skip FastAPI's routing altogether (:mod:`serving.fast_path`, a pure
+* valid single-row requests skip FastAPI's routing altogether (:mod:`skewless.serving.fast_path`, a pure
   ASGI middleware calling ``_Endpoints.predict_one`` / ``features_one``); everything else, and
   every error answer, comes from the routes below;
 * endpoints are ``async def``: the per-request work (~10 µs of features, one LightGBM call) costs
@@ -21,7 +21,7 @@ The request path is kept short (see the README's serving section for the measure
   the same 422 body FastAPI gives. ``openapi_extra`` documents the request bodies with the
   models' own JSON schemas, so the OpenAPI document stays exact;
 * responses are encoded by orjson. orjson writes NaN as ``null``, so non-finite floats are encoded
-  as ``{"float": "nan"}`` etc. before (:class:`~serving.schemas.FeatureEncoder`).
+  as ``{"float": "nan"}`` etc. before (:class:`~skewless.serving.schemas.FeatureEncoder`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
-from training.bundle import GOLDEN_FILE
+from skewless.training.bundle import GOLDEN_FILE
 
 from .bundle_loader import ServedBundle, load_served_bundle
 from .metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics

@@ -1,8 +1,8 @@
 """Load a bundle for serving, without polars.
 
 The feature set is imported from the spec in the manifest and verified against the bundle's
-fingerprints (:func:`training.bundle.load_bundle`); the fitted state is read with
-:func:`features.artifact.load` (pydantic, no polars). The LightGBM model is read from its text
+fingerprints (:func:`skewless.training.bundle.load_bundle`); the fitted state is read with
+:func:`skewless.artifact.load` (pydantic, no polars). The LightGBM model is read from its text
 file into a :class:`lightgbm.Booster`, which predicts on a float64 numpy row whose column order is
 the manifest's model inputs (``manifest["model"]["inputs"]``).
 """
@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from training.bundle import MODEL_FILE, Bundle, load_bundle, same_value
+from skewless.training.bundle import MODEL_FILE, Bundle, load_bundle, same_value
 
 from .fast_predict import single_row_predictor
 

@@ -131,7 +131,7 @@ class _Decoder:
     def zone(self, key: str) -> Any:
         z = self._zones.get(key)
         if z is None:
-            from features.runtime.tz import get_zone
+            from skewless.runtime.tz import get_zone
 
             z = self._zones[key] = get_zone(key)
         return z

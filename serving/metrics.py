@@ -19,7 +19,7 @@ What is measured
     Histogram of served scores (0.05-wide buckets for a binary model's probability).
 ``skewless_feature_log_records_total{state}`` / ``skewless_feature_log_files``
     The served-feature log's counters (submitted, sampled_out, dropped, written), read from
-    :meth:`serving.feature_log.FeatureLog.stats` when scraped (a custom collector: no work per request).
+    :meth:`skewless.serving.feature_log.FeatureLog.stats` when scraped (a custom collector: no work per request).
 ``skewless_ready`` / ``skewless_self_check_problems``
     1 when the startup self-check passed, and how many problems it found.
 
@@ -37,7 +37,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 
-from features.dtypes import Float64
+from skewless.dtypes import Float64
 
 __all__ = ["ServiceMetrics", "MetricsMiddleware", "CONTENT_TYPE"]
 
@@ -89,7 +89,7 @@ class ServiceMetrics:
     binary : bool
         Whether scores are probabilities (score histogram buckets).
     feature_log : callable
-        Returns the current :class:`~serving.feature_log.FeatureLog` or None (it is created later,
+        Returns the current :class:`~skewless.serving.feature_log.FeatureLog` or None (it is created later,
         in the lifespan).
     """
 

@@ -37,7 +37,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import (AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field, NaiveDatetime, StrictBool,
                       StrictInt, StrictStr, create_model)
 
-from features.dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
+from skewless.dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
 
 __all__ = ["request_model", "batch_model", "features_model", "NonFinite", "FeatureEncoder", "encode_features", "I64"]
 
@@ -61,7 +61,7 @@ _ISO = BeforeValidator(_iso_text)
 
 
 def _in_zone(zone: str):
-    from features.runtime.tz import get_zone
+    from skewless.runtime.tz import get_zone
 
     tz = get_zone(zone)
     return lambda v: v.astimezone(tz)

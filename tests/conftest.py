@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from features.datasets import load_flights
-from features.definitions.flights_fitted import flights_fitted
-from training.build import build_dataset
-from training.train import train
+from skewless.datasets import load_flights
+from skewless.definitions.flights_fitted import flights_fitted
+from skewless.training.build import build_dataset
+from skewless.training.train import train
 
 #: Training settings for test bundles: quick, and no MLflow run.
 FAST = {"num_boost_round": 40, "early_stopping_rounds": 10, "tracking": False}

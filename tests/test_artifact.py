@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from features import (
+from skewless import (
     FeatureSet,
     Float64,
     Input,
@@ -31,8 +31,8 @@ from features import (
     target_encode,
     winsorize,
 )
-from features.artifact import FORMAT_VERSION, ArtifactError, load, save
-from features.parity import same_value
+from skewless.artifact import FORMAT_VERSION, ArtifactError, load, save
+from skewless.parity import same_value
 
 HOSTILE = [
     "'; import os; os.system('touch PWNED') #",
@@ -108,7 +108,7 @@ def refit_fingerprint(doc) -> None:
     """What an attacker (or a careless edit) would do: make the state fingerprint consistent again."""
     import hashlib
 
-    from features.artifact import _canonical
+    from skewless.artifact import _canonical
 
     doc["manifest"]["state_fingerprint"] = hashlib.sha256(_canonical(doc["state"])).hexdigest()
 
@@ -305,8 +305,8 @@ def test_hostile_vocabulary_stays_data(tmp_path, monkeypatch):
         load(path, make())
 
     def relower(d):  # the attacker also recomputes the lowered fingerprint
-        from features.artifact import decode
-        from features.fitting import FittedFeatureSet
+        from skewless.artifact import decode
+        from skewless.fitting import FittedFeatureSet
 
         d["manifest"]["lowered_fingerprint"] = FittedFeatureSet(make(), decode(d["state"])).lowered.fingerprint
 
@@ -348,8 +348,8 @@ def test_loading_does_not_import_polars(saved):
     script = textwrap.dedent(
         f"""
         import sys
-        from features import *
-        from features.artifact import load
+        from skewless import *
+        from skewless.artifact import load
         HOSTILE = {HOSTILE!r}
         """
     ) + inspect.getsource(make) + textwrap.dedent(

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from features.runtime.casts import float_to_str, str_to_float, str_to_int
+from skewless.runtime.casts import float_to_str, str_to_float, str_to_int
 
 SETTINGS = settings(max_examples=200, deadline=None)
 

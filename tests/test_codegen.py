@@ -11,8 +11,8 @@ import traceback
 
 import pytest
 
-from features import Float64, Input, Int64, InvalidOperationError, String, col, feature_set, lit, when
-from features.definitions.flights import flights
+from skewless import Float64, Input, Int64, InvalidOperationError, String, col, feature_set, lit, when
+from skewless.definitions.flights import flights
 
 HOSTILE = [
     "'; import os; os.system('echo pwned') #",
@@ -63,13 +63,13 @@ def test_strings_from_definitions_cannot_inject_code(text, tmp_path, capfd):
     assert fs.row_fn({"s": "x"})["picked"] == text
     assert "pwned" not in capfd.readouterr().out
     # The batch runtime agrees on the same hostile strings.
-    from features.parity import check_parity
+    from skewless.parity import check_parity
 
     assert check_parity(fs, [{"s": text}, {"s": None}, {"s": "x"}, {"s": "banana"}]).ok
 
 
 def test_hostile_feature_and_set_names_are_kept_out_of_code():
-    from features import FeatureSet
+    from skewless import FeatureSet
 
     evil = "x'): pass\nimport os\n#"
     fs = FeatureSet(evil, {evil + "in": Input(Int64)}, {evil: col(evil + "in") + 1})
@@ -97,7 +97,7 @@ def test_per_request_path_never_imports_polars():
     code = textwrap.dedent(
         """
         import sys, datetime as dt
-        from features.definitions.flights import flights
+        from skewless.definitions.flights import flights
         fn = flights.row_fn
         row = dict(month=1, day=1, dep_time=2400, sched_dep_time=2359, dep_delay=None, sched_arr_time=5,
                    carrier="AA", flight=1, tailnum=None, origin="JFK", dest="LAX", air_time=None, distance=2475,
@@ -132,7 +132,7 @@ def test_static_nullability_removes_null_checks():
 def test_indicator_columns_come_from_one_row_table():
     # (x == i).cast(Int64) columns over one non-null Int64 x (what one_hot lowers to) are read from a table
     # of ready-made rows; the values and the key order are those of computing each column on its own.
-    from features import FeatureSet
+    from skewless import FeatureSet
 
     code = col("x").fill_null(-1)
     feats = {f"x_is_{i}": (code == i).cast(Int64) for i in (0, 1, 2, 3)}
@@ -155,7 +155,7 @@ def test_indicator_columns_come_from_one_row_table():
 
 
 def test_nullable_indicator_operand_is_not_tabled():
-    from features import FeatureSet
+    from skewless import FeatureSet
 
     feats = {f"x_is_{i}": (col("x") == i).cast(Int64) for i in range(4)}
     fs = FeatureSet("nullable_onehot", {"x": Input(Int64, nullable=True)}, feats)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from features import (
+from skewless import (
     Boolean, Datetime, DefinitionError, SchemaError, FeatureSet, Float64, Input, Int64, String, col, feature_set, lit, when,
 )
 
@@ -104,7 +104,7 @@ def test_expressions_are_immutable_and_not_truthy():
 def test_datetime_literals_never_guess_a_zone():
     import datetime as dt
 
-    from features import ExprTypeError
+    from skewless import ExprTypeError
 
     with pytest.raises(ExprTypeError, match="naive datetime literal"):
         lit(dt.datetime(2013, 1, 1), dtype=Datetime("us", "UTC"))

@@ -1,4 +1,4 @@
-"""The served-feature log (:mod:`serving.feature_log`): exact round trip, rotation, sampling,
+"""The served-feature log (:mod:`skewless.serving.feature_log`): exact round trip, rotation, sampling,
 drops counted and never blocking, flush on close, write errors counted without reaching serving."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from features.runtime.tz import get_zone
-from serving.feature_log import FORMAT_VERSION, FeatureLog, read_log
-from training.bundle import same_value
+from skewless.runtime.tz import get_zone
+from skewless.serving.feature_log import FORMAT_VERSION, FeatureLog, read_log
+from skewless.training.bundle import same_value
 
 NY = get_zone("America/New_York")
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import xxhash
 
-from features import (
+from skewless import (
     CompileError,
     DefinitionError,
     FeatureSet,
@@ -31,7 +31,7 @@ from features import (
     uniform_bucketize,
     winsorize,
 )
-from features.fitting import FitError, node_key
+from skewless.fitting import FitError, node_key
 
 NAN, INF = float("nan"), float("inf")
 
@@ -364,9 +364,9 @@ def test_label_can_be_a_polars_expression():
 
 
 def test_flights_fitted_demo_has_zero_mismatches_on_the_whole_table(tmp_path):
-    from features.artifact import load, save
-    from features.datasets import load_flights
-    from features.definitions.flights_fitted import TRAIN_END, flights_fitted, split, training_label
+    from skewless.artifact import load, save
+    from skewless.datasets import load_flights
+    from skewless.definitions.flights_fitted import TRAIN_END, flights_fitted, split, training_label
 
     df = load_flights()
     train, held_out = split(df)

@@ -9,11 +9,11 @@ import textwrap
 import polars as pl
 import pytest
 
-from features.datasets import load_flights
-from features.definitions.flights import flights
-from features.parity import check_parity
+from skewless.datasets import load_flights
+from skewless.definitions.flights import flights
+from skewless.parity import check_parity
 
-CLI = [sys.executable, "-m", "features"]
+CLI = [sys.executable, "-m", "skewless"]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_cli_parity_on_the_whole_table_and_on_csv(tmp_path, flights_df):
     flights_df.sample(2_000, seed=1).write_csv(tmp_path / "sample.csv")
     for name, rows in (("flights.parquet", 336_776), ("sample.csv", 2_000)):
         proc = subprocess.run(
-            [*CLI, "parity", "features.definitions.flights:flights", "--data", str(tmp_path / name)],
+            [*CLI, "parity", "skewless.definitions.flights:flights", "--data", str(tmp_path / name)],
             capture_output=True, text=True, timeout=600,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -66,10 +66,10 @@ def test_cli_parity_exits_nonzero_on_mismatch(tmp_path, flights_df):
     # A feature-set module whose per-request rule for `+` is sabotaged: parity must catch it.
     (tmp_path / "broken_fs.py").write_text(textwrap.dedent(
         """
-        from features.backends.python.rules import RULES
-        from features.ir import core
+        from skewless.backends.python.rules import RULES
+        from skewless.ir import core
         RULES[core.Add] = lambda e, node, args: f"{args[0].src} + {args[1].src} + 1"
-        from features import FeatureSet, Input, Int64, col
+        from skewless import FeatureSet, Input, Int64, col
         broken = FeatureSet("broken", {"distance": Input(Int64)}, {"d2": col("distance") + 1})
         """
     ))
@@ -87,9 +87,9 @@ def test_cli_parity_exits_nonzero_on_mismatch(tmp_path, flights_df):
     "args, message",
     [
         (["nope:flights", "--data", "x.csv"], "cannot import module 'nope'"),
-        (["features.definitions.flights:flightz", "--data", "x.csv"], "did you mean 'flights'"),
-        (["features.definitions.flights:flights", "--data", "/no/such/file.parquet"], "file not found"),
-        (["features.definitions.flights", "--data", "x.csv"], "MODULE:NAME"),
+        (["skewless.definitions.flights:flightz", "--data", "x.csv"], "did you mean 'flights'"),
+        (["skewless.definitions.flights:flights", "--data", "/no/such/file.parquet"], "file not found"),
+        (["skewless.definitions.flights", "--data", "x.csv"], "MODULE:NAME"),
     ],
 )
 def test_cli_errors_are_clear(args, message):
@@ -104,7 +104,7 @@ def test_cli_reports_missing_and_mistyped_columns(tmp_path, flights_df):
     flights_df.with_columns(pl.col("distance").cast(pl.String)).head(10).write_parquet(tmp_path / "typed.parquet")
     for name, message in [("missing.parquet", "'carrier' is missing"), ("typed.parquet", "'distance' has dtype")]:
         proc = subprocess.run(
-            [*CLI, "parity", "features.definitions.flights:flights", "--data", str(tmp_path / name)],
+            [*CLI, "parity", "skewless.definitions.flights:flights", "--data", str(tmp_path / name)],
             capture_output=True, text=True, timeout=120,
         )
         assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -115,7 +115,7 @@ def test_cli_reports_missing_and_mistyped_columns(tmp_path, flights_df):
 def test_parity_report_checks_the_time_zone_database():
     import datetime as dt
 
-    from features import Datetime, FeatureSet, Input, col
+    from skewless import Datetime, FeatureSet, Input, col
 
     # Africa/Casablanca: polars' compiled-in database and tzdata 2026.6 disagree from 2026-09-20 on.
     fs = FeatureSet("casa", {"ts": Input(Datetime("us", "UTC"))},

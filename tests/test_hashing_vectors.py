@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from features import DefinitionError, ExprTypeError, FeatureSet, Input, Int64, String, col
+from skewless import DefinitionError, ExprTypeError, FeatureSet, Input, Int64, String, col
 
 # Published XXH64 test vectors (seed 0), independent of any implementation.
 VECTORS = {
@@ -61,7 +61,7 @@ def test_n_must_be_a_positive_int_literal(bad):
 
 
 def test_unhashable_dtype_is_a_definition_error():
-    from features import Float64
+    from skewless import Float64
 
     with pytest.raises(DefinitionError, match="cast to String"):
         FeatureSet("hf", {"x": Float64}, {"b": col("x").hash_bucket(3)})
@@ -71,7 +71,7 @@ def test_defining_and_serving_never_imports_polars_hash():
     code = textwrap.dedent(
         """
         import sys
-        from features import FeatureSet, Input, String, col
+        from skewless import FeatureSet, Input, String, col
         fs = FeatureSet("h", {"s": Input(String, nullable=True)}, {"b": col("s").hash_bucket(10)})
         assert fs.row_fn({"s": "abc"})["b"] == 0x44BC2CF5AD770999 % 10
         assert fs.row_fn({"s": None})["b"] is None

@@ -7,8 +7,8 @@ import threading
 import polars as pl
 import pytest
 
-from features import Float64, Input, Int64, String, col, feature_set
-from features.errors import SchemaError
+from skewless import Float64, Input, Int64, String, col, feature_set
+from skewless.errors import SchemaError
 
 
 def _make():
@@ -97,7 +97,7 @@ def test_other_dtypes_are_refused_naming_the_column(column, dtype):
 
 
 def test_native_kernels_are_compiled_once_too_and_agree():
-    from features import FeatureSet, fit, ordinal_encode, quantile_bucketize
+    from skewless import FeatureSet, fit, ordinal_encode, quantile_bucketize
 
     df = pl.DataFrame({"s": ["a", "b", None, "a", "c"] * 40, "x": [float(i) for i in range(200)]})
     fitted = fit(FeatureSet("lookups", {"s": Input(String, nullable=True), "x": Input(Float64)},

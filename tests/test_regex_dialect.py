@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import DefinitionError, FeatureSet, Input, String, col
-from features.runtime import strings as rt
-from features.runtime.regex import (
+from skewless import DefinitionError, FeatureSet, Input, String, col
+from skewless.runtime import strings as rt
+from skewless.runtime.regex import (
     DIGIT,
     SPACE,
     WORD,

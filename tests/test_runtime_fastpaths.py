@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from features.runtime import convert
+from skewless.runtime import convert
 
 _US = dt.timedelta(microseconds=1)
 
@@ -63,7 +63,7 @@ def test_datetime_to_epoch_same_instant_in_any_zone():
 
 
 def test_jan1_table_matches_days_from_civil():
-    from features.runtime import temporal as rt
+    from skewless.runtime import temporal as rt
 
     table = rt.jan1_table()
     assert len(table) == rt.JAN1_LAST_YEAR - rt.JAN1_FIRST_YEAR + 1
@@ -75,8 +75,8 @@ def test_jan1_table_matches_days_from_civil():
 @pytest.mark.parametrize("zone", [None, "UTC", "America/New_York", "Asia/Tokyo", "Pacific/Kiritimati"])
 def test_generated_ordinal_day_matches_the_helper(zone):
     """Year boundaries (leap and not), and the extremes whose wall clock is in year 0 or 10000."""
-    from features import Datetime, FeatureSet, Input, col
-    from features.runtime import temporal as rt
+    from skewless import Datetime, FeatureSet, Input, col
+    from skewless.runtime import temporal as rt
 
     t = col("t") if zone is None else col("t").dt.convert_time_zone(zone)
     fs = FeatureSet("yday", {"t": Input(Datetime("us", "UTC"))}, {"yday": t.dt.ordinal_day()})
@@ -122,7 +122,7 @@ def _int_strings() -> list[str]:
 
 
 def test_str_to_int_fast_path_is_the_same_function():
-    from features.runtime.casts import str_to_int
+    from skewless.runtime.casts import str_to_int
 
     for text in _int_strings():
         assert str_to_int(text) == _reference_str_to_int(text), text

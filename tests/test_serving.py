@@ -15,11 +15,11 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from features.definitions.flights_fitted import flights_fitted
-from serving.app import create_app
-from serving.feature_log import read_log
-from serving.settings import Settings
-from training.bundle import load_bundle
+from skewless.definitions.flights_fitted import flights_fitted
+from skewless.serving.app import create_app
+from skewless.serving.feature_log import read_log
+from skewless.serving.settings import Settings
+from skewless.training.bundle import load_bundle
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +156,8 @@ def test_serving_does_not_import_polars(bundle_dir, slice_df, tmp_path):
     code = textwrap.dedent(f"""
         import json, sys
         from fastapi.testclient import TestClient
-        from serving.app import create_app
-        from serving.settings import Settings
+        from skewless.serving.app import create_app
+        from skewless.serving.settings import Settings
         row = json.loads({json.dumps(row)!r})
         with TestClient(create_app(Settings(bundle={str(bundle_dir)!r}, log_dir={str(tmp_path / "log")!r}))) as c:
             assert c.get("/readyz").status_code == 200, c.get("/readyz").text
@@ -190,8 +190,8 @@ def test_non_finite_json_is_422_not_500(client, slice_df, body):
 def test_request_model_float_rules():
     from pydantic import ValidationError
 
-    from features.dtypes import Field, Float64
-    from serving.schemas import request_model
+    from skewless.dtypes import Field, Float64
+    from skewless.serving.schemas import request_model
 
     M = request_model("t", {"x": Field(Float64(), False)})
     assert M.model_validate({"x": 1}).x == 1.0 and type(M.model_validate({"x": 1}).x) is float
@@ -400,8 +400,8 @@ def test_fast_path_leaves_not_ready_and_oversized_to_the_routes(bundle_dir, slic
 def test_json_bytes_validation_stays_strict():
     from pydantic import ValidationError
 
-    from features.dtypes import Datetime, Field, Float64, Int64
-    from serving.schemas import request_model
+    from skewless.dtypes import Datetime, Field, Float64, Int64
+    from skewless.serving.schemas import request_model
 
     M = request_model("t", {"i": Field(Int64(), False), "x": Field(Float64(), True),
                             "t": Field(Datetime("us", "UTC"), False), "n": Field(Datetime("us", None), False)})

@@ -1,4 +1,4 @@
-"""The service behind a real uvicorn server on 127.0.0.1 (``python -m serving`` in a subprocess,
+"""The service behind a real uvicorn server on 127.0.0.1 (``python -m skewless.serving`` in a subprocess,
 stopped with SIGTERM so the lifespan shutdown runs): served features and scores equal the batch
 ones, and under a bounded load the served-feature log loses nothing it does not count."""
 
@@ -20,10 +20,10 @@ import httpx
 import polars as pl
 import pytest
 
-from features.definitions.flights_fitted import flights_fitted
-from features.dtypes import Date, Datetime, Duration, Float64
-from serving.feature_log import read_log
-from training.bundle import load_bundle, same_value
+from skewless.definitions.flights_fitted import flights_fitted
+from skewless.dtypes import Date, Datetime, Duration, Float64
+from skewless.serving.feature_log import read_log
+from skewless.training.bundle import load_bundle, same_value
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_START = dt.datetime(2013, 2, 15, tzinfo=dt.timezone.utc)  # valid_end of the conftest bundle's split
@@ -40,7 +40,7 @@ def _free_port() -> int:
 
 
 class Server:
-    """``python -m serving`` on a free port of 127.0.0.1, configured by ``SKEWLESS_SERVE_*``."""
+    """``python -m skewless.serving`` on a free port of 127.0.0.1, configured by ``SKEWLESS_SERVE_*``."""
 
     def __init__(self, bundle: Path, workdir: Path, workers: int = 1, **settings: str):
         self.bundle, self.workdir, self.settings, self.workers = bundle, workdir, settings, workers
@@ -57,7 +57,7 @@ class Server:
             with open(self.output, "ab") as out:
                 # a session of its own: the worker processes can be killed with it if need be
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "serving", "--bundle", str(self.bundle), "--host", "127.0.0.1",
+                    [sys.executable, "-m", "skewless.serving", "--bundle", str(self.bundle), "--host", "127.0.0.1",
                      "--port", str(self.port), "--workers", str(self.workers)],
                     cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
@@ -134,7 +134,7 @@ def _same_row(a: dict, b: dict) -> bool:
 
 
 def _decode(value, dtype):
-    """A feature value from the API's JSON (see serving.schemas.encode_features)."""
+    """A feature value from the API's JSON (see skewless.serving.schemas.encode_features)."""
     if value is None:
         return None
     if isinstance(dtype, Float64):

@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, negativ
                                                positive_data_acceptance, response_schema_conformance,
                                                status_code_conformance)
 
-from features.definitions.flights_fitted import flights_fitted
-from serving.app import create_app
-from serving.settings import Settings
+from skewless.definitions.flights_fitted import flights_fitted
+from skewless.serving.app import create_app
+from skewless.serving.settings import Settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MIN_REQUESTS = 500

@@ -4,7 +4,7 @@ Where skewless deliberately differs from scikit-learn, the test says so:
 
 * **Reciprocal multiplication and summation order.** skewless divides by a
   learned constant as ``x * (1 / k)`` in both runtimes (so batch and per-request
-  are bitwise equal; see ``features.ir.core.TrueDiv``), and learns means and
+  are bitwise equal; see ``skewless.ir.core.TrueDiv``), and learns means and
   variances with polars; scikit-learn divides and sums its own way. Learned
   constants agree to 1 ULP, transformed values to ``4 * spacing(mean) / std``
   (near ``x == mean`` the *relative* difference is unbounded, so the bound is
@@ -23,7 +23,7 @@ Where skewless deliberately differs from scikit-learn, the test says so:
   ``fit(...).transform(...)`` to 2 ULPs (summation order). For the training rows
   both use cross fitting, with different fold schemes: scikit-learn shuffles
   ``KFold``/``StratifiedKFold`` with a seed, skewless assigns folds by
-  ``XXH64(row position or key) % folds`` (see ``features.fitting``).
+  ``XXH64(row position or key) % folds`` (see ``skewless.fitting``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ sklearn = pytest.importorskip("sklearn")
 from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, StandardScaler, TargetEncoder  # noqa: E402
 
-from features import (  # noqa: E402
+from skewless import (  # noqa: E402
     FeatureSet,
     Float64,
     Input,
@@ -53,9 +53,9 @@ from features import (  # noqa: E402
     standardize,
     target_encode,
 )
-from features.datasets import load_flights  # noqa: E402
-from features.fitting import node_key  # noqa: E402
-from features.parity import ulp_distance  # noqa: E402
+from skewless.datasets import load_flights  # noqa: E402
+from skewless.fitting import node_key  # noqa: E402
+from skewless.parity import ulp_distance  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +270,7 @@ def test_target_encode_vs_target_encoder_flights(flights_df):
     enc = TargetEncoder(smooth=20.0, target_type="binary").fit(x, y)
     ours = fitted.transform(rows).collect()["te"].to_numpy()
     assert max(ulp_distance(a, b) for a, b in zip(ours, enc.transform(x)[:, 0])) <= 2
-    # Training rows: both cross-fit (different fold schemes, see the module docstring), so both differ from serving.
+    # Training rows: both cross-fit (different fold schemes, see the module docstring), so both differ from skewless.serving.
     training = fitted.transform_training(flights_df, label=label).collect()["te"].to_numpy()
     assert np.mean(training != fitted.transform(flights_df).collect()["te"].to_numpy()) > 0.99
     assert np.mean(enc.fit_transform(x, y)[:, 0] != enc.transform(x)[:, 0]) > 0.99

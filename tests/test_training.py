@@ -15,11 +15,11 @@ import sys
 
 import pytest
 
-from training.build import SPLITS, read_build
-from training.bundle import load_bundle
-from training.tracking import TAGS, find_run
+from skewless.training.build import SPLITS, read_build
+from skewless.training.bundle import load_bundle
+from skewless.training.tracking import TAGS, find_run
 
-CLI = [sys.executable, "-m", "features"]
+CLI = [sys.executable, "-m", "skewless"]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_demo_runs_the_main_job_and_says_where_everything_went(demo):
     build = read_build(out / "build")
     assert build["rows"] == {"train": 244_646, "valid": 28_635, "test": 54_065, "total": 327_346,
                              "dropped_without_event_time_or_label": 9_430}
-    assert build["feature_set"]["spec"] == "features.definitions.flights_fitted:flights_fitted"
+    assert build["feature_set"]["spec"] == "skewless.definitions.flights_fitted:flights_fitted"
     assert build["feature_set"]["fitted"] and (out / "build" / "fitted.json").is_file()
     assert build["split"]["train_end"] == "2013-10-01T00:00:00+00:00"
     # nothing temporary left next to the outputs

@@ -11,14 +11,14 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import app
-from features.datasets import load_flights
-from features.definitions.flights import flights
-from features.definitions.flights_fitted import flights_fitted
-from training.build import build_dataset
-from training.bundle import BundleError, load_bundle
-from training.compare import compare, state_diff
-from training.train import auc, train
+from skewless.cli import app
+from skewless.datasets import load_flights
+from skewless.definitions.flights import flights
+from skewless.definitions.flights_fitted import flights_fitted
+from skewless.training.build import build_dataset
+from skewless.training.bundle import BundleError, load_bundle
+from skewless.training.compare import compare, state_diff
+from skewless.training.train import auc, train
 
 FAST = {"num_boost_round": 60, "early_stopping_rounds": 10, "tracking": False}
 

@@ -11,14 +11,14 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from features.cli import app
-from features.datasets import load_flights
-from features.definitions.flights import flights
-from features.errors import SchemaError, SkewlessError
-from training.build import BuildError, assert_schema, build_dataset, read_build
+from skewless.cli import app
+from skewless.datasets import load_flights
+from skewless.definitions.flights import flights
+from skewless.errors import SchemaError, SkewlessError
+from skewless.training.build import BuildError, assert_schema, build_dataset, read_build
 
-CLI = [sys.executable, "-m", "features"]
-FS = "features.definitions.flights:flights"
+CLI = [sys.executable, "-m", "skewless"]
+FS = "skewless.definitions.flights:flights"
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +108,12 @@ def test_failure_while_writing_leaves_nothing_and_keeps_the_previous_build(tmp_p
     first = _build(small, out)
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
 
-    import training.stats
+    import skewless.training.stats
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(training.stats, "column_stats", boom)
+    monkeypatch.setattr(skewless.training.stats, "column_stats", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         _build(small, out, overwrite=True)
     # the previous, complete build is untouched and no temporary directory is left

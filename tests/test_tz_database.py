@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from features.backends.polars.tzcheck import compare_with_polars
-from features.errors import SchemaError
-from features.runtime.temporal import CUTOFF_SECONDS, _table_seconds, local_value
-from features.runtime.tz import check_zone, get_zone, tzdata_version
+from skewless.backends.polars.tzcheck import compare_with_polars
+from skewless.errors import SchemaError
+from skewless.runtime.temporal import CUTOFF_SECONDS, _table_seconds, local_value
+from skewless.runtime.tz import check_zone, get_zone, tzdata_version
 from parity_tests.cases.temporal import ZONES
 
 UTC = dt.timezone.utc
@@ -79,8 +79,8 @@ def test_get_zone_reads_the_tzdata_package_not_the_os(tmp_path: Path):
     code = textwrap.dedent(
         """
         import datetime as dt, zoneinfo
-        from features.runtime.tz import get_zone
-        from features.runtime.temporal import zone_table
+        from skewless.runtime.tz import get_zone
+        from skewless.runtime.temporal import zone_table
         instant = dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone.utc)
         assert instant.astimezone(zoneinfo.ZoneInfo("America/New_York")).hour == 21  # the fake OS copy
         assert instant.astimezone(get_zone("America/New_York")).hour == 7

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from features import Boolean, Datetime, FeatureSet, Input, Int64, col, lit, max_horizontal, min_horizontal, when
-from features.backends.python.ranges import INT64, ValueRanges, fits_int64
-from features.parity import check_parity
+from skewless import Boolean, Datetime, FeatureSet, Input, Int64, col, lit, max_horizontal, min_horizontal, when
+from skewless.backends.python.ranges import INT64, ValueRanges, fits_int64
+from skewless.parity import check_parity
 
 MIN, MAX = -(2**63), 2**63 - 1
 

@@ -2,11 +2,18 @@
 
 Python API (the ``skewless build / train / compare`` commands are thin wrappers):
 
-* :func:`training.build.build_dataset` — time-split train/valid/test feature files, fitted state, ``stats.json``;
-* :func:`training.train.train` — LightGBM with early stopping, a bundle (``training.bundle``), an MLflow run;
-* :func:`training.compare.compare` — score and state differences between two bundles on the same data;
-* :func:`training.bundle.load_bundle`, :func:`training.tracking.find_run`.
+* :func:`skewless.training.build.build_dataset` — time-split train/valid/test feature files, fitted state, ``stats.json``;
+* :func:`skewless.training.train.train` — LightGBM with early stopping, a bundle (``skewless.training.bundle``), an MLflow run;
+* :func:`skewless.training.compare.compare` — score and state differences between two bundles on the same data;
+* :func:`skewless.training.bundle.load_bundle`, :func:`skewless.training.tracking.find_run`.
 """
+
+if not __name__.startswith("skewless"):  # the repository folder imported under its own name
+    raise ImportError(
+        f"this folder is the package skewless{'' if __name__ == 'features' else '.' + __name__}; "
+        f"import it as such (pip install -e . maps the repository's folders into the skewless namespace)"
+    )
+
 
 import os as _os
 

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from features.errors import SkewlessError
+from skewless.errors import SkewlessError
 
 __all__ = ["atomic_dir", "sha256_files", "git_info", "versions", "now_iso", "spec_of", "write_json", "json_safe"]
 

@@ -1,16 +1,16 @@
 """Batch feature builds: raw history -> train / validation / test feature files, fitted state and ``stats.json``.
 
->>> from training.build import build_dataset                       # doctest: +SKIP
->>> from features.definitions.flights import flights                # doctest: +SKIP
+>>> from skewless.training.build import build_dataset                       # doctest: +SKIP
+>>> from skewless.definitions.flights import flights                # doctest: +SKIP
 >>> result = build_dataset(flights, "flights.parquet", "out/build",  # doctest: +SKIP
 ...                        label="arr_delay > 15", event_time="time_hour",
 ...                        split=("2013-09-01", "2013-11-01"))
 
-What it does, in order (each step fails with a :class:`~features.errors.SkewlessError`
+What it does, in order (each step fails with a :class:`~skewless.errors.SkewlessError`
 naming the column, path or split at fault):
 
 1. **Read.** ``source`` is a polars ``LazyFrame``/``DataFrame``, a path, a glob
-   or a list of them (parquet or CSV, see :func:`features.io.scan_data`).
+   or a list of them (parquet or CSV, see :func:`skewless.io.scan_data`).
 2. **Check the inputs.** Every input the features read is present with its
    declared dtype; the event-time and label columns exist and are temporal /
    boolean-or-numeric; the data has rows; no used input is entirely null; a
@@ -47,14 +47,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from features.errors import SchemaError, SkewlessError
+from skewless.errors import SchemaError, SkewlessError
 
 from ._util import atomic_dir, git_info, now_iso, sha256_files, spec_of, versions, write_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-    from features.feature_set import FeatureSet
+    from skewless.feature_set import FeatureSet
 
 __all__ = ["build_dataset", "BuildResult", "BuildError", "read_build", "split_frames", "SPLITS", "LABEL_COLUMN"]
 
@@ -132,7 +132,7 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
 
     import polars as pl
 
-    from features.io import scan_data
+    from skewless.io import scan_data
 
     if isinstance(source, pl.LazyFrame):
         return source, {"kind": "LazyFrame"}
@@ -277,10 +277,10 @@ def _fit_if_needed(fs: Any, train: "pl.LazyFrame", *, label: str) -> Any:
     """The transformer for this build: ``fs`` itself when nothing is fitted, else ``fit(fs, train rows)``.
 
     Fitting sees the training split only (no leakage into validation or test).
-    A :class:`~features.fitting.FittedFeatureSet` passed in is used as is.
+    A :class:`~skewless.fitting.FittedFeatureSet` passed in is used as is.
     """
     try:
-        from features.fitting import FittedFeatureSet, fit, fitted_nodes
+        from skewless.fitting import FittedFeatureSet, fit, fitted_nodes
     except ImportError:  # pragma: no cover - skewless without fitted transforms
         return fs
     if isinstance(fs, FittedFeatureSet) or not fitted_nodes(fs):
@@ -307,7 +307,7 @@ def _state_fingerprint(transformer: Any) -> str | None:
 
 
 def _expected_schema(transformer: Any, event_time: str, et_dtype: Any, label_dtype: Any) -> dict[str, Any]:
-    from features.backends.polars.dtypes import to_polars
+    from skewless.backends.polars.dtypes import to_polars
 
     out = {event_time: et_dtype, LABEL_COLUMN: label_dtype}
     for name, f in transformer.output_schema().items():
@@ -379,8 +379,8 @@ def build_dataset(
     """
     import polars as pl
 
-    from features.backends.polars.compiler import conform_inputs
-    from features.feature_set import FeatureSet
+    from skewless.backends.polars.compiler import conform_inputs
+    from skewless.feature_set import FeatureSet
 
     started = time.perf_counter()
     steps = _Steps(progress)
@@ -398,7 +398,7 @@ def build_dataset(
     # ---- columns: event time, label, inputs
     steps("checking the inputs")
     if event_time not in schema:
-        from features.suggest import did_you_mean
+        from skewless.suggest import did_you_mean
 
         raise SchemaError(f"event-time column {event_time!r} is missing from the data{did_you_mean(event_time, schema)}")
     et_dtype = schema[event_time]
@@ -407,7 +407,7 @@ def build_dataset(
     label_expr, label_text, label_columns = parse_label(label)
     for c in label_columns:
         if c not in schema:
-            from features.suggest import did_you_mean
+            from skewless.suggest import did_you_mean
 
             raise SchemaError(f"label column {c!r} is missing from the data{did_you_mean(c, schema)}")
     try:
@@ -566,7 +566,7 @@ def build_dataset(
         steps("writing the fitted state and golden inputs")
         fitted_file = None
         if transformer is not fs:
-            from features.artifact import save
+            from skewless.artifact import save
 
             save(transformer, tmp / FITTED_FILE)
             fitted_file = FITTED_FILE

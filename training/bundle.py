@@ -6,13 +6,13 @@ A bundle is a directory::
     manifest.json      fingerprints, model inputs and their encoding, metrics, data hash,
                        git commit, versions, time, the MLflow run it was logged to
     feature_set.json   the feature set's identity (name, import spec, fingerprints)
-    fitted.json        the fitted state (features.artifact format) when anything is fitted
+    fitted.json        the fitted state (skewless.artifact format) when anything is fitted
     golden_rows.json   a few input rows with their batch-computed features and model scores
     stats.json         the statistics of the data the model was trained on (copied from the build)
 
 :func:`load_bundle` verifies the feature set in code against the bundle's
 fingerprints (and the fitted artifact) and gives a :class:`Bundle` that scores
-one row (generated per-request function + :class:`~training.encoding.ModelInputs`
+one row (generated per-request function + :class:`~skewless.training.encoding.ModelInputs`
 + LightGBM) or a frame (the polars pipeline); :meth:`Bundle.self_check` replays
 the golden rows through the per-request path.
 """
@@ -25,7 +25,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from features.errors import SkewlessError
+from skewless.errors import SkewlessError
 
 from .encoding import ModelInputs
 
@@ -55,7 +55,7 @@ class BundleError(SkewlessError, ValueError):
 
 def encode_value(value: Any, dtype: Any) -> Any:
     """JSON form of one value of skewless dtype ``dtype`` (exact: decodes to an equal value of the same type)."""
-    from features.dtypes import Date, Datetime, Duration, Float64
+    from skewless.dtypes import Date, Datetime, Duration, Float64
 
     if value is None:
         return None
@@ -72,7 +72,7 @@ def encode_value(value: Any, dtype: Any) -> Any:
 
 def decode_value(data: Any, dtype: Any) -> Any:
     """Inverse of :func:`encode_value`."""
-    from features.dtypes import Date, Datetime, Duration, Float64
+    from skewless.dtypes import Date, Datetime, Duration, Float64
 
     if data is None:
         return None
@@ -83,7 +83,7 @@ def decode_value(data: Any, dtype: Any) -> Any:
     if isinstance(dtype, Datetime):
         value = _dt.datetime.fromisoformat(data)
         if dtype.time_zone is not None:
-            from features.runtime.tz import get_zone
+            from skewless.runtime.tz import get_zone
 
             value = value.astimezone(get_zone(dtype.time_zone))
         return value
@@ -178,7 +178,7 @@ class Bundle:
     # --- self-check -------------------------------------------------------------------
     def golden_rows(self) -> list[dict[str, Any]]:
         """The golden rows, decoded: ``[{"inputs": {...}, "features": {...}, "score": float}, ...]``."""
-        from features.dtypes import dtype_from_json
+        from skewless.dtypes import dtype_from_json
 
         doc = json.loads((self.path / GOLDEN_FILE).read_text(encoding="utf-8"))
         in_types = {k: dtype_from_json(v) for k, v in doc["input_dtypes"].items()}
@@ -225,7 +225,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 def load_feature_set_for(manifest: Mapping[str, Any], feature_set: Any = None, *, where: str) -> Any:
     """The feature set named by a build/bundle manifest, checked against its fingerprint."""
-    from features.io import load_feature_set
+    from skewless.io import load_feature_set
 
     info = manifest["feature_set"]
     if feature_set is None:
@@ -256,7 +256,7 @@ def load_bundle(path: str | Path, feature_set: Any = None) -> Bundle:
     manifest = read_manifest(path)
     fs = load_feature_set_for(manifest, feature_set, where=f"bundle {str(path)!r}")
     if manifest["feature_set"].get("fitted"):
-        from features.artifact import load
+        from skewless.artifact import load
 
         transformer = load(path / FITTED_FILE, fs)
         want = manifest["feature_set"].get("state_fingerprint")

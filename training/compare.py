@@ -1,6 +1,6 @@
 """Compare two bundles on the same data before shipping one (Rules of ML #24: measure the delta between models).
 
->>> from training.compare import compare                          # doctest: +SKIP
+>>> from skewless.training.compare import compare                          # doctest: +SKIP
 >>> report = compare("out/bundle_v1", "out/bundle_v2", "flights.parquet")  # doctest: +SKIP
 >>> print(report.summary())                                      # doctest: +SKIP
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from features.errors import SkewlessError
+from skewless.errors import SkewlessError
 
 from .bundle import Bundle, load_bundle
 
@@ -113,7 +113,7 @@ def _describe_change(old: Any, new: Any) -> str | None:
 
 
 def state_diff(state_a: Mapping[str, Any] | None, state_b: Mapping[str, Any] | None) -> dict[str, Any]:
-    """How two fitted states differ (keys are fitted-node keys; see :mod:`features.fitting`)."""
+    """How two fitted states differ (keys are fitted-node keys; see :mod:`skewless.fitting`)."""
     if state_a is None and state_b is None:
         return {"same": True, "fitted": False, "only_a": [], "only_b": [], "changed": []}
     a, b = dict(state_a or {}), dict(state_b or {})

@@ -57,7 +57,7 @@ class ColumnEncoding:
 
 
 def _kind_of(dtype: Any) -> str:
-    from features.dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
+    from skewless.dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
 
     if isinstance(dtype, (Int64, Float64)):
         return "number"

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from features.errors import SkewlessError
+from skewless.errors import SkewlessError
 
 __all__ = ["Tracker", "TrackingError", "resolve_tracking_uri", "find_run", "TAGS", "ENV_URI"]
 

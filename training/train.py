@@ -1,6 +1,6 @@
-"""Train a LightGBM model on a build and write a bundle (see :mod:`training.bundle`), tracked in MLflow.
+"""Train a LightGBM model on a build and write a bundle (see :mod:`skewless.training.bundle`), tracked in MLflow.
 
->>> from training.train import train                         # doctest: +SKIP
+>>> from skewless.training.train import train                         # doctest: +SKIP
 >>> result = train("out/build", "out/bundle")                # doctest: +SKIP
 >>> result.metrics["test"]                                   # doctest: +SKIP
 {'auc': 0.93, 'log_loss': 0.25, ...}
@@ -11,7 +11,7 @@
 * The model is saved in LightGBM's native text format; metrics and golden
   scores are computed with the model *read back from that file*, so they are
   the scores serving will reproduce.
-* Every run is logged to MLflow (:mod:`training.tracking`); when tracking fails
+* Every run is logged to MLflow (:mod:`skewless.training.tracking`); when tracking fails
   the bundle is still written, its manifest says ``tracking.status = "failed"``
   with the reason, and :attr:`TrainResult.tracking_error` is set.
 """
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from features.errors import SkewlessError
+from skewless.errors import SkewlessError
 
 from ._util import atomic_dir, git_info, now_iso, versions, write_json
 from .build import LABEL_COLUMN, SPLITS, read_build
@@ -132,7 +132,7 @@ def load_transformer(build_dir: Path, manifest: Mapping[str, Any], feature_set: 
     """The feature set (or fitted feature set) a build was made with, verified against its fingerprints."""
     fs = load_feature_set_for(manifest, feature_set, where=f"build {str(build_dir)!r}")
     if manifest["feature_set"].get("fitted"):
-        from features.artifact import load
+        from skewless.artifact import load
 
         return load(build_dir / manifest["fitted_artifact"], fs)
     return fs
@@ -169,7 +169,7 @@ def train(
     num_boost_round, early_stopping_rounds : boosting rounds, and patience on the validation loss
     threads : LightGBM threads (default: all cores)
     decision_threshold : score threshold of the binary decision (recorded; used by compare and accuracy)
-    tracking, tracking_uri, experiment : MLflow logging (see :mod:`training.tracking`)
+    tracking, tracking_uri, experiment : MLflow logging (see :mod:`skewless.training.tracking`)
     progress : called with the name of each step; on_iteration(i, total) after each boosting round
     warn : called with a message when tracking fails (default: a RuntimeWarning)
     """

@@ -49,7 +49,7 @@ class Expr(NumericMethods, HashingMethods):
 
     Examples
     --------
-    >>> from features import col
+    >>> from skewless import col
     >>> (col("distance").log1p() / 2).round(3)
     <Expr (col('distance').log1p() / lit(2)).round(decimals=3, mode='half_to_even')>
     """
@@ -141,7 +141,7 @@ class Expr(NumericMethods, HashingMethods):
         return Expr(core.Pow(wrap(other), self._node))
 
     def pow(self, exponent: Any) -> "Expr":
-        """``self ** exponent``; see :class:`features.ir.core.Pow`."""
+        """``self ** exponent``; see :class:`skewless.ir.core.Pow`."""
         return self ** exponent
 
     def __neg__(self) -> "Expr":
@@ -284,7 +284,7 @@ class Expr(NumericMethods, HashingMethods):
         return Expr(core.IsIn(self._node, unique, dtype))
 
     def cast(self, dtype: Any, *, strict: bool = True) -> "Expr":
-        """Cast to ``dtype``; see :class:`features.ir.core.Cast` for the exact rules."""
+        """Cast to ``dtype``; see :class:`skewless.ir.core.Cast` for the exact rules."""
         return Expr(core.Cast(self._node, to_dtype(dtype), strict))
 
     def alias(self, name: str) -> "Expr":

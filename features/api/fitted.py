@@ -1,18 +1,18 @@
 """Fitted transforms (scikit-learn's names) and the ops that apply fixed state.
 
 A fitted transform learns constants (a mean, a vocabulary, bucket edges, ...)
-from training data with :func:`features.fit` and is then applied identically
+from skewless.training data with :func:`features.fit` and is then applied identically
 by the batch and per-request runtimes. It composes with every other
 expression and may read other features:
 
->>> from features import col, standardize, one_hot
+>>> from skewless import col, standardize, one_hot
 >>> standardize(col("distance").log1p())
 <Expr standardize(col('distance').log1p(), ddof=0)>
 >>> one_hot(col("carrier"), max_categories=10)
 <Expr one_hot(col('carrier'), max_categories=10, min_frequency=None)>
 
 The exact learning rules (NaN, constant columns, empty vocabularies, ...) are
-documented in :mod:`features.ir.fitted`.
+documented in :mod:`skewless.ir.fitted`.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def one_hot(expr: Any, *, max_categories: int | None = None, min_frequency: int 
 
     A feature ``carrier_oh = one_hot(col("carrier"))`` becomes the columns
     ``carrier_oh__AA``, ``carrier_oh__B6``, ..., ``carrier_oh__other`` and
-    ``carrier_oh__null`` (see :class:`features.ir.fitted.OneHot` for the
+    ``carrier_oh__null`` (see :class:`skewless.ir.fitted.OneHot` for the
     naming rule). It must be a feature of its own.
 
     Examples

@@ -1,4 +1,4 @@
-"""Hashing methods of :class:`~features.api.expr.Expr` (mixin): ``hash_bucket``."""
+"""Hashing methods of :class:`~skewless.api.expr.Expr` (mixin): ``hash_bucket``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Numeric methods of :class:`~features.api.expr.Expr` (mixin) and the horizontal reductions.
+"""Numeric methods of :class:`~skewless.api.expr.Expr` (mixin) and the horizontal reductions.
 
 Names, signatures and results follow polars 2.1; each docstring says where
 polars differs from plain Python.

@@ -191,7 +191,7 @@ class DateTimeNamespace(Namespace):
         >>> col("ts").dt.convert_time_zone("Asia/Kathmandu")
         <Expr col('ts').dt.convert_time_zone(time_zone='Asia/Kathmandu')>
         """
-        # The zone is checked (with features.runtime.tz.check_zone) when the feature set is
+        # The zone is checked (with skewless.runtime.tz.check_zone) when the feature set is
         # defined, so that the error names the feature.
         return self._new(ops.DtConvertTimeZone(self._node, time_zone))
 

@@ -18,7 +18,7 @@ The traps of this table, and how each is handled:
 
 from __future__ import annotations
 
-from features import Datetime, Input, Int64, String, col, concat_str, feature_set, lit, when
+from skewless import Datetime, Input, Int64, String, col, concat_str, feature_set, lit, when
 
 __all__ = ["flights", "LABEL", "EVENT_TIME"]
 

@@ -1,12 +1,12 @@
 """Demo: fitted features for the nycflights13 delay model, learned on a time-based training split.
 
-Built on the inputs and expressions of :mod:`features.definitions.flights`.
+Built on the inputs and expressions of :mod:`skewless.definitions.flights`.
 Fit once in batch, store the artifact, serve it per request::
 
-    from features import fit
-    from features.artifact import save
-    from features.datasets import load_flights
-    from features.definitions.flights_fitted import flights_fitted, training_label, split
+    from skewless import fit
+    from skewless.artifact import save
+    from skewless.datasets import load_flights
+    from skewless.definitions.flights_fitted import flights_fitted, training_label, split
 
     train, _ = split(load_flights())
     fitted = fit(flights_fitted, train, label=training_label())
@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-from features import (
+from skewless import (
     FeatureSet,
     Input,
     col,
@@ -40,8 +40,8 @@ from features import (
     uniform_bucketize,
     winsorize,
 )
-from features.api.expr import Expr
-from features.definitions.flights import EVENT_TIME, flights
+from skewless.api.expr import Expr
+from skewless.definitions.flights import EVENT_TIME, flights
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -99,7 +99,7 @@ _features: dict[str, Any] = {
     "tail_te": target_encode(col("tailnum"), smoothing=50.0),
 }
 
-#: The fitted demo set: same inputs as :data:`features.definitions.flights.flights`.
+#: The fitted demo set: same inputs as :data:`skewless.definitions.flights.flights`.
 flights_fitted = FeatureSet(
     "flights_fitted",
     {name: Input(f.dtype, f.nullable) for name, f in flights.inputs.items()},

@@ -1,4 +1,4 @@
-"""IR ops. Importing this package registers every op in :data:`features.ir.base.OPS`."""
+"""IR ops. Importing this package registers every op in :data:`skewless.ir.base.OPS`."""
 
 from . import base, core, numeric, strings, temporal, hashing, applied, fitted  # noqa: F401  (registration)
 from .base import OPS, Column, Literal, Node, render, walk

@@ -1,6 +1,6 @@
 """IR ops that apply learned state: dictionary lookups and bucketing against fixed edges.
 
-Fitting (:mod:`features.fitting`) lowers every fitted op (``standardize``,
+Fitting (:mod:`skewless.fitting`) lowers every fitted op (``standardize``,
 ``one_hot``, ``quantile_bucketize``, ...) into ordinary ops; these two are the
 only ones it needs beyond the core ones. They are regular ops with a rule in
 each backend and their own parity cases, and they can be used directly through

@@ -3,8 +3,8 @@
 Every op is a frozen dataclass deriving from :class:`Node`. Fields holding a
 :class:`Node` (or a tuple of them) are the op's operands; every other field is a
 parameter. Each op states its static typing rule in :meth:`Node.infer`, which
-receives the inferred :class:`~features.dtypes.Field` of each operand and
-returns the op's own, or raises :class:`~features.errors.ExprTypeError`.
+receives the inferred :class:`~skewless.dtypes.Field` of each operand and
+returns the op's own, or raises :class:`~skewless.errors.ExprTypeError`.
 
 Ops register themselves in :data:`OPS` on definition, so that the parity suite
 can fail when an op has no parity case and each backend can fail at compile

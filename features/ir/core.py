@@ -450,7 +450,7 @@ class Cast(Node):
     surrounding spaces. Float64 -> String writes polars' format (``"1e-7"``,
     ``"NaN"``, ``"1e+16"``). Boolean -> String is ``"true"``/``"false"``.
     String -> Boolean is refused, as polars refuses it. ``strict=True`` raises
-    :class:`~features.errors.InvalidOperationError` on a value that cannot be
+    :class:`~skewless.errors.InvalidOperationError` on a value that cannot be
     converted; ``strict=False`` gives null.
     """
 

@@ -1,11 +1,11 @@
-"""Fitted ops: transforms whose constants are learned from training data.
+"""Fitted ops: transforms whose constants are learned from skewless.training data.
 
 A fitted op carries its parameters (``ddof``, ``max_categories``, ``n_bins``,
 ...) but no state. It type-checks like any op, so a feature set using it is
 checked when it is defined. It has no backend rule: :func:`features.fit`
 learns its state with polars aggregations on the training rows and *lowers* it
-into ordinary ops (core arithmetic, :class:`~features.ir.applied.MapValues`,
-:class:`~features.ir.applied.Bucketize`, ``clip``, ``fill_null``), so that both
+into ordinary ops (core arithmetic, :class:`~skewless.ir.applied.MapValues`,
+:class:`~skewless.ir.applied.Bucketize`, ``clip``, ``fill_null``), so that both
 runtimes apply the same constants and the parity harness checks them as it
 checks everything else.
 
@@ -292,7 +292,7 @@ class TargetEncode(FittedOp):
     a category; an unseen value (or null never seen) gets ``prior``. Serving
     uses the encodings learned from all training rows; the training rows
     themselves get out-of-fold encodings (``folds`` folds) from
-    :meth:`features.fitting.FittedFeatureSet.transform_training`.
+    :meth:`skewless.fitting.FittedFeatureSet.transform_training`.
     """
 
     method = "target_encode"

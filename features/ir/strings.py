@@ -2,7 +2,7 @@
 
 Every op copies polars 2.1.0; lengths, offsets and positions count Unicode
 code points, as polars does. Regex patterns are checked and translated when
-the feature set is defined (see :mod:`features.runtime.regex`): an unsupported
+the feature set is defined (see :mod:`skewless.runtime.regex`): an unsupported
 or invalid pattern fails the definition, naming the construct.
 """
 
@@ -66,7 +66,7 @@ class _StringOp(Node):
 class StrLenChars(_StringOp):
     """``s.str.len_chars()``: number of Unicode code points (``"e\\u0301"`` is 2).
 
-    Int64, not polars' UInt32 (see :mod:`features.dtypes`).
+    Int64, not polars' UInt32 (see :mod:`skewless.dtypes`).
     """
 
     method = "len_chars"
@@ -158,7 +158,7 @@ class StrContains(_StringOp):
 
     Copies polars: the pattern is a regex unless ``literal=True`` (so ``"a.b"``
     matches ``"axb"``); ``""`` is contained in every string. Regexes use the
-    shared dialect of :mod:`features.runtime.regex` and are checked when the
+    shared dialect of :mod:`skewless.runtime.regex` and are checked when the
     feature set is defined (there is no run-time ``strict`` failure).
     """
 

@@ -2,7 +2,7 @@
 
 Field accessors read the wall clock: in the dtype's zone for a zoned
 ``Datetime`` (polars converts the instant with its own copy of the IANA
-database, see :mod:`features.runtime.temporal`), as is for a naive one. They
+database, see :mod:`skewless.runtime.temporal`), as is for a naive one. They
 return ``Int64`` where polars returns ``Int8``/``Int16``/``Int32``.
 """
 

@@ -97,7 +97,7 @@ SPECIAL_EXPONENTS = (0.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)
 
 
 def fpow_scalar(x: float, y: float) -> float:
-    """``x ** y`` with polars' scalar-exponent rules (see :class:`features.ir.core.Pow`).
+    """``x ** y`` with polars' scalar-exponent rules (see :class:`skewless.ir.core.Pow`).
 
     ``y == 0.5`` is ``sqrt(x)`` (so ``(-0.0) ** 0.5`` is ``-0.0`` and ``(-inf) ** 0.5`` NaN);
     ``y`` in 2..9 is ``x * x * ... * x`` (rounded at each step); anything else is C ``pow``.

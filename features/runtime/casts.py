@@ -1,4 +1,4 @@
-"""Casts with polars' exact rules (see :class:`features.ir.core.Cast`)."""
+"""Casts with polars' exact rules (see :class:`skewless.ir.core.Cast`)."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ polars stays fast. Results still agree; prefer unambiguous patterns.
 Empty matches: Rust never reports an empty match that ends where the previous
 match ended; Python does. ``count_matches``/``replace_all`` of a pattern that
 can match the empty string therefore iterate with Rust's rule in the
-per-request runtime (:func:`features.runtime.strings.rust_matches`).
+per-request runtime (:func:`skewless.runtime.strings.rust_matches`).
 
 Replacement strings use Rust's syntax (:func:`parse_replacement`).
 """

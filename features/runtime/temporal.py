@@ -1,6 +1,6 @@
 """Per-request helpers for the ``.dt`` ops: wall-clock offsets and calendar fields.
 
-Internal values are ints (see :mod:`features.runtime.convert`): a ``Datetime``
+Internal values are ints (see :mod:`skewless.runtime.convert`): a ``Datetime``
 is a count of its unit since the epoch (the UTC instant when it has a zone),
 a ``Date`` a count of days. Field accessors work on the *local* count, the
 instant plus the zone's UTC offset at that instant, with integer arithmetic.

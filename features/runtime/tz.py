@@ -5,7 +5,7 @@ Python's :mod:`zoneinfo` reads the operating system's copy first. Two copies of
 different vintages disagree on recent rule changes, and every such disagreement
 is silent training/serving skew. skewless therefore loads zones from the
 ``tzdata`` package (a pinned dependency, identical on every machine) instead of
-the system, and :func:`features.backends.polars.tzcheck.compare_with_polars`
+the system, and :func:`skewless.backends.polars.tzcheck.compare_with_polars`
 checks, on the batch side, that polars and this database agree for the zones a
 feature set uses.
 """

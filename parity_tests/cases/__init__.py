@@ -2,7 +2,7 @@
 
 A case is a small feature set plus rows. By default the rows are the cross
 product of each input's edge values (see :mod:`parity_tests.edges`); ``rows``
-adds hand-picked ones. Every op in :data:`features.ir.base.OPS` must appear in
+adds hand-picked ones. Every op in :data:`skewless.ir.base.OPS` must appear in
 at least one case (``test_every_op_has_a_parity_case``): the ops a case covers
 are read from its IR, so coverage cannot rot.
 """
@@ -13,8 +13,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from features import FeatureSet, Input
-from features.dtypes import to_dtype
+from skewless import FeatureSet, Input
+from skewless.dtypes import to_dtype
 
 from ..edges import edge_rows
 
@@ -63,7 +63,7 @@ class Case:
         fs = self.definition()
         if self.fit_on is None:
             return fs
-        from features.fitting import fit
+        from skewless.fitting import fit
 
         return fit(fs, self.fit_on, label=self.label).lowered
 

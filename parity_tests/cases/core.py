@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from features import Boolean, Float64, Input, Int64, String, coalesce, col, lit, when
+from skewless import Boolean, Float64, Input, Int64, String, coalesce, col, lit, when
 
 from . import case
 

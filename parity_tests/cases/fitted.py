@@ -9,7 +9,7 @@ lowered feature set on the edge-value rows: unseen categories, nulls, NaN,
 
 from __future__ import annotations
 
-from features import (
+from skewless import (
     Boolean,
     Float64,
     Input,

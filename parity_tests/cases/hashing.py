@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from features import Boolean, Date, Int64, String, col, lit
+from skewless import Boolean, Date, Int64, String, col, lit
 
 from . import case
 

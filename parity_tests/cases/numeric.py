@@ -6,7 +6,7 @@ import math
 import random
 import struct
 
-from features import Float64, Input, Int64, String, col, lit, max_horizontal, min_horizontal, sum_horizontal
+from skewless import Float64, Input, Int64, String, col, lit, max_horizontal, min_horizontal, sum_horizontal
 
 from . import case
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from features import Date, Datetime, Duration, Input, col, lit
-from features.runtime.temporal import CUTOFF_SECONDS, _table_seconds
-from features.runtime.tz import get_zone
+from skewless import Date, Datetime, Duration, Input, col, lit
+from skewless.runtime.temporal import CUTOFF_SECONDS, _table_seconds
+from skewless.runtime.tz import get_zone
 
 from . import case
 

@@ -1,6 +1,6 @@
 """Polars rules: strings.
 
-Regex patterns are never passed as written: :func:`features.runtime.regex.translate`
+Regex patterns are never passed as written: :func:`skewless.runtime.regex.translate`
 rewrites them (explicit classes for ``\\w``/``\\d``/``\\s`` and ``(?i)``, ``\\z`` for ``$``)
 into the program the per-request runtime runs too. A pattern that is a plain
 string goes through polars' literal path, with the replacement pre-expanded.

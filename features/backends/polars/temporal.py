@@ -25,7 +25,7 @@ def _null_safe(rule):
 
 @_null_safe
 def _field(c, node, args):
-    # polars types these Int8/Int16/Int32; skewless widens to Int64 (see features.dtypes).
+    # polars types these Int8/Int16/Int32; skewless widens to Int64 (see skewless.dtypes).
     return getattr(args[0].expr.dt, node.method)().cast(pl.Int64)
 
 
@@ -49,7 +49,7 @@ def _total(c, node, args):
         # Integer result: truncated toward zero (multiplication wraps), exact on any frame.
         return getattr(a.expr.dt, node.method)().cast(pl.Int64)
     # polars computes ``count as f64 * (1 / divisor)``; spelt out so that no engine or frame
-    # size can switch it to a true division (see features.ir.core.TrueDiv).
+    # size can switch it to a true division (see skewless.ir.core.TrueDiv).
     divisor, multiplier = node.factor(a.dtype)
     factor = 1.0 / divisor if divisor != 1 else float(multiplier)
     return a.expr.to_physical().cast(pl.Float64) * pl.lit(factor, dtype=pl.Float64)

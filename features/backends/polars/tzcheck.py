@@ -2,8 +2,8 @@
 
 Polars converts instants with the IANA database compiled into chrono-tz (its
 vintage is fixed by the polars release); the per-request runtime reads the
-pinned ``tzdata`` package (:mod:`features.runtime.tz`,
-:func:`features.runtime.temporal.zone_table`). Whenever the two vintages
+pinned ``tzdata`` package (:mod:`skewless.runtime.tz`,
+:func:`skewless.runtime.temporal.zone_table`). Whenever the two vintages
 differ on a rule, field accessors silently differ between training and
 serving. :func:`compare_with_polars` finds such differences for given zones.
 """

@@ -2,7 +2,7 @@
 
 Math functions are inlined as guarded ``math`` calls where Python would raise
 (``log(0)``, ``sqrt(-1)``, ``sin(inf)``) so the common path is one C call; the
-rest call helpers from :mod:`features.runtime.numeric`.
+rest call helpers from :mod:`skewless.runtime.numeric`.
 """
 
 from __future__ import annotations

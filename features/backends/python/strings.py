@@ -2,10 +2,10 @@
 
 Plain-string work uses ``str`` methods inline (they count code points, as
 polars does). Regexes are translated at definition time
-(:mod:`features.runtime.regex`) and compiled once per generated function; the
+(:mod:`skewless.runtime.regex`) and compiled once per generated function; the
 generated code calls the compiled pattern's bound methods, stored as
 constants. Only patterns that can match the empty string need Rust's match
-iteration (:func:`features.runtime.strings.rust_matches`) for
+iteration (:func:`skewless.runtime.strings.rust_matches`) for
 ``count_matches``/``replace_all``.
 """
 

@@ -1,8 +1,8 @@
 """Python rules: temporal (the ``.dt`` namespace).
 
-Values are ints (see :mod:`features.runtime.convert`). A zoned ``Datetime`` is
+Values are ints (see :mod:`skewless.runtime.convert`). A zoned ``Datetime`` is
 turned into its wall-clock count once per (value, zone) with one ``bisect``
-into the zone's transition table (:func:`features.runtime.temporal.zone_table`);
+into the zone's transition table (:func:`skewless.runtime.temporal.zone_table`);
 the day count and the calendar date derived from it are shared the same way,
 so ``year``, ``month`` and ``week`` of one column cost one conversion.
 """
