@@ -115,7 +115,7 @@ def ensure_bundle(path: Path) -> Path:
         print(f"no demo bundle at {path};")
     print("building it with `skewless demo` (about a minute)", flush=True)
     skewless = ROOT / ".venv" / "bin" / "skewless"
-    cmd = [str(skewless), "demo"] if skewless.exists() else [sys.executable, "-m", "skewless.cli", "demo"]
+    cmd = [str(skewless), "demo"] if skewless.exists() else [sys.executable, "-m", "skewless", "demo"]
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     load_bundle(path)
     return path

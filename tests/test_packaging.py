@@ -34,7 +34,7 @@ def test_a_user_project_with_its_own_features_package_imports_skewless(tmp_path)
 
 
 def test_the_repository_folders_refuse_to_be_imported_under_their_own_names():
-    for name in ("features", "training", "serving"):
+    for name in ("features", "training", "serving", "cli"):
         proc = subprocess.run([sys.executable, "-c", f"import {name}"], cwd=ROOT, capture_output=True, text=True)
         assert proc.returncode != 0 and "import it as such" in proc.stderr, (name, proc.stderr)
 
@@ -50,3 +50,18 @@ def test_every_package_folder_is_listed_in_pyproject():
             found.add(".".join([prefix, *rel.parts]))
     # Subpackages mapped to a folder of their own are found from that folder, not from their parent's.
     assert found == listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}; stale: {sorted(listed - found)}"
+
+
+def test_the_cli_sits_above_the_libraries():
+    # skewless.cli imports the libraries; no library module imports the CLI (``python -m skewless`` is the
+    # one entry point that does, by design).
+    offenders = []
+    for folder in ("features", "training", "serving"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == ROOT / "features" / "__main__.py":
+                continue
+            text = path.read_text()
+            if "skewless.cli" in text or "from .cli" in text or "from ..cli" in text:
+                offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders, offenders
+    assert not (ROOT / "features" / "cli.py").exists()

@@ -1,6 +1,16 @@
-"""The ``skewless`` command line: a thin layer over the Python API."""
+"""The ``skewless`` command line: a thin layer over the Python API.
+
+The CLI sits above the libraries: it is the package ``skewless.cli`` from the repository's ``cli/``
+folder, imports ``skewless``, ``skewless.training`` and ``skewless.serving``, and none of them import it.
+"""
 
 from __future__ import annotations
+
+if not __name__.startswith("skewless"):  # the repository folder imported under its own name
+    raise ImportError(
+        f"this folder is the package skewless.{__name__}; "
+        f"import it as such (pip install -e . maps the repository's folders into the skewless namespace)"
+    )
 
 import os
 import sys
@@ -12,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import SkewlessError
+from skewless.errors import SkewlessError
 
 app = typer.Typer(
     name="skewless",
@@ -40,8 +50,8 @@ def parity(
     limit: Annotated[Optional[int], typer.Option(help="Only check the first N rows")] = None,
 ) -> None:
     """Compare the batch and per-request runtimes on DATA; exit 1 on any mismatch."""
-    from .io import load_feature_set, scan_data
-    from .parity import check_parity
+    from skewless.io import load_feature_set, scan_data
+    from skewless.parity import check_parity
 
     try:
         fs = load_feature_set(feature_set)
@@ -65,7 +75,7 @@ def show(
     source: Annotated[bool, typer.Option("--source/--no-source", help="Print the generated per-request source")] = True,
 ) -> None:
     """Print a feature set's schema and its generated per-request Python source."""
-    from .io import load_feature_set
+    from skewless.io import load_feature_set
 
     try:
         fs = load_feature_set(feature_set)
@@ -172,7 +182,7 @@ def build(
     from skewless.training.build import build_dataset
     from skewless.training.stats import summarize
 
-    from .io import load_feature_set
+    from skewless.io import load_feature_set
 
     def job():
         fs = load_feature_set(feature_set)
@@ -280,9 +290,9 @@ def demo(
     from skewless.training.bundle import load_bundle
     from skewless.training.train import train as train_model
 
-    from .datasets import load_flights
-    from .definitions.flights import EVENT_TIME
-    from .definitions.flights_fitted import TRAIN_END, flights_fitted
+    from skewless.datasets import load_flights
+    from skewless.definitions.flights import EVENT_TIME
+    from skewless.definitions.flights_fitted import TRAIN_END, flights_fitted
 
     started = time.perf_counter()
 
