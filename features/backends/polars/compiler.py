@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ...dtypes import DataType, Field
-from ...errors import CompileError, SchemaError
-from ...ir.base import Column, Literal, Node, render
+from ...errors import SchemaError
+from ...ir.base import Column, Literal, Node
+from ..driver import Driver
 from ..registry import OperandInfo
 from .dtypes import to_polars
 from .lazy import pl
@@ -26,8 +27,8 @@ class PArg(OperandInfo):
     node: Node
 
 
-class PolarsCompiler:
-    """Compiles IR nodes to polars expressions through the rule table.
+class PolarsCompiler(Driver):
+    """Compiles IR nodes to polars expressions through the rule table (see :class:`~skewless.backends.driver.Driver`).
 
     ``per_batch`` (default): kernels that polars' streaming engine would run on a whole gathered
     column (``replace_strict``, ``search_sorted``) are called per batch instead, so memory stays
@@ -35,33 +36,26 @@ class PolarsCompiler:
     on tiny in-memory frames, where polars runs them in parallel without the GIL).
     """
 
+    rules = RULES
+
     def __init__(self, fields: Mapping[Node, Field], *, per_batch: bool = True):
-        self.fields = fields
-        self.memo: dict[Node, Any] = {}
-        self.feature: str | None = None
+        super().__init__(fields)
         self.per_batch = per_batch
 
     def dtype(self, node: Node) -> DataType:
         return self.fields[node].dtype
 
-    def expr(self, node: Node) -> Any:
-        hit = self.memo.get(node)
-        if hit is not None:
-            return hit
-        if isinstance(node, Column):
-            out = pl.col(node.name)
-        elif isinstance(node, Literal):
-            out = pl.lit(node.value, dtype=to_polars(node.dtype))
-        else:
-            rule = RULES.get(type(node))
-            if rule is None:
-                raise CompileError(
-                    f"op {type(node).__name__} has no polars rule (feature {self.feature!r}, in {render(node)})"
-                )
-            args = [PArg(self.expr(c), self.fields[c], c) for c in node.children()]
-            out = rule(self, node, args)
-        self.memo[node] = out
-        return out
+    def compile_column(self, node: Column) -> Any:
+        return pl.col(node.name)
+
+    def compile_literal(self, node: Literal) -> Any:
+        return pl.lit(node.value, dtype=to_polars(node.dtype))
+
+    def operand(self, parent: Node, child: Node, value: Any) -> PArg:
+        return PArg(value, self.fields[child], child)
+
+    #: The polars expression of a node (the driver's :meth:`~skewless.backends.driver.Driver.compile`).
+    expr = Driver.compile
 
 
 def compile_exprs(fs: "FeatureSet", *, per_batch: bool = True) -> dict[str, Any]:
