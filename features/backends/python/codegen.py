@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ...dtypes import Date, Datetime, Duration, Field, Int64
 from ...errors import CompileError
-from ...ir.base import Column, Literal, Node, render
+from ...ir.base import Column, Literal, Node
 from ...ir.core import Cast, Eq
 from ...runtime import convert
+from ..driver import Driver
 from ..registry import OperandInfo
 from .ranges import ValueRanges
 from .table import RULES
@@ -37,32 +38,65 @@ from .table import RULES
 if TYPE_CHECKING:
     from ...feature_set import FeatureSet
 
-__all__ = ["Arg", "Emitter", "CompiledFunction", "compile_feature_set"]
+__all__ = ["Arg", "Emitter", "GeneratedSource", "CompiledFunction", "generate_source", "compile_source",
+           "compile_feature_set"]
 
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,40}")
 
 
 @dataclass(frozen=True, slots=True)
 class Arg(OperandInfo):
-    """An operand as a rule sees it: source text of its value, its static field and IR node."""
+    """An operand as a rule sees it: source text of its value, its static field and IR node.
+
+    ``guarded``: the driver already tests this operand for None around the code the rule
+    returns (the op propagates nulls), so that code may treat it as present. Code a rule
+    emits itself (:meth:`Emitter.emit`, :meth:`Emitter.shared`) runs outside that guard.
+    """
 
     src: str
     field: Field
     node: Node
+    guarded: bool = False
+
+    @property
+    def maybe_none(self) -> bool:
+        """Whether the value may be None where the rule's returned code runs."""
+        return self.field.nullable and not self.guarded
 
 
-class Emitter:
-    """Accumulates the function body; rules call its helpers."""
+#: Names of the non-finite float constants in the generated code.
+_NON_FINITE = {"inf": "_INF", "-inf": "_NEG_INF", "nan": "_NAN"}
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _helper_base(fn: Callable[..., Any]) -> str:
+    """A readable global name for a helper from its qualified name: ``date.fromordinal`` -> ``_date_fromordinal``."""
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+    if not _DOTTED.fullmatch(qualname):  # a closure (``make.<locals>.rule``): its own name
+        qualname = getattr(fn, "__name__", "") or "helper"
+        qualname = qualname if _DOTTED.fullmatch(qualname) else "helper"
+    return "_" + "_".join(part.strip("_") or "x" for part in qualname.split("."))
+
+
+class Emitter(Driver):
+    """Accumulates the function body; rules call its helpers (see :class:`~skewless.backends.driver.Driver`).
+
+    Every name it gives (temporaries, constants, helpers) depends only on the order
+    in which the rules ask for them, never on object ids or hashes, so the same
+    definition generates the same source in every process.
+    """
+
+    rules = RULES
 
     def __init__(self, fields: Mapping[Node, Field]):
-        self.fields = fields
+        super().__init__(fields)
         self.lines: list[str] = []
         self.globals: dict[str, Any] = {"__builtins__": __builtins__}
         self._const_names: dict[tuple, str] = {}
-        self._memo: dict[Node, str] = {}
+        self._helper_names: dict[Any, str] = {}
         self._shared: dict[Any, str] = {}
         self._n = 0
-        self.feature: str | None = None
         #: Integer intervals of the nodes: rules omit Int64 overflow checks that cannot fire.
         self.ranges = ValueRanges(fields)
 
@@ -71,10 +105,18 @@ class Emitter:
         self._n += 1
         return f"_t{self._n}"
 
+    def _free_name(self, base: str) -> str:
+        name, k = base, 1
+        while name in self.globals:
+            k += 1
+            name = f"{base}_{k}"
+        return name
+
     def const(self, value: Any, hint: str = "c") -> str:
         """Put ``value`` in the globals dict and return its name (deduplicated)."""
         # Key by value where it is hashable (compiled regexes, frozensets, zones); repr is
-        # not enough (a compiled pattern's repr is cut at 200 characters).
+        # not enough (a compiled pattern's repr is cut at 200 characters). The name only
+        # counts constants, so it does not depend on the key.
         try:
             key: tuple = (type(value), value, hint)
             hash(key)
@@ -82,18 +124,23 @@ class Emitter:
             key = (type(value), id(value), hint)
         name = self._const_names.get(key)
         if name is None:
-            name = f"_{hint}{len(self._const_names)}"
+            name = self._free_name(f"_{hint}{len(self._const_names)}")
             self._const_names[key] = name
             self.globals[name] = value
         return name
 
     def helper(self, fn: Callable[..., Any]) -> str:
-        """Make a runtime helper function callable from the generated code."""
-        name = "_" + fn.__name__.lstrip("_")
-        existing = self.globals.get(name)
-        if existing is not None and existing is not fn:
-            name = f"{name}_{id(fn):x}"
-        self.globals[name] = fn
+        """Make a runtime helper function callable from the generated code.
+
+        The name comes from the helper's qualified name (``_date_fromordinal``);
+        helpers are told apart by equality, so a bound method fetched twice
+        (``date.fromordinal``) is one helper.
+        """
+        name = self._helper_names.get(fn)
+        if name is None:
+            name = self._free_name(_helper_base(fn))
+            self._helper_names[fn] = name
+            self.globals[name] = fn
         return name
 
     def literal(self, value: Any) -> str:
@@ -103,9 +150,13 @@ class Emitter:
             return repr(value)
         if t is int:
             return repr(value) if value >= 0 else f"({value!r})"
-        if t is float and math.isfinite(value):
+        if t is float:
             text = repr(value)
-            return text if not text.startswith("-") else f"({text})"
+            if math.isfinite(value):
+                return text if not text.startswith("-") else f"({text})"
+            name = _NON_FINITE[text]
+            self.globals[name] = value
+            return name
         if t is str:
             return repr(value)
         return self.const(value)
@@ -127,24 +178,19 @@ class Emitter:
             self._shared[key] = var
         return var
 
-    # --- compiling nodes --------------------------------------------------------
-    def value(self, node: Node) -> str:
-        """Source text of a variable or literal holding ``node``'s value."""
-        hit = self._memo.get(node)
-        if hit is not None:
-            return hit
-        if isinstance(node, Literal):
-            src = self.literal(convert.literal_to_internal(node.value, node.dtype))
-            self._memo[node] = src
-            return src
-        if isinstance(node, Column):
-            raise CompileError(f"input {node.name!r} was not loaded")  # inputs are preloaded
-        args = [Arg(self.value(c), self.fields[c], c) for c in node.children()]
-        rule = RULES.get(type(node))
-        if rule is None:
-            raise CompileError(
-                f"op {type(node).__name__} has no python rule (feature {self.feature!r}, in {render(node)})"
-            )
+    # --- compiling nodes (the driver's hooks) -------------------------------------
+    def compile_literal(self, node: Literal) -> str:
+        return self.literal(convert.literal_to_internal(node.value, node.dtype))
+
+    def compile_column(self, node: Column) -> str:
+        raise CompileError(f"input {node.name!r} was not loaded")  # inputs are preloaded
+
+    def operand(self, parent: Node, child: Node, value: str) -> Arg:
+        return Arg(value, self.fields[child], child, parent.propagates_nulls)
+
+    def apply(self, rule: Callable[..., Any], node: Node, args: list[Arg]) -> str:
+        """Emit the rule's code for ``node`` into a new variable, behind one None test of the
+        operands that may be None when the op propagates nulls; return the variable."""
         out = rule(self, node, args)
         var = self.tmp()
         guards = list(dict.fromkeys(a.src for a in args if a.nullable)) if node.propagates_nulls else []
@@ -160,11 +206,35 @@ class Emitter:
                 body = ["    " + s for s in body]
             for s in body:
                 self.emit(s)
-        self._memo[node] = var
         return var
 
+    #: Source text of a variable or literal holding a node's value (the driver's ``compile``).
+    value = Driver.compile
+
     def preload(self, node: Column, var: str) -> None:
-        self._memo[node] = var
+        self.memo[node] = var
+
+
+@dataclass(frozen=True)
+class GeneratedSource:
+    """The generated per-request function before it is compiled.
+
+    Attributes
+    ----------
+    name : str
+        The function's name in ``source``.
+    source : str
+        The whole module text (one ``def``); byte-identical for the same definition in any process.
+    filename : str
+        The readable filename it compiles under (shown in tracebacks).
+    globals : dict
+        Everything the source refers to besides builtins: helpers and constants, by their names.
+    """
+
+    name: str
+    source: str
+    filename: str
+    globals: dict[str, Any]
 
 
 @dataclass
@@ -254,8 +324,8 @@ def _indicator_runs(fs: "FeatureSet") -> dict[str, tuple[Node, list[tuple[str, i
     return runs
 
 
-def compile_feature_set(fs: "FeatureSet") -> CompiledFunction:
-    """Generate, compile and register the per-request function of ``fs``."""
+def generate_source(fs: "FeatureSet") -> GeneratedSource:
+    """The source text and globals of the per-request function of ``fs`` (nothing is compiled)."""
     e = Emitter(fs._fields)
     taken: set[str] = set()
     fn_name = "features_" + (fs.name if _IDENT.fullmatch(fs.name) else "set")
@@ -301,8 +371,20 @@ def compile_feature_set(fs: "FeatureSet") -> CompiledFunction:
     e.emit("}")
     source = "\n".join(header + e.lines) + "\n"
     filename = f"<skewless-generated {fs.name if _IDENT.fullmatch(fs.name) else 'feature set'} {fs.fingerprint}>"
-    code = compile(source, filename, "exec")
-    namespace = e.globals
-    exec(code, namespace)  # noqa: S102 - our own generated source, see module docstring
+    return GeneratedSource(fn_name, source, filename, e.globals)
+
+
+def compile_source(generated: GeneratedSource) -> CompiledFunction:
+    """Compile generated source under its filename, registered with :mod:`linecache` (tracebacks and
+    pdb show the generated lines), and return the function."""
+    source, filename = generated.source, generated.filename
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return CompiledFunction(fn_name, source, filename, namespace[fn_name], namespace)
+    code = compile(source, filename, "exec")
+    namespace = dict(generated.globals)
+    exec(code, namespace)  # noqa: S102 - our own generated source, see module docstring
+    return CompiledFunction(generated.name, source, filename, namespace[generated.name], namespace)
+
+
+def compile_feature_set(fs: "FeatureSet") -> CompiledFunction:
+    """Generate, compile and register the per-request function of ``fs``."""
+    return compile_source(generate_source(fs))

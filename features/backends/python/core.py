@@ -6,6 +6,7 @@ operand is null) or a list of statements assigning ``{out}``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ...dtypes import Boolean, DataType, Float64, Int64, Null, String
@@ -24,7 +25,7 @@ def coerce(e: Emitter, arg: Arg, dtype: DataType) -> str:
     if isinstance(dtype, Float64) and isinstance(arg.dtype, Int64):
         if arg.is_literal:
             return e.literal(float(arg.node.value))
-        return f"float({arg.src})" if not arg.nullable else f"(None if {arg.src} is None else float({arg.src}))"
+        return f"float({arg.src})" if not arg.maybe_none else f"(None if {arg.src} is None else float({arg.src}))"
     return arg.src
 
 
@@ -238,7 +239,8 @@ def _first_non_null(e: Emitter, args: list[Arg], dtype: DataType) -> str:
         if not arg.nullable:
             out = coerce(e, arg, dtype)
             continue
-        out = f"({coerce(e, arg, dtype)} if {arg.src} is not None else {out})"
+        present = dataclasses.replace(arg, guarded=True)  # tested just below: no second None test
+        out = f"({coerce(e, present, dtype)} if {arg.src} is not None else {out})"
     return out
 
 
