@@ -86,7 +86,7 @@ def polars_app() -> Any:
     served.load_model()  # the service's scoring path, so only the features differ
     bundle = served.bundle
     fs = bundle.transformer
-    lowered = getattr(fs, "lowered", fs)
+    lowered = fs.plain
     in_schema = fs.input_schema()
     schema = {k: to_polars(f.dtype) for k, f in in_schema.items()}
     # native lookups (as a user would write them): see benchmarks/per_request.py

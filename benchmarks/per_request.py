@@ -102,7 +102,7 @@ def polars_peers(fs) -> dict[str, Callable]:
     schema = {k: to_polars(f.dtype) for k, f in fs.inputs.items()}
     # Lookups as a user would write them for one-row frames: native replace_strict / search_sorted,
     # not the per-batch kernels skewless uses to keep the streaming engine bounded (same values).
-    plain = getattr(fs, "lowered", fs)  # a fitted set's plain (lowered) feature set
+    plain = fs.plain  # a fitted set's plain (lowered) feature set
     exprs = list(compile_exprs(plain, per_batch=False).values())
 
     def eager(row):

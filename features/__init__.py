@@ -27,6 +27,7 @@ from .errors import (
     SchemaError,
     SkewlessError,
 )
+from .compiled import CompiledFeatureSet
 from .feature_set import Feature, FeatureSet, Input, feature_set
 from .api.fitted import __all__ as _fitted_api
 from .api.fitted import *  # noqa: F403  (standardize, one_hot, ..., map_values, bucketize)
@@ -53,6 +54,7 @@ __all__ = [
     "Float64",
     "Int64",
     "String",
+    "CompiledFeatureSet",
     "Feature",
     "FeatureSet",
     "Input",

@@ -31,6 +31,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from .compiled import CompiledFeatureSet
 from .dtypes import DataType, Field, Null, to_dtype
 from .errors import DefinitionError, ExprTypeError, SchemaError
 from .ir.base import Column, InferContext, Node, render, walk
@@ -103,8 +104,8 @@ def _infer(node: Node, ctx: InferContext, memo: dict[Node, Field]) -> Field:
     return memo[node]
 
 
-class FeatureSet:
-    """A named collection of features over declared inputs.
+class FeatureSet(CompiledFeatureSet):
+    """A named collection of features over declared inputs (a :class:`~skewless.compiled.CompiledFeatureSet`).
 
     Parameters
     ----------
@@ -220,22 +221,48 @@ class FeatureSet:
         """Content hash of the whole definition (inputs and every feature)."""
         return _digest(self.ir_json())
 
-    # --- compilation ------------------------------------------------------------
-    def python_source(self) -> str:
-        """The generated per-request Python source, for review."""
-        return self.compile_python().source
+    # --- the compiled-feature-set interface -------------------------------------------
+    @property
+    def definition(self) -> "FeatureSet":
+        """A plain feature set is its own definition."""
+        return self
 
+    @property
+    def plain(self) -> "FeatureSet":
+        """A plain feature set compiles itself (one with fitted ops must be fitted first)."""
+        return self
+
+    @functools.cached_property
+    def needs_state(self) -> bool:
+        """Whether the definition has fitted ops (``standardize``, ``one_hot``, ...) to learn first."""
+        from .ir.fitted import FittedOp
+
+        return any(isinstance(n, FittedOp) for f in self.features.values() for n in walk(f.node))
+
+    @property
+    def state(self) -> None:
+        """A definition holds no learned state."""
+        return None
+
+    @property
+    def state_fingerprint(self) -> None:
+        return None
+
+    def prepare(self, training_rows: Any, *, label: Any = None) -> CompiledFeatureSet:
+        """``self`` when nothing is fitted, else :func:`skewless.fitting.fit` on ``training_rows``."""
+        if not self.needs_state:
+            return self
+        from .fitting import fit
+
+        return fit(self, training_rows, label=label)
+
+    # --- compilation ------------------------------------------------------------
     @functools.cache
     def compile_python(self):
         """Compile (once) the per-request function; see :mod:`skewless.backends.python`."""
         from .backends.python.codegen import compile_feature_set
 
         return compile_feature_set(self)
-
-    @property
-    def row_fn(self) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-        """``fn(row: Mapping) -> dict`` computing every feature for one row."""
-        return self.compile_python().row_fn
 
     def polars_exprs(self) -> "dict[str, pl.Expr]":
         """One polars expression per feature (imports polars; compiled once, a new dict each call)."""
@@ -261,19 +288,6 @@ class FeatureSet:
                     exprs = MappingProxyType(compile_exprs(self, per_batch=per_batch))
                     self.__dict__[key] = exprs
         return exprs
-
-    def transform(self, frame: "pl.LazyFrame | pl.DataFrame", *, keep: tuple[str, ...] = (),
-                  per_batch: bool = True) -> "pl.LazyFrame":
-        """The batch pipeline: ``LazyFrame -> LazyFrame`` of features (plus ``keep`` columns).
-
-        ``per_batch`` (default True) runs the lookup kernels of fitted state (``replace_strict``,
-        ``search_sorted``) batch by batch, which keeps polars' streaming engine in bounded memory;
-        False emits them natively (identical values, checked by ``check_parity``; faster on tiny
-        in-memory frames).
-        """
-        from .backends.polars.compiler import transform
-
-        return transform(self, frame, keep=keep, per_batch=per_batch)
 
     # ``FeatureSet`` instances are used as dictionary keys by caches.
     def __hash__(self) -> int:

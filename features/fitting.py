@@ -46,8 +46,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from .compiled import CompiledFeatureSet
 from .dtypes import Boolean, DataType, Field, Float64, Int64, Null, String
 from .errors import DefinitionError, SkewlessError
 from .feature_set import FeatureSet, Input, _digest
@@ -73,7 +75,6 @@ from .ir.numeric import Clip, FillNan
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-    from .parity import ParityReport
 
 __all__ = ["fit", "FittedFeatureSet", "FitError", "fitted_nodes", "node_key", "lower", "one_hot_columns"]
 
@@ -329,8 +330,12 @@ def lower(
 # --------------------------------------------------------------------------- the fitted feature set
 
 
-class FittedFeatureSet:
+class FittedFeatureSet(CompiledFeatureSet):
     """A feature set with learned state: the definition, the state, and the lowered plain feature set.
+
+    A :class:`~skewless.compiled.CompiledFeatureSet`: its per-request function and batch pipeline
+    are those of ``lowered``; :meth:`transform_training` gives the training rows out-of-fold
+    target encodings.
 
     Attributes
     ----------
@@ -345,10 +350,10 @@ class FittedFeatureSet:
     """
 
     def __init__(self, definition: FeatureSet, state: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any] | None = None):
-        self.definition = definition
-        self.state = {k: dict(v) for k, v in state.items()}
+        self._definition = definition
+        self._state = {k: dict(v) for k, v in state.items()}
         self.meta = dict(meta or {})
-        self.lowered = lower(definition, self.state)
+        self.lowered = lower(definition, self._state)
 
     @property
     def name(self) -> str:
@@ -358,37 +363,32 @@ class FittedFeatureSet:
         return (f"<FittedFeatureSet {self.name!r}: {len(self.state)} fitted nodes, "
                 f"{len(self.lowered.features)} output columns>")
 
-    # --- schemas and code ----------------------------------------------------
-    def input_schema(self) -> dict[str, Field]:
-        return self.lowered.input_schema()
+    # --- the compiled-feature-set interface ---------------------------------------------
+    @property
+    def definition(self) -> FeatureSet:
+        """The feature set as written (with fitted ops)."""
+        return self._definition
+
+    @property
+    def plain(self) -> FeatureSet:
+        """The lowered plain feature set both runtimes compile (one-hot features expanded)."""
+        return self.lowered
+
+    def used_inputs(self) -> list[str]:
+        return self.lowered.used_inputs()
 
     def output_schema(self) -> dict[str, Field]:
         """Output columns (one-hot features expanded) and their fields."""
         return self.lowered.output_schema()
 
-    def python_source(self) -> str:
-        """The generated per-request source (for review; stored in artifacts)."""
-        return self.lowered.python_source()
+    @property
+    def needs_state(self) -> bool:
+        return False
 
     @property
-    def row_fn(self) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-        """``fn(row) -> dict``: the per-request function (never imports polars)."""
-        return self.lowered.row_fn
-
-    def transform(self, frame: Any, *, keep: tuple[str, ...] = ()) -> "pl.LazyFrame":
-        """The serving transform in batch: ``LazyFrame -> LazyFrame`` (reference semantics)."""
-        return self.lowered.transform(frame, keep=keep)
-
-    def check_parity(self, data: Any, **kwargs: Any) -> "ParityReport":
-        """:func:`skewless.parity.check_parity` of the serving transform on ``data``."""
-        from .parity import check_parity
-
-        return check_parity(self.lowered, data, **kwargs)
-
-    # --- identity --------------------------------------------------------------
-    @property
-    def definition_fingerprint(self) -> str:
-        return self.definition.fingerprint
+    def state(self) -> dict[str, dict[str, Any]]:
+        """``{node key: {"op": ..., learned values}}`` (JSON-able; see :mod:`skewless.artifact`)."""
+        return self._state
 
     @property
     def state_fingerprint(self) -> str:
@@ -396,11 +396,23 @@ class FittedFeatureSet:
 
         return state_fingerprint(self.state)
 
-    def save(self, path: Any) -> None:
+    def prepare(self, training_rows: Any, *, label: Any = None) -> "FittedFeatureSet":
+        """``self``: the state is already learned (fit the definition again to relearn it)."""
+        return self
+
+    def save_state(self, path: Any) -> Path:
         """Write the artifact (see :func:`skewless.artifact.save`)."""
         from .artifact import save
 
-        save(self, path)
+        return save(self, path)
+
+    def save(self, path: Any) -> Path:
+        """Write the artifact (the same as :meth:`save_state`)."""
+        return self.save_state(path)
+
+    @property
+    def definition_fingerprint(self) -> str:
+        return self.definition.fingerprint
 
     # --- training rows -------------------------------------------------------------
     def target_encode_nodes(self) -> list[TargetEncode]:

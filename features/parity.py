@@ -31,6 +31,7 @@ from .dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64,
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
+    from .compiled import CompiledFeatureSet, Frame
     from .feature_set import FeatureSet
 
 __all__ = ["check_parity", "ParityReport", "Mismatch", "same_value"]
@@ -169,7 +170,7 @@ def _mismatching_rows(want: list[Any], have: list[Any], dtype: DataType, ulps: i
     return [i for i, (x, y) in enumerate(zip(want, have)) if not same_value(x, y, dtype, ulps)]
 
 
-def _frame(fs: "FeatureSet", data: Any) -> "pl.DataFrame":
+def _frame(fs: "FeatureSet", data: "Frame | Iterable[Mapping[str, Any]]") -> "pl.DataFrame":
     import polars as pl
 
     from .backends.polars.compiler import conform_inputs
@@ -192,23 +193,23 @@ def _has_per_batch_kernels(fs: "FeatureSet") -> bool:
     return any(isinstance(n, (MapValues, Bucketize)) for f in fs.features.values() for n in walk(f.node))
 
 
-def _collect(fs: "FeatureSet", df: "pl.DataFrame", engine: str) -> "pl.DataFrame":
+def _collect(fs: "CompiledFeatureSet", df: "pl.DataFrame", engine: str) -> "pl.DataFrame":
     return fs.transform(df.lazy()).collect(engine=engine)
 
 
-def _frames_equal(fs: "FeatureSet", a: "pl.DataFrame", b: "pl.DataFrame") -> list[str]:
+def _frames_equal(fs: "CompiledFeatureSet", a: "pl.DataFrame", b: "pl.DataFrame") -> list[str]:
     out = []
-    for name, feat in fs.features.items():
+    for name, out_field in fs.output_schema().items():
         ca, cb = a[name].to_list(), b[name].to_list()
-        bad = [i for i, (x, y) in enumerate(zip(ca, cb)) if not same_value(x, y, feat.dtype)]
+        bad = [i for i, (x, y) in enumerate(zip(ca, cb)) if not same_value(x, y, out_field.dtype)]
         if bad:
             out.append(f"{name}: {len(bad)} rows, e.g. row {bad[0]}: {ca[bad[0]]!r} vs {cb[bad[0]]!r}")
     return out
 
 
 def check_parity(
-    fs: "FeatureSet",
-    data: Any,
+    fs: "CompiledFeatureSet",
+    data: "Frame | Iterable[Mapping[str, Any]]",
     *,
     engines: Iterable[str] = ("in-memory", "streaming"),
     single_row_frames: bool = False,
@@ -219,7 +220,8 @@ def check_parity(
 
     Parameters
     ----------
-    fs : FeatureSet
+    fs : CompiledFeatureSet
+        A plain or fitted feature set (see :mod:`skewless.compiled`).
     data : polars DataFrame or LazyFrame, or an iterable of row dicts
         Must hold the feature set's inputs (extra columns are ignored).
     engines : engines to run the batch pipeline on; the first is the reference.
@@ -235,9 +237,11 @@ def check_parity(
 
     started = time.perf_counter()
     tolerances = dict(tolerances or {})
-    df = _frame(fs, data)
+    plain = fs.plain  # the IR both runtimes compile
+    outputs_schema = fs.output_schema()
+    df = _frame(plain, data)
     report = ParityReport(fs.name, df.height)
-    zones = sorted({f.dtype.time_zone for f in fs._fields.values() if isinstance(f.dtype, Datetime) and f.dtype.time_zone})
+    zones = sorted({f.dtype.time_zone for f in plain._fields.values() if isinstance(f.dtype, Datetime) and f.dtype.time_zone})
     if zones:
         # The two runtimes read different copies of the IANA database (polars' compiled-in
         # one, the tzdata package): rows only cover some instants, so compare the zones too.
@@ -249,14 +253,14 @@ def check_parity(
     except Exception as exc:  # polars raised: per-request must raise somewhere too
         report.batch_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     if batch is not None:
-        for name, feat in fs.features.items():
-            want = to_polars(feat.dtype)
+        for name, out_field in outputs_schema.items():
+            want = to_polars(out_field.dtype)
             if batch.schema[name] != want:
                 report.dtype_errors.append(f"{name}: batch dtype {batch.schema[name]} != declared {want}")
         for engine in engines[1:]:
             other = _collect(fs, df, engine)
             report.engine_differences += [f"{engine}: {d}" for d in _frames_equal(fs, batch, other)]
-        if _has_per_batch_kernels(fs):  # lookups run per batch by default: natively they must agree
+        if _has_per_batch_kernels(plain):  # lookups run per batch by default: natively they must agree
             native = fs.transform(df.lazy(), per_batch=False).collect(engine=engines[0])
             report.engine_differences += [f"native kernels: {d}" for d in _frames_equal(fs, batch, native)]
         if single_row_frames and df.height:
@@ -281,10 +285,10 @@ def check_parity(
                     f"row {i}: per-request raised {type(exc).__name__}: {exc} (batch did not); inputs={row!r}"
                 )
     if batch is not None and raised == 0:
-        for name, feat in fs.features.items():
+        for name, out_field in outputs_schema.items():
             want = batch[name].to_list()
             have = [out[name] for out in outputs]  # type: ignore[index]
-            bad = _mismatching_rows(want, have, feat.dtype, tolerances.get(name, 0))
+            bad = _mismatching_rows(want, have, out_field.dtype, tolerances.get(name, 0))
             if bad:
                 report.mismatch_counts[name] = len(bad)
                 report.mismatches[name] = [

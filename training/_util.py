@@ -13,9 +13,12 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from skewless.errors import SkewlessError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from skewless.feature_set import FeatureSet
 
 __all__ = ["atomic_dir", "sha256_files", "git_info", "versions", "now_iso", "spec_of", "write_json", "json_safe"]
 
@@ -113,15 +116,15 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def spec_of(obj: Any) -> str | None:
-    """``"module:name"`` under which ``obj`` (a feature set) can be imported again, if any.
+def spec_of(obj: "FeatureSet") -> str | None:
+    """``"module:name"`` under which the feature set ``obj`` can be imported again, if any.
 
     A module that merely re-imports the object is a worse answer than the one
     defining it: names equal to the object's own ``name`` are preferred, then
     the module imported first (the defining module is imported before its importers).
     """
     found: list[tuple[int, int, str]] = []  # (not its own name, import order, spec)
-    own = getattr(obj, "name", None)
+    own = obj.name
     for mod_name, module in list(sys.modules.items()):
         if module is None or mod_name == "__main__":
             continue

@@ -21,7 +21,7 @@ naming the column, path or split at fault):
    ``valid_end`` on. ``split`` gives the two cut points (dates, datetimes, ISO
    text) or two row fractions (``(0.7, 0.85)``: cut points at those quantiles
    of the event time). No part may be empty.
-4. **Fit on train only** (:func:`_fit_if_needed`): fitted ops (``standardize``,
+4. **Fit on train only** (:meth:`~skewless.compiled.CompiledFeatureSet.prepare`): fitted ops (``standardize``,
    ``target_encode``, ...) learn their state from the training rows; the
    training rows' target encodings are out of fold. Validation and test rows
    get the serving transform.
@@ -54,6 +54,7 @@ from ._util import atomic_dir, git_info, now_iso, sha256_files, spec_of, version
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
+    from skewless.compiled import CompiledFeatureSet
     from skewless.feature_set import FeatureSet
 
 __all__ = ["build_dataset", "BuildResult", "BuildError", "read_build", "split_frames", "SPLITS", "LABEL_COLUMN"]
@@ -83,7 +84,7 @@ class BuildResult:
     out_dir: Path
     manifest: dict[str, Any]
     stats: dict[str, Any]
-    transformer: Any  # the FeatureSet, or the FittedFeatureSet fitted on train
+    transformer: "CompiledFeatureSet"  # the feature set, prepared (fitted) on the train split
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -270,43 +271,10 @@ def _is_fraction(v: Any) -> bool:
     return isinstance(v, float) and not isinstance(v, bool)
 
 
-# --------------------------------------------------------------------------- fitting (isolated)
-
-
-def _fit_if_needed(fs: Any, train: "pl.LazyFrame", *, label: str) -> Any:
-    """The transformer for this build: ``fs`` itself when nothing is fitted, else ``fit(fs, train rows)``.
-
-    Fitting sees the training split only (no leakage into validation or test).
-    A :class:`~skewless.fitting.FittedFeatureSet` passed in is used as is.
-    """
-    try:
-        from skewless.fitting import FittedFeatureSet, fit, fitted_nodes
-    except ImportError:  # pragma: no cover - skewless without fitted transforms
-        return fs
-    if isinstance(fs, FittedFeatureSet) or not fitted_nodes(fs):
-        return fs
-    return fit(fs, train, label=label)
-
-
-def _definition(transformer: Any) -> "FeatureSet":
-    return getattr(transformer, "definition", transformer)
-
-
-def _training_features(transformer: Any, lf: "pl.LazyFrame", keep: tuple[str, ...]) -> "pl.LazyFrame":
-    """Features of the training rows: out-of-fold target encodings when the transformer has them."""
-    if hasattr(transformer, "transform_training") and transformer is not _definition(transformer):
-        return transformer.transform_training(lf, label=LABEL_COLUMN, keep=keep)
-    return transformer.transform(lf, keep=keep)
-
-
-def _state_fingerprint(transformer: Any) -> str | None:
-    return getattr(transformer, "state_fingerprint", None) if transformer is not _definition(transformer) else None
-
-
 # --------------------------------------------------------------------------- checks
 
 
-def _expected_schema(transformer: Any, event_time: str, et_dtype: Any, label_dtype: Any) -> dict[str, Any]:
+def _expected_schema(transformer: "CompiledFeatureSet", event_time: str, et_dtype: Any, label_dtype: Any) -> dict[str, Any]:
     from skewless.backends.polars.dtypes import to_polars
 
     out = {event_time: et_dtype, LABEL_COLUMN: label_dtype}
@@ -340,7 +308,7 @@ def assert_schema(got: Any, want: dict[str, Any], where: str) -> None:
 
 
 def build_dataset(
-    feature_set: Any,
+    feature_set: "CompiledFeatureSet",
     source: Any,
     out_dir: str | Path,
     *,
@@ -359,7 +327,8 @@ def build_dataset(
 
     Parameters
     ----------
-    feature_set : FeatureSet (with or without fitted ops) or FittedFeatureSet
+    feature_set : CompiledFeatureSet
+        A FeatureSet (with or without fitted ops: fitted on the train split) or a FittedFeatureSet (used as is)
     source : polars LazyFrame or DataFrame, path, glob, or list of paths
     out_dir : directory to create (replaced only with ``overwrite``)
     label : column name, ``"column OP number"`` (e.g. ``"arr_delay > 15"``) or a polars expression
@@ -380,14 +349,14 @@ def build_dataset(
     import polars as pl
 
     from skewless.backends.polars.compiler import conform_inputs
-    from skewless.feature_set import FeatureSet
+    from skewless.compiled import CompiledFeatureSet
 
     started = time.perf_counter()
     steps = _Steps(progress)
     steps("reading the source")
-    fs = _definition(feature_set)
-    if not isinstance(fs, FeatureSet):
+    if not isinstance(feature_set, CompiledFeatureSet):
         raise BuildError(f"feature_set must be a FeatureSet, not {type(feature_set).__name__}")
+    fs = feature_set.definition
     out_dir = Path(out_dir)
     lf, source_info = _scan(source, fs)
     try:
@@ -502,13 +471,15 @@ def build_dataset(
             )
     parts = {s: base.filter(c) for s, c in conditions.items()}
 
-    # ---- fit on train only
+    # ---- fit on train only: fitted ops learn their state from the training split (no leakage into
+    # validation or test); the training rows' target encodings are out of fold
     steps("fitting on the training split")
-    transformer = _fit_if_needed(feature_set, parts["train"], label=LABEL_COLUMN)
+    transformer = feature_set.prepare(parts["train"], label=LABEL_COLUMN)
     want = _expected_schema(transformer, event_time, et_dtype, out_label_dtype)
     keep = (event_time, LABEL_COLUMN)
     outputs = {
-        s: (_training_features(transformer, lf_s, keep) if s == "train" else transformer.transform(lf_s, keep=keep))
+        s: (transformer.transform_training(lf_s, label=LABEL_COLUMN, keep=keep) if s == "train"
+            else transformer.transform(lf_s, keep=keep))
         for s, lf_s in parts.items()
     }
     for s, out in outputs.items():
@@ -565,10 +536,8 @@ def build_dataset(
 
         steps("writing the fitted state and golden inputs")
         fitted_file = None
-        if transformer is not fs:
-            from skewless.artifact import save
-
-            save(transformer, tmp / FITTED_FILE)
+        if transformer.state is not None:
+            transformer.save_state(tmp / FITTED_FILE)
             fitted_file = FITTED_FILE
         inputs_present = [c for c in fs.inputs if c in schema]
         # golden inputs come from every test-period row, labelled or not: serving sees unlabelled rows too
@@ -588,7 +557,7 @@ def build_dataset(
                 "fingerprint": fs.fingerprint,
                 "feature_fingerprints": fs.feature_fingerprints(),
                 "fitted": fitted_file is not None,
-                "state_fingerprint": _state_fingerprint(transformer),
+                "state_fingerprint": transformer.state_fingerprint,
             },
             "source": source_info | ({"sha256": sha256_files(Path(f) for f in source_info["files"])}
                                      if source_info.get("files") else {}),
@@ -612,7 +581,7 @@ def build_dataset(
     return BuildResult(out_dir, manifest, stats, transformer, time.perf_counter() - started, timings)
 
 
-def _module_file(fs: Any) -> str | None:
+def _module_file(fs: "FeatureSet") -> str | None:
     import sys
 
     spec = spec_of(fs)

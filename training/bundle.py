@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import polars as pl
 
+    from skewless.compiled import CompiledFeatureSet, State
+    from skewless.feature_set import FeatureSet
+
 __all__ = ["Bundle", "BundleError", "load_bundle", "encode_value", "decode_value", "same_value",
            "MANIFEST_FILE", "MODEL_FILE", "GOLDEN_FILE", "FORMAT", "FORMAT_VERSION"]
 
@@ -113,13 +116,13 @@ class Bundle:
     ----------
     path : Path
     manifest : dict
-    transformer : FeatureSet or FittedFeatureSet
+    transformer : CompiledFeatureSet
         Computes the features (``row_fn`` per request, ``transform`` in batch).
     inputs : ModelInputs
         The model's feature columns and their encoding.
     """
 
-    def __init__(self, path: Path, manifest: dict[str, Any], transformer: Any):
+    def __init__(self, path: Path, manifest: dict[str, Any], transformer: "CompiledFeatureSet"):
         self.path = path
         self.manifest = manifest
         self.transformer = transformer
@@ -138,12 +141,13 @@ class Bundle:
         return self.manifest["model"].get("decision_threshold")
 
     @property
-    def feature_set(self) -> Any:
-        return getattr(self.transformer, "definition", self.transformer)
+    def feature_set(self) -> "FeatureSet":
+        """The feature set as defined in code."""
+        return self.transformer.definition
 
     @property
-    def fitted_state(self) -> dict[str, Any] | None:
-        return getattr(self.transformer, "state", None)
+    def fitted_state(self) -> "State | None":
+        return self.transformer.state
 
     @property
     def booster(self) -> Any:
@@ -223,8 +227,9 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_feature_set_for(manifest: Mapping[str, Any], feature_set: Any = None, *, where: str) -> Any:
-    """The feature set named by a build/bundle manifest, checked against its fingerprint."""
+def load_feature_set_for(manifest: Mapping[str, Any], feature_set: "CompiledFeatureSet | None" = None, *,
+                         where: str) -> "FeatureSet":
+    """The feature set (definition) named by a build/bundle manifest, checked against its fingerprint."""
     from skewless.io import load_feature_set
 
     info = manifest["feature_set"]
@@ -234,7 +239,7 @@ def load_feature_set_for(manifest: Mapping[str, Any], feature_set: Any = None, *
             raise BundleError(f"{where} does not say where feature set {info['name']!r} is defined; pass it "
                               f"explicitly (feature_set=...)")
         feature_set = load_feature_set(spec)
-    fs = getattr(feature_set, "definition", feature_set)
+    fs = feature_set.definition
     if fs.fingerprint != info["fingerprint"]:
         old, new = info.get("feature_fingerprints", {}), fs.feature_fingerprints()
         changed = [k for k in new if k in old and old[k] != new[k]]
@@ -250,20 +255,18 @@ def load_feature_set_for(manifest: Mapping[str, Any], feature_set: Any = None, *
     return fs
 
 
-def load_bundle(path: str | Path, feature_set: Any = None) -> Bundle:
+def load_bundle(path: str | Path, feature_set: "CompiledFeatureSet | None" = None) -> Bundle:
     """Load and verify a bundle (``feature_set`` defaults to the one the manifest names)."""
+    from skewless.compiled import load
+
     path = Path(path)
     manifest = read_manifest(path)
     fs = load_feature_set_for(manifest, feature_set, where=f"bundle {str(path)!r}")
-    if manifest["feature_set"].get("fitted"):
-        from skewless.artifact import load
-
-        transformer = load(path / FITTED_FILE, fs)
-        want = manifest["feature_set"].get("state_fingerprint")
-        if want and transformer.state_fingerprint != want:
-            raise BundleError(f"bundle {str(path)!r}: fitted.json does not match the manifest's state fingerprint")
-    else:
-        transformer = fs
+    fitted = manifest["feature_set"].get("fitted")
+    transformer = load(fs, path / FITTED_FILE if fitted else None)
+    want = manifest["feature_set"].get("state_fingerprint")
+    if fitted and want and transformer.state_fingerprint != want:
+        raise BundleError(f"bundle {str(path)!r}: fitted.json does not match the manifest's state fingerprint")
     if not (path / MODEL_FILE).is_file():
         raise BundleError(f"bundle {str(path)!r} has no {MODEL_FILE}")
     return Bundle(path, manifest, transformer)

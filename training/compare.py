@@ -37,6 +37,8 @@ from .bundle import Bundle, load_bundle
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
+    from skewless.feature_set import FeatureSet
+
 __all__ = ["compare", "CompareReport", "state_diff"]
 
 
@@ -150,7 +152,7 @@ def _categories_diff(a: Bundle, b: Bundle) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the comparison
 
 
-def _frame(data: Any, fs: Any) -> "pl.DataFrame":
+def _frame(data: Any, fs: "FeatureSet") -> "pl.DataFrame":
     import polars as pl
 
     from .build import _scan

@@ -37,6 +37,9 @@ from .encoding import ModelInputs
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
+    from skewless.compiled import CompiledFeatureSet
+    from skewless.feature_set import FeatureSet
+
 __all__ = ["train", "TrainResult", "TrainError", "DEFAULT_PARAMS", "binary_metrics", "regression_metrics"]
 
 
@@ -128,14 +131,14 @@ def metrics_for(task: str, y: "np.ndarray", p: "np.ndarray", threshold: float = 
 # --------------------------------------------------------------------------- loading a build
 
 
-def load_transformer(build_dir: Path, manifest: Mapping[str, Any], feature_set: Any = None) -> Any:
-    """The feature set (or fitted feature set) a build was made with, verified against its fingerprints."""
-    fs = load_feature_set_for(manifest, feature_set, where=f"build {str(build_dir)!r}")
-    if manifest["feature_set"].get("fitted"):
-        from skewless.artifact import load
+def load_transformer(build_dir: Path, manifest: Mapping[str, Any],
+                     feature_set: "CompiledFeatureSet | None" = None) -> "CompiledFeatureSet":
+    """The feature set (with its fitted state, if any) a build was made with, verified against its fingerprints."""
+    from skewless.compiled import load
 
-        return load(build_dir / manifest["fitted_artifact"], fs)
-    return fs
+    fs = load_feature_set_for(manifest, feature_set, where=f"build {str(build_dir)!r}")
+    fitted = manifest["feature_set"].get("fitted")
+    return load(fs, build_dir / manifest["fitted_artifact"] if fitted else None)
 
 
 # --------------------------------------------------------------------------- training
@@ -145,7 +148,7 @@ def train(
     build_dir: str | Path,
     bundle_dir: str | Path,
     *,
-    feature_set: Any = None,
+    feature_set: "CompiledFeatureSet | None" = None,
     params: Mapping[str, Any] | None = None,
     num_boost_round: int = 1000,
     early_stopping_rounds: int = 50,
@@ -185,7 +188,7 @@ def train(
     build_dir, bundle_dir = Path(build_dir), Path(bundle_dir)
     build = read_build(build_dir)
     transformer = load_transformer(build_dir, build, feature_set)
-    fs = getattr(transformer, "definition", transformer)
+    fs = transformer.definition
     task = build["label"]["task"]
     feature_columns = build["feature_columns"]
     if list(transformer.output_schema()) != feature_columns:
@@ -346,8 +349,8 @@ def train(
                        uri, tracking_error, time.perf_counter() - started, timings)
 
 
-def _golden_rows(build_dir: Path, build: Mapping[str, Any], transformer: Any, inputs: ModelInputs, booster: Any,
-                 fs: Any) -> dict[str, Any]:
+def _golden_rows(build_dir: Path, build: Mapping[str, Any], transformer: "CompiledFeatureSet", inputs: ModelInputs,
+                 booster: Any, fs: "FeatureSet") -> dict[str, Any]:
     """Golden inputs of the build with their batch features (polars pipeline) and scores (saved model)."""
     import polars as pl
 
