@@ -4,18 +4,21 @@ An :class:`Expr` is a thin immutable wrapper around an IR node; every method
 returns a new :class:`Expr`. Nothing here imports polars.
 
 Methods are grouped by category in mixins (``api/numeric.py``, ``api/strings.py``,
-``api/temporal.py``) so that adding an op touches one file per layer.
+``api/temporal.py``). A unary op without parameters can skip this layer: an IR
+class with ``expr_method = True`` gets its method generated here
+(:func:`_install_expr_methods`), documented by the class docstring.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 from typing import Any, Iterable
 
 from ..dtypes import DataType, Null, to_dtype
 from ..errors import ExprTypeError
 from ..ir import core
-from ..ir.base import Column, Literal, Node, canonical_literal, literal_dtype, render
+from ..ir.base import OPS, Column, Literal, Node, canonical_literal, literal_dtype, render
 from ..suggest import did_you_mean
 from .hashing import HashingMethods
 from .numeric import NumericMethods
@@ -446,3 +449,35 @@ def coalesce(*exprs: Any) -> Expr:
     if not flat:
         raise ExprTypeError("coalesce needs at least one expression")
     return Expr(core.Coalesce(tuple(wrap(e, str_as_col=True) for e in flat)))
+
+
+def _expr_method(op: type[Node]) -> Any:
+    """``Expr.<op.method>()`` (or the namespace's) building ``op`` on the receiver, documented from ``op``."""
+
+    def method(self: Any) -> Expr:
+        return Expr(op(self._node))
+
+    receiver = f"col('x').{op.namespace}" if op.namespace else "col('x')"
+    typed = receiver.replace("'", '"')
+    method.__name__ = op.method
+    method.__qualname__ = f"{_NAMESPACES[op.namespace].__name__}.{op.method}"
+    summary = inspect.cleandoc(op.__doc__ or op.method)
+    method.__doc__ = f"{summary}\n\nExamples\n--------\n>>> {typed}.{op.method}()\n<Expr {receiver}.{op.method}()>\n"
+    return method
+
+
+_NAMESPACES: dict[str | None, type] = {None: Expr, "str": StringNamespace, "dt": DateTimeNamespace}
+
+
+def _install_expr_methods() -> None:
+    """Give every op declaring ``expr_method = True`` its method (the IR registry is complete here)."""
+    for op in OPS.values():
+        if not op.expr_method:
+            continue
+        target = _NAMESPACES[op.namespace]
+        if not op.method or op.method in vars(target) or any(op.method in vars(b) for b in target.__mro__[1:-1]):
+            raise RuntimeError(f"{op.__name__}: expr_method needs a method name that {target.__name__} does not have")
+        setattr(target, op.method, _expr_method(op))
+
+
+_install_expr_methods()

@@ -54,10 +54,15 @@ class Node:
         then add the null checks themselves, only for operands that may be null.
     abstract : bool
         True on intermediate base classes that are not ops themselves.
+    expr_method : bool
+        True on a unary op without parameters that needs no hand-written API method:
+        :mod:`skewless.api.expr` then gives :class:`~skewless.api.expr.Expr` (or its
+        ``str``/``dt`` namespace) the method ``method()``, documented by the class docstring.
     """
 
     method: ClassVar[str] = ""
     namespace: ClassVar[str | None] = None
+    expr_method: ClassVar[bool] = False
     propagates_nulls: ClassVar[bool] = True
     abstract: ClassVar[bool] = True
     _operand_fields: ClassVar[tuple[str, ...] | None] = None

@@ -16,7 +16,7 @@ from ..runtime.regex import Regex, translate
 from .base import InferContext, Node, field_of, require
 
 __all__ = [
-    "StrLenChars", "StrLenBytes", "StrToLowercase", "StrToUppercase", "StrStripChars", "StrStripCharsStart",
+    "StrLenChars", "StrLenBytes", "StrToLowercase", "StrToUppercase", "StrReverse", "StrStripChars", "StrStripCharsStart",
     "StrStripCharsEnd", "StrContains", "StrStartsWith", "StrEndsWith", "StrSlice", "StrHead", "StrTail",
     "StrReplace", "StrReplaceAll", "StrCountMatches", "StrZfill", "StrPadStart", "StrExtract", "ConcatStr",
 ]
@@ -100,6 +100,19 @@ class StrToUppercase(_StringOp):
     """``s.str.to_uppercase()``: Rust's full uppercase mapping (``"ß"`` -> ``"SS"``, ``"ﬁ"`` -> ``"FI"``)."""
 
     method = "to_uppercase"
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class StrReverse(_StringOp):
+    """``s.str.reverse()``: polars reverses by extended grapheme cluster (``"e\\u0301x"`` -> ``"xe\\u0301"``).
+
+    A declared gap of the python backend (no grapheme segmentation per request): every
+    feature runs on both backends, so a feature using it is refused when it is defined.
+    """
+
+    method = "reverse"
+    expr_method = True
     operand: Node
 
 

@@ -24,6 +24,7 @@ RULES.register(ops.StrLenChars)(lambda c, n, a: _s(a[0]).str.len_chars().cast(pl
 RULES.register(ops.StrLenBytes)(lambda c, n, a: _s(a[0]).str.len_bytes().cast(pl.Int64))
 RULES.register(ops.StrToLowercase)(lambda c, n, a: _s(a[0]).str.to_lowercase())
 RULES.register(ops.StrToUppercase)(lambda c, n, a: _s(a[0]).str.to_uppercase())
+RULES.register(ops.StrReverse)(lambda c, n, a: _s(a[0]).str.reverse())
 RULES.register(ops.StrStripChars)(lambda c, n, a: _s(a[0]).str.strip_chars(n.characters))
 RULES.register(ops.StrStripCharsStart)(lambda c, n, a: _s(a[0]).str.strip_chars_start(n.characters))
 RULES.register(ops.StrStripCharsEnd)(lambda c, n, a: _s(a[0]).str.strip_chars_end(n.characters))

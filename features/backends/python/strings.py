@@ -32,6 +32,8 @@ def _bound(e: Emitter, regex: Regex, method: str) -> str:
     return e.const(getattr(re.compile(regex.python), method), f"re_{method}_")
 
 
+RULES.gap(ops.StrReverse, "polars reverses by extended grapheme cluster (Unicode UAX #29) and the per-request "
+          "runtime has no grapheme segmentation; reversing code points differs on combining marks, emoji and flags")
 RULES.register(ops.StrLenChars)(lambda e, n, a: f"len({a[0].src})")
 RULES.register(ops.StrLenBytes)(lambda e, n, a: f"(len({a[0].src}) if {a[0].src}.isascii() else len({a[0].src}.encode()))")
 
