@@ -167,9 +167,25 @@ RULES.register(ops.Cos)(_trig(math.cos))
 RULES.register(ops.Tan)(_trig(math.tan))
 
 
-@RULES.register(ops.Arctan)
-def _arctan(e: Emitter, node, args: list[Arg]):
-    return f"{e.helper(math.atan)}({_num(e, args[0])})"
+def _math_fn(fn, domain: tuple[float, float] | None = None):
+    """Rule of a unary math function computed by ``fn`` (a ``math`` function, polars' libm result).
+
+    Int64 operands are converted to float first. ``domain``: the closed interval outside which
+    polars gives NaN where ``fn`` would raise (NaN stays NaN: it fails the range test).
+    """
+
+    def rule(e: Emitter, node, args: list[Arg]):
+        x = _num(e, args[0])
+        call = f"{e.helper(fn)}({x})"
+        if domain is None:
+            return call
+        lo, hi = (e.literal(float(v)) for v in domain)
+        return f"({call} if {lo} <= {x} <= {hi} else {e.literal(_NAN)})"
+
+    return rule
+
+
+RULES.register(ops.Arctan)(_math_fn(math.atan))
 
 
 # --------------------------------------------------------------------------- NaN
