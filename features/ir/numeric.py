@@ -17,7 +17,7 @@ from .base import NUMERIC, InferContext, Literal, Node, field_of, require, super
 
 __all__ = [
     "Abs", "Sign", "Floor", "Ceil", "Round", "Exp", "Log", "Log1p", "Log10", "Sqrt", "Cbrt", "Sin", "Cos", "Tan",
-    "Arctan", "IsNan", "IsFinite", "IsInfinite", "FillNan", "Clip", "IsBetween", "MinHorizontal", "MaxHorizontal",
+    "Arcsin", "Arctan", "IsNan", "IsFinite", "IsInfinite", "FillNan", "Clip", "IsBetween", "MinHorizontal", "MaxHorizontal",
     "SumHorizontal", "ROUND_MODES", "CLOSED",
 ]
 
@@ -181,6 +181,14 @@ class Tan(_FloatFn):
     """``a.tan()`` (radians); NaN for ±inf."""
 
     method = "tan"
+
+
+@dataclass(frozen=True, slots=True)
+class Arcsin(_FloatFn):
+    """``a.arcsin()`` in radians, in ``[-pi/2, pi/2]``; NaN outside ``[-1, 1]``."""
+
+    method = "arcsin"
+    expr_method = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ def _unary(x):
         "exp": x.exp(), "log": x.log(), "log2": x.log(2), "log10": x.log10(), "log_b10": x.log(10),
         "log_half": x.log(0.5), "log_b1": x.log(1), "log_b0": x.log(0), "log_bneg": x.log(-2.0),
         "log_binf": x.log(float("inf")), "log1p": x.log1p(), "sqrt": x.sqrt(), "cbrt": x.cbrt(),
-        "sin": x.sin(), "cos": x.cos(), "tan": x.tan(), "arctan": x.arctan(),
+        "sin": x.sin(), "cos": x.cos(), "tan": x.tan(), "arcsin": x.arcsin(), "arctan": x.arctan(),
         "is_nan": x.is_nan(), "is_finite": x.is_finite(), "is_infinite": x.is_infinite(),
         "fill_nan0": x.fill_nan(0.0), "fill_nan_null": x.fill_nan(None), "fill_nan_int": x.fill_nan(-1),
         "neg_abs": (-x).abs(), "exp_log": x.log().exp(),
@@ -53,7 +53,8 @@ def _unary(x):
 case("numeric.unary_float", {"a": Float64}, _unary(col("a")),
      rows=[{"a": v} for v in [2.675, 1.005, 0.125, 981.065, -0.49999999999999994, 0.49999999999999994, 4503599627370497.0,
                               1e-300, 709.782712893384, 709.7827128933841, -745.2, 1e22, 1e23, -8.0, 27.0, 1000.0,
-                              -1.0 + 1e-16, -1.0000000000000002, 1e308, math.pi / 2, 1e-5, -1e-320]])
+                              -1.0 + 1e-16, -1.0000000000000002, 1.0000000000000002, 0.9999999999999999, 0.5,
+                              1e308, math.pi / 2, 1e-5, -1e-320]])
 case("numeric.unary_int", {"i": Int64}, _unary(col("i")),
      rows=[{"i": v} for v in [8, -27, 1000, 2**53 - 1, -(2**62), 10**15 + 1]])
 case("numeric.unary_float_random", {"a": Input(Float64, nullable=False)}, _unary(col("a")), edges=False,

@@ -185,6 +185,7 @@ def _math_fn(fn, domain: tuple[float, float] | None = None):
     return rule
 
 
+RULES.register(ops.Arcsin)(_math_fn(math.asin, domain=(-1, 1)))
 RULES.register(ops.Arctan)(_math_fn(math.atan))
 
 
