@@ -32,7 +32,7 @@ class DefinitionError(SkewlessError, TypeError):
 
 
 class CompileError(SkewlessError):
-    """A backend has no rule for an op. Names the op, the backend and the feature."""
+    """A backend has no rule for an op, or declares it a gap. Names the op, the backend and the feature."""
 
 
 class InvalidOperationError(SkewlessError, ValueError):
