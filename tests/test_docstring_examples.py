@@ -15,6 +15,8 @@ import doctest
 import importlib
 import io
 import pkgutil
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -22,9 +24,21 @@ import skewless
 from skewless.api.expr import _NAMESPACES
 from skewless.ir.base import OPS
 
-MODULES = ["skewless"] + sorted(
-    m.name for m in pkgutil.walk_packages(skewless.__path__, "skewless.") if not m.name.endswith("__main__")
-)
+
+
+def _modules() -> list[str]:
+    """Every module of the distribution: the packages pyproject.toml installs and their modules
+    (``__main__`` excluded: importing it runs the CLI)."""
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = config["tool"]["setuptools"]["packages"]
+    names = set(packages)
+    for package in packages:
+        path = importlib.import_module(package).__path__
+        names.update(f"{package}.{m.name}" for m in pkgutil.iter_modules(path) if not m.ispkg and m.name != "__main__")
+    return sorted(names)
+
+
+MODULES = _modules()
 NAMESPACE = {name: getattr(skewless, name) for name in skewless.__all__}
 FLAGS = doctest.ELLIPSIS
 
