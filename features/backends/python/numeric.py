@@ -98,11 +98,6 @@ def _round(e: Emitter, node, args: list[Arg]):
 # --------------------------------------------------------------------------- Float64 functions
 
 
-@RULES.register(ops.Exp)
-def _exp(e: Emitter, node, args: list[Arg]):
-    return f"{e.helper(rt.exp)}({_num(e, args[0])})"
-
-
 def _ln_src(e: Emitter, a: Arg) -> str:
     if _is_int(a):
         return f"{e.helper(rt.ln)}({_num(e, a)})"
@@ -146,11 +141,6 @@ def _sqrt(e: Emitter, node, args: list[Arg]):
     return f"({e.helper(math.sqrt)}({x}) if {x} >= 0.0 else {e.literal(_NAN)})"
 
 
-@RULES.register(ops.Cbrt)
-def _cbrt(e: Emitter, node, args: list[Arg]):
-    return f"{e.helper(rt.cbrt)}({_num(e, args[0])})"
-
-
 def _trig(fn):
     def rule(e: Emitter, node, args: list[Arg]):
         (a,) = args
@@ -185,6 +175,8 @@ def _math_fn(fn, domain: tuple[float, float] | None = None):
     return rule
 
 
+RULES.register(ops.Exp)(_math_fn(rt.exp))
+RULES.register(ops.Cbrt)(_math_fn(rt.cbrt))
 RULES.register(ops.Arcsin)(_math_fn(math.asin, domain=(-1, 1)))
 RULES.register(ops.Arctan)(_math_fn(math.atan))
 
