@@ -4,7 +4,8 @@ A case is a small feature set plus rows. By default the rows are the cross
 product of each input's edge values (see :mod:`parity_tests.edges`); ``rows``
 adds hand-picked ones. Every op in :data:`skewless.ir.base.OPS` must appear in
 at least one case (``test_every_op_has_a_parity_case``): the ops a case covers
-are read from its IR, so coverage cannot rot.
+are read from its IR, so coverage cannot rot. The only exceptions are the
+declared backend gaps, listed in :mod:`parity_tests.cases.gaps`.
 """
 
 from __future__ import annotations
