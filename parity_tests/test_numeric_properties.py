@@ -69,7 +69,8 @@ def _numeric_features() -> dict:
             f"{name}_round": x.round(), f"{name}_round2": x.round(2), f"{name}_round_away": x.round(1, "half_away_from_zero"),
             f"{name}_round17": x.round(17), f"{name}_exp": x.exp(), f"{name}_log": x.log(), f"{name}_log2": x.log(2),
             f"{name}_log10": x.log10(), f"{name}_log1p": x.log1p(), f"{name}_sqrt": x.sqrt(), f"{name}_cbrt": x.cbrt(),
-            f"{name}_sin": x.sin(), f"{name}_cos": x.cos(), f"{name}_tan": x.tan(), f"{name}_arctan": x.arctan(),
+            f"{name}_sin": x.sin(), f"{name}_cos": x.cos(), f"{name}_tan": x.tan(), f"{name}_arcsin": x.arcsin(),
+            f"{name}_arctan": x.arctan(),
             f"{name}_is_nan": x.is_nan(), f"{name}_is_finite": x.is_finite(), f"{name}_is_infinite": x.is_infinite(),
             f"{name}_fill_nan": x.fill_nan(-1),
         })
@@ -102,7 +103,8 @@ def test_numeric_parity_one_row_frames(batch):
 TRANSCENDENTAL = FeatureSet(
     "transcendental",
     {"x": Input(Float64, nullable=False)},
-    {f: getattr(col("x"), f)() for f in ("exp", "log", "log10", "log1p", "sqrt", "cbrt", "sin", "cos", "tan", "arctan")}
+    {f: getattr(col("x"), f)()
+     for f in ("exp", "log", "log10", "log1p", "sqrt", "cbrt", "sin", "cos", "tan", "arcsin", "arctan")}
     | {"log2": col("x").log(2), "log3": col("x").log(3), "pow": col("x").abs() ** 1.37, "round3": col("x").round(3)},
 )
 
