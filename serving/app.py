@@ -44,6 +44,7 @@ from pydantic.json_schema import models_json_schema
 
 from skewless.training.bundle import GOLDEN_FILE
 
+from .feature_log import RequestIds
 from .bundle_loader import ServedBundle, load_served_bundle
 from .metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
 from .schemas import FeatureEncoder, NonFinite, batch_model, features_model, non_finite, request_model
@@ -54,6 +55,9 @@ __all__ = ["create_app", "app_from_env"]
 log = logging.getLogger("skewless.serving")
 
 JSON = "application/json"
+#: Request id header: the client's (1-128 visible ASCII characters) or a generated one, echoed in every
+#: answer of the model endpoints and written with each served row in the feature log.
+REQUEST_ID = "x-request-id"
 
 
 class NotReady(Exception):
@@ -150,8 +154,9 @@ def _validate(model: type[BaseModel], body: bytes) -> Any:
         raise RequestValidationError(errors) from None
 
 
-def _json(content: Any, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(content), status_code=status_code, media_type=JSON)
+def _json(content: Any, status_code: int = 200, request_id: Optional[str] = None) -> Response:
+    headers = None if request_id is None else {REQUEST_ID: request_id}
+    return Response(orjson.dumps(content), status_code=status_code, media_type=JSON, headers=headers)
 
 
 def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
@@ -211,6 +216,7 @@ class _Endpoints:
         self.in_names = tuple(self.in_schema)
         self.max_batch_size = settings.max_batch_size
         self.max_body_bytes = settings.max_body_bytes
+        self.ids = RequestIds()
         example = _example(served)
         self.Inputs = request_model(name, self.in_schema, extra=settings.unknown_fields,
                                     allow_non_finite=settings.allow_non_finite, example=example)
@@ -235,11 +241,12 @@ class _Endpoints:
         d = inputs.__dict__  # the validated fields (extra fields, when ignored, are not kept)
         return {k: d[k] for k in self.in_names}
 
-    def log(self, route: str, inputs: list[dict], feats: list[dict], scores: Optional[list[float]]) -> None:
+    def log(self, route: str, request_id: str, inputs: list[dict], feats: list[dict],
+            scores: Optional[list[float]]) -> None:
         fl = getattr(self.app.state, "feature_log", None)
         if fl is not None:
             for i, (r, f) in enumerate(zip(inputs, feats)):
-                fl.submit(route, r, f, None if scores is None else scores[i])
+                fl.submit(route, r, f, None if scores is None else scores[i], request_id, i)
 
     def score_out(self, score: float) -> Any:
         return score if math.isfinite(score) else non_finite(score)
@@ -253,31 +260,32 @@ class _Endpoints:
             out.append(p)
         return out
 
-    def features_one(self, s: ServedBundle, row: dict[str, Any]) -> dict[str, Any]:
+    def features_one(self, s: ServedBundle, row: dict[str, Any], request_id: str) -> dict[str, Any]:
         """The answer of ``/v1/features`` for one validated row (counted and logged)."""
         feats = s.features(row)
         self.metrics.served("/v1/features", (feats,), None)
-        self.log("/v1/features", [row], [feats], None)
+        self.log("/v1/features", request_id, [row], [feats], None)
         return {"features": self.encode(feats)}
 
-    def predict_one(self, s: ServedBundle, row: dict[str, Any], include: bool) -> dict[str, Any]:
+    def predict_one(self, s: ServedBundle, row: dict[str, Any], include: bool, request_id: str) -> dict[str, Any]:
         """The answer of ``/v1/predict`` for one validated row (counted and logged)."""
         feats = s.features(row)
         score = s.score(feats)
         self.metrics.served("/v1/predict", (feats,), (score,))
-        self.log("/v1/predict", [row], [feats], [score])
+        self.log("/v1/predict", request_id, [row], [feats], [score])
         out: dict[str, Any] = {"score": self.score_out(score), "label": s.label(score)}
         if include:
             out["features"] = self.encode(feats)
         return out
 
-    def batch(self, s: ServedBundle, route: str, rows: list[BaseModel], predict: bool, include: bool) -> dict:
+    def batch(self, s: ServedBundle, route: str, rows: list[BaseModel], predict: bool, include: bool,
+              request_id: str) -> dict:
         """One batch: the per-request function row by row, LightGBM once on the whole matrix."""
         inputs = [self.row(r) for r in rows]
         feats = [s.features(r) for r in inputs]
         scores = s.score_many(feats) if predict else None
         self.metrics.served(route, feats, scores)
-        self.log(route, inputs, feats, scores)
+        self.log(route, request_id, inputs, feats, scores)
         if scores is None:
             return {"rows": [self.encode(f) for f in feats]}
         return {"rows": self.predictions(s, feats, scores, include)}
@@ -291,28 +299,34 @@ class _Endpoints:
         async def features(request: Request) -> Response:
             s = self.ready()
             row = self.row(_validate(Inputs, await read_body(request, self.max_body_bytes)))
-            return _json(self.features_one(s, row))
+            rid = self.ids.accept(request.headers.get(REQUEST_ID))
+            return _json(self.features_one(s, row, rid), request_id=rid)
 
         @router.post("/predict", response_model=self.PredictResponse, responses=_MODEL_ERRORS,
                      openapi_extra=_body_doc(Inputs))
         async def predict(request: Request, include_features: bool = False) -> Response:
             s = self.ready()
             row = self.row(_validate(Inputs, await read_body(request, self.max_body_bytes)))
-            return _json(self.predict_one(s, row, include_features))
+            rid = self.ids.accept(request.headers.get(REQUEST_ID))
+            return _json(self.predict_one(s, row, include_features, rid), request_id=rid)
 
         @router.post("/features/batch", response_model=self.FeaturesBatchResponse, responses=_MODEL_ERRORS,
                      openapi_extra=_body_doc(Batch))
         async def features_batch(request: Request) -> Response:
             s = self.ready()
             rows = _validate(Batch, await read_body(request, self.max_body_bytes)).rows
-            return _json(await run_in_threadpool(self.batch, s, "/v1/features/batch", rows, False, False))
+            rid = self.ids.accept(request.headers.get(REQUEST_ID))
+            return _json(await run_in_threadpool(self.batch, s, "/v1/features/batch", rows, False, False, rid),
+                         request_id=rid)
 
         @router.post("/predict/batch", response_model=self.PredictBatchResponse, responses=_MODEL_ERRORS,
                      openapi_extra=_body_doc(Batch))
         async def predict_batch(request: Request, include_features: bool = False) -> Response:
             s = self.ready()
             rows = _validate(Batch, await read_body(request, self.max_body_bytes)).rows
-            return _json(await run_in_threadpool(self.batch, s, "/v1/predict/batch", rows, True, include_features))
+            rid = self.ids.accept(request.headers.get(REQUEST_ID))
+            return _json(await run_in_threadpool(self.batch, s, "/v1/predict/batch", rows, True, include_features,
+                                                 rid), request_id=rid)
 
         @router.get("/metadata")
         async def metadata() -> dict[str, Any]:
@@ -343,7 +357,9 @@ def _feature_log(settings: Settings, served: ServedBundle) -> Any:
     from .feature_log import FeatureLog
 
     settings.log_dir.mkdir(parents=True, exist_ok=True)
-    return FeatureLog(settings.log_dir, fingerprint=served.manifest["bundle_id"], sample_rate=settings.log_sample_rate,
+    fs = served.bundle.transformer
+    return FeatureLog(settings.log_dir, bundle_id=served.manifest["bundle_id"], input_schema=fs.input_schema(),
+                      output_schema=fs.output_schema(), sample_rate=settings.log_sample_rate,
                       max_queue=settings.log_max_queue, max_file_bytes=settings.log_max_file_bytes,
                       max_files=settings.log_max_files)
 

@@ -79,9 +79,12 @@ class SingleRowFastPath:
         served = endpoints.served
         if include is None or not served.ready:
             return await self.app(scope, receive, send)
+        client_id = None
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
                 return await self.app(scope, receive, send)
+            if name == b"x-request-id":
+                client_id = value
         messages: list[dict] = []
         size = 0
         while True:
@@ -101,9 +104,12 @@ class SingleRowFastPath:
             return await self.app(scope, _replay(messages, receive), send)
         scope["route"] = route
         row = endpoints.row(inputs)
-        out = endpoints.predict_one(served, row, include) if predict else endpoints.features_one(served, row)
+        rid = endpoints.ids.accept(client_id)
+        out = (endpoints.predict_one(served, row, include, rid) if predict
+               else endpoints.features_one(served, row, rid))
         payload = orjson.dumps(out)
         self.answered += 1
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", str(len(payload)).encode()), *_HEADERS]})
+                    "headers": [(b"content-length", str(len(payload)).encode()), *_HEADERS,
+                                (b"x-request-id", rid.encode())]})
         await send({"type": "http.response.body", "body": payload})

@@ -358,10 +358,11 @@ def test_fast_path_answers_exactly_as_the_routes(bundle_dir, slice_df):
     for fast in (True, False):
         with TestClient(create_app(Settings(bundle=bundle_dir, fast_path=fast))) as c:
             got = []
-            for path, query, body, _ in cases:
+            for i, (path, query, body, _) in enumerate(cases):
                 r = c.post(path + ("?" + query.decode() if query else ""), content=body,
-                           headers={"content-type": "application/json"})
-                got.append((r.status_code, r.headers.get("content-type"), r.headers.get("content-length"), r.content))
+                           headers={"content-type": "application/json", "x-request-id": f"case-{i}"})
+                got.append((r.status_code, r.headers.get("content-type"), r.headers.get("content-length"), r.content,
+                            r.headers.get("x-request-id")))
             if fast:
                 assert c.app.state.fast_path.answered == sum(1 for *_, taken in cases if taken)
             else:
@@ -372,6 +373,7 @@ def test_fast_path_answers_exactly_as_the_routes(bundle_dir, slice_df):
                              _metric(metrics, "skewless_http_requests_total", route="/v1/features", method="POST",
                                      status="422"))
     assert {s for s, *_ in answers[True][0]} >= {200, 422}
+    assert all((rid == f"case-{i}") == (status == 200) for i, (status, *_, rid) in enumerate(answers[True][0]))
     for case, fast, routed in zip(cases, answers[True][0], answers[False][0]):
         assert fast == routed, (case, fast, routed)
     assert answers[True][1:] == answers[False][1:]  # counted under the same route templates
