@@ -363,6 +363,9 @@ def serve(
     run(str(bundle), host, port, workers)
 
 
+from . import monitoring as _monitoring  # noqa: E402,F401  (registers skew, drift, report)
+
+
 def main() -> None:  # pragma: no cover
     try:
         app()

@@ -508,7 +508,8 @@ def build_dataset(
         feature_stats: dict[str, dict[str, Any]] = {name: {"dtype": str(want[name])} for name in declared}
         for s in SPLITS:
             scan = pl.scan_parquet(tmp / s / "*.parquet")
-            cols = column_stats(scan, list(declared), top_k=top_k, rows=counted[s], quantile_rows=quantile_rows)
+            cols = column_stats(scan, list(declared), top_k=top_k, rows=counted[s], quantile_rows=quantile_rows,
+                                sketch=s == "train")  # the drift reference (skewless.monitoring)
             et_range = scan.select(pl.col(event_time).min().alias("from"), pl.col(event_time).max().alias("to")) \
                 .collect().row(0, named=True)
             split_stats[s] = {"rows": counted[s], "from": et_range["from"], "to": et_range["to"],

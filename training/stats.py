@@ -10,6 +10,19 @@ Per column (see :func:`column_stats`):
 * Boolean: ``mean`` (the share of ``true``) and ``top`` values;
 * String: ``distinct`` and the ``top`` ``k`` values with their counts (ties by value);
 * Date / Datetime / Duration: ``min`` and ``max`` (ISO text).
+
+With ``sketch=True`` (the build asks for it on the training split) each Int64 / Float64 / Boolean /
+String column also gets ``drift``, the reference the drift metrics of :mod:`skewless.monitoring`
+compare served values with (computed over the non-null, non-NaN values of the quantile sample):
+
+* numeric: ``{"kind": "numeric", "from": rows, "edges": [...], "counts": [...], "ecdf": [[x, F], ...]}``
+  — ``edges`` are the distinct 0, 5, ..., 100th percentiles (``inverted_cdf``: values of the data),
+  ``counts`` the values per bin by :func:`bin_index` (below the first edge, one bin per interval
+  with the last closed, above the last edge: ``len(edges) + 1`` bins), ``ecdf`` the share of values
+  ``<= x`` at the distinct 0, 2, ..., 100th percentiles (the points the KS statistic is taken at);
+* categorical (Boolean, String, and Int64 with at most ``CATEGORICAL_MAX`` distinct values, e.g.
+  ordinal codes): ``{"kind": "categorical", "from": rows, "values": [[value, count], ...], "other":
+  count}`` — the ``SKETCH_VALUES`` most frequent values and the count of all the others.
 """
 
 from __future__ import annotations
@@ -19,10 +32,14 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["column_stats", "QUANTILES"]
+__all__ = ["column_stats", "QUANTILES", "bin_index", "drift_sketch"]
 
 #: Quantiles written for every numeric column.
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+#: An Int64 column with at most this many distinct values is sketched as categorical.
+CATEGORICAL_MAX = 64
+#: Values a categorical sketch lists (the rest are counted as ``other``).
+SKETCH_VALUES = 50
 _SEP = "\x1f"
 
 
@@ -42,8 +59,48 @@ def _kind(dtype: Any) -> str:
     return "other"
 
 
+def bin_index(edges: Any, values: Any) -> Any:
+    """Histogram bin of each value (numpy): 0 below ``edges[0]``, ``i`` for ``edges[i-1] <= v < edges[i]``
+    (the last interval closed: ``edges[-1]`` itself is in bin ``len(edges) - 1``), ``len(edges)`` above."""
+    import numpy as np
+
+    edges = np.asarray(edges, dtype=np.float64)
+    idx = np.searchsorted(edges, values, side="right")
+    if len(edges) > 1:
+        idx[values == edges[-1]] = len(edges) - 1
+    return idx
+
+
+def drift_sketch(values: Any, dtype: Any) -> dict[str, Any] | None:
+    """The ``drift`` entry of one column from its sample (a polars Series); None for other dtypes."""
+    import numpy as np
+    import polars as pl
+
+    kind = _kind(dtype)
+    if kind not in ("int", "float", "bool", "string"):
+        return None
+    s = values.drop_nulls()
+    if kind == "float":
+        s = s.filter(s.is_not_nan())
+    n = len(s)
+    if kind in ("bool", "string") or (kind == "int" and s.n_unique() <= CATEGORICAL_MAX):
+        vc = s.value_counts(name="n").sort(["n", s.name], descending=[True, False])
+        top = vc.head(SKETCH_VALUES)
+        listed = [[v, int(c)] for v, c in top.iter_rows()]
+        return {"kind": "categorical", "from": n, "values": listed, "other": n - sum(c for _, c in listed)}
+    if n == 0:
+        return {"kind": "numeric", "from": 0, "edges": [], "counts": [0], "ecdf": []}
+    x = np.sort(s.cast(pl.Float64).to_numpy())
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, 21), method="inverted_cdf"))
+    counts = np.bincount(bin_index(edges, x), minlength=len(edges) + 1)
+    points = np.unique(np.quantile(x, np.linspace(0, 1, 51), method="inverted_cdf"))
+    cdf = np.searchsorted(x, points, side="right") / n
+    return {"kind": "numeric", "from": n, "edges": [float(e) for e in edges], "counts": [int(c) for c in counts],
+            "ecdf": [[float(p), float(f)] for p, f in zip(points, cdf)]}
+
+
 def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k: int = 10, rows: int | None = None,
-                 quantile_rows: int = 1_000_000) -> dict[str, dict[str, Any]]:
+                 quantile_rows: int = 1_000_000, sketch: bool = False) -> dict[str, dict[str, Any]]:
     """Statistics of ``columns`` (default: all) of ``lf``: one aggregation pass, one group-by per text or boolean
     column, and one pass over a sample for the quantiles.
 
@@ -51,7 +108,8 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
     the values in memory, so when ``lf`` has more than ``quantile_rows`` rows
     (``rows``, when known, saves a pass) they are computed on every k-th row
     (``quantiles_from`` then says how many rows were used); the memory of the
-    statistics stays bounded whatever the size of the split.
+    statistics stays bounded whatever the size of the split. ``sketch`` adds the ``drift``
+    reference (module docstring) computed on the same sample.
     """
     import polars as pl
 
@@ -131,6 +189,12 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
             if step > 1:
                 entry["quantiles_from"] = sample_rows
         out[c] = entry
+    if sketch:
+        kinds = [c for c in columns if _kind(schema[c]) in ("int", "float", "bool", "string")]
+        if kinds:
+            sample = sampled.select(kinds).collect(engine="streaming")
+            for c in kinds:
+                out[c]["drift"] = drift_sketch(sample[c], schema[c])
     for (c, _), frame in zip(top_queries, frames[1:]):
         col, _, stat = c.partition(_SEP)
         if stat == "distinct":
