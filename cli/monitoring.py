@@ -35,3 +35,52 @@ def skew(
         console.print(f"wrote the report to {json_out}", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _thresholds(items: list[str]) -> dict[str, dict[str, float]]:
+    """``psi=0.3`` (every feature) or ``feature:psi=0.3`` -> {"*" | feature: {measure: value}}."""
+    from skewless.errors import SkewlessError
+
+    out: dict[str, dict[str, float]] = {}
+    for item in items:
+        target, _, rest = item.rpartition(":")
+        measure, eq, value = rest.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not eq or not measure or number is None:
+            raise SkewlessError(f"--threshold {item!r}: expected MEASURE=VALUE or FEATURE:MEASURE=VALUE "
+                                f"(e.g. psi=0.3, dest_freq:js=0.2)")
+        out.setdefault(target or "*", {})[measure] = number
+    return out
+
+
+@app.command()
+def drift(
+    log: Annotated[Path, typer.Argument(help="Served-feature log directory (SKEWLESS_SERVE_LOG_DIR)")],
+    bundle: Annotated[Path, typer.Option(help="The bundle that served the rows (its stats.json is the reference)")],
+    stats: Annotated[Optional[Path], typer.Option(help="stats.json to compare with (default: the bundle's)")] = None,
+    bucket: Annotated[Optional[str], typer.Option(help="Also per time bucket: hour, day or week")] = None,
+    time_column: Annotated[str, typer.Option(help="'time' (when served) or a logged input, e.g. the event time")] = "time",
+    threshold: Annotated[Optional[list[str]], typer.Option(
+        help="Override a threshold: MEASURE=VALUE or FEATURE:MEASURE=VALUE (repeatable)")] = None,
+    fail_on_drift: Annotated[bool, typer.Option(help="Exit 1 when a feature is over a threshold")] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the full report as JSON here")] = None,
+) -> None:
+    """Served feature distributions vs the training split: PSI, L-inf, Jensen-Shannon, KS, null/NaN, out-of-range."""
+    from skewless.monitoring.drift import drift as run
+    from skewless.training.bundle import read_manifest
+
+    def job():
+        manifest = read_manifest(bundle)
+        return run(log, stats or bundle, bucket=bucket, time_column=time_column,
+                   thresholds=_thresholds(threshold or []), bundle_id=manifest["bundle_id"])
+
+    report = _guard(job)
+    console.print(report.summary(), highlight=False, markup=False)
+    if json_out is not None:
+        _write_json(json_out, report.to_dict())
+        console.print(f"wrote the report to {json_out}", highlight=False)
+    if fail_on_drift and report.flagged:
+        raise typer.Exit(1)
