@@ -30,6 +30,9 @@ from .logdata import LogError, load_log, only_bundle, unnest
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
+    from skewless.compiled import CompiledFeatureSet
+    from skewless.training.bundle import Bundle
+
 __all__ = ["skew", "SkewReport", "FeatureSkew", "mismatch_mask"]
 
 _INDEX = "__skewless_log_row"
@@ -149,7 +152,7 @@ def _examples(frame: "pl.DataFrame", mask: Any, served: "pl.Series", ref: "pl.Se
              "recomputed": _value(ref[int(i)])} for i in idx]
 
 
-def _load_reference(training: Any) -> tuple[Any, Any, str]:
+def _load_reference(training: "str | os.PathLike | Bundle | CompiledFeatureSet") -> tuple[Any, Any, str]:
     """(transformer, bundle or None, description) of ``training``: a bundle path, Bundle, or feature set."""
     from skewless.training.bundle import Bundle, load_bundle
 
@@ -158,11 +161,11 @@ def _load_reference(training: Any) -> tuple[Any, Any, str]:
         return b.transformer, b, f"bundle {str(b.path)!r} ({b.manifest['bundle_id']})"
     if isinstance(training, Bundle):
         return training.transformer, training, f"bundle {str(training.path)!r} ({training.manifest['bundle_id']})"
-    name = getattr(getattr(training, "definition", training), "name", type(training).__name__)
-    return training, None, f"feature set {name!r}"
+    return training, None, f"feature set {training.name!r}"
 
 
-def skew(log: Any, bundle: Any, *, training: Any = None, examples: int = 5, check_score: bool = True) -> SkewReport:
+def skew(log: Any, bundle: "str | os.PathLike | Bundle", *,
+         training: "str | os.PathLike | Bundle | CompiledFeatureSet | None" = None, examples: int = 5, check_score: bool = True) -> SkewReport:
     """Recompute every row ``bundle`` served (from ``log``) and compare bitwise, feature by feature.
 
     Parameters
