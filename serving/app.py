@@ -364,6 +364,16 @@ def _feature_log(settings: Settings, served: ServedBundle) -> Any:
                       max_files=settings.log_max_files)
 
 
+def _drift_gauges(settings: Settings, served: ServedBundle) -> Any:
+    """The /metrics drift gauges over the bundle's stats.json (None when off or the bundle has no references)."""
+    if not settings.drift_window:
+        return None
+    from skewless.monitoring.gauges import DriftGauges, references_from_bundle
+
+    refs = references_from_bundle(served.bundle.path)
+    return DriftGauges(refs, window=settings.drift_window) if refs else None
+
+
 def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     """The service for ``settings`` (or a bundle path; default: settings from the environment)."""
     if settings is None:
@@ -399,7 +409,7 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     routes = ["/healthz", "/readyz", "/metrics", "/v1/features", "/v1/predict", "/v1/features/batch",
               "/v1/predict/batch", "/v1/metadata"]
     metrics = ServiceMetrics(served, endpoints.out_schema, routes, binary=served.bundle.task == "binary",
-                             feature_log=lambda: app.state.feature_log)
+                             feature_log=lambda: app.state.feature_log, drift=_drift_gauges(settings, served))
     endpoints.metrics = metrics
     app.state.metrics = metrics
 

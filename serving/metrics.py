@@ -20,6 +20,10 @@ What is measured
 ``skewless_feature_log_records_total{state}`` / ``skewless_feature_log_files``
     The served-feature log's counters (submitted, sampled_out, dropped, written), read from
     :meth:`skewless.serving.feature_log.FeatureLog.stats` when scraped (a custom collector: no work per request).
+``skewless_drift_*{feature}``
+    Drift of a sliding window of served rows vs the bundle's training statistics (PSI, JS, KS,
+    L-inf, out-of-range, null rate, alerts), computed when scraped:
+    :class:`skewless.monitoring.gauges.DriftGauges` (``SKEWLESS_SERVE_DRIFT_WINDOW`` rows, 0: off).
 ``skewless_ready`` / ``skewless_self_check_problems``
     1 when the startup self-check passed, and how many problems it found.
 
@@ -94,7 +98,7 @@ class ServiceMetrics:
     """
 
     def __init__(self, served: Any, output_schema: Mapping[str, Any], routes: Sequence[str], *, binary: bool,
-                 feature_log: Callable[[], Any] = lambda: None):
+                 feature_log: Callable[[], Any] = lambda: None, drift: Any = None):
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._requests = Counter("skewless_http_requests", "HTTP requests by route template, method and status",
@@ -107,6 +111,10 @@ class ServiceMetrics:
         self._score = Histogram("skewless_score", "Served scores", registry=r,
                                 **({"buckets": _PROBABILITY_BUCKETS} if binary else {}))
         r.register(_StateCollector(served, feature_log))
+        # drift gauges (skewless.monitoring.gauges.DriftGauges): one deque append per served row
+        self._drift = drift
+        if drift is not None:
+            r.register(drift)
 
         # Children bound once: the request path does a dict lookup, never ``labels()``.
         self._latency_of = {route: self._latency.labels(route) for route in (*routes, UNMATCHED)}
@@ -138,6 +146,8 @@ class ServiceMetrics:
     def served(self, route: str, rows: Sequence[Mapping[str, Any]], scores: Optional[Sequence[float]]) -> None:
         """Count the served rows' null / NaN feature values and observe their scores."""
         self._rows_of[route].inc(len(rows))
+        if self._drift is not None:
+            self._drift.observe_many(rows)
         if len(rows) == 1:
             f = rows[0]
             for name, nullable, floating in self._scan:

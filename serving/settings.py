@@ -34,4 +34,5 @@ class Settings(BaseSettings):
     log_sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Fraction of served rows logged")
     log_max_queue: int = Field(10_000, ge=1, description="Log records waiting for the writer at most (more: dropped, counted)")
     log_max_file_bytes: int = Field(64 * 2 ** 20, ge=1, description="Size at which a log file is completed and a new one begun")
+    drift_window: int = Field(10_000, ge=0, description="Served rows in the /metrics drift gauges' sliding window (0: no gauges)")
     log_max_files: Optional[int] = Field(None, ge=1, description="Complete log files kept (oldest deleted; unset: all)")
