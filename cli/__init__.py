@@ -261,6 +261,7 @@ def compare(
     top: Annotated[int, typer.Option(help="How many most-changed rows to list")] = 10,
     limit: Annotated[Optional[int], typer.Option(help="Only use the first N rows")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the full report as JSON here")] = None,
+    html_out: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report here")] = None,
 ) -> None:
     """Compare two bundles on the same rows: score deltas, decision agreement, metrics, fitted-state differences."""
     from skewless.training.compare import compare as compare_bundles
@@ -272,12 +273,22 @@ def compare(
             import json
 
             json_out.write_text(json.dumps(report.to_dict(), indent=1, allow_nan=False) + "\n")
+        if html_out is not None:
+            from skewless.monitoring.report import compare_html, write_html
+
+            write_html(html_out, compare_html(report))
         return report
 
     report = _guard(job)
     console.print(report.summary(), highlight=False, markup=False)
     if json_out is not None:
         console.print(f"wrote the report to {json_out}", highlight=False)
+    if html_out is not None:
+        console.print(f"wrote the HTML report to {html_out}", highlight=False)
+
+
+#: The demo's second cut point: October validates, November-December is the test split (served at the end).
+DEMO_VALID_END = "2013-11-01T00:00:00+00:00"
 
 
 @app.command()
@@ -303,7 +314,7 @@ def demo(
         with _Steps("build") as steps:
             built = build_dataset(
                 flights_fitted, df.lazy(), out / "build", label="arr_delay > 15", event_time=EVENT_TIME,
-                split=(TRAIN_END, "2013-11-01T00:00:00+00:00"), overwrite=True, progress=steps.step,
+                split=(TRAIN_END, DEMO_VALID_END), overwrite=True, progress=steps.step,
             )
         from skewless.training.stats import summarize
 
@@ -319,9 +330,10 @@ def demo(
         source_path.write_text(built.transformer.python_source())
         with console.status("checking parity on every row (batch vs per-request, fitted features) ..."):
             report = built.transformer.check_parity(df)
-        return built, trained, bundle, problems, report, source_path
+        monitored = _demo_monitoring(df, out, bundle)
+        return built, trained, bundle, problems, report, source_path, monitored
 
-    built, trained, bundle, problems, report, source_path = _guard(job)
+    built, trained, bundle, problems, report, source_path, monitored = _guard(job)
     m = trained.manifest
     console.print()
     console.print(f"build:     {built.out_dir}  ({', '.join(f'{s} {n:,}' for s, n in built.rows.items())} rows; "
@@ -343,9 +355,44 @@ def demo(
     console.print("golden rows: " + ("all match per request" if not problems else f"{len(problems)} problems: "
                                      + "; ".join(problems[:3])), highlight=False)
     console.print(report.summary(), highlight=False)
+    replayed, skew_report, drift_report, html = monitored
+    console.print(f"served:    {replayed.rows:,} test-split rows through the service in {replayed.requests:,} "
+                  f"requests ({replayed.seconds:.1f}s); feature log {replayed.log_dir} "
+                  f"({replayed.log_stats.get('written', 0):,} rows written)", highlight=False)
+    console.print(skew_report.summary(), highlight=False, markup=False)
+    console.print(drift_report.summary(top=8), highlight=False, markup=False)
+    console.print(f"report:    {html}  (skew and drift, self-contained HTML)", highlight=False)
     console.print(f"done in {time.perf_counter() - started:.1f}s")
-    if problems or not report.ok:
+    if problems or not report.ok or not skew_report.ok:
         raise typer.Exit(1)
+
+
+def _demo_monitoring(df, out: Path, bundle):
+    """The demo's last step: serve the test split through the service, then skew, drift and the HTML report."""
+    import shutil
+
+    import polars as pl
+
+    from skewless.monitoring.drift import drift
+    from skewless.monitoring.replay import replay
+    from skewless.monitoring.report import monitoring_html, write_html
+    from skewless.monitoring.skew import skew
+
+    from skewless.definitions.flights import EVENT_TIME
+
+    log_dir = out / "served-log"
+    shutil.rmtree(log_dir, ignore_errors=True)
+    test_rows = df.filter(pl.col(EVENT_TIME) >= DEMO_VALID_END)
+    with console.status(f"serving the {test_rows.height:,} test-split rows through the service (feature log on) ..."):
+        replayed = replay(out / "bundle", test_rows, log_dir, request_prefix="demo")
+    with console.status("skew (every served row recomputed in batch) and drift of what was served ..."):
+        skew_report = skew(log_dir, bundle)
+        drift_report = drift(log_dir, out / "bundle", bucket="day", time_column=EVENT_TIME,
+                             bundle_id=bundle.manifest["bundle_id"])
+        html = write_html(out / "reports" / "monitoring.html", monitoring_html(
+            skew_report, drift_report, title="skewless demo: what the service served",
+            subtitle=f"test split (November-December 2013) served by bundle {bundle.manifest['bundle_id']}"))
+    return replayed, skew_report, drift_report, html
 
 
 @app.command()

@@ -84,3 +84,37 @@ def drift(
         console.print(f"wrote the report to {json_out}", highlight=False)
     if fail_on_drift and report.flagged:
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    log: Annotated[Path, typer.Argument(help="Served-feature log directory (SKEWLESS_SERVE_LOG_DIR)")],
+    bundle: Annotated[Path, typer.Option(help="The bundle that served the rows")],
+    out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("monitoring.html"),
+    training: Annotated[Optional[Path], typer.Option("--training", help="Recompute with this bundle (what training used)")] = None,
+    stats: Annotated[Optional[Path], typer.Option(help="stats.json to compare with (default: the bundle's)")] = None,
+    bucket: Annotated[Optional[str], typer.Option(help="Drift per time bucket: hour, day or week")] = "day",
+    time_column: Annotated[str, typer.Option(help="'time' (when served) or a logged input, e.g. the event time")] = "time",
+    threshold: Annotated[Optional[list[str]], typer.Option(
+        help="Override a drift threshold: MEASURE=VALUE or FEATURE:MEASURE=VALUE (repeatable)")] = None,
+) -> None:
+    """Skew and drift of a served log as one self-contained HTML report (exit 1 on skew)."""
+    from skewless.monitoring.drift import drift as run_drift
+    from skewless.monitoring.report import monitoring_html, write_html
+    from skewless.monitoring.skew import skew as run_skew
+    from skewless.training.bundle import load_bundle
+
+    def job():
+        b = load_bundle(bundle)
+        s = run_skew(log, b, training=training)
+        d = run_drift(log, stats or bundle, bucket=bucket, time_column=time_column,
+                      thresholds=_thresholds(threshold or []), bundle_id=b.manifest["bundle_id"])
+        write_html(out, monitoring_html(s, d, subtitle=f"log {log} · bundle {b.manifest['bundle_id']}"))
+        return s, d
+
+    s, d = _guard(job)
+    console.print(s.summary(), highlight=False, markup=False)
+    console.print(d.summary(), highlight=False, markup=False)
+    console.print(f"report:    {out}", highlight=False)
+    if not s.ok:
+        raise typer.Exit(1)

@@ -9,5 +9,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# The HTML report tests render in real headless Debian chromium (tests/test_monitoring_report.py).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "scripts/test.sh: chromium is missing (apt-get install -y chromium as root)" >&2
+  fi
+fi
 # -n 2: both cores; hypothesis runs its full example counts (>= 200 per property).
 exec .venv/bin/python -m pytest -n 2 -q "$@"

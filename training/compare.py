@@ -55,6 +55,8 @@ class CompareReport:
     definition: dict[str, Any]
     state: dict[str, Any]
     model: dict[str, Any]
+    #: Histograms of both models' scores on the same bins: {"edges": [...], "a": [...], "b": [...]}.
+    distributions: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from ._util import json_safe
@@ -248,5 +250,10 @@ def compare(bundle_a: str | Path | Bundle, bundle_b: str | Path | Bundle, data: 
         "params_changed": {k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)},
         "data_hash_a": a.manifest["data"]["data_hash"], "data_hash_b": b.manifest["data"]["data_hash"],
     }
+    lo, hi = (0.0, 1.0) if a.task == "binary" else (float(min(score_a.min(), score_b.min())),
+                                                     float(max(score_a.max(), score_b.max())))
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 21)
+    distributions = {"edges": edges.tolist(), "a": np.histogram(score_a, edges)[0].tolist(),
+                     "b": np.histogram(score_b, edges)[0].tolist()}
     return CompareReport(str(a.path), str(b.path), df.height, a.task, scores, agreement, top_changes, metrics,
-                         definition, state, model)
+                         definition, state, model, distributions)

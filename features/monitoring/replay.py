@@ -1,0 +1,80 @@
+"""Serve rows through the real service (in-process ASGI app, its lifespan and self-check) with the feature log on.
+
+Used by ``skewless demo`` to produce a served-feature log from the test split, which ``skew`` and
+``drift`` then read. Rows go as JSON bodies, exactly as a client would send them: the first
+``single`` rows one request each (the single-row fast path), the rest in ``/v1/predict/batch``
+requests of ``batch_size`` rows. Every request carries an ``X-Request-ID``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from skewless.errors import SkewlessError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+__all__ = ["replay", "ReplayResult"]
+
+
+@dataclass
+class ReplayResult:
+    rows: int
+    requests: int
+    log_dir: Path
+    log_stats: dict[str, int]
+    seconds: float
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, (_dt.datetime, _dt.date)):
+        return v.isoformat()
+    if isinstance(v, float) and not math.isfinite(v):
+        raise SkewlessError(f"cannot send the non-finite float {v!r} as JSON")
+    return v
+
+
+def replay(bundle_dir: str | Path, rows: "pl.DataFrame", log_dir: str | Path, *, single: int = 200,
+           batch_size: int = 1000, request_prefix: str = "replay") -> ReplayResult:
+    """Serve every row of ``rows`` (the bundle's inputs) and log what was served to ``log_dir``."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from skewless.serving.app import create_app
+    from skewless.serving.settings import Settings
+
+    started = time.perf_counter()
+    settings = Settings(bundle=Path(bundle_dir), log_dir=Path(log_dir), max_batch_size=max(batch_size, 1),
+                        log_max_queue=max(10_000, 2 * batch_size))
+    app = create_app(settings)
+    names = list(app.state.served.bundle.transformer.input_schema())
+    missing = [n for n in names if n not in rows.columns]
+    if missing:
+        raise SkewlessError(f"the rows to replay have no column {', '.join(missing)}")
+    bodies = [{k: _json_value(v) for k, v in r.items()} for r in rows.select(names).iter_rows(named=True)]
+    requests = 0
+    with TestClient(app) as client:
+        if not app.state.served.ready:
+            raise SkewlessError("the service is not ready: " + "; ".join(app.state.served.problems[:3]))
+        for i, body in enumerate(bodies[:single]):
+            r = client.post("/v1/predict", json=body, headers={"x-request-id": f"{request_prefix}-{i}"})
+            if r.status_code != 200:
+                raise SkewlessError(f"row {i}: the service answered {r.status_code}: {r.text[:300]}")
+            requests += 1
+        for start in range(min(single, len(bodies)), len(bodies), batch_size):
+            chunk = bodies[start:start + batch_size]
+            r = client.post("/v1/predict/batch", json={"rows": chunk},
+                            headers={"x-request-id": f"{request_prefix}-batch-{start}"})
+            if r.status_code != 200:
+                raise SkewlessError(f"rows {start}..{start + len(chunk) - 1}: the service answered "
+                                    f"{r.status_code}: {r.text[:300]}")
+            requests += 1
+        flog = app.state.feature_log
+    stats = flog.stats() if flog is not None else {}
+    return ReplayResult(len(bodies), requests, Path(log_dir), stats, time.perf_counter() - started)
