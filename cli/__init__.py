@@ -382,7 +382,9 @@ def _demo_monitoring(df, out: Path, bundle):
 
     log_dir = out / "served-log"
     shutil.rmtree(log_dir, ignore_errors=True)
-    test_rows = df.filter(pl.col(EVENT_TIME) >= DEMO_VALID_END)
+    import datetime as dt
+
+    test_rows = df.filter(pl.col(EVENT_TIME) >= dt.datetime.fromisoformat(DEMO_VALID_END))
     with console.status(f"serving the {test_rows.height:,} test-split rows through the service (feature log on) ..."):
         replayed = replay(out / "bundle", test_rows, log_dir, request_prefix="demo")
     with console.status("skew (every served row recomputed in batch) and drift of what was served ..."):

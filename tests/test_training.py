@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -50,6 +51,26 @@ def test_demo_runs_the_main_job_and_says_where_everything_went(demo):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
     assert (out / "features_flights_fitted.py").read_text().startswith("def ") or "def features_" in (
         out / "features_flights_fitted.py").read_text()
+
+
+def test_demo_ends_by_serving_the_test_split_and_reporting_skew_and_drift(demo):
+    """Every row of the test period goes through the service; skew over every logged row is 0; drift is
+    measured per day of the event time; the HTML report is written and its path printed."""
+    out, proc = demo
+    text = " ".join(proc.stdout.split())
+    served = re.search(r"served: ([\d,]+) test-split rows through the service in ([\d,]+) requests", text)
+    assert served, text[-3000:]
+    n = int(served.group(1).replace(",", ""))
+    assert n == 55_479  # every flight scheduled from November on (with or without a label)
+    assert f"skew: {n:,} logged rows" in text and "0 mismatches: every feature of every row and every score" in text
+    assert f"drift: {n:,} served rows vs the training split" in text and "per day of time_hour" in text
+    report = out / "reports" / "monitoring.html"
+    assert f"report: {report}" in text and report.stat().st_size > 10_000
+    assert 'id="skew-status">skew: 0 mismatches<' in report.read_text()
+    from skewless.monitoring.logdata import load_log
+
+    log = load_log(out / "served-log")
+    assert log.height == n and log["request_id"].str.starts_with("demo-").all()
 
 
 def test_demo_stats_file_is_small_and_complete(demo):
