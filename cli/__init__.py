@@ -37,55 +37,105 @@ console = Console(stderr=False, soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
 def _fail(message: str, code: int = 2) -> None:
-    # soft_wrap: never break a path or name across lines; escape: messages may hold "[...]".
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    # soft_wrap: never break a path or name across lines; escape: messages may hold "[...]"; one line always.
+    errors.print(f"[bold red]error:[/] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+Target = Annotated[str, typer.Argument(
+    help="MODULE:NAME or path/to/file.py:NAME of a FeatureSet or FittedFeatureSet, a build directory or a bundle "
+         "directory, e.g. skewless.definitions.flights:flights")]
+FitOn = Annotated[Optional[Path], typer.Option("--fit-on", help="Learn the fitted ops' state on this parquet or CSV "
+                                                                 "file or glob first (a FeatureSet with fitted ops)")]
+FitLabel = Annotated[Optional[str], typer.Option("--label", help="With --fit-on: the label target encodings learn "
+                                                                  "from, e.g. 'arr_delay > 15'")]
+Separator = Annotated[Optional[str], typer.Option("--separator", help="CSV field separator (default ',', tab for .tsv)")]
+NullValue = Annotated[Optional[list[str]], typer.Option("--null-value", help="CSV text read as null (repeatable; "
+                                                                            "default: NA and the empty field)")]
+Encoding = Annotated[str, typer.Option("--encoding", help="CSV encoding: utf8, utf8-lossy, latin-1, cp1252, ...")]
+
+
+def _csv(separator: Optional[str], null_value: Optional[list[str]], encoding: str):
+    from .targets import CsvOptions
+
+    return CsvOptions(separator, tuple(null_value) if null_value else None, encoding)
 
 
 @app.command()
 def parity(
-    feature_set: Annotated[str, typer.Argument(help="MODULE:NAME of a FeatureSet, e.g. skewless.definitions.flights:flights")],
+    target: Target,
     data: Annotated[Path, typer.Option("--data", help="Parquet or CSV file (or glob) holding the inputs")],
-    limit: Annotated[Optional[int], typer.Option(help="Only check the first N rows")] = None,
+    fit_on: FitOn = None,
+    label: FitLabel = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only check the first N rows", min=1)] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON here")] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write the report as JUnit XML here (one "
+                                                                   "test case per output column)")] = None,
+    separator: Separator = None,
+    null_value: NullValue = None,
+    encoding: Encoding = "utf8",
 ) -> None:
-    """Compare the batch and per-request runtimes on DATA; exit 1 on any mismatch."""
-    from skewless.io import load_feature_set, scan_data
+    """Compare the batch and per-request runtimes on DATA; exit 1 on any mismatch, 2 on an error."""
+    from skewless.io import scan_data
     from skewless.parity import check_parity
 
-    try:
-        fs = load_feature_set(feature_set)
-        lf = scan_data(data, fs)
+    from .reports import write_json_report, write_junit
+
+    def job():
+        from .targets import resolve
+
+        csv = _csv(separator, null_value, encoding)
+        t = resolve(target, fit_on=str(fit_on) if fit_on else None, label=label, csv=csv)
+        lf = scan_data(data, t.transformer, **csv.kwargs())
         if limit is not None:
             lf = lf.head(limit)
-        with console.status(f"checking parity of {fs.name!r} on {data} ..."):
-            report = check_parity(fs, lf)
-    except SkewlessError as exc:
-        _fail(str(exc))
-        return
-    console.print(report.summary(), highlight=False)
+        with console.status(f"checking parity of {t.transformer.name!r} on {data} ..."):
+            report = check_parity(t.transformer, lf)
+        for out, write in ((json_out, write_json_report), (junit, write_junit)):
+            if out is not None:
+                try:
+                    write(report, t.transformer, out)
+                except OSError as exc:
+                    raise SkewlessError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+        return t, report
+
+    t, report = _guard(job)
+    console.print(report.summary(), highlight=False, markup=False)
+    for out in (json_out, junit):
+        if out is not None:
+            console.print(f"wrote {out}", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
-    console.print(f"[green]OK[/]: {len(fs.features)} features agree on {report.rows} rows")
+    console.print(f"[green]OK[/]: {len(t.transformer.output_schema())} features agree on {report.rows} rows")
 
 
 @app.command()
 def show(
-    feature_set: Annotated[str, typer.Argument(help="MODULE:NAME of a FeatureSet")],
+    target: Target,
     source: Annotated[bool, typer.Option("--source/--no-source", help="Print the generated per-request source")] = True,
+    fit_on: FitOn = None,
+    label: FitLabel = None,
+    separator: Separator = None,
+    null_value: NullValue = None,
+    encoding: Encoding = "utf8",
 ) -> None:
-    """Print a feature set's schema and its generated per-request Python source."""
-    from skewless.io import load_feature_set
+    """Print a feature set's schema (and fitted state) and its generated per-request Python source."""
+    from .targets import describe, resolve
 
-    try:
-        fs = load_feature_set(feature_set)
-    except SkewlessError as exc:
-        _fail(str(exc))
-        return
-    console.print(fs.describe(), highlight=False, markup=False)
-    if source:
+    def job():
+        return resolve(target, fit_on=str(fit_on) if fit_on else None, label=label,
+                       csv=_csv(separator, null_value, encoding), need_state=False)
+
+    t = _guard(job)
+    console.print(describe(t), highlight=False, markup=False)
+    if source and not t.notes:
         console.print()
-        console.print(fs.python_source(), highlight=False, markup=False)
+        console.print(t.transformer.python_source(), highlight=False, markup=False)
 
 
 # --------------------------------------------------------------------------- training jobs (package training/)
@@ -129,19 +179,22 @@ class _Steps:
 
 
 def _guard(job):
-    """Run ``job()``; a SkewlessError becomes ``error: ...`` and exit 2, anything else exit 1 — never a traceback."""
+    """Run ``job()``; any failure becomes one line ``error: ...`` and exit 2 — never a traceback.
+
+    (Exit 1 is kept for a result that is bad, e.g. a parity mismatch.)
+    """
     try:
         return job()
     except (typer.Exit, typer.Abort):
         raise
     except SkewlessError as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # an unexpected failure: say what it was, no traceback unless asked for
         if os.environ.get("SKEWLESS_DEBUG"):
             raise
-        _fail(f"unexpected {type(exc).__name__}: {exc} (set SKEWLESS_DEBUG=1 for the traceback)", code=1)
+        _fail(f"unexpected {type(exc).__name__}: {_one_line(exc)} (set SKEWLESS_DEBUG=1 for the traceback)")
 
 
 def _split_option(split: Optional[str], train_end: Optional[str], valid_end: Optional[str]) -> tuple:
@@ -415,12 +468,46 @@ def serve(
 from . import monitoring as _monitoring  # noqa: E402,F401  (registers skew, drift, report)
 
 
-def main() -> None:  # pragma: no cover
+def run(argv: Optional[list[str]] = None) -> int:
+    """Run the command line on ``argv`` and return its exit code; every error is one line on stderr.
+
+    Usage errors (an unknown option, a missing argument, a bad value) are ``error: ...`` plus the command's
+    ``--help`` hint, exit 2 — not click's boxed, multi-line form; nothing escapes as a traceback.
+    """
+    # typer (0.2x) vendors its own click as typer._click; take the exception classes from there, falling back
+    # to click for versions that use the real one.
     try:
-        app()
+        from typer import _click as click
+    except ImportError:  # pragma: no cover
+        import click
+
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=argv, prog_name="skewless", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        console.print(exc.ctx.get_help() if exc.ctx else "", highlight=False, markup=False)
+        return 2
+    except click.exceptions.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "skewless"
+        errors.print(f"[bold red]error:[/] {escape(_one_line(exc.format_message()))} (see '{escape(where)} --help')",
+                     highlight=False, soft_wrap=True)
+        return 2
+    except click.ClickException as exc:
+        errors.print(f"[bold red]error:[/] {escape(_one_line(exc.format_message()))}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        errors.print("aborted", highlight=False)
+        return 1
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
+    except Exception as exc:  # pragma: no cover - a command lets something through: still one line
+        if os.environ.get("SKEWLESS_DEBUG"):
+            raise
+        errors.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(_one_line(exc))} "
+                     f"(set SKEWLESS_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
+        return 2
+    return rv if isinstance(rv, int) else 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def main() -> None:  # pragma: no cover - the console script and python -m skewless
+    sys.exit(run())

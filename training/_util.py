@@ -134,7 +134,10 @@ def spec_of(obj: "FeatureSet") -> str | None:
             continue
         for name, value in items:
             if value is obj and not name.startswith("_"):
-                found.append((0 if name == own else 1, len(found), f"{mod_name}:{name}"))
+                # A module loaded from a file (or from the current directory) by skewless.io is recorded by
+                # its path, so jobs started from another directory find it again.
+                where = getattr(module, "__skewless_file__", None) or mod_name
+                found.append((0 if name == own else 1, len(found), f"{where}:{name}"))
     return min(found)[2] if found else None
 
 

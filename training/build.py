@@ -146,7 +146,7 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
     else:
         raise BuildError(f"source must be a polars LazyFrame/DataFrame, a path, a glob or a list of paths, "
                          f"not {type(source).__name__}")
-    frames = [scan_data(s, fs) for s in sources]
+    frames = [scan_data(s, fs, columns="all") for s in sources]  # the label and event time are not inputs
     files: list[str] = []
     for s in sources:
         text = str(s)

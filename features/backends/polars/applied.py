@@ -65,7 +65,7 @@ def _bucketize(c, node, args):
 def _unfitted(c, node, args):
     raise CompileError(
         f"{node.method}() is a fitted op (feature {c.feature!r}): learn its state first with"
-        " features.fit(feature_set, training_data) and compile the fitted feature set"
+        " skewless.fit(feature_set, training_data) and compile the fitted feature set"
     )
 
 

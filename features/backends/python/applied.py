@@ -44,7 +44,7 @@ def _bucketize(e: Emitter, node, args: list[Arg]):
 def _unfitted(e: Emitter, node, args: list[Arg]):
     raise CompileError(
         f"{node.method}() is a fitted op (feature {e.feature!r}): learn its state first with"
-        " features.fit(feature_set, training_data) and compile the fitted feature set"
+        " skewless.fit(feature_set, training_data) and compile the fitted feature set"
     )
 
 
