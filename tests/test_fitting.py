@@ -179,7 +179,7 @@ def test_one_hot_column_collisions_are_refused():
 
 def test_unfitted_feature_sets_do_not_compile():
     fs = fs_of({"z": standardize(col("x"))})
-    with pytest.raises(CompileError, match="standardize.*fitted op.*features.fit"):
+    with pytest.raises(CompileError, match="standardize.*fitted op.*skewless.fit"):
         fs.row_fn
     with pytest.raises(CompileError, match="fitted op"):
         fs.transform(pl.DataFrame({"x": [1.0]}))
