@@ -148,6 +148,10 @@ class FeatureSet(CompiledFeatureSet):
             if isinstance(value, UnknownMethod):
                 raise DefinitionError(value.message() + " (and it must be called)", feature=key)
             if not isinstance(value, Expr):
+                from .api.foreign import foreign_message, is_foreign
+
+                if is_foreign(value):
+                    raise DefinitionError(foreign_message(value), feature=key)
                 raise DefinitionError(
                     f"a feature must be an expression, got {type(value).__name__}", feature=key
                 )
@@ -317,6 +321,7 @@ def feature_set(cls: type | None = None, *, name: str | None = None) -> Any:
 
     def build(klass: type) -> FeatureSet:
         from .api.expr import Expr, UnknownMethod
+        from .api.foreign import is_foreign
 
         inputs: dict[str, Input] = {}
         features: dict[str, Any] = {}
@@ -325,8 +330,8 @@ def feature_set(cls: type | None = None, *, name: str | None = None) -> Any:
                 continue
             if isinstance(value, Input):
                 inputs[value.name or key] = value
-            elif isinstance(value, (Expr, UnknownMethod)):
-                features[key] = value
+            elif isinstance(value, (Expr, UnknownMethod)) or is_foreign(value):
+                features[key] = value  # a polars expression is refused by FeatureSet, naming the feature
             elif isinstance(value, DataType) or (isinstance(value, type) and issubclass(value, DataType)):
                 raise DefinitionError(f"write {key} = Input({value!r}) to declare an input", feature=key)
         return FeatureSet(name or klass.__name__, inputs, features, doc=klass.__doc__)

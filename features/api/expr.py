@@ -19,6 +19,7 @@ from ..dtypes import DataType, Null, to_dtype
 from ..errors import ExprTypeError
 from ..ir import core
 from ..ir.base import OPS, Column, Literal, Node, canonical_literal, literal_dtype, render
+from .foreign import foreign_message, is_foreign
 from ..suggest import did_you_mean
 from .hashing import HashingMethods
 from .numeric import NumericMethods
@@ -44,6 +45,8 @@ def wrap(value: Any, *, str_as_col: bool = False) -> Node:
         return value._as_node()
     if isinstance(value, (list, tuple, set, frozenset, dict)):
         raise ExprTypeError(f"cannot use a {type(value).__name__} as an expression; did you mean .is_in(...)?")
+    if is_foreign(value):  # e.g. col("x") * pl.col("y"): reported by the feature set, naming the feature
+        return _Refused(foreign_message(value))
     return lit(value)._node
 
 
@@ -343,6 +346,20 @@ class _Unknown(Node):
         return f"{args[0]}.{ns}{self.name}(...)"
 
 
+@dataclass(frozen=True, slots=True)
+class _Refused(Node):
+    """Placeholder for an operand skewless cannot take (a polars expression); fails type inference."""
+
+    abstract = True  # not an op: never reaches a backend
+    message: str
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        raise ExprTypeError(self.message)
+
+    def render(self, args: list[str]) -> str:
+        return "<polars object>"
+
+
 def _public_names(cls: type) -> list[str]:
     return [n for n in dir(cls) if not n.startswith("_")]
 
@@ -368,6 +385,8 @@ def lit(value: Any, dtype: Any = None) -> Expr:
     >>> lit(1.5)
     <Expr lit(1.5)>
     """
+    if is_foreign(value):
+        raise ExprTypeError(foreign_message(value))
     value = canonical_literal(value)
     if isinstance(value, Expr):
         return value

@@ -35,6 +35,11 @@ def _node(expr: Any):
     if isinstance(expr, str):
         return col(expr)._node
     if not isinstance(expr, Expr):
+        from .expr import wrap
+        from .foreign import is_foreign
+
+        if is_foreign(expr):  # a polars expression: refused by the feature set, naming the feature
+            return wrap(expr)
         raise ExprTypeError(f"expected an expression or a column name, got {type(expr).__name__}")
     return expr._node
 

@@ -244,9 +244,16 @@ def canonical_literal(value: Any) -> Any:
         if isinstance(value, kind):
             return kind(value)
     # numpy scalars are not int/float subclasses (except float64); use .item().
+    module = (type(value).__module__ or "").partition(".")[0]
+    if module in ("polars", "pandas", "pyarrow"):  # their .item() returns another expression: never recurse
+        from ..api.foreign import foreign_message
+        from ..errors import ExprTypeError
+
+        raise ExprTypeError(foreign_message(value))
     item = getattr(value, "item", None)
     if callable(item):
-        return canonical_literal(item())
+        out = item()
+        return value if type(out) is type(value) else canonical_literal(out)
     return value
 
 
