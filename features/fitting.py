@@ -544,7 +544,9 @@ def _training_frame(fs: FeatureSet, data: Any, label: Any) -> "pl.LazyFrame":
 
     from .backends.polars.compiler import conform_inputs
     from .backends.polars.dtypes import to_polars
+    from .frames import as_polars
 
+    data = as_polars(data, fs)  # pandas, pyarrow, paths: converted losslessly or refused naming the column
     if isinstance(data, pl.DataFrame):
         lf = data.lazy()
     elif isinstance(data, pl.LazyFrame):

@@ -174,7 +174,9 @@ def _frame(fs: "FeatureSet", data: "Frame | Iterable[Mapping[str, Any]]") -> "pl
     import polars as pl
 
     from .backends.polars.compiler import conform_inputs
+    from .frames import as_polars
 
+    data = as_polars(data, fs)  # pandas, pyarrow, paths: converted losslessly or refused naming the column
     if isinstance(data, pl.LazyFrame):
         data = data.collect()
     if not isinstance(data, pl.DataFrame):

@@ -135,6 +135,12 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
 
     from skewless.io import scan_data
 
+    from skewless.frames import as_polars, describe_kind
+
+    if type(source).__module__.partition(".")[0] in ("pandas", "pyarrow"):
+        kind = describe_kind(source)
+        source = as_polars(source, fs)  # converted losslessly or refused naming the column
+        return source.lazy(), {"kind": kind}
     if isinstance(source, pl.LazyFrame):
         return source, {"kind": "LazyFrame"}
     if isinstance(source, pl.DataFrame):

@@ -119,6 +119,9 @@ def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = (), per_b
 
     ``per_batch=False`` compiles the lookup kernels natively (see :class:`PolarsCompiler`).
     """
+    from ...frames import as_polars
+
+    frame = as_polars(frame, fs)  # pandas, pyarrow, paths: converted losslessly or refused naming the column
     lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
     schema = lf.collect_schema()
     for k in keep:
