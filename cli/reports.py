@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from skewless.compiled import CompiledFeatureSet
+    from skewless.parity import ParityReport
 
 
-def report_dict(report: Any, transformer: Any) -> dict[str, Any]:
+def report_dict(report: "ParityReport", transformer: "CompiledFeatureSet") -> dict[str, Any]:
     """The report as JSON-able data: totals, per output column its count of differing rows and examples."""
     from skewless.training._util import json_safe
 
@@ -33,11 +37,11 @@ def report_dict(report: Any, transformer: Any) -> dict[str, Any]:
     })
 
 
-def write_json_report(report: Any, transformer: Any, path: Path) -> None:
+def write_json_report(report: "ParityReport", transformer: "CompiledFeatureSet", path: Path) -> None:
     Path(path).write_text(json.dumps(report_dict(report, transformer), indent=1, allow_nan=False, default=str) + "\n")
 
 
-def write_junit(report: Any, transformer: Any, path: Path) -> None:
+def write_junit(report: "ParityReport", transformer: "CompiledFeatureSet", path: Path) -> None:
     """One ``<testcase>`` per output column (failed when any row differs), plus one per whole-set check."""
     data = report_dict(report, transformer)
     suite = ET.Element("testsuite", name=f"skewless.parity.{report.feature_set}", time=f"{report.seconds:.3f}")

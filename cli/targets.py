@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from skewless.errors import SkewlessError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from skewless.compiled import CompiledFeatureSet
+    from skewless.feature_set import FeatureSet
 
 
 @dataclass(frozen=True)
@@ -33,21 +37,21 @@ class CsvOptions:
 class Target:
     """A resolved target: ``transformer`` is a FeatureSet or a FittedFeatureSet."""
 
-    transformer: Any
+    transformer: "CompiledFeatureSet"
     kind: str  # "feature set", "fitted feature set", "build", "bundle"
     where: str
     notes: list[str] = field(default_factory=list)
 
     @property
-    def definition(self) -> Any:
-        return getattr(self.transformer, "definition", self.transformer)
+    def definition(self) -> "FeatureSet":
+        return self.transformer.definition
 
     @property
     def fitted(self) -> bool:
-        return hasattr(self.transformer, "lowered")
+        return self.transformer.state is not None
 
 
-def fitted_ops_of(fs: Any) -> list[str]:
+def fitted_ops_of(fs: "FeatureSet") -> list[str]:
     """``"standardize() in 'x_std'"``-style descriptions of the fitted ops a plain set still has."""
     from skewless.fitting import fitted_nodes
     from skewless.ir.base import walk
@@ -74,15 +78,14 @@ def resolve(target: str, *, fit_on: Optional[str] = None, label: Optional[str] =
             return _directory(path)
         raise SkewlessError(f"{target!r} is neither MODULE:NAME, path/to/file.py:NAME, a build directory nor a "
                             f"bundle directory")
-    from skewless.feature_set import FeatureSet
     from skewless.io import load_feature_set
 
     obj = load_feature_set(target, fitted=True)
-    if not isinstance(obj, FeatureSet):  # a FittedFeatureSet
+    if obj.state is not None:  # already fitted
         if fit_on is not None:
             raise SkewlessError(f"{target} is already fitted; --fit-on is for a FeatureSet with fitted ops")
         return Target(obj, "fitted feature set", target)
-    ops = fitted_ops_of(obj)
+    ops = fitted_ops_of(obj) if obj.needs_state else []
     if fit_on is None:
         if ops and need_state:
             raise SkewlessError(f"feature set {obj.name!r} has fitted ops ({', '.join(ops[:3])}"
@@ -93,12 +96,11 @@ def resolve(target: str, *, fit_on: Optional[str] = None, label: Optional[str] =
         return Target(obj, "feature set", target, notes)
     if not ops:
         raise SkewlessError(f"feature set {obj.name!r} has no fitted ops; drop --fit-on")
-    from skewless.fitting import fit
     from skewless.io import scan_data
 
     columns = _label_columns(label)
     lf = scan_data(fit_on, obj, columns=columns, **csv.kwargs())
-    fitted = fit(obj, lf, label=_label_expr(label) if label else None)
+    fitted = obj.prepare(lf, label=_label_expr(label) if label else None)
     return Target(fitted, "fitted feature set", f"{target} fitted on {fit_on}")
 
 
@@ -127,15 +129,12 @@ def _directory(path: Path) -> Target:
         from skewless.training.build import FITTED_FILE, read_build
         from skewless.training.bundle import load_feature_set_for
 
+        from skewless.compiled import load
+
         manifest = read_build(path)
         fs = load_feature_set_for(manifest, None, where=f"build {str(path)!r}")
         kind = "build"
-        if manifest["feature_set"].get("fitted"):
-            from skewless.artifact import load
-
-            transformer = load(path / FITTED_FILE, fs)
-        else:
-            transformer = fs
+        transformer = load(fs, path / FITTED_FILE if manifest["feature_set"].get("fitted") else None)
     else:
         raise SkewlessError(f"{str(path)!r} is neither a build directory (no build.json) nor a bundle (no manifest.json)")
     return Target(transformer, kind, str(path))
@@ -145,8 +144,10 @@ def describe(target: Target) -> str:
     """The definition (inputs and features) and, for a fitted set, its state and output columns."""
     lines = [target.definition.describe()]
     if target.fitted:
+        from skewless.fitting import FittedFeatureSet
+
         t = target.transformer
-        rows = t.meta.get("training_rows")
+        rows = t.meta.get("training_rows") if isinstance(t, FittedFeatureSet) else None
         lines.append(f"fitted: {len(t.state)} fitted nodes" + (f", learned on {rows:,} rows" if rows else "")
                      + f" ({target.kind} {target.where})")
         lines.append("output columns:")

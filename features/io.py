@@ -25,7 +25,7 @@ from .errors import SchemaError, SkewlessError
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-    from .feature_set import FeatureSet
+    from .compiled import CompiledFeatureSet
 
 __all__ = ["scan_data", "load_feature_set", "load_object", "DEFAULT_NULL_VALUES"]
 
@@ -48,7 +48,7 @@ def _paths(path: str | Path) -> list[str]:
 
 def scan_data(
     path: str | Path,
-    fs: "FeatureSet | Any | None" = None,
+    fs: "CompiledFeatureSet | None" = None,
     *,
     columns: "str | Sequence[str] | None" = None,
     separator: str | None = None,
@@ -97,10 +97,7 @@ def scan_data(
 
 
 def _input_fields(fs: Any) -> dict[str, Any]:
-    if fs is None:
-        return {}
-    schema = getattr(fs, "input_schema", None)
-    return dict(schema()) if callable(schema) else {}
+    return {} if fs is None else dict(fs.input_schema())
 
 
 def _select(lf: "pl.LazyFrame", names: list[str], inputs: dict[str, Any], columns: Any) -> "pl.LazyFrame":
@@ -278,13 +275,14 @@ def load_object(spec: str) -> Any:
 def load_feature_set(spec: str, *, fitted: bool = False) -> "Any":
     """Load ``"package.module:name"`` (or ``"path/to/file.py:name"``) and check it is a :class:`FeatureSet`.
 
-    With ``fitted=True`` a :class:`~skewless.fitting.FittedFeatureSet` is accepted too.
+    With ``fitted=True`` any :class:`~skewless.compiled.CompiledFeatureSet` (e.g. a
+    :class:`~skewless.fitting.FittedFeatureSet`) is accepted too.
     """
+    from .compiled import CompiledFeatureSet
     from .feature_set import FeatureSet
-    from .fitting import FittedFeatureSet
 
     value = load_object(spec)
-    kinds = (FeatureSet, FittedFeatureSet) if fitted else (FeatureSet,)
+    kinds = CompiledFeatureSet if fitted else FeatureSet
     if not isinstance(value, kinds):
         want = "a FeatureSet or FittedFeatureSet" if fitted else "a FeatureSet"
         raise SchemaError(f"{spec} is a {type(value).__name__}, not {want}")
