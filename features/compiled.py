@@ -64,8 +64,9 @@ class CompiledFeatureSet(abc.ABC):
         record and check).
     input_schema(), used_inputs(), output_schema()
         The declared inputs, the ones read, and the output columns (one-hot features expanded).
-    row_fn, python_source(), transform(), transform_training(), check_parity()
-        The per-request function and its reviewed source, the batch pipeline (serving semantics),
+    row_fn, checked_row_fn(), python_source(), transform(), transform_training(), check_parity()
+        The per-request function (unvalidated hot path; ``checked_row_fn()`` validates as the service
+        does) and its reviewed source, the batch pipeline (serving semantics),
         the batch pipeline of the training rows (out-of-fold where it matters), and the parity
         check of the two runtimes.
     plain
@@ -113,8 +114,21 @@ class CompiledFeatureSet(abc.ABC):
 
     @property
     def row_fn(self) -> RowFn:
-        """``fn(row: Mapping) -> dict``: the generated per-request function (never imports polars)."""
+        """``fn(row: Mapping) -> dict``: the generated per-request function (never imports polars).
+
+        The fast, **unvalidated** hot path: the row must hold every declared input with its declared
+        Python type (``float`` for Float64, not ``int``; ``None`` only where nullable); nothing is
+        checked. To validate and coerce a row as the HTTP service does (an int for a Float64 input
+        becomes a float, datetimes go to the declared zone, missing keys and nulls in non-nullable
+        inputs are refused naming the field) use :meth:`checked_row_fn` (see :mod:`skewless.requests`).
+        """
         return self.plain.compile_python().row_fn
+
+    def checked_row_fn(self, *, extra: str = "forbid", allow_non_finite: bool = False) -> RowFn:
+        """The per-request function behind the service's validation: see :func:`skewless.requests.checked_row_fn`."""
+        from .requests import checked_row_fn
+
+        return checked_row_fn(self, extra=extra, allow_non_finite=allow_non_finite)
 
     def python_source(self) -> str:
         """The generated per-request source, for review (stored in artifacts and bundles)."""

@@ -1,4 +1,4 @@
-"""Edge values used by default for each input dtype in parity cases."""
+"""Edge values of each input dtype: the values where runtimes differ first (used by assert_parity and parity cases)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from skewless import FeatureSet
+from skewless.feature_set import FeatureSet
 from skewless.dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64, String
 from skewless.runtime.tz import get_zone
 
