@@ -10,6 +10,13 @@ out of a literal); every other constant (regexes, zones, sets, datetimes,
 non-finite floats) lives in the globals dict under a generated name. Comments
 only carry names that are plain identifiers.
 
+Determinism: :func:`generate_source` gives byte-identical text for the same
+definition in every process. Names of temporaries, constants and helpers
+depend only on the order in which rules ask for them and on the helpers'
+qualified names (``_date_fromordinal``), never on ``id()`` or hash order
+(``tests/test_codegen_determinism.py``); the demo sets' source is committed
+as snapshots (``tests/snapshots/codegen/``).
+
 Representation inside the generated code mirrors polars' physical one:
 ``Datetime`` is an integer count of its time unit since the Unix epoch (UTC),
 ``Date`` an integer count of days, ``Duration`` an integer count of its unit.
