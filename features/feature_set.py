@@ -29,7 +29,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .compiled import CompiledFeatureSet
 from .dtypes import DataType, Field, Null, to_dtype
@@ -79,6 +79,11 @@ class Feature:
     @property
     def nullable(self) -> bool:
         return self.field.nullable
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Its output columns: the feature itself, or several (a lowered ``one_hot``)."""
+        return self.node.output_columns(self.name)
 
     def source(self) -> str:
         return render(self.node)
@@ -172,6 +177,7 @@ class FeatureSet(CompiledFeatureSet):
             check_supported(key, node)
             resolved[key] = node
             self.features[key] = Feature(key, node, field)
+        _check_columns(self.features, self.inputs, memo)
         # Static field of every IR node, shared by the backends.
         self._fields: dict[Node, Field] = memo
 
@@ -180,7 +186,8 @@ class FeatureSet(CompiledFeatureSet):
         return dict(self.inputs)
 
     def output_schema(self) -> dict[str, Field]:
-        return {k: f.field for k, f in self.features.items()}
+        """Output columns and their fields, in order (a feature with several columns gives each its field)."""
+        return {c: f.field for f in self.features.values() for c in f.columns}
 
     def used_inputs(self) -> list[str]:
         """Inputs read by at least one feature, in declaration order."""
@@ -304,6 +311,25 @@ class FeatureSet(CompiledFeatureSet):
 def _digest(data: Any) -> str:
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_columns(features: Mapping[str, Feature], inputs: Mapping[str, Field], nodes: Iterable[Node]) -> None:
+    """Ops with several output columns are only feature roots; output column names are distinct."""
+    roots = {f.node for f in features.values()}
+    for n in nodes:
+        if n not in roots and len(n.output_columns("_")) != 1:
+            feature = next(k for k, f in features.items() if any(m == n for m in walk(f.node)))
+            raise DefinitionError(f"{n.method}(...) has several output columns, so it must be a feature of its own and"
+                                  " cannot be an operand of another expression", feature=feature, expr=render(n))
+    seen: set[str] = set()
+    clash = set()
+    for f in features.values():
+        for c in f.columns:
+            if c in seen or c in inputs:
+                clash.add(c)
+            seen.add(c)
+    if clash:
+        raise DefinitionError(f"output column name(s) {sorted(clash)!r} collide with each other or with inputs")
 
 
 def _resolve_feature_refs(node: Node, features: Mapping[str, Node]) -> Node:

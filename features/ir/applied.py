@@ -16,7 +16,7 @@ from typing import Any
 from ..dtypes import Boolean, DataType, Field, Float64, Int64, Null, String
 from .base import NUMERIC, InferContext, Node, literal_dtype, require
 
-__all__ = ["MapValues", "Bucketize", "MAP_KEY_DTYPES", "MAP_VALUE_DTYPES", "BUCKET_CLOSED"]
+__all__ = ["MapValues", "Bucketize", "OneHotColumns", "MAP_KEY_DTYPES", "MAP_VALUE_DTYPES", "BUCKET_CLOSED"]
 
 #: Dtypes a :class:`MapValues` can look up (categories).
 MAP_KEY_DTYPES = (String, Int64, Boolean)
@@ -107,6 +107,38 @@ class Bucketize(Node):
     def render(self, args: list[str]) -> str:
         edges = ", ".join(repr(e) for e in self.edges[:6]) + (", ..." if len(self.edges) > 6 else "")
         return f"bucketize({args[0]}, [{edges}], closed={self.closed!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class OneHotColumns(Node):
+    """A lowered ``one_hot``: the Int64 0/1 columns ``names``, column ``i`` being 1 where ``code == i``.
+
+    ``code`` is a non-null Int64 (the ordinal code of a ``one_hot``: ``0 .. k-1`` for the
+    vocabulary, ``k`` other, ``k + 1`` null), so exactly one column is 1 when the code is in
+    ``0 .. len(names) - 1``. The node has several output columns: it can only be the root of a
+    feature (whose columns are ``names``), and each backend expands it when it generates code (the
+    polars one into one expression per column, the python one into a lookup of ready-made rows).
+    """
+
+    method = "one_hot_columns"
+    operand: Node
+    names: tuple[str, ...]
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        (a,) = args
+        require(isinstance(a.dtype, Int64) and not a.nullable,
+                f"one_hot_columns() needs a non-null Int64 code, got {a!r}")
+        require(len(self.names) >= 1 and all(type(n) is str for n in self.names),
+                "one_hot_columns() needs one column name (a str) per code")
+        require(len(set(self.names)) == len(self.names), "one_hot_columns(): column names must be distinct")
+        return Field(Int64(), False)
+
+    def output_columns(self, feature: str) -> tuple[str, ...]:
+        return self.names
+
+    def render(self, args: list[str]) -> str:
+        names = ", ".join(repr(n) for n in self.names[:4]) + (", ..." if len(self.names) > 4 else "")
+        return f"one_hot_columns({args[0]}, [{names}])"
 
 
 _ = literal_dtype

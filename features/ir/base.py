@@ -115,6 +115,12 @@ class Node:
     def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
         raise NotImplementedError(f"{type(self).__name__} has no typing rule")
 
+    def output_columns(self, feature: str) -> tuple[str, ...]:
+        """The output columns of a feature named ``feature`` whose root is this node (each of the
+        inferred field). One, the feature itself, except for ops with several columns
+        (:class:`~skewless.ir.applied.OneHotColumns`), which can only be a feature's root."""
+        return (feature,)
+
     # --- display ---------------------------------------------------------
     def render(self, args: list[str]) -> str:
         """Polars-like source text for error messages, e.g. ``col("a").log1p()``."""

@@ -9,7 +9,8 @@ into ordinary ops (core arithmetic, :class:`~skewless.ir.applied.MapValues`,
 runtimes apply the same constants and the parity harness checks them as it
 checks everything else.
 
-Policies shared by every fitted op (see ``features/fitting.py`` for the code):
+Policies shared by every fitted op (the code: one rule per op in ``features/fitting/``, see
+:mod:`skewless.fitting.rules`):
 
 * **What fitting reads.** Numeric statistics (mean, std, min, max, quantiles)
   are computed over the *finite* values only: null, NaN and ±inf are left out

@@ -1,4 +1,4 @@
-"""Polars rules: applied state (``map_values``, ``bucketize``) and the fitted ops' refusal."""
+"""Polars rules: applied state (``map_values``, ``bucketize``, one-hot columns) and the fitted ops' refusal."""
 
 from __future__ import annotations
 
@@ -60,6 +60,13 @@ def _bucketize(c, node, args):
     if isinstance(a.dtype, Float64):
         return pl.when(~x.is_nan()).then(found)
     return pl.when(x.is_not_null()).then(found) if a.nullable else found
+
+
+@RULES.register(ops.OneHotColumns)
+def _one_hot_columns(c, node, args):
+    """One ``(code == i).cast(Int64)`` expression per column (``compile_exprs`` names them)."""
+    (a,) = args
+    return tuple((a.expr == pl.lit(i, dtype=pl.Int64)).cast(pl.Int64, strict=True) for i in range(len(node.names)))
 
 
 def _unfitted(c, node, args):

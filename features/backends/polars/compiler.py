@@ -59,12 +59,16 @@ class PolarsCompiler(Driver):
 
 
 def compile_exprs(fs: "FeatureSet", *, per_batch: bool = True) -> dict[str, Any]:
-    """One aliased polars expression per feature, in definition order (``per_batch``: see PolarsCompiler)."""
+    """One aliased polars expression per output column, in definition order (``per_batch``: see PolarsCompiler)."""
     comp = PolarsCompiler(fs._fields, per_batch=per_batch)
     out = {}
     for name, feat in fs.features.items():
         comp.feature = name
-        out[name] = comp.expr(feat.node).alias(name)
+        value = comp.expr(feat.node)
+        if feat.columns == (name,):
+            out[name] = value.alias(name)
+        else:  # an op with several output columns (a lowered one_hot): one expression per column
+            out.update((column, expr.alias(column)) for column, expr in zip(feat.columns, value))
     return out
 
 

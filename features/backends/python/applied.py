@@ -1,4 +1,4 @@
-"""Python rules: applied state (``map_values``, ``bucketize``) and the fitted ops' refusal.
+"""Python rules: applied state (``map_values``, ``bucketize``, one-hot columns) and the fitted ops' refusal.
 
 Learned constants never reach the generated source as text: a mapping is a
 ``dict`` and bucket edges a ``tuple`` in the function's globals, so a
@@ -39,6 +39,16 @@ def _bucketize(e: Emitter, node, args: list[Arg]):
     # Float64: NaN has no bucket.
     found = f"{e.helper(fn)}({e.const(node.edges, 'edges')}, {a.src})" if node.edges else "0"
     return f"(None if {a.src} != {a.src} else {found})"
+
+
+@RULES.register(ops.OneHotColumns)
+def _one_hot_columns(e: Emitter, node, args: list[Arg]):
+    """The row of 0/1 columns of the code, read from a table of ready-made rows (spread into the
+    returned dict by ``generate_source``); an unknown code gives all zeros."""
+    (a,) = args
+    names = node.names
+    table = {i: {m: int(j == i) for j, m in enumerate(names)} for i in range(len(names))}
+    return f"{e.const(table, 'rows')}.get({a.src}, {e.const({m: 0 for m in names}, 'zeros')})"
 
 
 def _unfitted(e: Emitter, node, args: list[Arg]):

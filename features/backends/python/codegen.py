@@ -311,9 +311,10 @@ def _indicator(node: Node, fields: Mapping[Node, Field]) -> tuple[Node, int] | N
 def _indicator_runs(fs: "FeatureSet") -> dict[str, tuple[Node, list[tuple[str, int]]]]:
     """Runs of 3+ consecutive features ``(X == i).cast(Int64)`` over one X, by their first feature.
 
-    These are the columns a lowered ``one_hot`` expands into. Computing them one by one costs two
-    statements per column; one dict lookup of X in a table of ready-made rows, spread into the
-    returned dict (``**``, which keeps the key order), gives the same values.
+    Hand-written indicator columns (a lowered ``one_hot`` is one node of its own,
+    :class:`~skewless.ir.applied.OneHotColumns`, and needs no matching). Computing them one by one
+    costs two statements per column; one dict lookup of X in a table of ready-made rows, spread
+    into the returned dict (``**``, which keeps the key order), gives the same values.
     """
     runs: dict[str, tuple[Node, list[tuple[str, int]]]] = {}
     current: tuple[Node, list[tuple[str, int]]] | None = None
@@ -362,6 +363,13 @@ def generate_source(fs: "FeatureSet") -> GeneratedSource:
             outputs.append((None, var))
             continue
         if name in in_run:
+            continue
+        if feat.columns != (name,):  # an op with several output columns (a lowered one_hot): a dict to spread
+            var = e.value(feat.node)
+            first, last = feat.columns[0], feat.columns[-1]
+            if _IDENT.fullmatch(first) and _IDENT.fullmatch(last):
+                e.lines[-1] += f"  # {first} .. {last}"
+            outputs.append((None, var))
             continue
         src = e.value(feat.node)
         if src in (v for _, v in outputs) or not src.startswith("_t"):
