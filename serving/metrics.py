@@ -17,7 +17,7 @@ What is measured
     Null and NaN feature values served (only features that can be null / are Float64 have series).
 ``skewless_score``
     Histogram of served scores (0.05-wide buckets for a binary model's probability).
-``skewless_feature_log_records_total{state}`` / ``skewless_feature_log_files``
+``skewless_feature_log_records_total{state}`` / ``skewless_feature_log_files`` / ``..._recovered_records``
     The served-feature log's counters (submitted, sampled_out, dropped, written), read from
     :meth:`skewless.serving.feature_log.FeatureLog.stats` when scraped (a custom collector: no work per request).
 ``skewless_drift_*{feature}``
@@ -77,6 +77,10 @@ class _StateCollector:
             files = GaugeMetricFamily("skewless_feature_log_files", "Served-feature log files written so far")
             files.add_metric([], float(stats.get("files", 0)))
             yield files
+            recovered = GaugeMetricFamily("skewless_feature_log_recovered_records",
+                                          "Records finalized at start from files a crashed writer left")
+            recovered.add_metric([], float(stats.get("recovered_records", 0)))
+            yield recovered
 
 
 class ServiceMetrics:

@@ -55,3 +55,27 @@ def test_gauges_off(bundle_dir, slice_df):
     with TestClient(create_app(Settings(bundle=bundle_dir, drift_window=0))) as c:
         assert c.post("/v1/predict", json=_bodies(slice_df, 1)[0]).status_code == 200
         assert not _gauges(c.get("/metrics").text)
+
+
+def test_metrics_count_the_records_recovered_from_a_crashed_writer(bundle_dir, slice_df, tmp_path):
+    import shutil
+    import time
+
+    log_dir = tmp_path / "log"
+    bodies = _bodies(slice_df, 5)
+    with TestClient(create_app(Settings(bundle=bundle_dir, log_dir=log_dir))) as c:
+        for b in bodies:
+            assert c.post("/v1/predict", json=b).status_code == 200
+        flog = c.app.state.feature_log
+        for _ in range(3000):
+            if flog.stats()["written"] == 5:
+                break
+            time.sleep(0.01)
+        (part,) = log_dir.glob("*.arrows.part")
+        # what a writer killed now would leave: its stream, not finalized, locked by nobody
+        shutil.copy(part, log_dir / part.name.replace("served-", "served-crashed-"))
+    with TestClient(create_app(Settings(bundle=bundle_dir, log_dir=log_dir))) as c:
+        text = c.get("/metrics").text
+    values = {s.name: s.value for fam in text_string_to_metric_families(text) for s in fam.samples}
+    assert values["skewless_feature_log_recovered_records"] == 5
+    assert not list(log_dir.glob("*.part"))
