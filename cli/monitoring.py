@@ -23,12 +23,13 @@ def skew(
     training: Annotated[Optional[Path], typer.Option(
         "--training", help="Recompute with this bundle instead (what training used): flags online constants vs fitted state")] = None,
     examples: Annotated[int, typer.Option(help="Example rows kept per mismatched feature")] = 5,
+    score: Annotated[bool, typer.Option(help="Also rescore the recomputed features and compare the scores")] = True,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the full report as JSON here")] = None,
 ) -> None:
     """Recompute every logged row with the bundle's polars pipeline and compare bitwise; exit 1 on any mismatch."""
     from skewless.monitoring.skew import skew as run
 
-    report = _guard(lambda: run(log, bundle, training=training, examples=examples))
+    report = _guard(lambda: run(log, bundle, training=training, examples=examples, check_score=score))
     console.print(report.summary(), highlight=False, markup=False)
     if json_out is not None:
         _write_json(json_out, report.to_dict())
