@@ -224,7 +224,9 @@ def build(
     data: Annotated[list[Path], typer.Option("--data", help="Parquet or CSV file or glob with the raw history (repeatable)")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (created; written atomically)")],
     label: Annotated[str, typer.Option(help="Label: a column, or 'column OP number' such as 'arr_delay > 15'")],
-    event_time: Annotated[str, typer.Option("--event-time", help="Column the time-based split is made on")],
+    event_time: Annotated[Optional[str], typer.Option("--event-time", help="Column the time-based split is made on (none: give --split-by random or stratified)")] = None,
+    split_by: Annotated[str, typer.Option("--split-by", help="time (default), random or stratified (seeded; fractions from --split)")] = "time",
+    seed: Annotated[int, typer.Option(help="Seed of a random or stratified split")] = 0,
     split: Annotated[Optional[str], typer.Option(help="Row fractions of the cut points, e.g. 0.7,0.85 (default)")] = None,
     train_end: Annotated[Optional[str], typer.Option("--train-end", help="First event time after the training split (ISO)")] = None,
     valid_end: Annotated[Optional[str], typer.Option("--valid-end", help="First event time of the test split (ISO)")] = None,
@@ -242,7 +244,8 @@ def build(
         cuts = _split_option(split, train_end, valid_end)
         source = [str(d) for d in data] if len(data) > 1 else str(data[0])
         with _Steps("build") as steps:
-            return build_dataset(fs, source, out, label=label, event_time=event_time, split=cuts, task=task,
+            return build_dataset(fs, source, out, label=label, event_time=event_time, split=cuts, split_by=split_by,
+                                 seed=seed, task=task,
                                  overwrite=overwrite, progress=steps.step)
 
     result = _guard(job)

@@ -166,13 +166,16 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
 
 _LABEL_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 _NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+# ``species == 'Adelie'``: a column compared with a quoted string (== or != only).
+_LABEL_TEXT_RE = re.compile(r"""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)\s*(?:'([^']*)'|"([^"]*)")\s*$""")
 
 
 def parse_label(label: Any) -> tuple["pl.Expr", str, list[str]]:
     """``(expression, text, source columns)`` of a label given as a column name, ``"col > 15"`` or a polars expression.
 
     The text form accepts one comparison of a column with a number
-    (``> >= < <= == !=``); anything else must be a polars expression.
+    (``> >= < <= == !=``) or with a quoted string (``species == 'Adelie'``, ``==`` and ``!=``);
+    anything else must be a polars expression.
     """
     import polars as pl
 
@@ -193,14 +196,60 @@ def parse_label(label: Any) -> tuple["pl.Expr", str, list[str]]:
         expr = {">": x > value, ">=": x >= value, "<": x < value, "<=": x <= value, "==": x == value,
                 "!=": x != value}[op]
         return expr, f"{name} {op} {num}", [name]
+    m = _LABEL_TEXT_RE.match(label)
+    if m:
+        name, op, single, double = m.groups()
+        text = single if single is not None else double
+        x = pl.col(name)
+        return (x == text) if op == "==" else (x != text), f"{name} {op} {text!r}", [name]
     m = _NAME_RE.match(label)
     if m:
         return pl.col(m.group(1)), m.group(1), [m.group(1)]
-    raise BuildError(f"cannot read the label {label!r}: write a column name or 'column OP number' "
-                     f"(OP one of > >= < <= == !=), or pass a polars expression")
+    raise BuildError(f"cannot read the label {label!r}: write a column name, 'column OP number' "
+                     f"(OP one of > >= < <= == !=), \"column == 'text'\" (or !=), or pass a polars expression")
 
 
 # --------------------------------------------------------------------------- event time and split
+
+#: The event-time column of a build whose data has none: the row's position in the source.
+SOURCE_ROW = "source_row"
+_SPLIT = "_skewless_split"
+
+
+def _random_split(base: "pl.LazyFrame", split: Any, split_by: str, seed: int, task: str) -> tuple:
+    """``(cuts, split_info, conditions, base)`` of a seeded random or stratified split on row fractions.
+
+    Each row's position in the source is hashed with ``seed`` (polars' ``hash``; stable for a polars
+    version, recorded in ``build.json``) into a number in [0, 1); a random split cuts that number at
+    the fractions, a stratified one ranks it within each label class and cuts each class at the
+    fractions of its own size, so every split keeps the classes' proportions (to a row).
+    """
+    import polars as pl
+
+    if len(split) != 2 or not all(_is_fraction(v) for v in split):
+        raise BuildError(f"a {split_by} split takes two row fractions such as (0.7, 0.85), got {split!r}")
+    a, b = split
+    if not 0.0 < a < b < 1.0:
+        raise BuildError(f"split fractions must satisfy 0 < train < valid < 1, got {split!r}")
+    if split_by == "stratified" and task != "binary":
+        raise BuildError(f"a stratified split needs class labels (a Boolean label); this one is {task}: use "
+                         f"split_by='random'")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise BuildError(f"seed must be an integer, got {seed!r}")
+    u = pl.col(SOURCE_ROW).hash(seed)
+    if split_by == "random":
+        position = u.cast(pl.Float64) / 2.0 ** 64
+    else:
+        position = (u.rank("ordinal").over(LABEL_COLUMN).cast(pl.Float64) - 1.0) / pl.len().over(LABEL_COLUMN)
+    assign = pl.when(position < a).then(0).when(position < b).then(1).otherwise(2).alias(_SPLIT)
+    base = base.with_columns(assign)
+    conditions = {"train": pl.col(_SPLIT) == 0, "valid": pl.col(_SPLIT) == 1, "test": pl.col(_SPLIT) == 2}
+    info = {"mode": split_by, "fractions": [a, b], "seed": seed, "hash": f"polars {pl.__version__} hash(seed)",
+            "rule": (f"{split_by}: each row's position in the source hashed with seed {seed}; "
+                     + ("" if split_by == "random" else "ranked within its label class; ")
+                     + f"train below {a}, valid below {b}, test the rest")}
+    return None, info, conditions, base
+
 
 
 def _time_kind(dtype: Any) -> str | None:
@@ -319,8 +368,10 @@ def build_dataset(
     out_dir: str | Path,
     *,
     label: Any,
-    event_time: str,
+    event_time: str | None,
     split: tuple[Any, Any] = (0.7, 0.85),
+    split_by: str = "time",
+    seed: int = 0,
     task: str | None = None,
     overwrite: bool = False,
     rows_per_file: int = 5_000_000,
@@ -338,8 +389,14 @@ def build_dataset(
     source : polars LazyFrame or DataFrame, path, glob, or list of paths
     out_dir : directory to create (replaced only with ``overwrite``)
     label : column name, ``"column OP number"`` (e.g. ``"arr_delay > 15"``) or a polars expression
-    event_time : column the split is made on (Datetime, Date or integer)
+    event_time : column the split is made on (Datetime, Date or integer); ``None`` when the data has no
+        event time (then ``split_by`` must be ``"random"`` or ``"stratified"``, and the output's event-time
+        column is ``source_row``, the row's position in the source)
     split : ``(train_end, valid_end)`` cut points, or two row fractions such as ``(0.7, 0.85)``
+    split_by : ``"time"`` (default: on ``event_time``), ``"random"`` (each row by a seeded hash of its position
+        in the source) or ``"stratified"`` (the same, within each label class, so every split has the classes'
+        proportions; Boolean labels); the last two take fractions and record ``seed`` in ``build.json``
+    seed : the seed of a random or stratified split
     task : ``"binary"`` or ``"regression"``; default: binary for a Boolean label, regression otherwise
     rows_per_file : each split is written as parquet files of at most this many rows
     golden_rows : how many test rows to keep as golden inputs (for the bundle's self-check)
@@ -365,6 +422,16 @@ def build_dataset(
     fs = feature_set.definition
     out_dir = Path(out_dir)
     lf, source_info = _scan(source, fs)
+    if split_by not in ("time", "random", "stratified"):
+        raise BuildError(f"split_by must be 'time', 'random' or 'stratified', not {split_by!r}")
+    if split_by != "time":
+        # the row's position in the source: what a random split hashes (and the event time when there is none)
+        lf = lf.with_row_index(SOURCE_ROW).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    if event_time is None:
+        if split_by == "time":
+            raise BuildError("a time split needs event_time=...; without an event-time column use "
+                             "split_by='random' or 'stratified'")
+        event_time = SOURCE_ROW
     try:
         schema = lf.collect_schema()
     except Exception as exc:
@@ -447,7 +514,9 @@ def build_dataset(
     base = lf.filter(keep_row).with_columns(conformed).with_columns(label_expr.alias(LABEL_COLUMN))
     if len(split) != 2:
         raise BuildError(f"split must be two cut points or two fractions, got {split!r}")
-    if all(_is_fraction(v) for v in split):
+    if split_by != "time":
+        cuts, split_info, conditions, base = _random_split(base, split, split_by, seed, task)
+    elif all(_is_fraction(v) for v in split):
         a, b = split
         if not 0.0 < a < b < 1.0:
             raise BuildError(f"split fractions must satisfy 0 < train < valid < 1, got {split!r}")
@@ -460,15 +529,19 @@ def build_dataset(
         if cuts[0] > cuts[1]:
             raise BuildError(f"train_end {split[0]} is after valid_end {split[1]}")
         split_info = {"mode": "cut points"}
-    conditions = {"train": key < cuts[0], "valid": (key >= cuts[0]) & (key < cuts[1]), "test": key >= cuts[1]}
-    split_info.update({"train_end": _key_text(cuts[0], et_dtype), "valid_end": _key_text(cuts[1], et_dtype),
-                       "rule": f"train: {event_time} < train_end; valid: train_end <= {event_time} < valid_end; "
-                               f"test: {event_time} >= valid_end"})
+    if split_by == "time":
+        conditions = {"train": key < cuts[0], "valid": (key >= cuts[0]) & (key < cuts[1]), "test": key >= cuts[1]}
+        split_info.update({"train_end": _key_text(cuts[0], et_dtype), "valid_end": _key_text(cuts[1], et_dtype),
+                           "rule": f"train: {event_time} < train_end; valid: train_end <= {event_time} < valid_end; "
+                                   f"test: {event_time} >= valid_end"})
     counted = base.select(
         *[c.sum().cast(pl.Int64).alias(s) for s, c in conditions.items()],
         key.min().alias("min"), key.max().alias("max"),
     ).collect(engine="streaming").row(0, named=True)
     for s in SPLITS:
+        if counted[s] == 0 and split_by != "time":
+            raise BuildError(f"the {s} split is empty: {split_info['rule']} on {facts['kept']:,} rows; give larger "
+                             f"fractions or more rows")
         if counted[s] == 0:
             raise BuildError(
                 f"the {s} split is empty: {split_info['rule']} with train_end = {split_info['train_end']}, "
@@ -549,7 +622,8 @@ def build_dataset(
         inputs_present = [c for c in fs.inputs if c in schema]
         # golden inputs come from every test-period row, labelled or not: serving sees unlabelled rows too
         # (here: cancelled flights with null inputs)
-        test_period = lf.filter(et.is_not_null()).with_columns(conformed).filter(conditions["test"])
+        test_period = lf.filter(et.is_not_null()).with_columns(conformed).filter(conditions["test"]) \
+            if split_by == "time" else base.filter(conditions["test"])  # a random split exists for labelled rows
         golden = _golden_inputs(test_period, fs, inputs_present, counted["test"], golden_rows)
         golden.write_parquet(tmp / GOLDEN_INPUTS_FILE)
 

@@ -168,7 +168,9 @@ def train(
     Parameters
     ----------
     feature_set : the feature set the build was made with; default: imported from the spec the build records
-    params : LightGBM parameters overriding :data:`DEFAULT_PARAMS`
+    params : LightGBM parameters overriding :data:`DEFAULT_PARAMS` (unknown names are refused, naming the
+        closest valid one); below 5,000 training rows ``min_data_in_leaf`` and ``min_data_in_bin`` default
+        to values that let a small table learn (:func:`skewless.training.lgb_params.size_defaults`)
     num_boost_round, early_stopping_rounds : boosting rounds, and patience on the validation loss
     threads : LightGBM threads (default: all cores)
     decision_threshold : score threshold of the binary decision (recorded; used by compare and accuracy)
@@ -203,11 +205,17 @@ def train(
     steps("training LightGBM")
     objective = {"binary": {"objective": "binary", "metric": ["binary_logloss", "auc"]},
                  "regression": {"objective": "regression", "metric": ["rmse"]}}[task]
-    full_params = {**DEFAULT_PARAMS, **objective, "seed": seed, "num_threads": threads or (os.cpu_count() or 1),
-                   **dict(params or {})}
+    from .lgb_params import check_params, given, size_defaults
+
+    user_params = check_params(params or {}, error=TrainError)  # a misspelt name is refused, naming the closest
+    # a default gives way to the caller's value under any of LightGBM's names for it (min_child_samples ...)
+    defaults = {k: v for k, v in {**DEFAULT_PARAMS, **size_defaults(len(y["train"]))}.items()
+                if not given(user_params, k)}
+    full_params = {**defaults, **objective, "seed": seed, "num_threads": threads or (os.cpu_count() or 1),
+                   **user_params}
     dtrain = lgb.Dataset(X["train"], label=y["train"], feature_name=inputs.names,
                          categorical_feature=inputs.categorical or "auto", free_raw_data=False,
-                         params={"max_bin": full_params["max_bin"], "verbose": -1})
+                         params={"max_bin": full_params.get("max_bin", 255), "verbose": -1})
     dvalid = lgb.Dataset(X["valid"], label=y["valid"], reference=dtrain)
     callbacks = [lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False)]
     if on_iteration is not None:

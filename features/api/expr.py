@@ -312,8 +312,19 @@ class UnknownMethod:
         return Expr(_Unknown(self._receiver._node, self._namespace, self._name, self.message()))
 
     def message(self) -> str:
+        from .polars_names import polars_hint
+
         where = f"Expr.{self._namespace}" if self._namespace else "Expr"
-        return f"{where} has no method {self._name!r}{did_you_mean(self._name, self._candidates)}"
+        # a polars name is answered from polars' vocabulary, not by edit distance (rank -> arctan)
+        hint = polars_hint(self._namespace, self._name) or did_you_mean(self._name, self._candidates)
+        return f"{where} has no method {self._name!r}{hint}"
+
+    def __getattr__(self, name: str) -> "UnknownMethod":
+        # A chain that goes on past the unknown method (col("s").str.split(",").list.get(0) reads .list on an
+        # Expr, then .get on this) keeps the first error instead of an AttributeError.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self
 
     def _as_node(self) -> Node:
         return _Unknown(self._receiver._node, self._namespace, self._name, self.message())
