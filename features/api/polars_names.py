@@ -14,8 +14,10 @@ _AGG = ("an aggregation over rows has no per-request value; fitted ops learn suc
 EXPR = {
     "qcut": "quantile_bucketize(col(...), n) (a fitted op: the quantiles are learned on the training rows)",
     "cut": "bucketize(col(...), breaks) (literal breaks; polars' cut)",
-    "replace": "map_values(col(...), {old: new}, default=...) (polars' replace/replace_strict with a mapping)",
-    "replace_strict": "map_values(col(...), {old: new}, default=...) (polars' replace_strict with a mapping)",
+    "replace": ("map_values(col(...), {old: new}, default=...) (polars' replace_strict with a mapping and a default, "
+                "except that null stays null)"),
+    "replace_strict": ("map_values(col(...), {old: new}, default=...) (polars' replace_strict with a mapping and a "
+                       "default, except that null stays null)"),
     "over": ("a fitted op (target_encode, frequency_encode learn per-group statistics on the training rows); "
              "a window " + _ROWS),
     "rank": "quantile_bucketize(col(...), n) (a fitted op); rank itself " + _ROWS,
