@@ -369,8 +369,12 @@ def _definition_diff(fs: "FeatureSet", manifest: Manifest) -> ArtifactError:
     )
 
 
-def load(path: str | os.PathLike[str], fs: "FeatureSet", *, check_source: bool = True) -> "FittedFeatureSet":
+def load(path: str | os.PathLike[str], fs: "FeatureSet", *, check_source: bool = True,
+         data: bytes | None = None) -> "FittedFeatureSet":
     """Load and verify an artifact against the feature set ``fs`` as defined in code now.
+
+    ``data``: the artifact's bytes, already read (and verified) by the caller; ``path`` then only
+    names it in messages.
 
     With ``check_source`` (the default) the per-request source generated now
     must equal the reviewed one stored in the manifest (it is regenerated, never
@@ -388,7 +392,7 @@ def load(path: str | os.PathLike[str], fs: "FeatureSet", *, check_source: bool =
 
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if data is None else data
     except OSError as exc:
         raise ArtifactError(f"cannot read artifact {str(path)!r}: {exc.strerror or exc}") from None
     try:

@@ -42,7 +42,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
-from skewless.training.bundle import GOLDEN_FILE
+from skewless.bundle import GOLDEN_FILE
 
 from .feature_log import RequestIds
 from .bundle_loader import ServedBundle, load_served_bundle
@@ -382,7 +382,7 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
         settings = Settings(bundle=Path(settings))
     if settings.bundle is None:
         raise ValueError("no bundle to serve: pass one or set SKEWLESS_SERVE_BUNDLE")
-    served = load_served_bundle(settings.bundle)
+    served = load_served_bundle(settings.bundle, key=settings.bundle_key.get_secret_value() if settings.bundle_key else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -1,26 +1,28 @@
-"""Load a bundle for serving, without polars.
+"""Load a bundle for serving, without polars and without anything from ``skewless.training``.
 
-The feature set is imported from the spec in the manifest and verified against the bundle's
-fingerprints (:func:`skewless.training.bundle.load_bundle`); the fitted state is read with
-:func:`skewless.artifact.load` (pydantic, no polars). The LightGBM model is read from its text
-file into a :class:`lightgbm.Booster`, which predicts on a float64 numpy row whose column order is
-the manifest's model inputs (``manifest["model"]["inputs"]``).
+:func:`skewless.bundle.load_bundle` verifies the sealed bundle (every file's SHA-256, the strict
+manifest, the optional signature) and rebuilds the feature set from the bundle's own serialized
+definition: no module named by the bundle is imported. The LightGBM model is parsed from the
+verified bytes of ``model.txt`` into a :class:`lightgbm.Booster`, whose input names must be the
+manifest's (``f0000``, ...), and predicts on a float64 numpy row in the manifest's column order.
+
+:func:`check_bundle` is the whole start-up check (load, model, golden rows through the per-request
+path); ``skewless train`` runs the same function on the bundle it wrote before reporting it written.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
-from skewless.training.bundle import MODEL_FILE, Bundle, load_bundle, same_value
+from skewless.bundle import Bundle, load_bundle, same_value
 
 from .fast_predict import single_row_predictor
 
-__all__ = ["ServedBundle", "load_served_bundle"]
+__all__ = ["ServedBundle", "load_served_bundle", "check_bundle"]
 
 
 @dataclass
@@ -43,15 +45,9 @@ class ServedBundle:
         return self.booster is not None and self.checked and not self.problems
 
     def load_model(self) -> None:
-        import lightgbm as lgb
-
-        text = (self.bundle.path / MODEL_FILE).read_text(encoding="utf-8")
-        self.booster = lgb.Booster(model_str=text)
-        names = list(self.booster.feature_name())
-        if names != self.bundle.inputs.names:
-            raise ValueError(f"model.txt features {names} differ from the manifest's model inputs "
-                             f"{self.bundle.inputs.names}")
-        self.predict_one = single_row_predictor(self.booster, len(names))
+        """Parse the verified ``model.txt`` (its input names checked against the manifest's)."""
+        self.booster = self.bundle.booster
+        self.predict_one = single_row_predictor(self.booster, len(self.bundle.inputs.model_names))
 
     # --- the per-request path -----------------------------------------------------------
     def features(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +94,7 @@ class ServedBundle:
             for name, want in g["features"].items():
                 if not same_value(got.get(name), want):
                     problems.append(f"golden row {i}: feature {name!r} is {got.get(name)!r}, batch gave {want!r}")
-            if not (score == g["score"] or (math.isnan(score) and math.isnan(g["score"]))):
+            if not same_value(float(score), g["score"]):
                 problems.append(f"golden row {i}: score {score!r}, batch gave {g['score']!r}")
         if not golden and not problems:
             problems.append("the bundle has no golden rows to check")
@@ -106,7 +102,19 @@ class ServedBundle:
         return problems
 
 
-def load_served_bundle(path: str | Path) -> ServedBundle:
+def load_served_bundle(path: str | Path, *, key: str | bytes | None = None) -> ServedBundle:
     """Load and verify the bundle at ``path`` (model not loaded yet: see :meth:`ServedBundle.load_model`)."""
-    bundle = load_bundle(path)
+    bundle = load_bundle(path, key=key)
     return ServedBundle(bundle, bundle.transformer.row_fn)
+
+
+def check_bundle(path: str | Path, *, key: str | bytes | None = None) -> ServedBundle:
+    """What the service runs before it reports ready: load, parse the model, replay the golden rows.
+
+    Raises :class:`~skewless.bundle.BundleError` when the bundle cannot be loaded; the self-check's
+    problems are in ``.problems`` (empty: ready).
+    """
+    served = load_served_bundle(path, key=key)
+    served.load_model()
+    served.self_check()
+    return served

@@ -23,9 +23,11 @@ fields are refused (``extra="forbid"``) unless the settings say ``ignore``.
 Batch requests (:func:`batch_model`) are ``{"rows": [row, ...]}`` with at most ``max_rows`` rows
 (``maxItems`` in the OpenAPI document); an error's ``loc`` is ``["body", "rows", index, field]``.
 
-Responses: Float64 feature values (and scores) that are not finite are written ``{"float": "nan"}``
-/ ``"inf"`` / ``"-inf"`` (JSON has no NaN), like the bundle's golden rows. Datetime and Date
-features are ISO 8601 strings; Duration features are seconds (a float).
+Responses are written with the one typed JSON codec (:mod:`skewless.bundle.codec`, also used by
+the bundle's golden rows and the feature log): Float64 feature values (and scores) that are not
+finite are ``{"float": "nan"}`` / ``"inf"`` / ``"-inf"`` (JSON has no NaN); Datetime and Date
+features are ISO 8601 strings; Duration features are ISO 8601 durations exact to the microsecond
+(``P1DT3.000005S``: the form inputs accept).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import (AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field, NaiveDatetime, StrictBool,
                       StrictInt, StrictStr, create_model)
 
+from skewless.bundle.codec import encode_duration, encode_float
 from skewless.dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
 
 __all__ = ["request_model", "batch_model", "features_model", "NonFinite", "FeatureEncoder", "encode_features", "I64"]
@@ -104,7 +107,7 @@ def output_type(dtype: Any) -> Any:
     if isinstance(dtype, Date):
         return _dt.date
     if isinstance(dtype, Duration):
-        return Annotated[float, Field(description="duration in seconds")]
+        return Annotated[str, Field(description="ISO 8601 duration, exact to the microsecond (P1DT3.000005S)")]
     raise TypeError(f"no response type for dtype {dtype!r}")
 
 
@@ -148,8 +151,8 @@ def features_model(name: str, schema: dict[str, Any]) -> type[BaseModel]:
 
 
 def non_finite(v: float) -> dict[str, str]:
-    """The :class:`NonFinite` form of a NaN or infinite float."""
-    return {"float": "nan" if v != v else ("inf" if v > 0 else "-inf")}
+    """The :class:`NonFinite` form of a NaN or infinite float (the codec's spelling)."""
+    return encode_float(v)
 
 
 class FeatureEncoder:
@@ -179,23 +182,12 @@ class FeatureEncoder:
         for n in self.seconds:
             v = out[n]
             if v is not None:
-                out[n] = v.total_seconds()
+                out[n] = encode_duration(v)
         return out
 
 
 def encode_features(values: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready feature values (non-finite floats as :class:`NonFinite`, datetimes ISO 8601)."""
-    out = {}
-    for name, f in schema.items():
-        v = values[name]
-        if v is None:
-            out[name] = None
-        elif isinstance(f.dtype, Float64):
-            out[name] = v if math.isfinite(v) else {"float": "nan" if v != v else ("inf" if v > 0 else "-inf")}
-        elif isinstance(v, (_dt.datetime, _dt.date)):
-            out[name] = v.isoformat()
-        elif isinstance(v, _dt.timedelta):
-            out[name] = v.total_seconds()
-        else:
-            out[name] = v
-    return out
+    """JSON-ready feature values: :func:`skewless.bundle.codec.encode_value` of each."""
+    from skewless.bundle.codec import encode_value
+
+    return {name: encode_value(values[name], f.dtype) for name, f in schema.items()}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "ServeArgs"]
 
 
 class Settings(BaseSettings):
@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKEWLESS_SERVE_", extra="ignore")
 
     bundle: Optional[Path] = Field(None, description="Bundle directory to serve")
+    bundle_key: Optional[SecretStr] = Field(
+        None, description="HMAC key: when set, only bundles whose signature.json verifies with it are served "
+        "(train signs with SKEWLESS_BUNDLE_KEY); see skewless.bundle.seal for what this does and does not protect")
     max_batch_size: int = Field(1000, ge=1, description="Most rows in one batch request (more: 422 naming the limit)")
     max_body_bytes: int = Field(
         8 * 2 ** 20, ge=1, description="Largest request body read, in bytes (more: 413 naming the limit, before the "
@@ -36,3 +39,28 @@ class Settings(BaseSettings):
     log_max_file_bytes: int = Field(64 * 2 ** 20, ge=1, description="Size at which a log file is completed and a new one begun")
     drift_window: int = Field(10_000, ge=0, description="Served rows in the /metrics drift gauges' sliding window (0: no gauges)")
     log_max_files: Optional[int] = Field(None, ge=1, description="Complete log files kept (oldest deleted; unset: all)")
+
+    # --- the HTTP server (uvicorn): limits and timeouts; serving/server.py applies them
+    timeout_keep_alive: float = Field(5.0, gt=0, le=3600, description="Seconds an idle keep-alive connection is kept")
+    header_timeout: float = Field(
+        10.0, gt=0, le=3600, description="Seconds a client has to send a request's headers, from its first byte "
+        "(or from connecting): slow-header (slowloris) connections are closed with 408")
+    body_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds a client has to send a request's body once the headers are in "
+        "(slow bodies: 408 and closed)")
+    max_header_bytes: int = Field(
+        64 * 2 ** 10, ge=1024, le=2 ** 24, description="Largest request head (request line and headers) read; "
+        "more: 431 and closed, before the rest is parsed")
+    limit_concurrency: Optional[int] = Field(
+        1000, ge=1, description="Connections and tasks at once (more: 503 at once, uvicorn's limit_concurrency); "
+        "keep it under the process's file-descriptor limit")
+    backlog: int = Field(2048, ge=1, le=65535, description="Pending connections the listening socket queues")
+
+
+class ServeArgs(BaseModel):
+    """The arguments of ``skewless serve`` / ``python -m skewless.serving``, validated before anything starts."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    host: str = Field("127.0.0.1", min_length=1, max_length=255)
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port)")
+    workers: int = Field(1, ge=1, le=256)

@@ -19,6 +19,8 @@ from skewless.definitions.flights_fitted import flights_fitted
 from skewless.serving.app import create_app
 from skewless.serving.feature_log import read_log
 from skewless.serving.settings import Settings
+from skewless.bundle import BundleError
+from skewless.bundle.seal import reseal
 from skewless.training.bundle import load_bundle
 
 
@@ -141,6 +143,9 @@ def test_tampered_bundle_is_not_ready(bundle_dir, tmp_path, slice_df):
     feature = next(k for k, v in doc["rows"][1]["features"].items() if isinstance(v, float))
     doc["rows"][1]["features"][feature] += 1.0
     (bad / "golden_rows.json").write_text(json.dumps(doc))
+    with pytest.raises(BundleError, match="golden_rows.json .*the file was changed after the bundle was written"):
+        create_app(bad)  # sealed: refused at load, naming the file
+    reseal(bad)  # hashes rewritten (what a bug or anyone with write access could do): the self-check still refuses
     with TestClient(create_app(bad)) as c:
         r = c.get("/readyz")
         assert r.status_code == 503
@@ -385,6 +390,7 @@ def test_fast_path_leaves_not_ready_and_oversized_to_the_routes(bundle_dir, slic
     doc = json.loads((bad / "golden_rows.json").read_text())
     doc["rows"][0]["score"] += 1e-9
     (bad / "golden_rows.json").write_text(json.dumps(doc))
+    reseal(bad)  # a consistent seal: the self-check is what refuses
     body = json.dumps(_good_row(slice_df)).encode()
     with TestClient(create_app(bad)) as c:
         r = c.post("/v1/predict", content=body)

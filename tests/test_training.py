@@ -17,6 +17,8 @@ import sys
 import pytest
 
 from skewless.training.build import SPLITS, read_build
+from skewless.bundle import BundleError
+from skewless.bundle.seal import reseal
 from skewless.training.bundle import load_bundle
 from skewless.training.tracking import TAGS, find_run
 
@@ -122,6 +124,9 @@ def test_demo_bundle_is_complete_and_checks_itself(demo):
     doc = json.loads((copy / "golden_rows.json").read_text())
     doc["rows"][0]["score"] += 1e-12
     (copy / "golden_rows.json").write_text(json.dumps(doc))
+    with pytest.raises(BundleError, match="golden_rows.json"):  # sealed: refused at load
+        load_bundle(copy)
+    reseal(copy)
     problems = load_bundle(copy).self_check()
     assert len(problems) == 1 and problems[0].startswith("golden row 0: score")
 

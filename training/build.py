@@ -701,13 +701,25 @@ def read_build(build_dir: str | Path) -> dict[str, Any]:
         raise BuildError(f"no build at {str(build_dir)!r} (directory not found)")
     if not path.is_file():
         raise BuildError(f"{str(build_dir)!r} is not a complete skewless build (no {BUILD_FILE})")
+    from pydantic import ValidationError
+
+    from skewless.bundle.manifest import MAX_MANIFEST_BYTES, BuildRecord
+
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        raw = path.read_bytes()
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ValueError(f"{len(raw):,} bytes, over the limit of {MAX_MANIFEST_BYTES:,}")
+        doc = json.loads(raw)
+    except (OSError, ValueError, RecursionError) as exc:
         raise BuildError(f"cannot read {str(path)!r}: {exc}") from None
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("format_version") != FORMAT_VERSION:
         raise BuildError(f"{str(path)!r} is not a skewless build manifest of version {FORMAT_VERSION}")
-    return manifest
+    try:  # the strict record: known keys, exact types
+        return BuildRecord.model_validate_json(raw).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
+        raise BuildError(f"{str(path)!r} is not a valid build record: {detail}") from None
 
 
 def split_frames(build_dir: str | Path) -> dict[str, "pl.LazyFrame"]:

@@ -48,9 +48,18 @@ class TrackingError(SkewlessError, RuntimeError):
     """MLflow could not be reached or refused a call; the message says which."""
 
 
-def _quiet_mlflow() -> None:
+#: Seconds any one MLflow call may take (``train(tracking_timeout=...)``).
+DEFAULT_TIMEOUT = 10.0
+#: The first call on a local SQLite store creates its schema (alembic migrations: seconds on a busy machine).
+SQLITE_SETUP_TIMEOUT = 120.0
+
+
+def _quiet_mlflow(timeout: float = DEFAULT_TIMEOUT) -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+    # An unreachable server otherwise costs 120 s per request times 7 retries with back-off.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout))))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -71,11 +80,38 @@ def _artifact_root(uri: str) -> str | None:
     return None
 
 
-class Tracker:
-    """One MLflow run, through ``MlflowClient`` (no global MLflow state)."""
+def bounded(what: str, timeout: float, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, or :class:`TrackingError` when it takes more than ``timeout`` seconds.
 
-    def __init__(self, uri: str, experiment: str = "skewless"):
-        _quiet_mlflow()
+    The call runs in a daemon thread: one that never answers (an unreachable host, a DNS stall, a
+    locked store) is abandoned, not waited for, so a training job never hangs on its tracking.
+    """
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"skewless-mlflow-{what}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TrackingError(f"MLflow did not answer within {timeout:g} s ({what})")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+class Tracker:
+    """One MLflow run, through ``MlflowClient`` (no global MLflow state); every call bounded by ``timeout``."""
+
+    def __init__(self, uri: str, experiment: str = "skewless", *, timeout: float = DEFAULT_TIMEOUT):
+        _quiet_mlflow(timeout)
+        self.timeout = float(timeout)
         self.uri = uri
         self.experiment_name = experiment
         self.run_id: str | None = None
@@ -87,19 +123,26 @@ class Tracker:
         _quiet_mlflow()  # again: importing mlflow configures its loggers
         if uri.startswith("sqlite:///"):
             Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        try:
+        def connect() -> None:
             self.client = MlflowClient(tracking_uri=uri)
             exp = self.client.get_experiment_by_name(experiment)
             if exp is None:
                 self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(uri))
             else:
                 self.experiment_id = exp.experiment_id
+
+        setup = max(self.timeout, SQLITE_SETUP_TIMEOUT) if uri.startswith("sqlite:///") else self.timeout
+        try:
+            bounded("connect", setup, connect)
+        except TrackingError as exc:
+            raise TrackingError(f"cannot use MLflow tracking at {uri!r}: {exc}") from None
         except Exception as exc:
             raise TrackingError(f"cannot use MLflow tracking at {uri!r}: {type(exc).__name__}: {exc}") from None
 
     def start(self, *, name: str, tags: Mapping[str, str]) -> str:
         try:
-            run = self.client.create_run(self.experiment_id, run_name=name, tags=dict(tags))
+            run = bounded("create_run", self.timeout, self.client.create_run, self.experiment_id, run_name=name,
+                          tags=dict(tags))
         except Exception as exc:
             raise TrackingError(f"cannot start an MLflow run at {self.uri!r}: {type(exc).__name__}: {exc}") from None
         self.run_id = run.info.run_id
@@ -115,7 +158,7 @@ class Tracker:
             import time
 
             now = int(time.time() * 1000)
-            self.client.log_batch(
+            bounded("log_batch", self.timeout, self.client.log_batch,
                 self.run_id,
                 metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None],
                 params=[Param(k, str(v)[:6000]) for k, v in params.items()],
@@ -123,9 +166,11 @@ class Tracker:
             for where, local in artifacts.items():
                 local = Path(local)
                 if local.is_dir():
-                    self.client.log_artifacts(self.run_id, str(local), artifact_path=where)
+                    bounded("log_artifacts", self.timeout, self.client.log_artifacts, self.run_id, str(local),
+                            artifact_path=where)
                 else:
-                    self.client.log_artifact(self.run_id, str(local), artifact_path=where or None)
+                    bounded("log_artifact", self.timeout, self.client.log_artifact, self.run_id, str(local),
+                            artifact_path=where or None)
         except Exception as exc:
             raise TrackingError(f"logging to MLflow run {self.run_id} at {self.uri!r} failed: "
                                 f"{type(exc).__name__}: {exc}") from None
@@ -134,7 +179,7 @@ class Tracker:
         if self.run_id is None:
             return
         try:
-            self.client.set_terminated(self.run_id, status=status)
+            bounded("set_terminated", self.timeout, self.client.set_terminated, self.run_id, status=status)
         except Exception as exc:
             raise TrackingError(f"cannot close MLflow run {self.run_id}: {type(exc).__name__}: {exc}") from None
 

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import time
@@ -28,11 +29,14 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from skewless.errors import SkewlessError
 
+from skewless.bundle import (FEATURE_SET_FILE, FITTED_FILE, FORMAT, FORMAT_VERSION, GOLDEN_FILE, MANIFEST_FILE,
+                             MODEL_FILE, STATS_FILE, BundleError, ModelInputs, encode_value, golden_coverage)
+from skewless.bundle.codec import encode_float
+from skewless.bundle.seal import seal_files, write_signature
+
 from ._util import atomic_dir, git_info, now_iso, versions, write_json
-from .build import LABEL_COLUMN, SPLITS, read_build
-from .bundle import (FEATURE_SET_FILE, FITTED_FILE, FORMAT, FORMAT_VERSION, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE,
-                     STATS_FILE, encode_value, load_feature_set_for)
-from .encoding import ModelInputs
+from .build import LABEL_COLUMN, SPLITS, _Steps, read_build
+from .bundle import load_feature_set_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -40,7 +44,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from skewless.compiled import CompiledFeatureSet
     from skewless.feature_set import FeatureSet
 
-__all__ = ["train", "TrainResult", "TrainError", "DEFAULT_PARAMS", "binary_metrics", "regression_metrics"]
+__all__ = ["train", "TrainResult", "TrainError", "DEFAULT_PARAMS", "binary_metrics", "regression_metrics", "KEY_ENV"]
+
+#: Environment variable holding the HMAC key bundles are signed with (unset: bundles are not signed).
+KEY_ENV = "SKEWLESS_BUNDLE_KEY"
 
 
 class TrainError(SkewlessError, ValueError):
@@ -141,6 +148,178 @@ def load_transformer(build_dir: Path, manifest: Mapping[str, Any],
     return load(fs, build_dir / manifest["fitted_artifact"] if fitted else None)
 
 
+# --------------------------------------------------------------------------- the steps of train()
+
+
+@dataclass
+class _Job:
+    """What the steps of :func:`train` share: the build, its feature set, the encoded splits."""
+
+    build_dir: Path
+    bundle_dir: Path
+    build: dict[str, Any]
+    transformer: "CompiledFeatureSet"
+    fs: "FeatureSet"
+    task: str
+    inputs: ModelInputs | None = None
+    X: dict[str, Any] = field(default_factory=dict)
+    y: dict[str, Any] = field(default_factory=dict)
+
+
+def _read(build_dir: Path, bundle_dir: Path, feature_set: "CompiledFeatureSet | None") -> _Job:
+    """Step 1: the build record (validated), the feature set it was made with, checked against it."""
+    build = read_build(build_dir)
+    transformer = load_transformer(build_dir, build, feature_set)
+    fs = transformer.definition
+    if list(transformer.output_schema()) != build["feature_columns"]:
+        raise TrainError(f"build {str(build_dir)!r} has feature columns that differ from the feature set's output")
+    return _Job(build_dir, bundle_dir, build, transformer, fs, build["label"]["task"])
+
+
+def _encode(job: _Job) -> None:
+    """Step 2: the model's input encoding (vocabularies from the training split) and the float matrices."""
+    import polars as pl
+
+    scans = {s: pl.scan_parquet([job.build_dir / f for f in job.build["files"][s]]) for s in SPLITS}
+    job.inputs = ModelInputs.fit(job.transformer.output_schema(), scans["train"])
+    job.X = {s: job.inputs.encode_frame(scans[s]) for s in SPLITS}
+    job.y = {s: scans[s].select(pl.col(LABEL_COLUMN).cast(pl.Float64)).collect().to_series().to_numpy()
+             for s in SPLITS}
+
+
+def _fit(job: _Job, params: dict[str, Any], num_boost_round: int, early_stopping_rounds: int,
+         on_iteration: Callable[[int, int], None] | None) -> tuple[Any, int]:
+    """Step 3: LightGBM with early stopping on the validation split; the booster and its best iteration.
+
+    The model's columns are named ``f0000``, ``f0001``, ... (:func:`skewless.bundle.encoding.model_name`):
+    LightGBM rewrites feature names with spaces, commas or quotes, so feature names never reach it.
+    """
+    import lightgbm as lgb
+
+    inputs = job.inputs
+    dtrain = lgb.Dataset(job.X["train"], label=job.y["train"], feature_name=inputs.model_names,
+                         categorical_feature=inputs.categorical_model_names or "auto", free_raw_data=False,
+                         params={"max_bin": params.get("max_bin", 255), "verbose": -1})
+    dvalid = lgb.Dataset(job.X["valid"], label=job.y["valid"], reference=dtrain)
+    callbacks = [lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False)]
+    if on_iteration is not None:
+        callbacks.append(lambda env: on_iteration(env.iteration + 1, env.end_iteration))
+    try:
+        booster = lgb.train(params, dtrain, num_boost_round=num_boost_round, valid_sets=[dvalid],
+                            valid_names=["valid"], callbacks=callbacks)
+    except lgb.basic.LightGBMError as exc:
+        raise TrainError(f"LightGBM failed: {exc}") from None
+    return booster, int(booster.best_iteration or booster.current_iteration())
+
+
+def _save_and_score(job: _Job, tmp: Path, booster: Any, best_iteration: int,
+                    threshold: float) -> tuple[Any, dict[str, dict[str, float]]]:
+    """Step 4: save ``model.txt``; metrics from the model read back from that file (what serving will run)."""
+    import lightgbm as lgb
+
+    booster.save_model(str(tmp / MODEL_FILE), num_iteration=best_iteration)
+    saved = lgb.Booster(model_file=str(tmp / MODEL_FILE))
+    scores = {s: saved.predict(job.X[s]) for s in ("valid", "test")}
+    return saved, {s: metrics_for(job.task, job.y[s], scores[s], threshold) for s in ("valid", "test")}
+
+
+def _write_files(job: _Job, tmp: Path, saved: Any) -> dict[str, Any]:
+    """Step 5: golden rows, the serialized definition, fitted state and statistics; the golden section."""
+    build, fs, transformer = job.build, job.fs, job.transformer
+    golden = _golden_rows(job.build_dir, build, transformer, job.inputs, saved, fs)
+    write_json(tmp / GOLDEN_FILE, golden, compact_depth=3)
+    write_json(tmp / FEATURE_SET_FILE, {
+        "name": fs.name, "spec": build["feature_set"]["spec"], "fingerprint": fs.fingerprint,
+        "feature_fingerprints": fs.feature_fingerprints(),
+        "input_schema": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable} for k, f in fs.inputs.items()},
+        "output_schema": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable}
+                          for k, f in transformer.output_schema().items()},
+        "definition": fs.ir_json(),
+    })
+    if build["feature_set"].get("fitted"):
+        shutil.copyfile(job.build_dir / build["fitted_artifact"], tmp / FITTED_FILE)
+    shutil.copyfile(job.build_dir / build["stats"], tmp / STATS_FILE)
+    from skewless.bundle.loader import decode_golden
+    from skewless.bundle.manifest import GoldenFile
+
+    decoded = decode_golden(GoldenFile.model_validate(golden))
+    return {"file": GOLDEN_FILE, "rows": len(decoded), "available": max(1, int(build["rows"].get("test", 0) or 0)),
+            "coverage": golden_coverage(decoded, job.inputs)}
+
+
+def _manifest(job: _Job, tmp: Path, *, bundle_id: str, saved: Any, best_iteration: int, params: dict[str, Any],
+              metrics: dict[str, Any], golden: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """Step 6: the manifest, with the SHA-256 of every file written so far (the seal)."""
+    build, fs, task = job.build, job.fs, job.task
+    fitted = bool(build["feature_set"].get("fitted"))
+    git = git_info(*(p for p in [build.get("git") and build["git"].get("repo")] if p))
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "bundle_id": bundle_id,
+        "created_at": now_iso(),
+        "files": seal_files(tmp, [p.name for p in tmp.iterdir()]),
+        "feature_set": {
+            "name": fs.name,
+            "spec": build["feature_set"]["spec"],
+            "fingerprint": fs.fingerprint,
+            "feature_fingerprints": fs.feature_fingerprints(),
+            "fitted": fitted,
+            "state_fingerprint": build["feature_set"].get("state_fingerprint"),
+            "definition_file": FEATURE_SET_FILE,
+            "fitted_file": FITTED_FILE if fitted else None,
+            "file": FITTED_FILE if fitted else FEATURE_SET_FILE,
+        },
+        "model": {
+            "file": MODEL_FILE,
+            "format": "lightgbm text",
+            "task": task,
+            "decision_threshold": threshold if task == "binary" else None,
+            "score": "probability of the label" if task == "binary" else "predicted label",
+            "best_iteration": best_iteration,
+            "num_trees": saved.num_trees(),
+            "params": dict(params),
+            "inputs": job.inputs.to_json(),
+        },
+        "golden": golden,
+        "check": {"self_check": "passed", "golden_rows": golden["rows"], "checked_at": now_iso()},
+        "metrics": metrics,
+        "data": {
+            "build_dir": str(job.build_dir.resolve()),
+            "data_hash": build["data_hash"],
+            "source": build.get("source"),
+            "label": build["label"],
+            "event_time": build["event_time"],
+            "split": build["split"],
+            "rows": build["rows"],
+        },
+        "git": git or build.get("git"),
+        "build_git": build.get("git"),
+        "versions": versions("polars", "lightgbm", "mlflow", "numpy"),
+        "stats": STATS_FILE,
+        "tracking": {"status": "disabled", "uri": None, "run_id": None},
+    }
+
+
+def _write_manifest(tmp: Path, manifest: dict[str, Any], key: str | None) -> None:
+    write_json(tmp / MANIFEST_FILE, manifest)
+    if key:
+        write_signature(tmp, key)
+
+
+def _check_as_served(tmp: Path, key: str | None) -> None:
+    """Step 7: exactly what ``serve`` runs before it reports ready: load (seal, definition, state, golden
+    rows), LightGBM from the verified bytes, and the golden rows through the per-request path."""
+    from skewless.serving.bundle_loader import check_bundle
+
+    try:
+        served = check_bundle(tmp, key=key)
+    except BundleError as exc:
+        raise TrainError(f"the bundle written does not load as serve loads it: {exc}") from None
+    if served.problems:
+        raise TrainError("the bundle written fails the self-check serve runs: " + "; ".join(served.problems[:5]))
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -158,12 +337,21 @@ def train(
     tracking: bool = True,
     tracking_uri: str | None = None,
     experiment: str = "skewless",
+    tracking_timeout: float = 10.0,
+    sign_key: str | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
     on_iteration: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train on the build in ``build_dir``; write the bundle to ``bundle_dir``.
+
+    The steps, in order (each a function of this module): read the build (:func:`_read`), encode
+    the features (:func:`_encode`), fit LightGBM (:func:`_fit`), save and score the model
+    (:func:`_save_and_score`), write the bundle's files (:func:`_write_files`) and its sealed
+    manifest (:func:`_manifest`), load and self-check it exactly as ``serve`` does
+    (:func:`_check_as_served`), then track the run (:func:`_track`). Everything is written to a
+    hidden temporary directory that becomes ``bundle_dir`` only when all of that passed.
 
     Parameters
     ----------
@@ -173,177 +361,57 @@ def train(
         to values that let a small table learn (:func:`skewless.training.lgb_params.size_defaults`)
     num_boost_round, early_stopping_rounds : boosting rounds, and patience on the validation loss
     threads : LightGBM threads (default: all cores)
-    decision_threshold : score threshold of the binary decision (recorded; used by compare and accuracy)
+    decision_threshold : score threshold of the binary decision, a number strictly between 0 and 1
     tracking, tracking_uri, experiment : MLflow logging (see :mod:`skewless.training.tracking`)
+    tracking_timeout : seconds any one MLflow call may take (then tracking is abandoned, the bundle still written)
+    sign_key : HMAC key signing the bundle (default: ``$SKEWLESS_BUNDLE_KEY``; unset: not signed)
     progress : called with the name of each step; on_iteration(i, total) after each boosting round
     warn : called with a message when tracking fails (default: a RuntimeWarning)
     """
-    import lightgbm as lgb
-    import numpy as np
-    import polars as pl
-
-    from .build import _Steps
-
+    if not (isinstance(decision_threshold, (int, float)) and not isinstance(decision_threshold, bool)
+            and math.isfinite(decision_threshold) and 0.0 < decision_threshold < 1.0):
+        raise TrainError(f"decision_threshold must be a finite number strictly between 0 and 1, got "
+                         f"{decision_threshold!r}")
+    decision_threshold = float(decision_threshold)
+    key = sign_key if sign_key is not None else (os.environ.get(KEY_ENV) or None)
     started = time.perf_counter()
     steps = _Steps(progress)
     steps("reading the build")
-    build_dir, bundle_dir = Path(build_dir), Path(bundle_dir)
-    build = read_build(build_dir)
-    transformer = load_transformer(build_dir, build, feature_set)
-    fs = transformer.definition
-    task = build["label"]["task"]
-    feature_columns = build["feature_columns"]
-    if list(transformer.output_schema()) != feature_columns:
-        raise TrainError(f"build {str(build_dir)!r} has feature columns that differ from the feature set's output")
-    scans = {s: pl.scan_parquet([build_dir / f for f in build["files"][s]]) for s in SPLITS}
-
+    job = _read(Path(build_dir), Path(bundle_dir), feature_set)
     steps("encoding the features")
-    inputs = ModelInputs.fit(transformer.output_schema(), scans["train"])
-    X = {s: inputs.encode_frame(scans[s]) for s in SPLITS}
-    y = {s: scans[s].select(pl.col(LABEL_COLUMN).cast(pl.Float64)).collect().to_series().to_numpy() for s in SPLITS}
-
+    _encode(job)
     steps("training LightGBM")
     objective = {"binary": {"objective": "binary", "metric": ["binary_logloss", "auc"]},
-                 "regression": {"objective": "regression", "metric": ["rmse"]}}[task]
+                 "regression": {"objective": "regression", "metric": ["rmse"]}}[job.task]
     from .lgb_params import check_params, given, size_defaults
 
     user_params = check_params(params or {}, error=TrainError)  # a misspelt name is refused, naming the closest
     # a default gives way to the caller's value under any of LightGBM's names for it (min_child_samples ...)
-    defaults = {k: v for k, v in {**DEFAULT_PARAMS, **size_defaults(len(y["train"]))}.items()
+    defaults = {k: v for k, v in {**DEFAULT_PARAMS, **size_defaults(len(job.y["train"]))}.items()
                 if not given(user_params, k)}
     full_params = {**defaults, **objective, "seed": seed, "num_threads": threads or (os.cpu_count() or 1),
                    **user_params}
-    dtrain = lgb.Dataset(X["train"], label=y["train"], feature_name=inputs.names,
-                         categorical_feature=inputs.categorical or "auto", free_raw_data=False,
-                         params={"max_bin": full_params.get("max_bin", 255), "verbose": -1})
-    dvalid = lgb.Dataset(X["valid"], label=y["valid"], reference=dtrain)
-    callbacks = [lgb.early_stopping(early_stopping_rounds, first_metric_only=True, verbose=False)]
-    if on_iteration is not None:
-        callbacks.append(lambda env: on_iteration(env.iteration + 1, env.end_iteration))
-    try:
-        booster = lgb.train(full_params, dtrain, num_boost_round=num_boost_round, valid_sets=[dvalid],
-                            valid_names=["valid"], callbacks=callbacks)
-    except lgb.basic.LightGBMError as exc:
-        raise TrainError(f"LightGBM failed: {exc}") from None
-    best_iteration = int(booster.best_iteration or booster.current_iteration())
+    booster, best_iteration = _fit(job, full_params, num_boost_round, early_stopping_rounds, on_iteration)
 
-    steps("scoring the test split with the saved model")
     bundle_id = uuid.uuid4().hex
-    with atomic_dir(bundle_dir, marker=MANIFEST_FILE, overwrite=overwrite) as tmp:
-        booster.save_model(str(tmp / MODEL_FILE), num_iteration=best_iteration)
-        saved = lgb.Booster(model_file=str(tmp / MODEL_FILE))
-        scores = {s: saved.predict(X[s]) for s in ("valid", "test")}
-        metrics = {s: metrics_for(task, y[s], scores[s], decision_threshold) for s in ("valid", "test")}
-
+    with atomic_dir(job.bundle_dir, marker=MANIFEST_FILE, overwrite=overwrite) as tmp:
+        steps("scoring the test split with the saved model")
+        saved, metrics = _save_and_score(job, tmp, booster, best_iteration, decision_threshold)
         steps("writing the bundle")
-        golden = _golden_rows(build_dir, build, transformer, inputs, saved, fs)
-        write_json(tmp / GOLDEN_FILE, golden, compact_depth=3)
-        write_json(tmp / FEATURE_SET_FILE, {
-            "name": fs.name, "spec": build["feature_set"]["spec"], "fingerprint": fs.fingerprint,
-            "feature_fingerprints": fs.feature_fingerprints(),
-            "input_schema": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable} for k, f in fs.inputs.items()},
-            "output_schema": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable}
-                              for k, f in transformer.output_schema().items()},
-        })
-        if build["feature_set"].get("fitted"):
-            shutil.copyfile(build_dir / build["fitted_artifact"], tmp / FITTED_FILE)
-        shutil.copyfile(build_dir / build["stats"], tmp / STATS_FILE)
-
-        git = git_info(*(p for p in [build.get("git") and build["git"].get("repo")] if p))
-        manifest: dict[str, Any] = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "bundle_id": bundle_id,
-            "created_at": now_iso(),
-            "feature_set": {
-                "name": fs.name,
-                "spec": build["feature_set"]["spec"],
-                "fingerprint": fs.fingerprint,
-                "fitted": bool(build["feature_set"].get("fitted")),
-                "state_fingerprint": build["feature_set"].get("state_fingerprint"),
-                "file": FITTED_FILE if build["feature_set"].get("fitted") else FEATURE_SET_FILE,
-            },
-            "model": {
-                "file": MODEL_FILE,
-                "format": "lightgbm text",
-                "task": task,
-                "decision_threshold": decision_threshold if task == "binary" else None,
-                "score": "probability of the label" if task == "binary" else "predicted label",
-                "best_iteration": best_iteration,
-                "num_trees": saved.num_trees(),
-                "params": {k: v for k, v in full_params.items()},
-                "inputs": inputs.to_json(),
-            },
-            "metrics": metrics,
-            "data": {
-                "build_dir": str(build_dir.resolve()),
-                "data_hash": build["data_hash"],
-                "source": build.get("source"),
-                "label": build["label"],
-                "event_time": build["event_time"],
-                "split": build["split"],
-                "rows": build["rows"],
-            },
-            "git": git or build.get("git"),
-            "build_git": build.get("git"),
-            "versions": versions("polars", "lightgbm", "mlflow", "numpy"),
-            "golden_rows": GOLDEN_FILE,
-            "stats": STATS_FILE,
-        }
-
-        # ---- tracking: the run id goes into the manifest, the bundle into the run
-        tracker = None
-        tracking_error = None
-        uri = None
+        golden = _write_files(job, tmp, saved)
+        manifest = _manifest(job, tmp, bundle_id=bundle_id, saved=saved, best_iteration=best_iteration,
+                             params=full_params, metrics=metrics, golden=golden, threshold=decision_threshold)
+        _write_manifest(tmp, manifest, key)
+        steps("loading and self-checking the bundle as serve does")
+        _check_as_served(tmp, key)
+        uri, tracking_error = None, None
         if tracking:
             steps("logging the run to MLflow")
-            from .tracking import TAGS, Tracker, TrackingError, resolve_tracking_uri
-
-            uri = resolve_tracking_uri(tracking_uri, bundle_dir.parent)
-            tags = {
-                TAGS["bundle_id"]: bundle_id,
-                TAGS["feature_set"]: fs.name,
-                TAGS["feature_fingerprint"]: fs.fingerprint,
-                TAGS["state_fingerprint"]: str(build["feature_set"].get("state_fingerprint")),
-                TAGS["data_hash"]: build["data_hash"],
-                TAGS["git_commit"]: (git or {}).get("commit") or "unknown",
-                TAGS["task"]: task,
-                "mlflow.source.name": "skewless train",
-            }
-            try:
-                tracker = Tracker(uri, experiment)
-                tracker.start(name=f"{fs.name}-{bundle_id[:8]}", tags=tags)
-            except TrackingError as exc:
-                tracking_error = str(exc)
-            manifest["tracking"] = {"status": "logged" if tracking_error is None else "failed", "uri": uri,
-                                    "experiment": experiment,
-                                    "experiment_id": tracker.experiment_id if tracker else None,
-                                    "run_id": tracker.run_id if tracker else None, "error": tracking_error}
-        else:
-            manifest["tracking"] = {"status": "disabled", "uri": None, "run_id": None}
-        write_json(tmp / MANIFEST_FILE, manifest)
-        if tracker is not None and tracker.run_id is not None:
-            flat_metrics = {f"{s}_{k}": v for s, m in metrics.items() for k, v in m.items() if k != "rows"}
-            flat_metrics["best_iteration"] = best_iteration
-            run_params = {**{f"lgb.{k}": v for k, v in full_params.items()},
-                          "num_boost_round": num_boost_round, "early_stopping_rounds": early_stopping_rounds,
-                          "feature_set": fs.name, "label": build["label"]["definition"], "task": task,
-                          "event_time": build["event_time"]["column"], "train_end": build["split"]["train_end"],
-                          "valid_end": build["split"]["valid_end"], "rows_train": build["rows"]["train"],
-                          "rows_valid": build["rows"]["valid"], "rows_test": build["rows"]["test"],
-                          "features": len(feature_columns), "bundle_dir": str(bundle_dir.resolve())}
-            try:
-                tracker.log(params=run_params, metrics=flat_metrics,
-                            artifacts={"": tmp / STATS_FILE, "bundle": tmp})
-                tracker.end("FINISHED")
-            except TrackingError as exc:
-                tracking_error = str(exc)
-                manifest["tracking"].update(status="failed", error=tracking_error)
-                write_json(tmp / MANIFEST_FILE, manifest)
-                try:
-                    tracker.end("FAILED")
-                except TrackingError:
-                    pass
+            uri, tracking_error = _track(job, tmp, manifest, key, bundle_id=bundle_id, params=full_params,
+                                         metrics=metrics, best_iteration=best_iteration, tracking_uri=tracking_uri,
+                                         experiment=experiment, timeout=tracking_timeout,
+                                         num_boost_round=num_boost_round,
+                                         early_stopping_rounds=early_stopping_rounds)
         timings = steps.done()
     if tracking_error is not None:
         message = f"MLflow tracking failed; the bundle was written without a run: {tracking_error}"
@@ -353,8 +421,67 @@ def train(
             import warnings
 
             warnings.warn(message, RuntimeWarning, stacklevel=2)
-    return TrainResult(bundle_dir, manifest, metrics, manifest["tracking"].get("run_id") if not tracking_error else None,
+    return TrainResult(job.bundle_dir, manifest, metrics,
+                       manifest["tracking"].get("run_id") if not tracking_error else None,
                        uri, tracking_error, time.perf_counter() - started, timings)
+
+
+def _track(job: _Job, tmp: Path, manifest: dict[str, Any], key: str | None, *, bundle_id: str,
+           params: dict[str, Any], metrics: dict[str, Any], best_iteration: int, tracking_uri: str | None,
+           experiment: str, timeout: float, num_boost_round: int,
+           early_stopping_rounds: int) -> tuple[str, str | None]:
+    """Step 8: the MLflow run (the run id goes into the manifest, the bundle into the run); never fatal.
+
+    Every MLflow call is bounded by ``timeout`` seconds; on any failure the manifest says
+    ``tracking.status = "failed"`` with the reason and the bundle is still written.
+    """
+    from .tracking import TAGS, Tracker, TrackingError, resolve_tracking_uri
+
+    build, fs, task = job.build, job.fs, job.task
+    uri = resolve_tracking_uri(tracking_uri, job.bundle_dir.parent)
+    tags = {
+        TAGS["bundle_id"]: bundle_id,
+        TAGS["feature_set"]: fs.name,
+        TAGS["feature_fingerprint"]: fs.fingerprint,
+        TAGS["state_fingerprint"]: str(build["feature_set"].get("state_fingerprint")),
+        TAGS["data_hash"]: build["data_hash"],
+        TAGS["git_commit"]: (manifest.get("git") or {}).get("commit") or "unknown",
+        TAGS["task"]: task,
+        "mlflow.source.name": "skewless train",
+    }
+    tracker, error = None, None
+    try:
+        tracker = Tracker(uri, experiment, timeout=timeout)
+        tracker.start(name=f"{fs.name}-{bundle_id[:8]}", tags=tags)
+    except TrackingError as exc:
+        error = str(exc)
+    manifest["tracking"] = {"status": "logged" if error is None else "failed", "uri": uri, "experiment": experiment,
+                            "experiment_id": tracker.experiment_id if tracker else None,
+                            "run_id": tracker.run_id if tracker else None, "error": error}
+    _write_manifest(tmp, manifest, key)
+    if error is not None:
+        return uri, error
+    flat_metrics = {f"{s}_{k}": v for s, m in metrics.items() for k, v in m.items() if k != "rows"}
+    flat_metrics["best_iteration"] = best_iteration
+    run_params = {**{f"lgb.{k}": v for k, v in params.items()},
+                  "num_boost_round": num_boost_round, "early_stopping_rounds": early_stopping_rounds,
+                  "feature_set": fs.name, "label": build["label"]["definition"], "task": task,
+                  "event_time": build["event_time"]["column"], "train_end": build["split"]["train_end"],
+                  "valid_end": build["split"]["valid_end"], "rows_train": build["rows"]["train"],
+                  "rows_valid": build["rows"]["valid"], "rows_test": build["rows"]["test"],
+                  "features": len(build["feature_columns"]), "bundle_dir": str(job.bundle_dir.resolve())}
+    try:
+        tracker.log(params=run_params, metrics=flat_metrics, artifacts={"": tmp / STATS_FILE, "bundle": tmp})
+        tracker.end("FINISHED")
+    except TrackingError as exc:
+        error = str(exc)
+        manifest["tracking"].update(status="failed", error=error)
+        _write_manifest(tmp, manifest, key)
+        try:
+            tracker.end("FAILED")
+        except TrackingError:
+            pass
+    return uri, error
 
 
 def _golden_rows(build_dir: Path, build: Mapping[str, Any], transformer: "CompiledFeatureSet", inputs: ModelInputs,
@@ -372,7 +499,7 @@ def _golden_rows(build_dir: Path, build: Mapping[str, Any], transformer: "Compil
         rows.append({
             "inputs": {k: encode_value(v, in_types[k]) for k, v in r_in.items()},
             "features": {k: encode_value(v, out_types[k]) for k, v in r_out.items()},
-            "score": float(s),
+            "score": encode_float(float(s)),
         })
     return {
         "about": "inputs with their batch-computed (polars) features and the saved model's scores; serving must "
