@@ -37,6 +37,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._head_bytes = 0
         self._in_head = True
+        self._heads = 0  # request heads completed on this connection
         self._timer: asyncio.TimerHandle | None = None
         self._arm(self.header_timeout)
 
@@ -75,13 +76,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._in_head and self._timer is None:
             self._arm(self.header_timeout)  # the first byte of a new request on a kept-alive connection
+        heads = self._heads
         super().data_received(data)
-        if self._in_head and not self.transport.is_closing():
+        # only bytes of a head still incomplete count (a chunk that completes one holds body bytes too)
+        if self._in_head and heads == self._heads and not self.transport.is_closing():
             self._head_bytes += len(data)
             if self._head_bytes > self.max_header_bytes:
                 self._refuse(431, f"request head over {self.max_header_bytes:,} bytes")
 
     def on_headers_complete(self) -> None:
+        self._heads += 1
         self._in_head = False
         self._head_bytes = 0
         self._arm(self.body_timeout)
