@@ -96,8 +96,8 @@ STR = {
 DT = {
     "truncate": "nothing yet: dt.date() truncates to the day; hour() etc. take the parts",
     "offset_by": "nothing yet: add a Duration literal (+ lit(timedelta(...))) where supported",
-    "strftime": "nothing yet: the parts (year(), month(), ...) with cast(String) and concat_str",
-    "to_string": "nothing yet: the parts (year(), month(), ...) with cast(String) and concat_str",
+    "strftime": "cast(String) (polars' ISO text) or the parts (year(), month(), ...) with concat_str",
+    "to_string": "cast(String) (polars' ISO text) or the parts (year(), month(), ...) with concat_str",
     "replace_time_zone": "declare the input with its zone (Datetime('us', 'UTC')) and use dt.convert_time_zone",
     "timestamp": "dt.epoch('us')",
     "weekday_name": "dt.weekday() (1 = Monday)",

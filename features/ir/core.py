@@ -449,7 +449,11 @@ class Cast(Node):
     Rust's float parser does (``"1e3"``, ``"inf"``, ``"NaN"``, ``".5"``) and no
     surrounding spaces. Float64 -> String writes polars' format (``"1e-7"``,
     ``"NaN"``, ``"1e+16"``). Boolean -> String is ``"true"``/``"false"``.
-    String -> Boolean is refused, as polars refuses it. ``strict=True`` raises
+    String -> Boolean is refused, as polars refuses it. Date -> String is ISO
+    (``"0001-01-01"``); Datetime -> String is polars' ``"2020-01-02 03:04:05.000000"``
+    (6 fractional digits for ``us``, 3 for ``ms``) plus, for a zoned input, the wall
+    time's offset as ``"+05:30"`` — seconds of a local-mean-time offset dropped, as
+    polars writes them (``"-04:56"`` for New York's -4:56:02 before 1883). ``strict=True`` raises
     :class:`~skewless.errors.InvalidOperationError` on a value that cannot be
     converted; ``strict=False`` gives null.
     """
@@ -464,9 +468,12 @@ class Cast(Node):
         src, dst = a.dtype, self.dtype
         if src == dst or isinstance(src, Null):
             return Field(dst, a.nullable)
+        if isinstance(src, (Date, Datetime)) and isinstance(dst, String):
+            return Field(dst, a.nullable)  # ISO text, polars' format (runtime.casts.date_to_str / datetime_to_str)
         require(
             isinstance(src, _CASTABLE) and isinstance(dst, _CASTABLE),
-            f"cannot cast {src!r} to {dst!r} (casts are offered between Int64, Float64, Boolean and String)",
+            f"cannot cast {src!r} to {dst!r} (casts are offered between Int64, Float64, Boolean and String, "
+            f"and from Date and Datetime to String)",
         )
         require(not (isinstance(src, String) and isinstance(dst, Boolean)), "polars cannot cast String to Boolean")
         can_fail = (isinstance(src, Float64) and isinstance(dst, Int64)) or (

@@ -64,6 +64,39 @@ def float_to_int_strict(value: float) -> int:
     return out
 
 
+def date_to_str(days: int) -> str:
+    """Polars' Date -> String of a day count since 1970-01-01: ISO ``YYYY-MM-DD`` (``0001-01-01``)."""
+    from .temporal import civil
+
+    d = civil(days)
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+
+
+def datetime_to_str(value: int, unit: str, key: str | None) -> str:
+    """Polars' Datetime -> String (measured on polars 2.1) of a count of ``unit`` since the epoch (UTC).
+
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` (3 fractional digits for ``ms``) of the wall clock, plus, in a zone,
+    its offset as ``+HH:MM``: the seconds of a local-mean-time offset are dropped (``-04:56:02`` is
+    written ``-04:56``), and a wall clock in year 0 is written ``0000-...`` as polars does.
+    """
+    from .temporal import UNITS_PER_SECOND, civil, local_value
+
+    per_second = UNITS_PER_SECOND[unit]
+    local = local_value(value, unit, key)
+    days, rest = divmod(local, 86_400 * per_second)
+    seconds, frac = divmod(rest, per_second)
+    d = civil(days)
+    digits = 6 if unit == "us" else 3
+    text = (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
+            f"{seconds % 60:02d}.{frac:0{digits}d}")
+    if key is None:
+        return text
+    offset = (local - value) // per_second
+    sign = "-" if offset < 0 else "+"
+    offset = abs(offset)
+    return f"{text}{sign}{offset // 3600:02d}:{offset // 60 % 60:02d}"
+
+
 def float_to_str(value: float) -> str:
     """Polars' float formatting (measured on polars 2.1).
 

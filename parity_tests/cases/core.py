@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from skewless import Boolean, Float64, Input, Int64, String, coalesce, col, lit, when
+from skewless import Boolean, Date, Datetime, Float64, Input, Int64, String, coalesce, col, lit, when
 
 from . import case
+
+import datetime as _dt  # noqa: E402
+
+from skewless.runtime.tz import get_zone as _zone  # noqa: E402
+
+_UTC = _dt.timezone.utc
 
 # Arithmetic: every operator on Float64 x Float64, Int64 x Int64 and mixed.
 for left, right, tag in [(Float64, Float64, "ff"), (Int64, Int64, "ii"), (Int64, Float64, "if")]:
@@ -108,6 +114,24 @@ case(
           {"a": 1e15, "s": "5.", "i": 1, "p": None}, {"a": 1e-4, "s": "-0", "i": 2, "p": True},
           {"a": 0.0001234, "s": "Infinity", "i": 3, "p": True}, {"a": 1e21, "s": "9223372036854775808", "i": 4, "p": True}],
     edge_limit=2000,
+)
+
+# Date and Datetime to String: polars' text (four-digit years, 6 or 3 fractional digits, the wall time's
+# offset to the minute: local mean time offsets lose their seconds).
+case(
+    "core.cast_temporal_to_string",
+    {"d": Date, "t": Datetime("us", None), "u": Datetime("us", "UTC"), "ny": Datetime("us", "America/New_York"),
+     "k": Datetime("us", "Asia/Kolkata"), "m": Datetime("ms", "Europe/London")},
+    {"d2s": col("d").cast(String), "t2s": col("t").cast(String), "u2s": col("u").cast(String),
+     "ny2s": col("ny").cast(String), "k2s": col("k").cast(String), "m2s": col("m").cast(String)},
+    rows=[  # local mean time (New York -4:56:02 before 1883, Kolkata +5:53:28 before 1854, London -0:01:15)
+        {"d": _dt.date(1, 1, 1), "t": _dt.datetime(1, 1, 1), "u": _dt.datetime(1850, 1, 1, tzinfo=_UTC),
+         "ny": _dt.datetime(1850, 1, 1, tzinfo=_UTC).astimezone(_zone("America/New_York")),
+         "k": _dt.datetime(1850, 1, 1, tzinfo=_UTC).astimezone(_zone("Asia/Kolkata")),
+         "m": _dt.datetime(1840, 1, 1, 0, 0, 0, 123000, tzinfo=_UTC).astimezone(_zone("Europe/London"))},
+        {"d": None, "t": None, "u": None, "ny": None, "k": None, "m": None},
+    ],
+    edge_limit=400,
 )
 
 # Strict casts raise in both runtimes when a value cannot be converted.

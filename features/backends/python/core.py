@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ...dtypes import Boolean, DataType, Float64, Int64, Null, String
+from ...dtypes import Boolean, DataType, Date, Datetime, Float64, Int64, Null, String
 from ...ir import core as ops
 from ...runtime import arith, casts
 from ...runtime.convert import literal_to_internal
@@ -307,6 +307,10 @@ def _cast(e: Emitter, node, args: list[Arg]):
     if isinstance(dst, String):
         if isinstance(src, Int64):
             return f"str({x})"
+        if isinstance(src, Date):
+            return f"{e.helper(casts.date_to_str)}({x})"
+        if isinstance(src, Datetime):
+            return f"{e.helper(casts.datetime_to_str)}({x}, {src.time_unit!r}, {src.time_zone!r})"
         if isinstance(src, Boolean):
             return f"'true' if {x} else 'false'"
         return f"{e.helper(casts.float_to_str)}({x})"
