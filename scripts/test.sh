@@ -17,5 +17,13 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "scripts/test.sh: chromium is missing (apt-get install -y chromium as root)" >&2
   fi
 fi
+# The README's penguins walk-through (tests/test_penguins_e2e.py) asks the service with curl, as a user does.
+if ! command -v curl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+  else
+    echo "scripts/test.sh: curl is missing (apt-get install -y curl as root)" >&2
+  fi
+fi
 # -n 2: both cores; hypothesis runs its full example counts (>= 200 per property).
 exec .venv/bin/python -m pytest -n 2 -q "$@"
