@@ -133,3 +133,16 @@ def test_compare_report_renders_both_models(bundle_dir, slice_df, tmp_path):
     assert movers.count("<tr>") == 1 + 7
     img = screenshot(page, tmp_path, "compare.png", "1280,900")
     assert pixels(img, TRAIN_COLOR) > 300 and pixels(img, SERVED_COLOR) > 300  # model A and model B
+
+
+def test_cli_report_writes_the_page_and_exits_1_on_skew(bundle_dir, served_log, tmp_path):
+    import sys
+
+    out = tmp_path / "r" / "monitoring.html"
+    proc = subprocess.run([sys.executable, "-m", "skewless", "report", str(served_log), "--bundle", str(bundle_dir),
+                           "--out", str(out), "--time-column", "time_hour"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "MISMATCH dest_freq" in text and f"report: {out}" in text and "drift: 300 served rows" in text
+    assert 'id="skew-status">skew: 1 feature(s) mismatched<' in out.read_text()

@@ -86,11 +86,15 @@ def test_compare_cli(bundles, slice_df, tmp_path):
     data = tmp_path / "march.parquet"
     slice_df.filter(pl.col("month") == 3).write_parquet(data)
     result = CliRunner().invoke(app, ["compare", str(bundles["a"]), str(bundles["b"]), "--data", str(data),
-                                      "--top", "3", "--json", str(tmp_path / "report.json")])
+                                      "--top", "3", "--json", str(tmp_path / "report.json"),
+                                      "--html", str(tmp_path / "report.html")])
     assert result.exit_code == 0, result.output
     assert "agree on" in " ".join(result.output.split()) and "fitted state:" in " ".join(result.output.split())
     doc = json.loads((tmp_path / "report.json").read_text())
     assert len(doc["top_changes"]) == 3 and doc["rows"] > 20_000
+    assert sum(doc["distributions"]["a"]) == sum(doc["distributions"]["b"]) == doc["rows"]
+    page = (tmp_path / "report.html").read_text()  # rendered in chromium by tests/test_monitoring_report.py
+    assert page.startswith("<!DOCTYPE html>") and page.count('<tr><td>') >= 3 and "wrote the HTML report" in result.output
 
 
 def test_bundle_scores_agree_per_request_and_in_batch(bundles, slice_df):
