@@ -66,12 +66,15 @@ class Add(BinaryOp):
 
 @dataclass(frozen=True, slots=True)
 class Sub(BinaryOp):
-    """``a - b``. Datetime minus Datetime (same unit and zone) gives a Duration."""
+    """``a - b``. Datetime minus Datetime (same unit and zone) gives a Duration; Date minus Date gives a
+    ``Duration("us")`` of whole days, as polars does."""
 
     symbol = "-"
 
     def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
         a, b = args
+        if isinstance(a.dtype, Date) and isinstance(b.dtype, Date):
+            return field_of(Duration("us"), a, b)
         if isinstance(a.dtype, Datetime) or isinstance(b.dtype, Datetime):
             require(
                 a.dtype == b.dtype,

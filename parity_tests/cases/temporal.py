@@ -189,3 +189,12 @@ case(
 )
 
 _ = Input
+
+# Date - Date: a Duration("us") of whole days (polars), over the whole Date range, with its totals.
+case(
+    "temporal.date_minus_date",
+    {"a": Date, "b": Date},
+    {"days_between": col("a") - col("b"), **_totals(col("a") - col("b"), "dd_")},
+    rows=[{"a": dt.date(9999, 12, 31), "b": dt.date(1, 1, 1)}, {"a": dt.date(1, 1, 1), "b": dt.date(9999, 12, 31)},
+          {"a": dt.date(2024, 3, 1), "b": dt.date(2024, 2, 28)}],
+)

@@ -52,6 +52,8 @@ def _arith(e: Emitter, node, args: list[Arg]):
             kept, negate = skip
             return f"-{coerce(e, kept, dtype)}" if negate else coerce(e, kept, dtype)
         return f"{coerce(e, a, dtype)} {sym} {coerce(e, b, dtype)}"
+    if isinstance(a.dtype, Date) and isinstance(b.dtype, Date):  # day counts -> a Duration in microseconds
+        return f"({a.src} - {b.src}) * 86400000000"
     return f"{a.src} {sym} {b.src}"  # String concatenation, Datetime - Datetime
 
 
