@@ -260,6 +260,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="Bundle directory to write (atomically)")],
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI (default: $SKEWLESS_TRACKING_URI, $MLFLOW_TRACKING_URI, or a SQLite store next to OUT)")] = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment name")] = "skewless",
+    register_as: Annotated[Optional[str], typer.Option("--register-as", help="Also register the bundle's MLflow model under this name")] = None,
     tracking: Annotated[bool, typer.Option("--tracking/--no-tracking", help="Log the run to MLflow")] = True,
     rounds: Annotated[int, typer.Option(help="Maximum boosting rounds")] = 1000,
     early_stopping: Annotated[int, typer.Option("--early-stopping", help="Stop after this many rounds without improvement on valid")] = 50,
@@ -281,7 +282,7 @@ def train(
         with _Steps("train") as steps:
             return train_model(build_dir, out, params=params, num_boost_round=rounds,
                                early_stopping_rounds=early_stopping, seed=seed, threads=threads, tracking=tracking,
-                               tracking_uri=tracking_uri, experiment=experiment, overwrite=overwrite,
+                               tracking_uri=tracking_uri, experiment=experiment, overwrite=overwrite, register_as=register_as,
                                progress=steps.step, on_iteration=steps.iteration, warn=steps.warn)
 
     result = _guard(job)

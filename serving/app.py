@@ -39,6 +39,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
@@ -55,6 +56,10 @@ __all__ = ["create_app", "app_from_env"]
 log = logging.getLogger("skewless.serving")
 
 JSON = "application/json"
+#: Where the fast path leaves the ValidationError of a body it could not answer (the route reuses it).
+FAST_PATH_ERROR = "skewless.validation_error"
+#: Batch bodies larger than this are validated in the threadpool.
+OFF_LOOP_BYTES = 256 * 2 ** 10
 #: Request id header: the client's (1-128 visible ASCII characters) or a generated one, echoed in every
 #: answer of the model endpoints and written with each served row in the feature log.
 REQUEST_ID = "x-request-id"
@@ -66,15 +71,42 @@ class NotReady(Exception):
 
 
 class BodyTooLarge(Exception):
-    def __init__(self, size: int, limit: int, declared: bool):
-        self.size, self.limit, self.declared = size, limit, declared
+    def __init__(self, size: int, limit: int, declared: bool, setting: str = "max_body_bytes"):
+        self.size, self.limit, self.declared, self.setting = size, limit, declared, setting
 
     def __str__(self) -> str:
         size = f"{self.size:,} bytes" if self.declared else f"more than {self.limit:,} bytes"
-        return f"request body of {size} is over the limit of {self.limit:,} bytes (SKEWLESS_SERVE_MAX_BODY_BYTES)"
+        if self.setting == "max_body_bytes":
+            return f"request body of {size} is over the limit of {self.limit:,} bytes (SKEWLESS_SERVE_MAX_BODY_BYTES)"
+        return (f"single-row request body of {size} is over the limit of {self.limit:,} bytes "
+                f"(max_row_bytes, SKEWLESS_SERVE_MAX_ROW_BYTES; batches go to /v1/predict/batch)")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+class UnsupportedMedia(Exception):
+    """A body that is not JSON (Content-Type) or is encoded (Content-Encoding): 415."""
+
+
+def is_json_type(value: str) -> bool:
+    """``application/json`` or ``application/<x>+json``, with parameters (``; charset=utf-8``)."""
+    media = value.split(";", 1)[0].strip().lower()
+    return media == JSON or (media.startswith("application/") and media.endswith("+json"))
+
+
+def check_media(headers: Any) -> None:
+    """Refuse (415) a body that says it is not JSON, or that is compressed (bodies are not decoded).
+
+    A request without Content-Type is read as JSON (``curl -d`` sends a form type: it is refused).
+    """
+    ctype = headers.get("content-type")
+    if ctype is not None and not is_json_type(ctype):
+        raise UnsupportedMedia(f"Content-Type {ctype[:100]!r} is not supported: send application/json")
+    encoding = headers.get("content-encoding")
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        raise UnsupportedMedia(f"Content-Encoding {encoding[:100]!r} is not supported: send the JSON body "
+                               f"uncompressed")
+
+
+async def read_body(request: Request, limit: int, setting: str = "max_body_bytes") -> bytes:
     """The request body, refused with :class:`BodyTooLarge` beyond ``limit`` bytes.
 
     A declared Content-Length over the limit is refused before anything is read; a body without
@@ -83,13 +115,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(int(declared), limit, True)
+        raise BodyTooLarge(int(declared), limit, True, setting)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge(size, limit, False)
+            raise BodyTooLarge(size, limit, False, setting)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -98,7 +130,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 class ErrorItem(BaseModel):
-    """One validation error: ``loc`` names the field (``["body", "rows", 3, "month"]`` in a batch)."""
+    """One validation error: ``loc`` names the field (``["body", "rows", 3, "month"]`` in a batch).
+
+    At most ``max_errors`` are listed; a last item of type ``too_many_errors`` says how many more
+    there were. ``input`` (the value refused) is shown only when it is a short scalar: rows and
+    bodies are never echoed back.
+    """
 
     model_config = ConfigDict(extra="allow")
     loc: list[Union[str, int]]
@@ -120,7 +157,9 @@ class ErrorBody(BaseModel):
 
 
 _MODEL_ERRORS: dict[Union[int, str], dict[str, Any]] = {
-    413: {"model": ErrorBody, "description": "Request body over `max_body_bytes` (the detail names the limit)"},
+    413: {"model": ErrorBody, "description": "Request body over `max_body_bytes` (`max_row_bytes` for one row; "
+                                             "the detail names the limit)"},
+    415: {"model": ErrorBody, "description": "Content-Type not JSON, or a Content-Encoding (bodies are not decoded)"},
     422: {"model": ValidationErrors, "description": "Invalid request; each error's `loc` names the field"},
     503: {"model": NotReadyBody, "description": "Not ready (self-check failed or not run); `problems` say why"},
     500: {"model": ErrorBody, "description": "Unexpected error (no traceback is sent)"},
@@ -135,23 +174,65 @@ def _json_safe(value: Any) -> Any:
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
-    return value
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2 ** 63) <= value < 2 ** 64:
+        return str(value)  # orjson writes 64-bit integers only
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)[:200]
 
 
-def _validate(model: type[BaseModel], body: bytes) -> Any:
-    """``model`` validated straight from the JSON bytes; a 422 in FastAPI's format otherwise."""
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        errors = []
-        for e in exc.errors(include_url=False):
-            e["loc"] = ("body", *e["loc"])
-            if e["type"] == "too_long":
-                e.pop("input", None)  # do not echo the whole oversized batch back
-            elif isinstance(e.get("input"), bytes):  # unparsable JSON: the body itself, maybe not UTF-8
-                e["input"] = e["input"].decode("utf-8", errors="replace")
-            errors.append(e)
-        raise RequestValidationError(errors) from None
+#: Longest refused string value shown back in an error (longer ones are cut, marked with "...").
+_MAX_ECHO = 100
+
+
+def _clean_error(e: dict[str, Any]) -> dict[str, Any]:
+    """One error, safe and small: no url, ``input`` only when it is a short scalar."""
+    out = {k: v for k, v in e.items() if k not in ("url", "input")}
+    value = e.get("input")
+    if isinstance(value, str):
+        out["input"] = value if len(value) <= _MAX_ECHO else value[:_MAX_ECHO] + "..."
+    elif value is None or isinstance(value, (bool, int, float)):
+        if "input" in e and e.get("type") != "missing":
+            out["input"] = _json_safe(value)
+    if "ctx" in out:
+        out["ctx"] = _json_safe(out["ctx"])
+    return out
+
+
+def bounded_errors(errors: Any, count: int, limit: int, prefix: tuple = ()) -> list[dict[str, Any]]:
+    """At most ``limit`` cleaned errors (``loc`` prefixed), and one more item counting the rest."""
+    out = []
+    for e in errors:
+        if len(out) == limit:
+            break
+        e = dict(e)
+        e["loc"] = (*prefix, *e["loc"])
+        out.append(_clean_error(e))
+    if count > limit:
+        out.append({"loc": list(prefix) or ["body"], "type": "too_many_errors",
+                    "msg": f"and {count - limit:,} more errors ({count:,} in all)"})
+    return out
+
+
+class BoundedValidationError(RequestValidationError):
+    """A 422 whose errors are already bounded and cleaned (the handler sends them as they are)."""
+
+
+def _validate(model: type[BaseModel], body: bytes, limit: int = 10,
+              error: Optional[ValidationError] = None) -> Any:
+    """``model`` validated straight from the JSON bytes; a bounded 422 in FastAPI's format otherwise.
+
+    ``error``: the :class:`ValidationError` the fast path already got for this very body (validation
+    runs once per request).
+    """
+    if error is None:
+        try:
+            return model.model_validate_json(body)
+        except ValidationError as exc:
+            error = exc
+    # include_input=True is needed for short scalar inputs; pydantic builds the list lazily per error
+    errors = error.errors(include_url=False, include_context=True)
+    raise BoundedValidationError(bounded_errors(errors, error.error_count(), limit, ("body",))) from None
 
 
 def _json(content: Any, status_code: int = 200, request_id: Optional[str] = None) -> Response:
@@ -216,6 +297,8 @@ class _Endpoints:
         self.in_names = tuple(self.in_schema)
         self.max_batch_size = settings.max_batch_size
         self.max_body_bytes = settings.max_body_bytes
+        self.max_row_bytes = min(settings.max_row_bytes, settings.max_body_bytes)
+        self.max_errors = settings.max_errors
         self.ids = RequestIds()
         example = _example(served)
         self.Inputs = request_model(name, self.in_schema, extra=settings.unknown_fields,
@@ -260,16 +343,46 @@ class _Endpoints:
             out.append(p)
         return out
 
+    @staticmethod
+    def compute(s: ServedBundle, row: dict[str, Any], loc: tuple = ("body",)) -> dict[str, Any]:
+        """The features of one valid row; a 422 when an input is valid but a feature overflows on it.
+
+        (A datetime near year 1 or 9999 can be valid while shifting it by a zone is not.)
+        """
+        try:
+            return s.features(row)
+        except OverflowError as exc:
+            raise BoundedValidationError([{"loc": list(loc), "type": "value_error",
+                                           "msg": f"a feature cannot be computed for this input "
+                                                  f"(out of range: {str(exc)[:100]})"}]) from None
+
+    async def body(self, request: Request, single: bool) -> bytes:
+        """The request body, after the media checks (415) and within the row or body limit (413)."""
+        check_media(request.headers)
+        if single and self.max_row_bytes < self.max_body_bytes:
+            return await read_body(request, self.max_row_bytes, "max_row_bytes")
+        return await read_body(request, self.max_body_bytes)
+
+    def validate_row(self, request: Request, body: bytes) -> dict[str, Any]:
+        known = request.scope.pop(FAST_PATH_ERROR, None)
+        return self.row(_validate(self.Inputs, body, self.max_errors, known))
+
+    async def validate_batch(self, body: bytes) -> list[BaseModel]:
+        """The batch's rows; validated in the threadpool when the body is large (the event loop stays free)."""
+        if len(body) > OFF_LOOP_BYTES:
+            return (await run_in_threadpool(_validate, self.Batch, body, self.max_errors)).rows
+        return _validate(self.Batch, body, self.max_errors).rows
+
     def features_one(self, s: ServedBundle, row: dict[str, Any], request_id: str) -> dict[str, Any]:
         """The answer of ``/v1/features`` for one validated row (counted and logged)."""
-        feats = s.features(row)
+        feats = self.compute(s, row)
         self.metrics.served("/v1/features", (feats,), None)
         self.log("/v1/features", request_id, [row], [feats], None)
         return {"features": self.encode(feats)}
 
     def predict_one(self, s: ServedBundle, row: dict[str, Any], include: bool, request_id: str) -> dict[str, Any]:
         """The answer of ``/v1/predict`` for one validated row (counted and logged)."""
-        feats = s.features(row)
+        feats = self.compute(s, row)
         score = s.score(feats)
         self.metrics.served("/v1/predict", (feats,), (score,))
         self.log("/v1/predict", request_id, [row], [feats], [score])
@@ -282,7 +395,7 @@ class _Endpoints:
               request_id: str) -> dict:
         """One batch: the per-request function row by row, LightGBM once on the whole matrix."""
         inputs = [self.row(r) for r in rows]
-        feats = [s.features(r) for r in inputs]
+        feats = [self.compute(s, r, ("body", "rows", i)) for i, r in enumerate(inputs)]
         scores = s.score_many(feats) if predict else None
         self.metrics.served(route, feats, scores)
         self.log(route, request_id, inputs, feats, scores)
@@ -298,7 +411,7 @@ class _Endpoints:
                      openapi_extra=_body_doc(Inputs))
         async def features(request: Request) -> Response:
             s = self.ready()
-            row = self.row(_validate(Inputs, await read_body(request, self.max_body_bytes)))
+            row = self.validate_row(request, await self.body(request, True))
             rid = self.ids.accept(request.headers.get(REQUEST_ID))
             return _json(self.features_one(s, row, rid), request_id=rid)
 
@@ -306,7 +419,7 @@ class _Endpoints:
                      openapi_extra=_body_doc(Inputs))
         async def predict(request: Request, include_features: bool = False) -> Response:
             s = self.ready()
-            row = self.row(_validate(Inputs, await read_body(request, self.max_body_bytes)))
+            row = self.validate_row(request, await self.body(request, True))
             rid = self.ids.accept(request.headers.get(REQUEST_ID))
             return _json(self.predict_one(s, row, include_features, rid), request_id=rid)
 
@@ -314,7 +427,7 @@ class _Endpoints:
                      openapi_extra=_body_doc(Batch))
         async def features_batch(request: Request) -> Response:
             s = self.ready()
-            rows = _validate(Batch, await read_body(request, self.max_body_bytes)).rows
+            rows = await self.validate_batch(await self.body(request, False))
             rid = self.ids.accept(request.headers.get(REQUEST_ID))
             return _json(await run_in_threadpool(self.batch, s, "/v1/features/batch", rows, False, False, rid),
                          request_id=rid)
@@ -323,7 +436,7 @@ class _Endpoints:
                      openapi_extra=_body_doc(Batch))
         async def predict_batch(request: Request, include_features: bool = False) -> Response:
             s = self.ready()
-            rows = _validate(Batch, await read_body(request, self.max_body_bytes)).rows
+            rows = await self.validate_batch(await self.body(request, False))
             rid = self.ids.accept(request.headers.get(REQUEST_ID))
             return _json(await run_in_threadpool(self.batch, s, "/v1/predict/batch", rows, True, include_features,
                                                  rid), request_id=rid)
@@ -421,16 +534,33 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     async def too_large(request: Request, exc: BodyTooLarge) -> Response:
         return _json({"detail": str(exc)}, 413)
 
+    @app.exception_handler(UnsupportedMedia)
+    async def unsupported(request: Request, exc: UnsupportedMedia) -> Response:
+        return _json({"detail": str(exc)}, 415)
+
+    @app.exception_handler(ClientDisconnect)
+    async def disconnected(request: Request, exc: ClientDisconnect) -> Response:
+        # The client went away before its body was read: not an error of the service. Counted, logged
+        # once at debug level; 499 (nobody reads it) keeps it apart from 5xx in the request counts.
+        metrics.disconnected()
+        log.debug("client disconnected before its request to %s was read", request.url.path)
+        return Response(status_code=499)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Valid input should never get here; answer in JSON (no traceback to the client) and log it.
+        # Connection: close: the server closes the connection after a 500, and says so.
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500,
+                            headers={"connection": "close"})
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k != "url"} for e in exc.errors()]
-        return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if isinstance(exc, BoundedValidationError):
+            return _json({"detail": list(exc.errors())}, 422)
+        errors = exc.errors()
+        bounded = bounded_errors(errors, len(errors), settings.max_errors)
+        return JSONResponse({"detail": _json_safe(jsonable_encoder(bounded))}, status_code=422)
 
     app.include_router(_health_router(served, metrics))
     app.include_router(endpoints.router())

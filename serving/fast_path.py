@@ -22,7 +22,10 @@ from types import SimpleNamespace
 from typing import Any, Awaitable, Callable
 
 import orjson
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+
+from .app import FAST_PATH_ERROR, is_json_type
 
 __all__ = ["SingleRowFastPath"]
 
@@ -61,7 +64,7 @@ class SingleRowFastPath:
         #: Requests answered here (the rest went to the routes); also at ``app.state.fast_path``.
         self.answered = 0
         endpoints.app.state.fast_path = self
-        self.limit = endpoints.max_body_bytes
+        self.limit = endpoints.max_row_bytes
         # scope["route"] as far as the metrics middleware reads it (its path template); the router
         # would store the matched route object there.
         self.paths = {
@@ -83,6 +86,8 @@ class SingleRowFastPath:
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
                 return await self.app(scope, receive, send)
+            if name == b"content-encoding" or (name == b"content-type" and not is_json_type(value.decode("latin-1"))):
+                return await self.app(scope, receive, send)  # the route answers 415
             if name == b"x-request-id":
                 client_id = value
         messages: list[dict] = []
@@ -100,13 +105,17 @@ class SingleRowFastPath:
         body = messages[0].get("body", b"") if len(messages) == 1 else b"".join(m.get("body", b"") for m in messages)
         try:
             inputs = endpoints.Inputs.model_validate_json(body)
-        except ValidationError:  # the route validates again and answers the 422 in FastAPI's format
+        except ValidationError as exc:  # the route answers the 422 with this very error (validated once)
+            scope[FAST_PATH_ERROR] = exc
             return await self.app(scope, _replay(messages, receive), send)
-        scope["route"] = route
         row = endpoints.row(inputs)
         rid = endpoints.ids.accept(client_id)
-        out = (endpoints.predict_one(served, row, include, rid) if predict
-               else endpoints.features_one(served, row, rid))
+        try:
+            out = (endpoints.predict_one(served, row, include, rid) if predict
+                   else endpoints.features_one(served, row, rid))
+        except RequestValidationError:  # a feature out of range for this input: the route answers the 422
+            return await self.app(scope, _replay(messages, receive), send)
+        scope["route"] = route
         payload = orjson.dumps(out)
         self.answered += 1
         await send({"type": "http.response.start", "status": 200,

@@ -24,6 +24,9 @@ What is measured
     Drift of a sliding window of served rows vs the bundle's training statistics (PSI, JS, KS,
     L-inf, out-of-range, null rate, alerts), computed when scraped:
     :class:`skewless.monitoring.gauges.DriftGauges` (``SKEWLESS_SERVE_DRIFT_WINDOW`` rows, 0: off).
+``skewless_client_disconnects_total{route}``
+    Requests whose client went away before the body was read (not errors of the service: counted
+    here, logged once at debug level, answered 499 in ``skewless_http_requests_total``).
 ``skewless_ready`` / ``skewless_self_check_problems``
     1 when the startup self-check passed, and how many problems it found.
 
@@ -114,6 +117,8 @@ class ServiceMetrics:
         nans = Counter("skewless_feature_nan", "NaN feature values served", ["feature"], registry=r)
         self._score = Histogram("skewless_score", "Served scores", registry=r,
                                 **({"buckets": _PROBABILITY_BUCKETS} if binary else {}))
+        self._disconnects = Counter("skewless_client_disconnects", "Requests whose client disconnected before the "
+                                    "body was read (not service errors)", registry=r)
         r.register(_StateCollector(served, feature_log))
         # drift gauges (skewless.monitoring.gauges.DriftGauges): one deque append per served row
         self._drift = drift
@@ -146,6 +151,10 @@ class ServiceMetrics:
         if child is None:
             child = self._latency_of[route] = self._latency.labels(route)
         child.observe(seconds)
+
+    def disconnected(self) -> None:
+        """Count a client that went away before its request was read."""
+        self._disconnects.inc()
 
     def served(self, route: str, rows: Sequence[Mapping[str, Any]], scores: Optional[Sequence[float]]) -> None:
         """Count the served rows' null / NaN feature values and observe their scores."""

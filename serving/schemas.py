@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field, NaiveDatetime, StrictBool,
@@ -53,21 +54,41 @@ class NonFinite(BaseModel):
     float: Literal["nan", "inf", "-inf"]
 
 
-def _iso_text(v: Any) -> Any:
-    # JSON carries temporal values as ISO 8601 text only: no unix-time numbers, no bools.
-    if not isinstance(v, (str, _dt.date, _dt.timedelta)):
-        raise ValueError("expected an ISO 8601 string")
-    return v
+# ISO 8601 only: pydantic also reads digit strings ("19999999999") as unix times, which the
+# documentation says are refused. A date or datetime starts with a four-digit year, a duration with P.
+_ISO_DATE = re.compile(r"[0-9]{4}-")
+_ISO_DURATION = re.compile(r"-?P")
 
 
-_ISO = BeforeValidator(_iso_text)
+def _iso_text(pattern: "re.Pattern[str]", what: str):
+    def check(v: Any) -> Any:
+        # JSON carries temporal values as ISO 8601 text only: no unix-time numbers, no bools.
+        if isinstance(v, str):
+            if not pattern.match(v):
+                raise ValueError(f"expected an ISO 8601 {what} string")
+        elif not isinstance(v, (_dt.date, _dt.timedelta)):
+            raise ValueError("expected an ISO 8601 string")
+        return v
+
+    return BeforeValidator(check)
+
+
+_ISO = _iso_text(_ISO_DATE, "date or datetime")
+_ISO_DUR = _iso_text(_ISO_DURATION, "duration")
 
 
 def _in_zone(zone: str):
     from skewless.runtime.tz import get_zone
 
     tz = get_zone(zone)
-    return lambda v: v.astimezone(tz)
+
+    def convert(v: _dt.datetime) -> _dt.datetime:
+        try:
+            return v.astimezone(tz)
+        except (OverflowError, ValueError):  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+            raise ValueError(f"datetime out of range once converted to {zone}") from None
+
+    return convert
 
 
 def input_type(dtype: Any, *, allow_non_finite: bool = False) -> Any:
@@ -89,7 +110,7 @@ def input_type(dtype: Any, *, allow_non_finite: bool = False) -> Any:
     if isinstance(dtype, Date):
         return Annotated[_dt.date, _ISO]
     if isinstance(dtype, Duration):
-        return Annotated[_dt.timedelta, _ISO]
+        return Annotated[_dt.timedelta, _ISO_DUR]
     raise TypeError(f"no request type for dtype {dtype!r}")
 
 

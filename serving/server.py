@@ -18,9 +18,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["GuardedHttpToolsProtocol", "run", "uvicorn_config"]
+
+class _HeadTooLarge(Exception):
+    """Raised in a parser callback to stop parsing a request head over the limit."""
+
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
@@ -35,7 +40,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._head_bytes = 0
+        self._head_bytes = self._pending = 0
         self._in_head = True
         self._heads = 0  # request heads completed on this connection
         self._timer: asyncio.TimerHandle | None = None
@@ -77,17 +82,49 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._in_head and self._timer is None:
             self._arm(self.header_timeout)  # the first byte of a new request on a kept-alive connection
         heads = self._heads
-        super().data_received(data)
-        # only bytes of a head still incomplete count (a chunk that completes one holds body bytes too)
-        if self._in_head and heads == self._heads and not self.transport.is_closing():
-            self._head_bytes += len(data)
-            if self._head_bytes > self.max_header_bytes:
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserError:
+            if self._head_bytes > self.max_header_bytes:  # raised by our own callback
                 self._refuse(431, f"request head over {self.max_header_bytes:,} bytes")
+            else:
+                msg = "Invalid HTTP request received."
+                self.logger.warning(msg)
+                self.send_400_response(msg)
+            return
+        # a head still incomplete after this chunk: its bytes count (httptools holds them until it ends)
+        if self._in_head and heads == self._heads and not self.transport.is_closing():
+            self._pending += len(data)
+            if self._head_bytes + self._pending > self.max_header_bytes:
+                self._refuse(431, f"request head over {self.max_header_bytes:,} bytes")
+
+    def _count(self, n: int) -> None:
+        self._head_bytes += n
+        if self._head_bytes > self.max_header_bytes:
+            raise _HeadTooLarge()  # stops the parser; data_received answers 431
+
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._heads += 1
         self._in_head = False
-        self._head_bytes = 0
+        self._head_bytes = self._pending = 0
         self._arm(self.body_timeout)
         super().on_headers_complete()
 

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         8 * 2 ** 20, ge=1, description="Largest request body read, in bytes (more: 413 naming the limit, before the "
         "body is read when Content-Length says so); keep it above max_batch_size rows of JSON")
+    max_row_bytes: int = Field(
+        64 * 2 ** 10, ge=256, description="Largest body of a single-row request (/v1/predict, /v1/features), in "
+        "bytes (more: 413 naming the limit, before anything is parsed: a flood of unknown keys costs nothing)")
+    max_errors: int = Field(10, ge=1, le=1000, description="Validation errors listed in a 422 (the rest are counted "
+                                                           "in a last item: \"and N more errors\")")
     fast_path: bool = Field(
         True, description="Answer valid single-row requests without FastAPI's routing (serving/fast_path.py); "
         "anything else, and every error, still goes through the FastAPI routes")

@@ -149,7 +149,7 @@ def test_mlflow_run_is_found_back_from_the_bundle_tags(demo):
 
     client = MlflowClient(m["tracking"]["uri"])
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert names == {"stats.json", "bundle"}
+    assert names == {"stats.json", "bundle", "model"}  # model: the bundle as an MLflow pyfunc model (issue 14)
     in_bundle = {a.path for a in client.list_artifacts(run.info.run_id, "bundle")}
     assert {"bundle/model.txt", "bundle/manifest.json", "bundle/golden_rows.json"} <= in_bundle
     # the run's copy of the model is the bundle's
@@ -158,3 +158,35 @@ def test_mlflow_run_is_found_back_from_the_bundle_tags(demo):
     local = client.download_artifacts(run.info.run_id, "bundle/model.txt", str(dst))
     assert str(local).startswith(str(dst))
     assert open(local).read() == (out / "bundle" / "model.txt").read_text()
+
+
+def test_the_bundle_is_an_mlflow_pyfunc_model_scoring_bitwise_like_the_service(demo):
+    """``mlflow.pyfunc.load_model(runs:/<run>/model).predict`` equals the service's scores bitwise."""
+    import mlflow.pyfunc
+    import numpy as np
+    from fastapi.testclient import TestClient
+
+    from skewless.datasets import load_flights
+    from skewless.serving.app import create_app
+
+    out, _ = demo
+    m = json.loads((out / "bundle" / "manifest.json").read_text())
+    assert m["tracking"]["model_uri"] == f"runs:/{m['tracking']['run_id']}/model"
+    mlflow.set_tracking_uri(m["tracking"]["uri"])
+    model = mlflow.pyfunc.load_model(m["tracking"]["model_uri"])
+    inputs = model.metadata.get_input_schema().input_names()
+    import polars as pl
+
+    df = load_flights().filter(pl.col("month") == 12).head(300).select(inputs)
+    frame = df.to_pandas()
+    for name, spec in zip(inputs, model.metadata.get_input_schema().inputs):
+        if spec.type.name == "double":  # nullable Int64 inputs: pandas' float column (what a column with nulls is)
+            frame[name] = frame[name].astype("float64")
+    got = np.asarray(model.predict(frame), dtype=np.float64)
+    rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+            for r in df.iter_rows(named=True)]
+    with TestClient(create_app(out / "bundle")) as c:
+        served = [c.post("/v1/predict", json=r).json()["score"] for r in rows]
+        batch = [p["score"] for p in c.post("/v1/predict/batch", json={"rows": rows[:200]}).json()["rows"]]
+    assert got.tobytes() == np.asarray(served, dtype=np.float64).tobytes()
+    assert got[:200].tobytes() == np.asarray(batch, dtype=np.float64).tobytes()

@@ -45,9 +45,12 @@ def atomic_dir(out_dir: Path, *, marker: str, overwrite: bool) -> Iterator[Path]
                 f"refusing to replace {str(out_dir)!r}: it is not empty and has no {marker} (not written by skewless)"
             )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
     tag = uuid.uuid4().hex[:8]
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{tag}"
     tmp.mkdir()
+    owner = tmp.with_name(tmp.name + ".pid")  # beside it, not in it: the directory holds only the output
+    owner.write_text(f"{os.getpid()}\n", encoding="ascii")
     try:
         yield tmp
         old = None
@@ -60,6 +63,53 @@ def atomic_dir(out_dir: Path, *, marker: str, overwrite: bool) -> Iterator[Path]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        owner.unlink(missing_ok=True)
+
+
+#: A temporary directory without an owner file (written by a skewless before 2026-12) is stale after this.
+STALE_UNOWNED_SECONDS = 24 * 3600
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Remove the hidden temporary directories of earlier jobs on ``out_dir`` that were killed (SIGKILL, OOM).
+
+    A job's temporary directory ``.NAME.tmp-XXXX`` has an owner file ``.NAME.tmp-XXXX.pid`` beside
+    it; a directory whose owner process is gone is removed (a running job's is left alone). The
+    removed paths are returned.
+    """
+    import time
+
+    removed = []
+    for tmp in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):
+        if not tmp.is_dir():
+            continue
+        owner = tmp.with_name(tmp.name + ".pid")
+        try:
+            pid = int(owner.read_text(encoding="ascii").strip())
+            stale = not _alive(pid)
+        except FileNotFoundError:
+            stale = time.time() - tmp.stat().st_mtime > STALE_UNOWNED_SECONDS
+        except (OSError, ValueError):
+            stale = True
+        if stale:
+            shutil.rmtree(tmp, ignore_errors=True)
+            owner.unlink(missing_ok=True)
+            removed.append(tmp)
+    for owner in out_dir.parent.glob(f".{out_dir.name}.tmp-*.pid"):  # an owner file left without its directory
+        if not owner.with_suffix("").exists():
+            owner.unlink(missing_ok=True)
+    return removed
 
 
 def sha256_files(paths: Iterable[Path]) -> str:

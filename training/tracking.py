@@ -175,6 +175,45 @@ class Tracker:
             raise TrackingError(f"logging to MLflow run {self.run_id} at {self.uri!r} failed: "
                                 f"{type(exc).__name__}: {exc}") from None
 
+    def log_model(self, bundle_dir: Path, *, register_as: str | None = None) -> str | None:
+        """Log the bundle as an MLflow ``python_function`` model at ``<run>/model`` (and register it).
+
+        The model's loader is :mod:`skewless.serving.pyfunc` (no pickle; the bundle is its data);
+        returns the registered version (None when not registering).
+        """
+        import tempfile
+
+        from skewless.serving.pyfunc import save_model
+
+        assert self.run_id is not None
+        try:
+            with tempfile.TemporaryDirectory(prefix="skewless-model-") as tmp:
+                local = save_model(bundle_dir, Path(tmp) / "model")
+                bounded("log_artifacts", self.timeout, self.client.log_artifacts, self.run_id, str(local),
+                        artifact_path="model")
+            if not register_as:
+                return None
+            run = bounded("get_run", self.timeout, self.client.get_run, self.run_id)
+
+            def register() -> str:
+                from mlflow.exceptions import MlflowException
+
+                try:
+                    self.client.create_registered_model(register_as)
+                except MlflowException as exc:
+                    if "already exists" not in str(exc).lower() and "RESOURCE_ALREADY_EXISTS" not in str(exc):
+                        raise
+                version = self.client.create_model_version(register_as, f"{run.info.artifact_uri}/model",
+                                                           run_id=self.run_id)
+                return str(version.version)
+
+            return bounded("register_model", self.timeout, register)
+        except TrackingError:
+            raise
+        except Exception as exc:
+            raise TrackingError(f"logging the MLflow model of run {self.run_id} failed: {type(exc).__name__}: "
+                                f"{exc}") from None
+
     def end(self, status: str = "FINISHED") -> None:
         if self.run_id is None:
             return

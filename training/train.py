@@ -338,6 +338,7 @@ def train(
     tracking_uri: str | None = None,
     experiment: str = "skewless",
     tracking_timeout: float = 10.0,
+    register_as: str | None = None,
     sign_key: str | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -364,6 +365,7 @@ def train(
     decision_threshold : score threshold of the binary decision, a number strictly between 0 and 1
     tracking, tracking_uri, experiment : MLflow logging (see :mod:`skewless.training.tracking`)
     tracking_timeout : seconds any one MLflow call may take (then tracking is abandoned, the bundle still written)
+    register_as : also register the bundle's MLflow model (``<run>/model``) under this name
     sign_key : HMAC key signing the bundle (default: ``$SKEWLESS_BUNDLE_KEY``; unset: not signed)
     progress : called with the name of each step; on_iteration(i, total) after each boosting round
     warn : called with a message when tracking fails (default: a RuntimeWarning)
@@ -409,7 +411,7 @@ def train(
             steps("logging the run to MLflow")
             uri, tracking_error = _track(job, tmp, manifest, key, bundle_id=bundle_id, params=full_params,
                                          metrics=metrics, best_iteration=best_iteration, tracking_uri=tracking_uri,
-                                         experiment=experiment, timeout=tracking_timeout,
+                                         experiment=experiment, timeout=tracking_timeout, register_as=register_as,
                                          num_boost_round=num_boost_round,
                                          early_stopping_rounds=early_stopping_rounds)
         timings = steps.done()
@@ -428,7 +430,7 @@ def train(
 
 def _track(job: _Job, tmp: Path, manifest: dict[str, Any], key: str | None, *, bundle_id: str,
            params: dict[str, Any], metrics: dict[str, Any], best_iteration: int, tracking_uri: str | None,
-           experiment: str, timeout: float, num_boost_round: int,
+           experiment: str, timeout: float, register_as: str | None, num_boost_round: int,
            early_stopping_rounds: int) -> tuple[str, str | None]:
     """Step 8: the MLflow run (the run id goes into the manifest, the bundle into the run); never fatal.
 
@@ -472,6 +474,10 @@ def _track(job: _Job, tmp: Path, manifest: dict[str, Any], key: str | None, *, b
                   "features": len(build["feature_columns"]), "bundle_dir": str(job.bundle_dir.resolve())}
     try:
         tracker.log(params=run_params, metrics=flat_metrics, artifacts={"": tmp / STATS_FILE, "bundle": tmp})
+        version = tracker.log_model(tmp, register_as=register_as)
+        manifest["tracking"].update(model_uri=f"runs:/{tracker.run_id}/model",
+                                    registered_model=register_as, registered_version=version)
+        _write_manifest(tmp, manifest, key)
         tracker.end("FINISHED")
     except TrackingError as exc:
         error = str(exc)
