@@ -182,6 +182,8 @@ def test_the_bundle_is_an_mlflow_pyfunc_model_scoring_bitwise_like_the_service(d
     for name, spec in zip(inputs, model.metadata.get_input_schema().inputs):
         if spec.type.name == "double":  # nullable Int64 inputs: pandas' float column (what a column with nulls is)
             frame[name] = frame[name].astype("float64")
+        elif spec.type.name == "string" and df.schema[name] != pl.String:  # temporal inputs: ISO 8601, as over HTTP
+            frame[name] = [v.isoformat() for v in df[name].to_list()]
     got = np.asarray(model.predict(frame), dtype=np.float64)
     rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
             for r in df.iter_rows(named=True)]
