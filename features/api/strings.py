@@ -1,7 +1,7 @@
 """The ``.str`` namespace and ``concat_str``: polars' names, signatures and meanings.
 
 Lengths and positions count Unicode code points, as polars does. Regex
-patterns use the dialect documented in :mod:`skewless.runtime.regex` (Rust's
+patterns use the dialect documented in :mod:`skewless.regex` (Rust's
 syntax; polars is the reference) and are checked when the feature set is
 defined, so an unsupported construct fails early, naming the construct.
 """
@@ -131,7 +131,7 @@ class StringNamespace(Namespace):
         Copies polars: ``pattern`` is a **regex** unless ``literal=True``, so
         ``contains("a.b")`` is true for ``"axb"``. ``(?i)`` makes it
         case-insensitive with Rust's simple case folding. The regex dialect is
-        documented in :mod:`skewless.runtime.regex`; a pattern outside it (or
+        documented in :mod:`skewless.regex`; a pattern outside it (or
         invalid) fails when the feature set is defined, so ``strict`` has no
         run-time effect (``strict=False`` cannot turn a bad pattern into nulls).
 

@@ -2,7 +2,7 @@
 
 Every op copies polars 2.1.0; lengths, offsets and positions count Unicode
 code points, as polars does. Regex patterns are checked and translated when
-the feature set is defined (see :mod:`skewless.runtime.regex`): an unsupported
+the feature set is defined (see :mod:`skewless.regex`): an unsupported
 or invalid pattern fails the definition, naming the construct.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..dtypes import Boolean, DataType, Field, Float64, Int64, Null, String
-from ..runtime.regex import Regex, translate
+from ..regex import Regex, translate
 from .base import InferContext, Node, field_of, require
 
 __all__ = [
@@ -171,7 +171,7 @@ class StrContains(_StringOp):
 
     Copies polars: the pattern is a regex unless ``literal=True`` (so ``"a.b"``
     matches ``"axb"``); ``""`` is contained in every string. Regexes use the
-    shared dialect of :mod:`skewless.runtime.regex` and are checked when the
+    shared dialect of :mod:`skewless.regex` and are checked when the
     feature set is defined (there is no run-time ``strict`` failure).
     """
 

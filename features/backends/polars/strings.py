@@ -1,6 +1,6 @@
 """Polars rules: strings.
 
-Regex patterns are never passed as written: :func:`skewless.runtime.regex.translate`
+Regex patterns are never passed as written: :func:`skewless.regex.translate`
 rewrites them (explicit classes for ``\\w``/``\\d``/``\\s`` and ``(?i)``, ``\\z`` for ``$``)
 into the program the per-request runtime runs too. A pattern that is a plain
 string goes through polars' literal path, with the replacement pre-expanded.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ...dtypes import Null, String
 from ...ir import strings as ops
-from ...runtime.regex import expand_literal, parse_replacement, rust_replacement, translate
+from ...regex import expand_literal, parse_replacement, rust_replacement, translate
 from .lazy import pl
 from .table import RULES
 

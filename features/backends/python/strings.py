@@ -2,7 +2,7 @@
 
 Plain-string work uses ``str`` methods inline (they count code points, as
 polars does). Regexes are translated at definition time
-(:mod:`skewless.runtime.regex`) and compiled once per generated function; the
+(:mod:`skewless.regex`) and compiled once per generated function; the
 generated code calls the compiled pattern's bound methods, stored as
 constants. Only patterns that can match the empty string need Rust's match
 iteration (:func:`skewless.runtime.strings.rust_matches`) for
@@ -17,7 +17,7 @@ from ...dtypes import Boolean, Float64, Int64, Null, String
 from ...ir import strings as ops
 from ...runtime import casts
 from ...runtime import strings as rt
-from ...runtime.regex import Regex, expand_literal, parse_replacement, translate
+from ...regex import Regex, expand_literal, parse_replacement, translate
 from .codegen import Arg, Emitter
 from .table import RULES
 
