@@ -9,27 +9,31 @@
 What it does, in order (each step fails with a :class:`~skewless.errors.SkewlessError`
 naming the column, path or split at fault):
 
-1. **Read.** ``source`` is a polars ``LazyFrame``/``DataFrame``, a path, a glob
+1. **Read** (:func:`_read_source`). ``source`` is a polars ``LazyFrame``/``DataFrame``, a path, a glob
    or a list of them (parquet or CSV, see :func:`skewless.io.scan_data`).
-2. **Check the inputs.** Every input the features read is present with its
+2. **Check the inputs** (:func:`_check_columns`, then :func:`_check_rows` in one
+   pass over the rows). Every input the features read is present with its
    declared dtype; the event-time and label columns exist and are temporal /
    boolean-or-numeric; the data has rows; no used input is entirely null; a
    non-nullable input holds no null. Rows without an event time or a label are
    dropped (and counted).
-3. **Split by time** on the event-time column: ``train`` = before
+3. **Split by time** (:func:`_split_rows`) on the event-time column: ``train`` = before
    ``train_end``, ``valid`` = ``[train_end, valid_end)``, ``test`` = from
    ``valid_end`` on. ``split`` gives the two cut points (dates, datetimes, ISO
    text) or two row fractions (``(0.7, 0.85)``: cut points at those quantiles
-   of the event time). No part may be empty.
-4. **Fit on train only** (:meth:`~skewless.compiled.CompiledFeatureSet.prepare`): fitted ops (``standardize``,
+   of the event time). No part may be empty. ``split_by="random"`` or
+   ``"stratified"`` splits at random instead (:func:`_random_split`).
+4. **Fit on train only** (:func:`_features`, through
+   :meth:`~skewless.compiled.CompiledFeatureSet.prepare`): fitted ops (``standardize``,
    ``target_encode``, ...) learn their state from the training rows; the
    training rows' target encodings are out of fold. Validation and test rows
    get the serving transform.
-5. **Assert the schema**: the output columns (event time, label, then every
+5. **Assert the schema** (:func:`assert_schema`): the output columns (event time, label, then every
    feature) must equal the feature set's declared output schema: names, order,
    dtypes and count, before writing and again on the written files; a
    non-nullable feature must hold no null.
-6. **Write** each split with the streaming engine (``sink_parquet``, one file
+6. **Write** (:func:`_write_splits`, :func:`_statistics`, :func:`_write_state`, :func:`_golden`,
+   :func:`_manifest`) each split with the streaming engine (``sink_parquet``, one file
    per ``rows_per_file`` rows) into ``<split>/``, then ``stats.json``, the
    fitted artifact ``fitted.json`` (when anything is fitted), a small sample of
    test inputs ``golden_inputs.parquet`` (for the bundle's golden rows) and
@@ -409,18 +413,46 @@ def build_dataset(
     -------
     BuildResult
     """
-    import polars as pl
-
-    from skewless.backends.polars.compiler import conform_inputs
-    from skewless.compiled import CompiledFeatureSet
-
     started = time.perf_counter()
     steps = _Steps(progress)
     steps("reading the source")
+    fs, lf, source_info, schema, event_time = _read_source(feature_set, source, event_time, split_by)
+    steps("checking the inputs")
+    cols = _check_columns(fs, lf, schema, event_time=event_time, label=label, task=task)
+    facts, keep_row = _check_rows(fs, lf, cols)
+    steps("splitting by time")
+    parts = _split_rows(lf, cols, keep_row, split, split_by=split_by, seed=seed, kept=facts["kept"])
+    steps("fitting on the training split")
+    transformer, want, outputs = _features(feature_set, parts, cols)
+    with atomic_dir(Path(out_dir), marker=BUILD_FILE, overwrite=overwrite) as tmp:
+        files = _write_splits(tmp, outputs, parts.counted, want, rows_per_file, steps)
+        steps("computing statistics")
+        stats = _statistics(tmp, fs, transformer, want, cols, parts, facts, top_k=top_k, quantile_rows=quantile_rows)
+        write_json(tmp / STATS_FILE, stats, compact_depth=3)
+        steps("writing the fitted state and golden inputs")
+        fitted_file = _write_state(tmp, transformer)
+        _golden(lf, fs, cols, parts, schema, golden_rows).write_parquet(tmp / GOLDEN_INPUTS_FILE)
+        manifest = _manifest(tmp, fs, transformer, fitted_file, source_info, cols, parts, stats, want, files)
+        timings = steps.done()
+        manifest["timings_seconds"] = timings
+        write_json(tmp / BUILD_FILE, manifest)  # written last: its presence marks a complete build
+    return BuildResult(Path(out_dir), manifest, stats, transformer, time.perf_counter() - started, timings)
+
+
+# --------------------------------------------------------------------------- the steps of a build
+
+
+def _read_source(feature_set: "CompiledFeatureSet", source: Any, event_time: str | None,
+                 split_by: str) -> tuple["FeatureSet", "pl.LazyFrame", dict[str, Any], Any, str]:
+    """Step 1: the definition, a LazyFrame over ``source``, a description of the source, its schema and the
+    event-time column (``source_row``, the row's position, for a random split of data without one)."""
+    import polars as pl
+
+    from skewless.compiled import CompiledFeatureSet
+
     if not isinstance(feature_set, CompiledFeatureSet):
         raise BuildError(f"feature_set must be a FeatureSet, not {type(feature_set).__name__}")
     fs = feature_set.definition
-    out_dir = Path(out_dir)
     lf, source_info = _scan(source, fs)
     if split_by not in ("time", "random", "stratified"):
         raise BuildError(f"split_by must be 'time', 'random' or 'stratified', not {split_by!r}")
@@ -436,9 +468,36 @@ def build_dataset(
         schema = lf.collect_schema()
     except Exception as exc:
         raise BuildError(f"cannot read the source: {exc}") from None
+    return fs, lf, source_info, schema, event_time
 
-    # ---- columns: event time, label, inputs
-    steps("checking the inputs")
+
+@dataclass
+class _Columns:
+    """What step 2 learned about the columns: the event time, the label (as written and as computed), the task."""
+
+    event_time: str
+    et_dtype: Any
+    label_expr: "pl.Expr"
+    label_text: str
+    task: str
+    out_label_dtype: Any
+    conformed: list[Any]  # the used inputs with their declared dtypes
+
+    @property
+    def key(self) -> "pl.Expr":
+        """The comparable Int64 time key of the event time."""
+        import polars as pl
+
+        return _time_key(pl.col(self.event_time), self.et_dtype)
+
+
+def _check_columns(fs: "FeatureSet", lf: "pl.LazyFrame", schema: Any, *, event_time: str, label: Any,
+                   task: str | None) -> _Columns:
+    """Step 2: the event-time and label columns exist and have usable dtypes; the inputs have their declared ones."""
+    import polars as pl
+
+    from skewless.backends.polars.compiler import conform_inputs
+
     if event_time not in schema:
         from skewless.suggest import did_you_mean
 
@@ -476,13 +535,21 @@ def build_dataset(
             raise BuildError(f"output column {name!r} (event time / label) clashes with a feature of the same name")
     if event_time == LABEL_COLUMN:
         raise BuildError(f"the event-time column cannot be called {LABEL_COLUMN!r}")
+    return _Columns(event_time, et_dtype, label_expr, label_text, task, out_label_dtype, conformed)
 
-    # ---- one pass: rows, nulls per used input, event-time and label nulls
+
+def _check_rows(fs: "FeatureSet", lf: "pl.LazyFrame", cols: _Columns) -> tuple[dict[str, Any], "pl.Expr"]:
+    """Step 2 (one pass over the rows): rows, nulls per used input, event-time and label nulls.
+
+    Returns the counts and the condition of the rows kept (an event time and a label, finite for
+    regression).
+    """
+    import polars as pl
+
     used = fs.used_inputs()
-    et, key = pl.col(event_time), _time_key(pl.col(event_time), et_dtype)
-    y = label_expr
+    et, y = pl.col(cols.event_time), cols.label_expr
     keep_row = et.is_not_null() & y.is_not_null()
-    if task == "regression":
+    if cols.task == "regression":
         keep_row = keep_row & y.is_finite()
     checks = [
         pl.len().cast(pl.Int64).alias("rows"),
@@ -498,8 +565,8 @@ def build_dataset(
     if facts["rows"] == 0:
         raise BuildError("the source has no rows (empty data)")
     if facts["kept"] == 0:
-        raise BuildError(f"no row has both an event time ({event_time!r}: {facts['et_nulls']} nulls) and a label "
-                         f"({label_text!r}: {facts['label_nulls']} nulls)")
+        raise BuildError(f"no row has both an event time ({cols.event_time!r}: {facts['et_nulls']} nulls) and a label "
+                         f"({cols.label_text!r}: {facts['label_nulls']} nulls)")
     for c in used:
         n = facts[f"nulls:{c}"]
         if n == facts["kept"]:
@@ -508,14 +575,33 @@ def build_dataset(
         if n and not fs.inputs[c].nullable:
             raise SchemaError(f"input column {c!r} holds {n:,} nulls but is declared non-nullable; declare it "
                               f"Input(..., nullable=True) or filter those rows")
+    return facts, keep_row
 
-    # ---- split by time
-    steps("splitting by time")
-    base = lf.filter(keep_row).with_columns(conformed).with_columns(label_expr.alias(LABEL_COLUMN))
+
+@dataclass
+class _Split:
+    """Step 3's result: the kept rows (``base``) split, each split's rows, condition and row count."""
+
+    by: str  # time, random or stratified
+    base: "pl.LazyFrame"
+    frames: dict[str, "pl.LazyFrame"]
+    conditions: dict[str, "pl.Expr"]
+    counted: dict[str, int]
+    info: dict[str, Any]
+
+
+def _split_rows(lf: "pl.LazyFrame", cols: _Columns, keep_row: "pl.Expr", split: tuple[Any, Any], *, split_by: str,
+                seed: int, kept: int) -> _Split:
+    """Step 3: the kept rows (inputs conformed, label computed) split at two cut points of the event time, or
+    at random (:func:`_random_split`); no split may be empty."""
+    import polars as pl
+
+    event_time, et_dtype, key = cols.event_time, cols.et_dtype, cols.key
+    base = lf.filter(keep_row).with_columns(cols.conformed).with_columns(cols.label_expr.alias(LABEL_COLUMN))
     if len(split) != 2:
         raise BuildError(f"split must be two cut points or two fractions, got {split!r}")
     if split_by != "time":
-        cuts, split_info, conditions, base = _random_split(base, split, split_by, seed, task)
+        cuts, split_info, conditions, base = _random_split(base, split, split_by, seed, cols.task)
     elif all(_is_fraction(v) for v in split):
         a, b = split
         if not 0.0 < a < b < 1.0:
@@ -540,7 +626,7 @@ def build_dataset(
     ).collect(engine="streaming").row(0, named=True)
     for s in SPLITS:
         if counted[s] == 0 and split_by != "time":
-            raise BuildError(f"the {s} split is empty: {split_info['rule']} on {facts['kept']:,} rows; give larger "
+            raise BuildError(f"the {s} split is empty: {split_info['rule']} on {kept:,} rows; give larger "
                              f"fractions or more rows")
         if counted[s] == 0:
             raise BuildError(
@@ -548,118 +634,150 @@ def build_dataset(
                 f"valid_end = {split_info['valid_end']}, but {event_time!r} spans "
                 f"{_key_text(counted['min'], et_dtype)} .. {_key_text(counted['max'], et_dtype)}"
             )
-    parts = {s: base.filter(c) for s, c in conditions.items()}
+    return _Split(split_by, base, {s: base.filter(c) for s, c in conditions.items()}, conditions,
+                  {s: counted[s] for s in SPLITS}, split_info)
 
-    # ---- fit on train only: fitted ops learn their state from the training split (no leakage into
-    # validation or test); the training rows' target encodings are out of fold
-    steps("fitting on the training split")
-    transformer = feature_set.prepare(parts["train"], label=LABEL_COLUMN)
-    want = _expected_schema(transformer, event_time, et_dtype, out_label_dtype)
-    keep = (event_time, LABEL_COLUMN)
+
+def _features(feature_set: "CompiledFeatureSet", parts: _Split,
+              cols: _Columns) -> tuple["CompiledFeatureSet", dict[str, Any], dict[str, "pl.LazyFrame"]]:
+    """Step 4: fit on the train split only, then each split's features (lazy) and the schema they must have.
+
+    Fitted ops learn their state from the training split (no leakage into validation or test); the
+    training rows' target encodings are out of fold, the other splits get the serving transform.
+    """
+    transformer = feature_set.prepare(parts.frames["train"], label=LABEL_COLUMN)
+    want = _expected_schema(transformer, cols.event_time, cols.et_dtype, cols.out_label_dtype)
+    keep = (cols.event_time, LABEL_COLUMN)
     outputs = {
         s: (transformer.transform_training(lf_s, label=LABEL_COLUMN, keep=keep) if s == "train"
             else transformer.transform(lf_s, keep=keep))
-        for s, lf_s in parts.items()
+        for s, lf_s in parts.frames.items()
     }
-    for s, out in outputs.items():
+    for s, out in outputs.items():  # step 5, before writing
         assert_schema(out.collect_schema(), want, f"the {s} features")
+    return transformer, want, outputs
 
-    with atomic_dir(out_dir, marker=BUILD_FILE, overwrite=overwrite) as tmp:
-        files: dict[str, list[str]] = {}
-        for s, out in outputs.items():
-            steps(f"writing the {s} split ({counted[s]:,} rows)")
-            target = tmp / s
-            try:
-                out.sink_parquet(pl.PartitionBy(target, max_rows_per_file=rows_per_file,
-                                                approximate_bytes_per_file=None), mkdir=True, engine="streaming")
-            except SkewlessError:
-                raise
-            except Exception as exc:
-                raise BuildError(f"computing the {s} features failed: {type(exc).__name__}: {exc}") from None
-            files[s] = sorted(p.name for p in target.glob("*.parquet"))
-            assert_schema(pl.read_parquet_schema(target / files[s][0]), want, f"the written {s} file")
 
-        steps("computing statistics")
-        from .stats import column_stats, label_stats
+def _write_splits(tmp: Path, outputs: dict[str, "pl.LazyFrame"], counted: dict[str, int], want: dict[str, Any],
+                  rows_per_file: int, steps: _Steps) -> dict[str, list[str]]:
+    """Step 6: each split streamed into ``<split>/*.parquet``; the written schema checked again (step 5)."""
+    import polars as pl
 
-        declared = transformer.output_schema()
-        split_stats: dict[str, Any] = {}
-        feature_stats: dict[str, dict[str, Any]] = {name: {"dtype": str(want[name])} for name in declared}
-        for s in SPLITS:
-            scan = pl.scan_parquet(tmp / s / "*.parquet")
-            cols = column_stats(scan, list(declared), top_k=top_k, rows=counted[s], quantile_rows=quantile_rows,
+    files: dict[str, list[str]] = {}
+    for s, out in outputs.items():
+        steps(f"writing the {s} split ({counted[s]:,} rows)")
+        target = tmp / s
+        try:
+            out.sink_parquet(pl.PartitionBy(target, max_rows_per_file=rows_per_file,
+                                            approximate_bytes_per_file=None), mkdir=True, engine="streaming")
+        except SkewlessError:
+            raise
+        except Exception as exc:
+            raise BuildError(f"computing the {s} features failed: {type(exc).__name__}: {exc}") from None
+        files[s] = sorted(p.name for p in target.glob("*.parquet"))
+        assert_schema(pl.read_parquet_schema(target / files[s][0]), want, f"the written {s} file")
+    return files
+
+
+def _statistics(tmp: Path, fs: "FeatureSet", transformer: "CompiledFeatureSet", want: dict[str, Any], cols: _Columns,
+                parts: _Split, facts: dict[str, Any], *, top_k: int, quantile_rows: int) -> dict[str, Any]:
+    """Step 6: ``stats.json`` of the written files (per split: rows, time range, label, every feature)."""
+    import polars as pl
+
+    from .stats import column_stats, label_stats
+
+    event_time, task, counted = cols.event_time, cols.task, parts.counted
+    declared = transformer.output_schema()
+    split_stats: dict[str, Any] = {}
+    feature_stats: dict[str, dict[str, Any]] = {name: {"dtype": str(want[name])} for name in declared}
+    for s in SPLITS:
+        scan = pl.scan_parquet(tmp / s / "*.parquet")
+        stats_of = column_stats(scan, list(declared), top_k=top_k, rows=counted[s], quantile_rows=quantile_rows,
                                 sketch=s == "train")  # the drift reference (skewless.monitoring)
-            et_range = scan.select(pl.col(event_time).min().alias("from"), pl.col(event_time).max().alias("to")) \
-                .collect().row(0, named=True)
-            split_stats[s] = {"rows": counted[s], "from": et_range["from"], "to": et_range["to"],
-                              "label": label_stats(scan, LABEL_COLUMN, task)}
-            if split_stats[s]["label"]["rows"] != counted[s]:
-                raise BuildError(f"internal: the {s} split has {split_stats[s]['label']['rows']} rows written, "
-                                 f"{counted[s]} counted")
-            for name, st in cols.items():
-                st.pop("dtype", None)
-                if st.get("nulls") and not declared[name].nullable:
-                    raise SchemaError(f"feature {name!r} is declared non-nullable but has {st['nulls']:,} nulls in "
-                                      f"the {s} split")
-                feature_stats[name][s] = st
-        stats = {
-            "feature_set": fs.name,
-            "event_time": event_time,
-            "label": {"definition": label_text, "column": LABEL_COLUMN, "task": task},
-            "split": split_info,
-            "rows": {**{s: counted[s] for s in SPLITS}, "total": sum(counted[s] for s in SPLITS),
-                     "dropped_without_event_time_or_label": facts["rows"] - facts["kept"]},
-            "splits": split_stats,
-            "features": feature_stats,
-        }
-        write_json(tmp / STATS_FILE, stats, compact_depth=3)
+        et_range = scan.select(pl.col(event_time).min().alias("from"), pl.col(event_time).max().alias("to")) \
+            .collect().row(0, named=True)
+        split_stats[s] = {"rows": counted[s], "from": et_range["from"], "to": et_range["to"],
+                          "label": label_stats(scan, LABEL_COLUMN, task)}
+        if split_stats[s]["label"]["rows"] != counted[s]:
+            raise BuildError(f"internal: the {s} split has {split_stats[s]['label']['rows']} rows written, "
+                             f"{counted[s]} counted")
+        for name, st in stats_of.items():
+            st.pop("dtype", None)
+            if st.get("nulls") and not declared[name].nullable:
+                raise SchemaError(f"feature {name!r} is declared non-nullable but has {st['nulls']:,} nulls in "
+                                  f"the {s} split")
+            feature_stats[name][s] = st
+    return {
+        "feature_set": fs.name,
+        "event_time": event_time,
+        "label": {"definition": cols.label_text, "column": LABEL_COLUMN, "task": task},
+        "split": parts.info,
+        "rows": {**{s: counted[s] for s in SPLITS}, "total": sum(counted[s] for s in SPLITS),
+                 "dropped_without_event_time_or_label": facts["rows"] - facts["kept"]},
+        "splits": split_stats,
+        "features": feature_stats,
+    }
 
-        steps("writing the fitted state and golden inputs")
-        fitted_file = None
-        if transformer.state is not None:
-            transformer.save_state(tmp / FITTED_FILE)
-            fitted_file = FITTED_FILE
-        inputs_present = [c for c in fs.inputs if c in schema]
-        # golden inputs come from every test-period row, labelled or not: serving sees unlabelled rows too
-        # (here: cancelled flights with null inputs)
-        test_period = lf.filter(et.is_not_null()).with_columns(conformed).filter(conditions["test"]) \
-            if split_by == "time" else base.filter(conditions["test"])  # a random split exists for labelled rows
-        golden = _golden_inputs(test_period, fs, inputs_present, counted["test"], golden_rows)
-        golden.write_parquet(tmp / GOLDEN_INPUTS_FILE)
 
-        data_files = [tmp / s / f for s in SPLITS for f in files[s]]
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "created_at": now_iso(),
-            "feature_set": {
-                "name": fs.name,
-                "spec": spec_of(fs),
-                "fingerprint": fs.fingerprint,
-                "feature_fingerprints": fs.feature_fingerprints(),
-                "fitted": fitted_file is not None,
-                "state_fingerprint": transformer.state_fingerprint,
-            },
-            "source": source_info | ({"sha256": sha256_files(Path(f) for f in source_info["files"])}
-                                     if source_info.get("files") else {}),
-            "event_time": {"column": event_time, "dtype": str(et_dtype)},
-            "label": {"definition": label_text, "column": LABEL_COLUMN, "task": task, "dtype": str(out_label_dtype)},
-            "split": split_info,
-            "rows": stats["rows"],
-            "columns": {name: str(dtype) for name, dtype in want.items()},
-            "feature_columns": list(declared),
-            "files": {s: [f"{s}/{f}" for f in files[s]] for s in SPLITS},
-            "fitted_artifact": fitted_file,
-            "golden_inputs": GOLDEN_INPUTS_FILE,
-            "stats": STATS_FILE,
-            "data_hash": sha256_files(data_files),
-            "versions": versions("polars"),
-            "git": git_info(_module_file(fs)),
-        }
-        timings = steps.done()
-        manifest["timings_seconds"] = timings
-        write_json(tmp / BUILD_FILE, manifest)  # written last: its presence marks a complete build
-    return BuildResult(out_dir, manifest, stats, transformer, time.perf_counter() - started, timings)
+def _write_state(tmp: Path, transformer: "CompiledFeatureSet") -> str | None:
+    """Step 6: the fitted artifact ``fitted.json`` when the feature set holds learned state."""
+    if transformer.state is None:
+        return None
+    transformer.save_state(tmp / FITTED_FILE)
+    return FITTED_FILE
+
+
+def _manifest(tmp: Path, fs: "FeatureSet", transformer: "CompiledFeatureSet", fitted_file: str | None,
+              source_info: dict[str, Any], cols: _Columns, parts: _Split, stats: dict[str, Any], want: dict[str, Any],
+              files: dict[str, list[str]]) -> dict[str, Any]:
+    """Step 6: ``build.json``, what was built from what (without the timings, added last)."""
+    data_files = [tmp / s / f for s in SPLITS for f in files[s]]
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_at": now_iso(),
+        "feature_set": {
+            "name": fs.name,
+            "spec": spec_of(fs),
+            "fingerprint": fs.fingerprint,
+            "feature_fingerprints": fs.feature_fingerprints(),
+            "fitted": fitted_file is not None,
+            "state_fingerprint": transformer.state_fingerprint,
+        },
+        "source": source_info | ({"sha256": sha256_files(Path(f) for f in source_info["files"])}
+                                 if source_info.get("files") else {}),
+        "event_time": {"column": cols.event_time, "dtype": str(cols.et_dtype)},
+        "label": {"definition": cols.label_text, "column": LABEL_COLUMN, "task": cols.task,
+                  "dtype": str(cols.out_label_dtype)},
+        "split": parts.info,
+        "rows": stats["rows"],
+        "columns": {name: str(dtype) for name, dtype in want.items()},
+        "feature_columns": list(transformer.output_schema()),
+        "files": {s: [f"{s}/{f}" for f in files[s]] for s in SPLITS},
+        "fitted_artifact": fitted_file,
+        "golden_inputs": GOLDEN_INPUTS_FILE,
+        "stats": STATS_FILE,
+        "data_hash": sha256_files(data_files),
+        "versions": versions("polars"),
+        "git": git_info(_module_file(fs)),
+    }
+
+
+def _golden(lf: "pl.LazyFrame", fs: "FeatureSet", cols: _Columns, parts: _Split, schema: Any,
+            n: int) -> "pl.DataFrame":
+    """Step 6: golden inputs from every test-period row, labelled or not: serving sees unlabelled rows too
+    (here: cancelled flights with null inputs)."""
+    import polars as pl
+
+    inputs_present = [c for c in fs.inputs if c in schema]
+    if parts.by == "time":
+        test_period = lf.filter(pl.col(cols.event_time).is_not_null()).with_columns(cols.conformed) \
+            .filter(parts.conditions["test"])
+    else:  # a random split exists for labelled rows only
+        test_period = parts.base.filter(parts.conditions["test"])
+    return _golden_inputs(test_period, fs, inputs_present, parts.counted["test"], n)
+
+
 
 
 def _module_file(fs: "FeatureSet") -> str | None:
