@@ -130,6 +130,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._heads += 1  # a chunk that ends a message holds body bytes, not head bytes
         self._in_head = True
         super().on_message_complete()
 
