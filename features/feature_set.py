@@ -175,6 +175,11 @@ class FeatureSet(CompiledFeatureSet):
             from .compiler_checks import check_supported
 
             check_supported(key, node)
+            try:
+                node = _normalize(node, ctx, memo)
+            except ExprTypeError as exc:
+                raise DefinitionError(str(exc), feature=key, expr=render(node)) from None
+            field = memo[node]
             resolved[key] = node
             self.features[key] = Feature(key, node, field)
         _check_columns(self.features, self.inputs, memo)
@@ -268,12 +273,22 @@ class FeatureSet(CompiledFeatureSet):
         return fit(self, training_rows, label=label)
 
     # --- compilation ------------------------------------------------------------
-    @functools.cache
     def compile_python(self):
-        """Compile (once) the per-request function; see :mod:`skewless.backends.python`."""
-        from .backends.python.codegen import compile_feature_set
+        """Compile (once) the per-request function; see :mod:`skewless.backends.python`.
 
-        return compile_feature_set(self)
+        Kept on the instance (not in a ``functools.cache``, which held every feature set ever
+        compiled alive), so it goes away with the feature set.
+        """
+        compiled = self.__dict__.get("_compiled_python")
+        if compiled is None:
+            with _COMPILE_LOCK:
+                compiled = self.__dict__.get("_compiled_python")
+                if compiled is None:
+                    from .backends.python.codegen import compile_feature_set
+
+                    compiled = compile_feature_set(self)
+                    self.__dict__["_compiled_python"] = compiled
+        return compiled
 
     def polars_exprs(self) -> "dict[str, pl.Expr]":
         """One polars expression per feature (imports polars; compiled once, a new dict each call)."""
@@ -306,6 +321,14 @@ class FeatureSet(CompiledFeatureSet):
 
     def __eq__(self, other: object) -> bool:
         return self is other
+
+
+def _normalize(node: Node, ctx: InferContext, memo: dict[Node, Field]) -> Node:
+    """Fold scalar-valued sub-expressions and type always-null operands (see :mod:`skewless.ir.normalize`)."""
+    from .backends.python.codegen import evaluate_constant
+    from .ir.normalize import normalize
+
+    return normalize(node, memo, lambda n: _infer(n, ctx, memo), evaluate_constant)
 
 
 def _digest(data: Any) -> str:

@@ -14,7 +14,19 @@ compares, feature by feature:
 
 A runtime error (polars raises on a strict cast for the whole column) is
 parity when the other runtime raises too: the per-request function must raise
-on at least one row, and on no row when polars did not raise.
+on at least one row, and on no row when polars did not raise. Such a report is
+OK only when the caller said the error was expected (``expect_error=True``):
+otherwise a batch pipeline that cannot run is reported as an error, with polars'
+message, even when the per-request side fails too.
+
+The report is never OK when nothing was checked: the batch frame must have one
+row per input row (a feature set of constants still has one value per row),
+and the per-request function runs on every row.
+
+Zoned datetimes are compared as instants read from polars' physical integers
+(and dates and durations as their integers), so values outside Python's range
+in a zone (a wall clock in year 0) are compared too, and the OS time-zone copy
+polars uses to build Python values (``EST`` before 1908) plays no part.
 """
 
 from __future__ import annotations
@@ -27,6 +39,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64, String
+
+import datetime as _datetime
+
+_UTC = _datetime.timezone.utc
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -118,6 +134,8 @@ class ParityReport:
     tz_differences: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     batch_error: str | None = None
+    #: rows on which the per-request function raised
+    per_request_errors: int = 0
     seconds: float = 0.0
 
     @property
@@ -132,6 +150,9 @@ class ParityReport:
             f"{sum(self.mismatch_counts.values())} mismatching values in {len(self.mismatch_counts)} features"
             f" ({self.seconds:.1f}s)"
         ]
+        if self.batch_error is not None:
+            lines.append(f"  batch raised: {self.batch_error}; the per-request function raised on "
+                         f"{self.per_request_errors} of {self.rows} rows (values not compared)")
         lines += [f"  dtype: {d}" for d in self.dtype_errors]
         lines += [f"  engine: {d}" for d in self.engine_differences]
         lines += [f"  time zone database: {d}" for d in self.tz_differences]
@@ -185,7 +206,88 @@ def _frame(fs: "FeatureSet", data: "Frame | Iterable[Mapping[str, Any]]") -> "pl
         rows = list(data)
         schema = {k: to_polars(f.dtype) for k, f in fs.inputs.items()}
         data = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
-    return data.select(conform_inputs(fs, data.schema))
+    exprs = conform_inputs(fs, data.schema)
+    if not exprs:  # no input is read: keep the height (a frame of no columns has none)
+        return data.select(pl.int_range(pl.len()).alias(_ROW_INDEX))
+    return data.select(exprs)
+
+
+#: the only column of a frame whose feature set reads no input (it keeps the frame's height)
+_ROW_INDEX = "__skewless_row__"
+
+
+def _physical(df: "pl.DataFrame", name: str, dtype: DataType) -> list[Any]:
+    """A batch column as Python values; temporal ones as their physical integers (see module docstring)."""
+    column = df[name]
+    if isinstance(dtype, (Datetime, Date, Duration)):
+        import polars as pl
+
+        return column.to_physical().cast(pl.Int64).to_list()
+    return column.to_list()
+
+
+def _request_rows(fs: "FeatureSet", df: "pl.DataFrame", used: list[str]) -> list[dict[str, Any]]:
+    """The rows as requests. Zoned datetimes are rebuilt from their instants with skewless' zones:
+    polars builds Python values from its wall clock plus the OS's zone copy, which for some zones
+    (``EST`` before 1908) is another instant."""
+    if not used:
+        return [{} for _ in range(df.height)]
+    inputs = fs.input_schema()
+    zoned = [k for k in used if isinstance(inputs[k].dtype, Datetime) and inputs[k].dtype.time_zone]
+    plain = df.select([k for k in used if k not in zoned]).rows(named=True) if len(zoned) < len(used) \
+        else [{} for _ in range(df.height)]
+    if not zoned:
+        return plain
+    from .runtime.convert import epoch_to_datetime
+
+    for k in zoned:
+        dtype = inputs[k].dtype
+        for row, v in zip(plain, df[k].to_physical().to_list()):
+            row[k] = None if v is None else epoch_to_datetime(v, dtype.time_unit, dtype.time_zone)
+    return [{k: row[k] for k in used} for row in plain]
+
+
+class _Unconvertible:
+    """A per-request value that is not of its feature's temporal dtype (never equal to anything)."""
+
+    def __repr__(self) -> str:
+        return "<not a value of the dtype>"
+
+
+def _physical_or_bad(value: Any, dtype: DataType) -> Any:
+    out = _to_physical(value, dtype)
+    return _Unconvertible() if out is None else out
+
+
+def _readable(df: "pl.DataFrame", name: str, row: int, physical: Any) -> Any:
+    """A batch value for a report: the Python value, or its physical integer when Python cannot hold it."""
+    try:
+        return df[name][row]
+    except (OverflowError, ValueError):
+        return f"<physical {physical}>"
+
+
+def _to_physical(value: Any, dtype: DataType) -> Any:
+    """A per-request temporal value as the integer polars stores (None when it is not one of the dtype)."""
+    from .runtime import convert
+
+    try:
+        if isinstance(dtype, Datetime):
+            if type(value).__name__ != "datetime" or (value.tzinfo is None) != (dtype.time_zone is None):
+                return None
+            if dtype.time_zone is not None and getattr(value.tzinfo, "key", "UTC") != dtype.time_zone:
+                return None
+            return convert.datetime_to_epoch_us(value) if dtype.time_unit == "us" else \
+                convert.datetime_to_epoch_ms(value)
+        if isinstance(dtype, Date):
+            return convert.date_to_days(value) if type(value).__name__ == "date" else None
+        if isinstance(dtype, Duration):
+            if type(value).__name__ != "timedelta":
+                return None
+            return convert.timedelta_to_us(value) if dtype.time_unit == "us" else convert.timedelta_to_ms(value)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    return value
 
 
 def _has_per_batch_kernels(fs: "FeatureSet") -> bool:
@@ -201,9 +303,12 @@ def _collect(fs: "CompiledFeatureSet", df: "pl.DataFrame", engine: str) -> "pl.D
 
 def _frames_equal(fs: "CompiledFeatureSet", a: "pl.DataFrame", b: "pl.DataFrame") -> list[str]:
     out = []
+    if a.height != b.height:
+        return [f"{b.height} rows instead of {a.height}"]
     for name, out_field in fs.output_schema().items():
-        ca, cb = a[name].to_list(), b[name].to_list()
-        bad = [i for i, (x, y) in enumerate(zip(ca, cb)) if not same_value(x, y, out_field.dtype)]
+        ca, cb = _physical(a, name, out_field.dtype), _physical(b, name, out_field.dtype)
+        dtype = Int64() if isinstance(out_field.dtype, (Datetime, Date, Duration)) else out_field.dtype
+        bad = [i for i, (x, y) in enumerate(zip(ca, cb)) if not same_value(x, y, dtype)]
         if bad:
             out.append(f"{name}: {len(bad)} rows, e.g. row {bad[0]}: {ca[bad[0]]!r} vs {cb[bad[0]]!r}")
     return out
@@ -217,6 +322,7 @@ def check_parity(
     single_row_frames: bool = False,
     tolerances: Mapping[str, int] | None = None,
     max_examples: int = 5,
+    expect_error: bool = False,
 ) -> ParityReport:
     """Compare the batch and per-request runtimes of ``fs`` on ``data``.
 
@@ -230,6 +336,9 @@ def check_parity(
     single_row_frames : also run the batch pipeline on each row as its own frame.
     tolerances : ``{feature: ulps}`` for features whose case documents why bitwise
         equality cannot hold.
+    expect_error : the batch pipeline is expected to raise on ``data`` (a strict cast of a bad
+        value); the report is then OK when the per-request function raises on some row too.
+        Otherwise a batch error is always reported.
 
     Returns
     -------
@@ -273,7 +382,7 @@ def check_parity(
 
     row_fn = fs.row_fn
     used = fs.used_inputs()
-    inputs = df.select(used).rows(named=True)
+    inputs = _request_rows(fs, df, used)
     outputs: list[dict[str, Any] | None] = []
     raised = 0
     for i, row in enumerate(inputs):
@@ -286,17 +395,29 @@ def check_parity(
                 report.errors.append(
                     f"row {i}: per-request raised {type(exc).__name__}: {exc} (batch did not); inputs={row!r}"
                 )
-    if batch is not None and raised == 0:
+    report.per_request_errors = raised
+    if batch is not None and batch.height != df.height:
+        report.errors.append(f"the batch pipeline returned {batch.height} rows for {df.height} input rows")
+    elif batch is not None and raised == 0:
         for name, out_field in outputs_schema.items():
-            want = batch[name].to_list()
+            want = _physical(batch, name, out_field.dtype)
             have = [out[name] for out in outputs]  # type: ignore[index]
-            bad = _mismatching_rows(want, have, out_field.dtype, tolerances.get(name, 0))
+            dtype = out_field.dtype
+            if isinstance(dtype, (Datetime, Date, Duration)):
+                have_values = have
+                have = [None if v is None else _physical_or_bad(v, dtype) for v in have_values]
+                dtype = Int64()
+            bad = _mismatching_rows(want, have, dtype, tolerances.get(name, 0))
             if bad:
                 report.mismatch_counts[name] = len(bad)
                 report.mismatches[name] = [
-                    Mismatch(name, i, dict(inputs[i]), want[i], have[i]) for i in bad[:max_examples]
+                    Mismatch(name, i, dict(inputs[i]), _readable(batch, name, i, want[i]), outputs[i][name])  # type: ignore[index]
+                    for i in bad[:max_examples]
                 ]
     if batch is None and raised == 0:
         report.errors.append(f"batch raised ({report.batch_error}) but the per-request function raised on no row")
+    elif batch is None and not expect_error:
+        report.errors.append(f"batch raised ({report.batch_error}) (and the per-request function on {raised} rows);"
+                             " pass expect_error=True when that is expected")
     report.seconds = time.perf_counter() - started
     return report

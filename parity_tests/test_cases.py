@@ -24,6 +24,7 @@ def test_parity_case(case):
         rows,
         single_row_frames=len(rows) <= 400,
         tolerances={k: ulps for k, (ulps, _reason) in case.tolerances.items()},
+        expect_error=case.expect_error,
     )
     if case.expect_error:
         assert report.batch_error is not None, "the case expects polars to raise, but it did not"

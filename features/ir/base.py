@@ -29,6 +29,9 @@ OPS: dict[str, type["Node"]] = {}
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+#: Zoned instants whose wall clock is a Python datetime (years 1..9999) in every zone (offsets < 1 day).
+DATETIME_MIN = _dt.datetime(1, 1, 2)
+DATETIME_MAX = _dt.datetime(9999, 12, 30, 23, 59, 59, 999999)
 
 
 class InferContext:
@@ -194,6 +197,17 @@ class Literal(Node):
             raise ExprTypeError(f"unsupported literal {self.value!r} of type {type(self.value).__name__}")
         if type(self.value) is int and not INT64_MIN <= self.value <= INT64_MAX:
             raise ExprTypeError(f"integer literal {self.value} does not fit in Int64")
+        if type(self.value) is _dt.datetime and self.value.tzinfo is not None:
+            try:
+                instant = self.value.astimezone(_dt.timezone.utc)
+            except (OverflowError, ValueError):
+                instant = None
+            if instant is None or not DATETIME_MIN <= instant.replace(tzinfo=None) <= DATETIME_MAX:
+                raise ExprTypeError(
+                    f"datetime literal {self.value!r} is outside the instants skewless computes with"
+                    f" ({DATETIME_MIN:%Y-%m-%d} .. {DATETIME_MAX:%Y-%m-%d} UTC, so that its wall clock in every"
+                    " zone is a Python datetime)"
+                )
 
     def _key(self) -> tuple:
         return (self.dtype, type(self.value), repr(self.value))

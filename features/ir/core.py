@@ -168,9 +168,10 @@ class Pow(BinaryOp):
         dtype = _numeric_pair(self, a, b)
         if isinstance(dtype, Int64):
             require(
-                isinstance(self.right, Literal) and isinstance(self.right.value, int) and self.right.value >= 0,
-                "Int64 ** Int64 needs a literal exponent >= 0 (polars raises on negative exponents);"
-                " cast the base to Float64 for other exponents",
+                isinstance(self.right, Literal) and isinstance(self.right.value, int)
+                and 0 <= self.right.value < 2**32,
+                "Int64 ** Int64 needs a literal exponent 0 <= k < 2**32 (polars raises on negative exponents"
+                " and casts the exponent to UInt32); cast the base to Float64 for other exponents",
             )
         return field_of(dtype, a, b)
 

@@ -311,8 +311,9 @@ class IsBetween(Node):
     ``closed`` is ``"both"``, ``"left"``, ``"right"`` or ``"none"``. Comparisons
     follow polars' float order (NaN above everything, NaN equals NaN): NaN is
     between 0 and NaN. A null bound gives null unless the other side is False
-    (``5.is_between(null, 3)`` is False), but an untyped ``None`` bound makes
-    every row null, as in polars.
+    (``5.is_between(null, 3)`` is False), but an untyped ``None`` bound, or a
+    null literal of another dtype than the value, makes every row null, as in
+    polars (see :meth:`all_null`).
     """
 
     method = "is_between"
@@ -336,10 +337,16 @@ class IsBetween(Node):
             return Field(Boolean(), True)
         return field_of(Boolean(), a, lo, hi)
 
-    @staticmethod
-    def all_null(args) -> bool:
-        """Polars gives null on every row when the value or a bound has the Null dtype (``None``)."""
-        return any(isinstance(f.dtype, Null) for f in args)
+    def all_null(self, args) -> bool:
+        """Polars gives null on every row when the value or a bound has the Null dtype (``None``), or
+        when a bound or the value is a null literal of another dtype than the value (measured on
+        polars 2.1: ``col("i").is_between(lit(None, dtype=Float64), 3)`` is null even where ``i > 3``;
+        a null literal of the value's own dtype, or a null-valued expression, follows Kleene logic)."""
+        if any(isinstance(f.dtype, Null) for f in args):
+            return True
+        value = args[0].dtype
+        return any(isinstance(n, Literal) and n.value is None and f.dtype != value
+                   for n, f in zip(self.children(), args))
 
 
 # --------------------------------------------------------------------------- horizontal

@@ -52,7 +52,15 @@ def epoch_to_datetime(value: int, unit: str, tz: str | None) -> _dt.datetime:
     delta = _dt.timedelta(microseconds=value) if unit == "us" else _dt.timedelta(milliseconds=value)
     if tz is None:
         return _EPOCH_NAIVE + delta
-    return (_EPOCH_UTC + delta).astimezone(get_zone(tz))
+    try:
+        return (_EPOCH_UTC + delta).astimezone(get_zone(tz))
+    except OverflowError:
+        from ..errors import InvalidOperationError
+
+        raise InvalidOperationError(
+            f"the instant {value} {unit} after the epoch has no wall clock in {tz} that a Python"
+            " datetime can hold (years 1..9999); keep zoned values between 0001-01-02 and 9999-12-30 UTC"
+        ) from None
 
 
 def date_to_days(value: _dt.date) -> int:

@@ -140,3 +140,29 @@ case("core.cast_strict_fails", {"s": String}, {"s2i": col("s").cast(Int64)}, edg
 case("core.cast_strict_ok", {"s": String, "a": Float64}, {"s2i": col("s").cast(Int64), "f2i": col("a").cast(Int64)},
      edges=False, rows=[{"s": "12", "a": 3.7}, {"s": None, "a": -3.7}, {"s": "-9223372036854775808", "a": None}])
 _ = Input
+
+# Scalar-valued divisors and terms that are not bare literals (issue 12, item 1): polars treats every
+# scalar-valued expression as a broadcast scalar on 2+ rows (reciprocal multiply, dropped ±0 terms);
+# skewless folds them into literals when the feature set is defined, so both runtimes agree.
+case(
+    "core.scalar_valued_operands",
+    {"f": Float64, "i": Int64},
+    {"neg_lit": col("f") / -lit(3.0), "cast_lit": col("f") / lit(3).cast(Float64), "prod_lit": col("f") / (lit(1.5) * 2),
+     "fill_nan_lit": col("f") // lit(0.1).fill_nan(1.0), "coalesce_lit": col("f") % coalesce(lit(None), lit(0.7)),
+     "fill_null_lit": col("f") / lit(None, dtype=Float64).fill_null(7.0), "i_by_scalar": col("i") / -lit(7),
+     "plus_neg_zero": col("f") + (-lit(0)), "plus_len0": col("f") + lit("").str.len_chars(),
+     "zero_minus": (lit(0.0) * 3) - col("f"), "zero_mod": 0.0 % col("f"), "neg_zero_mod": -0.0 % col("f")},
+    rows=[{"f": 7.0, "i": 7}, {"f": 0.7, "i": 1}, {"f": 0.7, "i": -1}, {"f": -0.0, "i": 0}, {"f": 1.0, "i": 3}],
+)
+# Null literals (issue 12, items 5 and 6): typed nulls in a Float64 context, untyped ones where polars
+# raises on the Null dtype (when, ~, &, **, -); both runtimes give the typed-null meaning.
+case(
+    "core.null_literals",
+    {"f": Float64, "b": Boolean},
+    {"le_int_null": col("f") <= lit(None, dtype=Int64), "add_int_null": col("f") + lit(None, dtype=Int64),
+     "coalesce_int_null": coalesce(col("f"), lit(None, dtype=Int64)),
+     "when_null": when(lit(None)).then(col("f")).otherwise(1.0), "pow_null": lit(None) ** 2 + col("f"),
+     "neg_null": col("f").fill_null(-lit(None)), "not_null": (~lit(None)) | col("b"),
+     "and_null": (lit(None) & lit(None)) | col("b"), "kleene_and": col("b") & lit(None),
+     "fill_null_null": col("b").fill_null(lit(None))},
+)

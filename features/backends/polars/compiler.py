@@ -10,7 +10,7 @@ from ...errors import SchemaError
 from ...ir.base import Column, Literal, Node
 from ..driver import Driver
 from ..registry import OperandInfo
-from .dtypes import to_polars
+from .dtypes import literal_expr, to_polars
 from .lazy import pl
 from .rules import RULES
 
@@ -49,7 +49,7 @@ class PolarsCompiler(Driver):
         return pl.col(node.name)
 
     def compile_literal(self, node: Literal) -> Any:
-        return pl.lit(node.value, dtype=to_polars(node.dtype))
+        return literal_expr(node.value, node.dtype)
 
     def operand(self, parent: Node, child: Node, value: Any) -> PArg:
         return PArg(value, self.fields[child], child)
@@ -138,4 +138,7 @@ def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = (), per_b
         raise SchemaError(f"kept columns {sorted(clash)} clash with feature names")
     if casts:  # otherwise every input already has its declared dtype: no identity step in the plan
         lf = lf.with_columns(inputs)
-    return lf.select([*(pl.col(k) for k in keep), *exprs.values()])
+    # with_columns, not select: a select whose expressions are all scalars (a feature set of
+    # constants, or ``lit(2).fill_nan(col("x"))``, which polars reduces to the literal) gives one
+    # row; with_columns broadcasts them to the frame's height. The select then only projects.
+    return lf.with_columns(*exprs.values()).select([*keep, *exprs])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ...dtypes import Float64, Int64
 from ...ir import core as ops
 from ...runtime import arith
@@ -73,7 +75,14 @@ def _mod(c, node, args):
     if isinstance(c.dtype(node), Int64):
         return a.expr % b.expr
     # polars' float modulo is a - b * floor(a / b); spelt out so the division follows TrueDiv.
-    return as_float(a) - as_float(b) * quotient(a, b).floor()
+    y = as_float(b) * quotient(a, b).floor()
+    if a.is_literal and type(a.node.value) in (int, float) and a.node.value == 0:
+        # ``lit(0.0) - y`` would meet polars' own ``0.0 - x -> -x`` (giving -0.0 for y = 0.0), which
+        # its modulo kernel does not do. With a = ±0, y is ±0, NaN or null: a - y spelt out.
+        if math.copysign(1.0, float(a.node.value)) < 0:
+            return -y
+        return pl.when(y.is_nan() | y.is_null()).then(y).otherwise(pl.lit(0.0, dtype=pl.Float64))
+    return as_float(a) - y
 
 
 @RULES.register(ops.Pow)

@@ -26,3 +26,17 @@ def to_polars(dtype: DataType) -> Any:
     if isinstance(dtype, Null):
         return pl.Null
     raise TypeError(f"no polars dtype for {dtype!r}")
+
+
+def literal_expr(value: Any, dtype: DataType) -> Any:
+    """``pl.lit`` of a literal. A zoned datetime is built from its instant (microseconds since the
+    epoch, cast to the zoned dtype): ``pl.lit(aware datetime)`` rebuilds the instant from the wall
+    clock with polars' own rules, which have no DST after 2099, so ``lit(datetime(2150, 7, 1, 12,
+    tzinfo=New_York))`` would be 17:00Z in polars and 16:00Z in Python."""
+    if value is not None and isinstance(dtype, Datetime) and dtype.time_zone is not None:
+        from ...runtime.convert import literal_to_internal
+
+        return pl.lit(literal_to_internal(value, dtype), dtype=pl.Int64).cast(to_polars(dtype))
+    if isinstance(dtype, Null):
+        return pl.lit(value)
+    return pl.lit(value, dtype=to_polars(dtype))

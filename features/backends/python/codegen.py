@@ -403,3 +403,19 @@ def compile_source(generated: GeneratedSource) -> CompiledFunction:
 def compile_feature_set(fs: "FeatureSet") -> CompiledFunction:
     """Generate, compile and register the per-request function of ``fs``."""
     return compile_source(generate_source(fs))
+
+
+def evaluate_constant(node: Node, fields: Mapping[Node, Field]) -> Any:
+    """The value of a sub-expression that reads no input, as the per-request function computes it.
+
+    Used at definition time to fold scalar-valued sub-expressions into literals
+    (:mod:`skewless.ir.normalize`). Raises what the generated code raises
+    (:class:`~skewless.errors.InvalidOperationError` for a strict cast of a bad value).
+    """
+    e = Emitter(fields)
+    src = e.value(node)
+    e.emit(f"return {_to_external(e, src, fields[node])}")
+    source = "def _constant():\n" + "\n".join(e.lines) + "\n"
+    namespace = e.globals
+    exec(compile(source, "<skewless constant>", "exec"), namespace)  # noqa: S102 - see module docstring
+    return namespace["_constant"]()

@@ -23,8 +23,8 @@ _MIN, _MAX = arith.INT64_MIN, arith.INT64_MAX
 def coerce(e: Emitter, arg: Arg, dtype: DataType) -> str:
     """Source of ``arg`` converted to ``dtype`` (Int64 -> Float64 is the only implicit cast)."""
     if isinstance(dtype, Float64) and isinstance(arg.dtype, Int64):
-        if arg.is_literal:
-            return e.literal(float(arg.node.value))
+        if arg.is_literal:  # (a typed null literal stays None)
+            return "None" if arg.node.value is None else e.literal(float(arg.node.value))
         return f"float({arg.src})" if not arg.maybe_none else f"(None if {arg.src} is None else float({arg.src}))"
     return arg.src
 

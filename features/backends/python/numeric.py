@@ -32,7 +32,7 @@ def _num(e: Emitter, arg: Arg) -> str:
     if not _is_int(arg):
         return arg.src
     if arg.is_literal:
-        return e.literal(float(arg.node.value))
+        return "None" if arg.node.value is None else e.literal(float(arg.node.value))
     return f"float({arg.src})"
 
 
@@ -340,6 +340,8 @@ def _min_max_horizontal(e: Emitter, node, args: list[Arg]):
         stmts.append(f"if {cond}: {{out}} = {src}")
         out_none = out_none and arg.nullable
         out_nan = out_nan or _may_be_nan(arg, dtype)
+    if first:  # every operand is a null literal
+        stmts.append("{out} = None")
     return stmts
 
 

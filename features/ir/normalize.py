@@ -1,0 +1,144 @@
+"""Definition-time normalisation: scalar-valued sub-expressions become literals, always-null operands get a type.
+
+Why. Polars treats every *scalar-valued* expression (one without a column:
+``-lit(3.0)``, ``lit(3).cast(Float64)``, ``coalesce(lit(None), lit(2.0))``) as a
+broadcast scalar on frames of two or more rows, and its kernels then do what
+they do for literals: divide by multiplying with the reciprocal, drop a ``0``
+term (``x + 0`` is ``x``, ``0 - x`` is ``-x``, so ``-0.0`` survives), pick a
+specialised ``pow``. Rules that looked for a bare :class:`Literal` missed every
+other scalar-valued operand. Folding each such sub-expression into the literal it
+evaluates to, once, when the feature set is defined, makes every one of those
+rules see a literal, on both runtimes and every frame size.
+
+Always-null operands. A null literal (or a sub-expression of the ``Null`` dtype)
+where an op propagates nulls makes the whole op null, so the op is folded to a
+typed null literal; where it does not (``when``, ``&``, ``fill_null``,
+``coalesce``, comparisons with ``eq_missing``...) an untyped ``lit(None)`` is
+given the dtype the op reads (Boolean for conditions and logic, the op's own
+dtype for values, the other operand's for comparisons): polars raises on
+``Null``-typed operands there (``when(lit(None))``, ``~lit(None)``), and a typed
+null has the meaning skewless documents for null on both runtimes.
+
+A constant that fails to evaluate (``lit("abc").cast(Int64)``) is refused here,
+naming the sub-expression, instead of failing on every batch and every request.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..dtypes import Boolean, DataType, Field, Float64, Null, String
+from ..errors import ExprTypeError, SkewlessError
+from . import core
+from .base import Column, Literal, Node, render
+
+__all__ = ["normalize", "is_constant"]
+
+#: ``evaluate(node, fields) -> value``: the per-request backend's evaluation of a constant sub-expression.
+Evaluator = Callable[[Node, dict], object]
+
+
+#: ops that are null when their first operand (the receiver) is, whatever the others are
+_NULL_RECEIVER = ("FillNan", "Clip", "IsBetween")
+
+
+def is_constant(node: Node) -> bool:
+    """True when ``node`` reads no column (and holds no fitted op, whose value is learnt later)."""
+    from .fitted import FittedOp
+
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (Column, FittedOp)):
+            return False
+        stack.extend(n.children())
+    return True
+
+
+def _null_operand(node: Node, fields: dict[Node, Field]) -> bool:
+    return (isinstance(node, Literal) and node.value is None) or isinstance(fields[node].dtype, Null)
+
+
+def _typed_null_children(node: Node, fields: dict[Node, Field]) -> Node:
+    """Give each untyped ``lit(None)`` operand of a non-propagating op the dtype the op reads."""
+    children = node.children()
+    if not any(isinstance(fields[c].dtype, Null) for c in children):
+        return node
+    own = fields[node].dtype
+    others = [fields[c].dtype for c in children if not isinstance(fields[c].dtype, Null)]
+
+    def dtype_for(index: int) -> DataType | None:
+        if isinstance(node, core.When):
+            is_condition = index % 2 == 0 and index != len(children) - 1
+            return Boolean() if is_condition else (None if isinstance(own, Null) else own)
+        if isinstance(node, (core.Logical, core.Not)):
+            return Boolean()
+        if type(node).__name__ == "ConcatStr":
+            return String()
+        if isinstance(node, (core.EqMissing, core.Compare, core.IsNull)):
+            return others[0] if others else None
+        if isinstance(own, (Null, Boolean)):  # the result's dtype says nothing about the operands'
+            return others[0] if others else None
+        return own
+
+    index = iter(range(len(children)))
+
+    def retype(child: Node) -> Node:
+        i = next(index)
+        if not isinstance(fields[child].dtype, Null):
+            return child
+        dtype = dtype_for(i)
+        return child if dtype is None else Literal(None, dtype)
+
+    return node.map_children(retype)
+
+
+def normalize(node: Node, fields: dict[Node, Field], infer: Callable[[Node], Field], evaluate: Evaluator) -> Node:
+    """The normalised ``node`` (see the module docstring); ``fields`` is the typing memo, extended by ``infer``."""
+    memo: dict[Node, Node] = {}
+
+    def visit(n: Node) -> Node:
+        hit = memo.get(n)
+        if hit is not None:
+            return hit
+        out = n if isinstance(n, (Column, Literal)) else _rewrite(n.map_children(visit))
+        memo[n] = out
+        return out
+
+    def _rewrite(n: Node) -> Node:
+        field = infer(n)
+        if isinstance(field.dtype, Null):
+            return Literal(None, Null())
+        children = n.children()
+        if type(n).__name__ == "FillNan" and not isinstance(fields[children[0]].dtype, Float64):
+            return children[0]  # an integer has no NaN: polars returns the operand itself (a scalar if it is one)
+        if (n.propagates_nulls and any(_null_operand(c, fields) for c in children)) or (
+                type(n).__name__ in _NULL_RECEIVER and _null_operand(children[0], fields)) or (
+                type(n).__name__ == "SumHorizontal" and not n.ignore_nulls
+                and any(_null_operand(c, fields) for c in children)):
+            out = Literal(None, field.dtype)
+            infer(out)
+            return out
+        if is_constant(n):
+            try:
+                value = evaluate(n, fields)
+            except SkewlessError as exc:
+                raise ExprTypeError(f"the constant {render(n)} cannot be evaluated: {exc}") from None
+            except (OverflowError, ValueError, ArithmeticError):
+                return n  # not representable as a Python literal: left to the backends
+            try:
+                out: Node = Literal(value, field.dtype)
+            except ExprTypeError:
+                return n
+            infer(out)
+            return out
+        if type(n).__name__ == "IsBetween" and n.all_null([fields[c] for c in n.children()]):
+            out = Literal(None, Boolean())
+            infer(out)
+            return out
+        out = _typed_null_children(n, fields)
+        if out is not n:
+            infer(out)
+        return out
+
+    return visit(node)

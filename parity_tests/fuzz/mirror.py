@@ -1,0 +1,104 @@
+"""The "mirror" oracle: the same expression written in raw polars, for ops with a direct polars spelling.
+
+The spelling is read from each IR node generically — operators by their symbol,
+everything else as ``<first operand>[.<namespace>].<method>(*other operands,
+**params)`` — so new ops are mirrored without a table. An op whose spelling
+polars does not accept (no such method, other parameters) has no mirror, and
+features holding one are skipped (counted per op).
+
+Where skewless departs from polars on purpose, the departure is listed once in
+:data:`DEVIATIONS` with its reason (each is also stated in the op's docstring and
+pinned by a parity case); features holding such an op are not compared.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from skewless.backends.polars.dtypes import to_polars
+from skewless.dtypes import DataType, Int64, Null
+from skewless.ir import core
+from skewless.ir.base import Column, Literal, Node, walk
+
+_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+           "//": operator.floordiv, "%": operator.mod, "**": operator.pow, "==": operator.eq,
+           "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+           "&": operator.and_, "|": operator.or_, "^": operator.xor}
+
+#: ``{op: why skewless departs from what the same polars expression gives}``. Listed once, here.
+DEVIATIONS: dict[str, str] = {
+    "Pow": "a column exponent: polars specialises 0.5 (sqrt) and 2..9 (repeated product) only when the exponent "
+           "is one value, which a column is on one-row frames only; skewless applies the specialisations per row "
+           "on every frame so the batch result does not depend on frame size (see skewless.ir.core.Pow)",
+    "HashBucket": "skewless' own stable hash (polars' hash is seeded per version); no polars spelling",
+}
+
+
+class NoMirror(Exception):
+    """The node has no direct polars spelling."""
+
+
+def deviation(node: Node) -> str | None:
+    """The documented deviation ``node`` holds, if any (Pow only with a non-literal exponent)."""
+    for n in walk(node):
+        name = type(n).__name__
+        if name == "Pow" and isinstance(n.right, Literal):
+            continue
+        if name in DEVIATIONS:
+            return name
+    return None
+
+
+def _param(value: Any) -> Any:
+    return to_polars(value) if isinstance(value, DataType) else value
+
+
+def mirror(node: Node, fields: Any) -> Any:
+    """The raw polars expression for ``node``; raises :class:`NoMirror` naming the op without one.
+
+    Integer results are cast to Int64, skewless' only integer dtype (polars gives ``dt.hour()`` as
+    Int8 and ``str.len_chars()`` as UInt32, and wraps Int8 arithmetic); that is the one systematic
+    difference of spelling, not a deviation of values.
+    """
+    import polars as pl
+
+    out = _mirror(node, fields)
+    if not isinstance(node, (Column, Literal)) and isinstance(fields[node].dtype, Int64):
+        out = out.cast(pl.Int64)
+    return out
+
+
+def _mirror(node: Node, fields: Any) -> Any:
+    import polars as pl
+
+    if isinstance(node, Column):
+        return pl.col(node.name)
+    if isinstance(node, Literal):
+        from skewless.backends.polars.dtypes import literal_expr
+
+        return literal_expr(node.value, node.dtype)  # zoned datetimes from their instant (see there)
+    args = [mirror(c, fields) for c in node.children()]
+    try:
+        if isinstance(node, core.BinaryOp) and node.symbol in _BINARY:
+            return _BINARY[node.symbol](*args)
+        if isinstance(node, core.Neg):
+            return -args[0]
+        if isinstance(node, core.Not):
+            return ~args[0]
+        if isinstance(node, core.When):
+            chain: Any = pl
+            for i in range(0, len(args) - 1, 2):
+                chain = chain.when(args[i]).then(args[i + 1])
+            return chain.otherwise(args[-1])
+        if isinstance(node, core.IsIn):
+            return args[0].is_in([v for v in node.values])
+        params = {k: _param(v) for k, v in node.params().items()}
+        if node.method in ("coalesce", "min_horizontal", "max_horizontal", "sum_horizontal", "concat_str"):
+            return getattr(pl, node.method)(args, **params)
+        target = args[0]
+        if node.namespace:
+            target = getattr(target, node.namespace)
+        return getattr(target, node.method or type(node).__name__.lower())(*args[1:], **params)
+    except (AttributeError, TypeError) as exc:
+        raise NoMirror(type(node).__name__) from exc

@@ -1,0 +1,69 @@
+"""The differential fuzzer in CI: a fixed seed and a bounded budget (about a minute on 2 cores).
+
+Longer runs: ``python -m parity_tests.fuzz --minutes 30 --seed 1 --seeds 2`` (see the README).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from skewless import FeatureSet, Float64, col
+from skewless.backends.python import rules as python_rules  # noqa: F401  (registration)
+from skewless.backends.python.table import RULES as PY_RULES
+from skewless.ir import numeric as nops
+
+from .fuzz import check, coverage, report, run, shrink
+from .fuzz.grammar import Generator, productions
+from .fuzz.run import Finding
+
+#: kinds that are never acceptable; "tzdb" (the two time-zone databases disagree) is reported, not failed
+FAILING = ("mismatch", "crash", "mirror")
+
+
+def test_fuzz_fixed_seed_finds_nothing_and_covers_every_op():
+    stats = run(seed=12, feature_sets=2500)
+    bad = [f for f in stats.distinct() if f.kind in FAILING]
+    assert not bad, report(stats)
+    cov = coverage(stats)
+    assert not cov["missing_ops"], cov["missing_ops"]
+    assert stats.accepted_sets > 2000 and stats.mirror_compared > 1000, report(stats)
+
+
+def test_productions_are_read_from_the_api():
+    names = {p.name for p in productions()}
+    assert {"Expr.log1p", "str.contains", "dt.hour", "op:/", "op:scalar-", "fn:coalesce", "fn:when",
+            "fn:standardize"} <= names
+
+
+def test_an_internal_exception_is_a_crash_not_a_refusal(monkeypatch):
+    from skewless.api.expr import Expr
+
+    def broken(self):
+        raise KeyError("internal")
+
+    monkeypatch.setattr(Expr, "log1p", broken)
+    gen = Generator(random.Random(0), [p for p in productions() if p.name == "Expr.log1p"])
+    for _ in range(20):
+        gen.expr(3)
+    assert gen.crashes and all(name == "Expr.log1p" for name, _ in gen.crashes)
+    assert not any("KeyError" in k for k in gen.refusals)
+
+
+def test_a_mismatch_is_shrunk_to_one_feature_and_one_row(monkeypatch):
+    original = PY_RULES[nops.Sin]
+    monkeypatch.setitem(PY_RULES, nops.Sin, lambda e, node, args: f"({original(e, node, args)} + (1.0 if {args[0].src} > 2 else 0.0))")
+    fs = FeatureSet("fuzz", {"f": Float64, "g": Float64},
+                    {"a": col("g") * 2, "b": (col("f").sin() + 1).abs(), "c": col("g").cos()})
+    rows = [{"f": float(i), "g": float(-i)} for i in range(6)]
+    findings = check(fs, rows)
+    assert [f.kind for f in findings] == ["mismatch"]
+    small = shrink(fs, rows, findings[0])
+    assert small.kind == "mismatch" and len(small.rows) == 1 and small.expr == "col('f').sin()", small
+
+
+@pytest.mark.parametrize("kind", ["mismatch"])
+def test_findings_render_with_their_columns(kind):
+    f = Finding(kind, "parity", "x", expr="col('f')", rows=[{"f": 1.0, "g": 2.0}], columns=("f",))
+    assert "{'f': 1.0}" in str(f) and "'g'" not in str(f)
