@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from skewless import FeatureSet, Float64, col
+from skewless import FeatureSet, col
 from skewless.backends.python import rules as python_rules  # noqa: F401  (registration)
 from skewless.backends.python.table import RULES as PY_RULES
 from skewless.ir import numeric as nops
@@ -17,6 +17,7 @@ from skewless.ir import numeric as nops
 from .fuzz import check, coverage, report, run, shrink
 from .fuzz.grammar import Generator, productions
 from .fuzz.run import Finding
+from .fuzz.schema import SCHEMA, random_rows
 
 #: kinds that are never acceptable; "tzdb" (the two time-zone databases disagree) is reported, not failed
 FAILING = ("mismatch", "crash", "mirror")
@@ -54,9 +55,8 @@ def test_an_internal_exception_is_a_crash_not_a_refusal(monkeypatch):
 def test_a_mismatch_is_shrunk_to_one_feature_and_one_row(monkeypatch):
     original = PY_RULES[nops.Sin]
     monkeypatch.setitem(PY_RULES, nops.Sin, lambda e, node, args: f"({original(e, node, args)} + (1.0 if {args[0].src} > 2 else 0.0))")
-    fs = FeatureSet("fuzz", {"f": Float64, "g": Float64},
-                    {"a": col("g") * 2, "b": (col("f").sin() + 1).abs(), "c": col("g").cos()})
-    rows = [{"f": float(i), "g": float(-i)} for i in range(6)]
+    fs = FeatureSet("fuzz", SCHEMA, {"x1": col("i") * 2, "x2": (col("f").sin() + 1).abs(), "x3": col("f_n").cos()})
+    rows = [{**row, "f": float(i)} for i, row in enumerate(random_rows(random.Random(1), 6))]
     findings = check(fs, rows)
     assert [f.kind for f in findings] == ["mismatch"]
     small = shrink(fs, rows, findings[0])

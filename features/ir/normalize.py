@@ -93,6 +93,32 @@ def _typed_null_children(node: Node, fields: dict[Node, Field]) -> Node:
     return node.map_children(retype)
 
 
+def _constant_conditions(node: core.When, field: Field, infer: Callable[[Node], Field]) -> Node:
+    """``when`` with literal conditions: a False or null one drops its branch, a True one ends the chain
+    (polars simplifies them too, and then returns a one-row column it cannot broadcast)."""
+    ops = node.operands
+    kept: list[Node] = []
+    default = ops[-1]
+    for cond, value in zip(ops[0:-1:2], ops[1:-1:2]):
+        if isinstance(cond, Literal):
+            if cond.value is True:
+                default = value
+                break
+            continue  # False or null: this branch is never taken
+        kept += [cond, value]
+    if kept:
+        out: Node = core.When((*kept, default))
+    else:
+        out = default
+        have = infer(out).dtype
+        if isinstance(out, Literal) and out.value is None:
+            out = Literal(None, field.dtype)
+        elif have != field.dtype:
+            out = core.Cast(out, field.dtype)
+    infer(out)
+    return out
+
+
 def normalize(node: Node, fields: dict[Node, Field], infer: Callable[[Node], Field], evaluate: Evaluator) -> Node:
     """The normalised ``node`` (see the module docstring); ``fields`` is the typing memo, extended by ``infer``."""
     memo: dict[Node, Node] = {}
@@ -110,6 +136,8 @@ def normalize(node: Node, fields: dict[Node, Field], infer: Callable[[Node], Fie
         if isinstance(field.dtype, Null):
             return Literal(None, Null())
         children = n.children()
+        if isinstance(n, core.When) and any(isinstance(c, Literal) for c in children[0:-1:2]):
+            return _constant_conditions(n, field, infer)
         if type(n).__name__ == "FillNan" and not isinstance(fields[children[0]].dtype, Float64):
             return children[0]  # an integer has no NaN: polars returns the operand itself (a scalar if it is one)
         if (n.propagates_nulls and any(_null_operand(c, fields) for c in children)) or (
