@@ -12,12 +12,13 @@ rules see a literal, on both runtimes and every frame size.
 
 Always-null operands. A null literal (or a sub-expression of the ``Null`` dtype)
 where an op propagates nulls makes the whole op null, so the op is folded to a
-typed null literal; where it does not (``when``, ``&``, ``fill_null``,
-``coalesce``, comparisons with ``eq_missing``...) an untyped ``lit(None)`` is
-given the dtype the op reads (Boolean for conditions and logic, the op's own
-dtype for values, the other operand's for comparisons): polars raises on
-``Null``-typed operands there (``when(lit(None))``, ``~lit(None)``), and a typed
-null has the meaning skewless documents for null on both runtimes.
+typed null literal; where it does not, an untyped ``lit(None)`` is
+given a Boolean dtype where polars raises on a ``Null``-typed operand: a ``when``
+condition (``when(lit(None))``) and ``&``/``|`` (``lit(None) & lit(None)``); a typed
+null there has the meaning skewless documents (a null condition counts as False,
+Kleene logic) on both runtimes. Elsewhere (``then(None)``, ``fill_null``,
+``coalesce``, ``clip`` bounds, ``eq_missing``) polars gives the untyped null that
+meaning itself, and the IR (and the fingerprint) stay as written.
 
 A constant that fails to evaluate (``lit("abc").cast(Int64)``) is refused here,
 naming the sub-expression, instead of failing on every batch and every request.
@@ -64,22 +65,16 @@ def _typed_null_children(node: Node, fields: dict[Node, Field]) -> Node:
     children = node.children()
     if not any(isinstance(fields[c].dtype, Null) for c in children):
         return node
-    own = fields[node].dtype
-    others = [fields[c].dtype for c in children if not isinstance(fields[c].dtype, Null)]
 
     def dtype_for(index: int) -> DataType | None:
+        # Only where polars raises on a Null-typed operand; elsewhere (then/otherwise values,
+        # fill_null, coalesce, clip bounds, eq_missing...) it gives untyped null its meaning.
         if isinstance(node, core.When):
             is_condition = index % 2 == 0 and index != len(children) - 1
-            return Boolean() if is_condition else (None if isinstance(own, Null) else own)
-        if isinstance(node, (core.Logical, core.Not)):
+            return Boolean() if is_condition else None
+        if isinstance(node, core.Logical):
             return Boolean()
-        if type(node).__name__ == "ConcatStr":
-            return String()
-        if isinstance(node, (core.EqMissing, core.Compare, core.IsNull)):
-            return others[0] if others else None
-        if isinstance(own, (Null, Boolean)):  # the result's dtype says nothing about the operands'
-            return others[0] if others else None
-        return own
+        return None
 
     index = iter(range(len(children)))
 
