@@ -103,3 +103,17 @@ def test_item7_check_parity_reports_values_python_cannot_hold():
     fs = FeatureSet("edge", {"t": pl.Datetime("us", "UTC")}, {"x": col("t").dt.convert_time_zone("America/St_Johns")})
     report = check_parity(fs, [{"t": dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)}])  # must not raise
     assert report.rows == 1
+
+
+def test_item2_branches_are_evaluated_only_where_polars_does():
+    nan = float("nan")
+    fs, _ = _parity({"w": when(col("b")).then(col("f").cast(Int64)), "n": col("f").fill_nan(col("g").cast(Int64))},
+                    {"b": Boolean, "f": Float64, "g": Float64}, [{"b": False, "f": nan, "g": 3.0},
+                                                                 {"b": True, "f": 2.5, "g": nan}])
+    assert fs.row_fn({"b": False, "f": nan, "g": 3.0}) == {"w": None, "n": 3.0}
+    # a cast used twice is hoisted by polars' common sub-expression elimination: computed on every row
+    shared = col("g").cast(Int64)
+    fs = FeatureSet("hoisted", {"b": Boolean, "f": Float64, "g": Float64},
+                    {"w": when(col("b")).then(1).when(shared > 2).then(col("f")).otherwise(shared)})
+    report = check_parity(fs, [{"b": False, "f": nan, "g": 3.0}, {"b": True, "f": 2.5, "g": nan}], expect_error=True)
+    assert report.ok and report.batch_error is not None and report.per_request_errors == 1, report.summary()

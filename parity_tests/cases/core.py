@@ -166,3 +166,16 @@ case(
      "and_null": (lit(None) & lit(None)) | col("b"), "kleene_and": col("b") & lit(None),
      "fill_null_null": col("b").fill_null(lit(None))},
 )
+# Strict casts in branches (issue 12, item 2): polars evaluates then/otherwise values and later
+# conditions (and a fill_nan value) only on the rows that reach them; so does the generated code.
+case(
+    "core.lazy_branches",
+    {"b": Boolean, "f": Float64, "s": String},
+    {"then_cast": when(col("b")).then(col("f").cast(Int64)),
+     "otherwise_cast": when(~col("f").is_finite()).then(-1).otherwise((col("f") * 2).cast(Int64)),
+     "later_condition": when(col("f").is_nan()).then(0).when(col("s").cast(Int64) > 2).then(1).otherwise(2),
+     "fill_nan_cast": col("f").fill_nan(col("s").cast(Float64))},
+    edges=False,
+    rows=[{"b": False, "f": float("nan"), "s": "1.5"}, {"b": True, "f": 2.5, "s": "7"},
+          {"b": None, "f": None, "s": "-3"}, {"b": False, "f": -3.5, "s": "10"}, {"b": True, "f": 7.0, "s": "0"}],
+)

@@ -25,17 +25,19 @@ Inputs are converted on entry and outputs on return.
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 import linecache
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
-from ...dtypes import Date, Datetime, Duration, Field, Int64
+from ...dtypes import Date, Datetime, Duration, Field, Float64, Int64, String
 from ...errors import CompileError
-from ...ir.base import Column, Literal, Node
-from ...ir.core import Cast, Eq
+from ...ir.base import Column, Literal, Node, walk
+from ...ir.core import Cast, Eq, When
+from ...ir.numeric import FillNan
 from ...runtime import convert
 from ..driver import Driver
 from ..registry import OperandInfo
@@ -49,6 +51,26 @@ __all__ = ["Arg", "Emitter", "GeneratedSource", "CompiledFunction", "generate_so
            "compile_feature_set"]
 
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,40}")
+
+
+def _fallible_casts(node: Node, fields: Mapping[Node, Field]) -> list[Node]:
+    """The strict casts under ``node`` that can fail on some value (the only ops that raise at run time)."""
+    out = []
+    for n in walk(node):
+        if isinstance(n, Cast) and n.strict:
+            src, dst = fields[n.operand].dtype, n.dtype
+            if (isinstance(src, Float64) and isinstance(dst, Int64)) or (
+                    isinstance(src, String) and isinstance(dst, (Int64, Float64))):
+                out.append(n)
+    return out
+
+
+def _lazy_positions(node: Node) -> list[Node]:
+    """The operands polars evaluates only on the rows that reach them: ``then``/``otherwise`` values
+    and later conditions of a ``when``, the value of a ``fill_nan`` (on its NaN rows)."""
+    if isinstance(node, FillNan):
+        return [node.value]
+    return list(node.operands[1:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +126,9 @@ class Emitter(Driver):
         self._helper_names: dict[Any, str] = {}
         self._shared: dict[Any, str] = {}
         self._n = 0
+        self._indent = 0  # block depth of emitted lines (see block())
+        #: how often each node occurs in the features' expression trees (shared subtrees repeat)
+        self.uses: dict[Node, int] = {}
         #: Integer intervals of the nodes: rules omit Int64 overflow checks that cannot fire.
         self.ranges = ValueRanges(fields)
 
@@ -169,7 +194,24 @@ class Emitter(Driver):
         return self.const(value)
 
     def emit(self, line: str) -> None:
-        self.lines.append("    " + line)
+        self.lines.append("    " * (1 + self._indent) + line)
+
+    def count_uses(self, node: Node) -> None:
+        for n in walk(node):
+            self.uses[n] = self.uses.get(n, 0) + 1
+
+    @contextlib.contextmanager
+    def block(self) -> Iterator[None]:
+        """Emit into an indented block (the body of an ``if``/``else``) whose values stay inside it:
+        nodes compiled there are forgotten afterwards, so code after the block never reads a
+        variable the block may not have set."""
+        memo, shared = dict(self.memo), dict(self._shared)
+        self._indent += 1
+        try:
+            yield
+        finally:
+            self._indent -= 1
+            self.memo, self._shared = memo, shared
 
     def shared(self, key: Any, make: Callable[[], str]) -> str:
         """Compute an auxiliary value once per function (e.g. a local wall-clock tuple).
@@ -216,7 +258,62 @@ class Emitter(Driver):
         return var
 
     #: Source text of a variable or literal holding a node's value (the driver's ``compile``).
-    value = Driver.compile
+    def compile(self, node: Node) -> str:
+        """:meth:`Driver.compile`, except that ``when`` and ``fill_nan`` evaluate an operand that may
+        raise (a strict cast) only on the rows that reach it, as polars does (see :func:`_lazy`)."""
+        if isinstance(node, (When, FillNan)) and node not in self.memo:
+            if isinstance(node, FillNan) and not isinstance(self.fields[node.operand].dtype, Float64):
+                return Driver.compile(self, node)
+            casts = [c for n in _lazy_positions(node) for c in _fallible_casts(n, self.fields)]
+            # A cast used more than once is computed on every row, first: polars' common
+            # sub-expression elimination (on by default, both engines) hoists it out of the branch.
+            for c in casts:
+                if self.uses.get(c, 1) > 1:
+                    self.compile(c)
+            if any(self.uses.get(c, 1) <= 1 for c in casts):
+                out = self._lazy(node)
+                self.memo[node] = out
+                return out
+        return Driver.compile(self, node)
+
+    #: Source text of a variable or literal holding a node's value.
+    value = compile
+
+    def _branch(self, var: str, node: Node, dtype: Any) -> None:
+        from .core import coerce
+
+        src = self.compile(node)
+        self.emit(f"{var} = {coerce(self, Arg(src, self.fields[node], node), dtype)}")
+
+    def _lazy(self, node: Node) -> str:
+        """``when``/``fill_nan`` as if/else blocks: each branch's operands are computed inside it."""
+        dtype = self.fields[node].dtype
+        var = self.tmp()
+        if isinstance(node, FillNan):
+            x = self.compile(node.operand)
+            self.emit(f"if {x} != {x}:")  # NaN (None != None is False: null stays null)
+            with self.block():
+                self._branch(var, node.value, dtype)
+            self.emit("else:")
+            with self.block():
+                self._branch(var, node.operand, dtype)
+            return var
+        ops = node.operands
+
+        def chain(i: int) -> None:
+            if i == len(ops) - 1:
+                self._branch(var, ops[-1], dtype)
+                return
+            cond = self.compile(ops[i])  # a null condition is falsy and counts as False (polars)
+            self.emit(f"if {cond}:")
+            with self.block():
+                self._branch(var, ops[i + 1], dtype)
+            self.emit("else:")
+            with self.block():
+                chain(i + 2)
+
+        chain(0)
+        return var
 
     def preload(self, node: Column, var: str) -> None:
         self.memo[node] = var
@@ -335,6 +432,8 @@ def _indicator_runs(fs: "FeatureSet") -> dict[str, tuple[Node, list[tuple[str, i
 def generate_source(fs: "FeatureSet") -> GeneratedSource:
     """The source text and globals of the per-request function of ``fs`` (nothing is compiled)."""
     e = Emitter(fs._fields)
+    for feat in fs.features.values():
+        e.count_uses(feat.node)
     taken: set[str] = set()
     fn_name = "features_" + (fs.name if _IDENT.fullmatch(fs.name) else "set")
     header = [
