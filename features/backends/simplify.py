@@ -26,3 +26,38 @@ def zero_literal_shortcut(node, a, b):
         if _is_zero_literal(a):
             return b, True
     return None
+
+
+def sum_tree(terms: list, *, is_int: bool, add, constant):
+    """``sum_horizontal`` in polars' order: a balanced tree, ``sum(t[:n//2]) + sum(t[n//2:])``.
+
+    Measured on polars 2.1 (in memory, any frame size): the sum of 3 terms is ``t0 + (t1 + t2)``, of 5
+    ``(t0 + t1) + (t2 + (t3 + t4))``; the streaming engine adds 5 or more terms in another order, so
+    both runtimes spell the tree out with ``+``. ``terms`` holds ``("const", value)`` for a literal
+    term (null literals already replaced by 0) and ``("expr", x)`` for the others; constant
+    subtrees are added in Python (as polars adds scalars) and a constant ±0 next to a column is
+    dropped (polars' scalar kernel returns the column: ``-0.0`` survives). ``add(a, b)`` and
+    ``constant(v)`` build the backend's values. Returns ``("const", value)`` or ``("expr", x)``.
+    """
+    def wrap(v):
+        return ((v + 2**63) % 2**64) - 2**63 if is_int else v
+
+    def combine(left, right):
+        (lk, lv), (rk, rv) = left, right
+        if lk == "const" and rk == "const":
+            return "const", wrap(lv + rv)
+        if lk == "const" and lv == 0:
+            return right
+        if rk == "const" and rv == 0:
+            return left
+        a = constant(lv) if lk == "const" else lv
+        b = constant(rv) if rk == "const" else rv
+        return "expr", add(a, b)
+
+    def tree(ts):
+        if len(ts) == 1:
+            return ts[0]
+        m = len(ts) // 2
+        return combine(tree(ts[:m]), tree(ts[m:]))
+
+    return tree(terms)

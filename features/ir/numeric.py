@@ -394,15 +394,19 @@ class MaxHorizontal(MinHorizontal):
 
 @dataclass(frozen=True, slots=True)
 class SumHorizontal(Node):
-    """``sum_horizontal(a, b, ..., ignore_nulls=True)``: row-wise sum, added left to right.
+    """``sum_horizontal(a, b, ..., ignore_nulls=True)``: row-wise sum, in polars' order.
 
     With ``ignore_nulls`` (the default) nulls count as zero, so an all-null row
     sums to 0 and ``-0.0 + null`` is ``0.0``; otherwise any null gives null.
-    Int64 wraps on overflow. Polars' own kernel adds in an order that depends
-    on the engine from five inputs on; skewless always adds left to right.
-    Literal terms: leading ones are added up first, and a literal zero is not
-    added at all (polars skips adding a constant zero on frames of two or more
-    rows, which keeps ``-0.0``), so ``sum_horizontal(0.0, x)`` is ``x``.
+    Int64 wraps on overflow; with a Float64 operand every term is converted to
+    Float64 first. The terms are added as polars 2.1 adds them in memory, a
+    balanced tree ``sum(t[:n//2]) + sum(t[n//2:])`` — already from three terms:
+    ``sum_horizontal(a, b, c)`` is ``a + (b + c)``, so ``(60.0, 60.0, 1.34e-6)``
+    is not the left fold. Polars' streaming engine adds five or more terms in
+    another order; skewless spells the in-memory tree out on both runtimes
+    (:func:`skewless.backends.simplify.sum_tree`). Literal terms: a constant
+    sub-sum is added first, and a constant ±0 next to a column is not added
+    (polars' scalar kernel returns the column, which keeps ``-0.0``).
     """
 
     method = "sum_horizontal"
@@ -413,36 +417,6 @@ class SumHorizontal(Node):
     def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
         dtype = _horizontal_dtype(self, args)
         return Field(dtype, (not self.ignore_nulls) and any(a.nullable for a in args))
-
-    def plan(self, dtype: DataType) -> tuple[int | float | None, tuple[int, ...]]:
-        """``(constant, operands)``: the sum is ``constant`` (if not None) plus the listed operands, left to right.
-
-        The constant folds the leading literals; null literals (ignore_nulls)
-        and literal zeros after it are dropped, and so is a zero constant when
-        any operand follows.
-        """
-        is_int = isinstance(dtype, Int64)
-        const: int | float | None = None
-        keep: list[int] = []
-        for i, node in enumerate(self.exprs):
-            if isinstance(node, Literal):
-                value = node.value
-                if value is None:
-                    continue
-                value = int(value) if is_int else float(value)
-                if not keep:
-                    const = value if const is None else const + value
-                    if is_int:
-                        const = ((const + 2**63) % 2**64) - 2**63
-                    continue
-                if value == 0:
-                    continue
-            keep.append(i)
-        if keep and const is not None and const == 0:
-            const = None
-        if const is None and not keep:
-            const = 0 if is_int else 0.0
-        return const, tuple(keep)
 
     def render(self, args: list[str]) -> str:
         extra = "" if self.ignore_nulls else ", ignore_nulls=False"

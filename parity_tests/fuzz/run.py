@@ -110,8 +110,12 @@ def _where_internal(exc: BaseException) -> str:
     return f"{frame.filename.rsplit('/', 2)[-2]}/{frame.filename.rsplit('/', 1)[-1]}:{frame.name}" if frame else "?"
 
 
-def check(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None = None) -> list[Finding]:
-    """Every finding of ``fs`` on ``rows`` (both oracles); ``stats`` counts what was compared."""
+def check(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None = None,
+          originals: dict[str, Node] | None = None) -> list[Finding]:
+    """Every finding of ``fs`` on ``rows`` (both oracles); ``stats`` counts what was compared.
+
+    ``originals``: each feature's expression as written (before skewless normalises it), which the
+    mirror oracle spells in raw polars; by default the normalised ones."""
     out: list[Finding] = []
     if _has_fitted(fs):
         from skewless.fitting import fit
@@ -149,11 +153,12 @@ def check(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None = None
     elif report.batch_error is not None and stats is not None:
         stats.both_raised += 1
     if report.batch_error is None and len(rows) >= 2:
-        out += _mirror(fs, rows, stats)
+        out += _mirror(fs, rows, stats, originals or {})
     return out
 
 
-def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None) -> list[Finding]:
+def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
+            originals: dict[str, Node]) -> list[Finding]:
     import polars as pl
 
     from skewless.backends.polars.dtypes import to_polars
@@ -162,13 +167,14 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None) -> 
     batch = fs.transform(df.lazy()).collect()
     out = []
     for name, feat in fs.features.items():
-        dev = mirror_mod.deviation(feat.node)
+        node = originals.get(name, feat.node)
+        dev = mirror_mod.deviation(node)
         if dev is not None:
             if stats is not None:
                 stats.mirror_deviation[dev] += 1
             continue
         try:
-            expr = mirror_mod.mirror(feat.node, fs._fields)
+            expr = mirror_mod.mirror(node, fs._fields)
         except mirror_mod.NoMirror as exc:
             if stats is not None:
                 stats.mirror_missing[str(exc)] += 1
@@ -205,7 +211,8 @@ def _single(expr_node: Node) -> FeatureSet:
     return FeatureSet("fuzz", SCHEMA, {"f0": Expr(expr_node)})
 
 
-def shrink(fs: FeatureSet, rows: list[dict[str, Any]], finding: Finding, budget: int = 150) -> Finding:
+def shrink(fs: FeatureSet, rows: list[dict[str, Any]], finding: Finding, budget: int = 150,
+           originals: dict[str, Node] | None = None) -> Finding:
     """The same kind of finding with one feature, the fewest rows and the smallest sub-expression."""
     calls = [0]
 
@@ -220,16 +227,17 @@ def shrink(fs: FeatureSet, rows: list[dict[str, Any]], finding: Finding, budget:
         except Exception as exc:
             hit = Finding("crash", f"definition: {_where_internal(exc)}", _exc(exc))
             return hit if hit.kind == finding.kind else None
-        for f in check(cand, rs):
+        for f in check(cand, rs, originals={"f0": node}):
             if f.kind == finding.kind and f.where == finding.where:
                 return f
         return None
 
     node, best = None, None
-    for feat in fs.features.values():
-        hit = fails(feat.node, rows)
+    for name, feat in fs.features.items():
+        start = (originals or {}).get(name, feat.node)
+        hit = fails(start, rows)
         if hit is not None:
-            node, best = feat.node, hit
+            node, best = start, hit
             break
     if node is None:
         finding.expr = "; ".join(render(f.node) for f in fs.features.values())
@@ -317,9 +325,10 @@ def run(seed: int = 0, *, seconds: float | None = None, feature_sets: int | None
         rows = random_rows(rng, rng.choice(ROW_COUNTS))
         stats.rows += len(rows)
         stats.values += len(rows) * len(fs.features)
-        for finding in check(fs, rows, stats):
+        originals = {f"f{i}": t.expr._node for i, t in enumerate(typed)}
+        for finding in check(fs, rows, stats, originals):
             stats.finding_counts[finding.kind] += 1
-            _record(stats, shrink(fs, rows, finding), log)
+            _record(stats, shrink(fs, rows, finding, originals=originals), log)
     stats.productions = Counter(gen.used)
     stats.refusals.update(gen.refusals)
     stats.seconds = time.perf_counter() - started

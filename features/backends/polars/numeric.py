@@ -11,6 +11,7 @@ from ...dtypes import Float64, Int64, Null
 from ...ir import numeric as ops
 from .core import as_float, cast_to
 from .dtypes import to_polars
+from ..simplify import sum_tree
 from .lazy import pl
 from .table import RULES
 
@@ -99,15 +100,20 @@ RULES.register(ops.MaxHorizontal)(lambda c, n, a: pl.max_horizontal(_inputs(c, n
 
 @RULES.register(ops.SumHorizontal)
 def _sum_horizontal(c, node, args):
-    # A left fold spelt out: polars' sum_horizontal adds in an engine-dependent order.
+    # polars' in-memory order spelt out (its streaming engine adds 5+ terms in another order).
     dtype, exprs = _inputs(c, node, args)
     pdtype = to_polars(dtype)
-    if not node.ignore_nulls and any(isinstance(a.dtype, Null) for a in args):
+    is_int = isinstance(dtype, Int64)
+    if not node.ignore_nulls and any(a.is_literal and a.node.value is None for a in args):
         return pl.lit(None, dtype=pdtype)
-    const, keep = node.plan(dtype)
-    zero = pl.lit(0 if isinstance(dtype, Int64) else 0.0, dtype=pdtype)
-    out = None if const is None else pl.lit(const, dtype=pdtype)
-    for i in keep:
-        expr = exprs[i].fill_null(zero) if node.ignore_nulls and args[i].nullable else exprs[i]
-        out = expr if out is None else out + expr
-    return out
+    zero = pl.lit(0 if is_int else 0.0, dtype=pdtype)
+    terms = []
+    for a, expr in zip(args, exprs):
+        if a.is_literal:
+            v = a.node.value
+            terms.append(("const", 0 if v is None else (int(v) if is_int else float(v))))
+        else:
+            terms.append(("expr", expr.fill_null(zero) if node.ignore_nulls and a.nullable else expr))
+    kind, out = sum_tree(terms, is_int=is_int, add=lambda x, y: x + y,
+                         constant=lambda v: pl.lit(v, dtype=pdtype))
+    return pl.lit(out, dtype=pdtype) if kind == "const" else out

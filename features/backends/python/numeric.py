@@ -14,6 +14,7 @@ from ...ir import numeric as ops
 from ...ir.base import INT64_MAX, INT64_MIN
 from ...runtime import arith
 from ...runtime import numeric as rt
+from ..simplify import sum_tree
 from .codegen import Arg, Emitter
 from .core import _float_compare, coerce, compare_src  # noqa: PLC2701 (polars' float order, shared)
 from .table import RULES
@@ -349,27 +350,31 @@ def _min_max_horizontal(e: Emitter, node, args: list[Arg]):
 def _sum_horizontal(e: Emitter, node, args: list[Arg]):
     dtype = e.fields[node].dtype
     is_int = isinstance(dtype, Int64)
-    if not node.ignore_nulls and any(isinstance(a.dtype, Null) for a in args):
+    if not node.ignore_nulls and any(_is_null_literal(a) for a in args):
         return "None"
     zero = "0" if is_int else "0.0"
-    const, keep = node.plan(dtype)
-    terms = [] if const is None else [e.literal(const)]
+    terms = []
     nullable: list[str] = []
-    for i in keep:
-        arg = args[i]
+    for arg in args:
+        if arg.is_literal:
+            v = arg.node.value
+            terms.append(("const", 0 if v is None else (int(v) if is_int else float(v))))
+            continue
         src = arg.src if is_int else _num(e, arg)
         if arg.nullable:
             nullable.append(arg.src)
             if node.ignore_nulls:
                 src = f"({src} if {arg.src} is not None else {zero})"
-        terms.append(src)
-    total = " + ".join(terms)
+        terms.append(("expr", src))
+    kind, total = sum_tree(terms, is_int=is_int, add=lambda x, y: f"({x} + {y})", constant=e.literal)
+    if kind == "const":
+        return e.literal(total)
     guard = ""
     if nullable and not node.ignore_nulls:
         guard = " or ".join(f"{n} is None" for n in dict.fromkeys(nullable))
         total = f"None if {guard} else {total}"
-    if not is_int or len(terms) == 1:
-        return total
+    if not is_int or " + " not in total:
+        return total  # (one Int64 term cannot overflow)
     maybe_none = "{out} is not None and " if guard else ""
     return [
         f"{{out}} = {total}",
