@@ -32,7 +32,15 @@ DEVIATIONS: dict[str, str] = {
            "is one value, which a column is on one-row frames only; skewless applies the specialisations per row "
            "on every frame so the batch result does not depend on frame size (see skewless.ir.core.Pow)",
     "HashBucket": "skewless' own stable hash (polars' hash is seeded per version); no polars spelling",
+    "NullOperand": "an untyped lit(None) where polars raises on the Null dtype (lit(None).dt.hour(), "
+                   "when(lit(None)), lit(None) & lit(None)): skewless gives it the meaning of a typed null on both "
+                   "runtimes (see skewless.ir.normalize); compared only where raw polars runs",
 }
+
+
+def has_null_operand(node: Node, fields: Any) -> bool:
+    """Whether ``node`` holds a sub-expression of the Null dtype (raw polars may raise on it)."""
+    return any(isinstance(fields[n].dtype, Null) for n in walk(node) if n in fields)
 
 
 class NoMirror(Exception):

@@ -118,6 +118,7 @@ def check(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None = None
     mirror oracle spells in raw polars; by default the normalised ones."""
     out: list[Finding] = []
     if _has_fitted(fs):
+        originals = None  # the lowered expressions are the ones to mirror
         from skewless.fitting import fit
 
         try:
@@ -183,6 +184,10 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
             # with_columns broadcasts a scalar-valued expression to the frame's height, as a feature is
             raw = df.with_columns(expr.alias("__mirror__"))["__mirror__"].to_list()
         except Exception as exc:
+            if mirror_mod.has_null_operand(node, fs._fields):
+                if stats is not None:
+                    stats.mirror_deviation["NullOperand"] += 1
+                continue
             out.append(Finding("mirror", "raw polars raised", _exc(exc)))
             continue
         want = batch[name].to_list()
