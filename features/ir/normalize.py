@@ -122,9 +122,29 @@ def normalize(node: Node, fields: dict[Node, Field], infer: Callable[[Node], Fie
         hit = memo.get(n)
         if hit is not None:
             return hit
-        out = n if isinstance(n, (Column, Literal)) else _rewrite(n.map_children(visit))
+        if isinstance(n, (Column, Literal)):
+            out = n
+        elif type(n).__name__ == "IsBetween":
+            out = _is_between(n)
+        else:
+            out = _rewrite(n.map_children(visit))
         memo[n] = out
         return out
+
+    def _is_between(n: Node) -> Node:
+        # Whether polars gives null on every row depends on the bounds as written (a null literal
+        # of another dtype, or an untyped one), not on what they fold to: a null-valued bound such
+        # as coalesce(lit(None)) follows Kleene logic. A bound folded to null gets the value's dtype.
+        if n.all_null([fields[c] for c in n.children()]):
+            out: Node = Literal(None, Boolean())
+            infer(out)
+            return out
+        new = n.map_children(visit)
+        value = fields[new.children()[0]].dtype
+        if not isinstance(value, Null):
+            new = new.map_children(lambda c: Literal(None, value)
+                                   if isinstance(c, Literal) and c.value is None and c.dtype != value else c)
+        return _rewrite(new)
 
     def _rewrite(n: Node) -> Node:
         field = infer(n)
@@ -153,10 +173,6 @@ def normalize(node: Node, fields: dict[Node, Field], infer: Callable[[Node], Fie
                 out: Node = Literal(value, field.dtype)
             except ExprTypeError:
                 return n
-            infer(out)
-            return out
-        if type(n).__name__ == "IsBetween" and n.all_null([fields[c] for c in n.children()]):
-            out = Literal(None, Boolean())
             infer(out)
             return out
         out = _typed_null_children(n, fields)

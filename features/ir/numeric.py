@@ -338,11 +338,12 @@ class IsBetween(Node):
         return field_of(Boolean(), a, lo, hi)
 
     def all_null(self, args) -> bool:
-        """Polars gives null on every row when the value or a bound has the Null dtype (``None``), or
-        when a bound or the value is a null literal of another dtype than the value (measured on
-        polars 2.1: ``col("i").is_between(lit(None, dtype=Float64), 3)`` is null even where ``i > 3``;
-        a null literal of the value's own dtype, or a null-valued expression, follows Kleene logic)."""
-        if any(isinstance(f.dtype, Null) for f in args):
+        """Polars gives null on every row when the value has the Null dtype, or when a bound (or the
+        value) is a null *literal* of another dtype than the value, ``lit(None)`` included (measured on
+        polars 2.1: ``col("i").is_between(lit(None, dtype=Float64), 3)`` is null even where ``i > 3``).
+        A null literal of the value's own dtype, or a null-valued expression such as
+        ``coalesce(lit(None))``, follows Kleene logic."""
+        if isinstance(args[0].dtype, Null):
             return True
         value = args[0].dtype
         return any(isinstance(n, Literal) and n.value is None and f.dtype != value

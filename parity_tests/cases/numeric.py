@@ -196,3 +196,26 @@ case(
         "lit_pow_col": lit(-0.0) ** col("a"), "lit_min": min_horizontal(1.0, -0.0, col("a")),
     },
 )
+
+# is_between with null bounds (issue 12, item 4): a null literal of another dtype than the value makes
+# every row null in polars; one of the value's dtype, or a null-valued expression, follows Kleene logic.
+from skewless import coalesce  # noqa: E402
+
+case(
+    "numeric.is_between_null_bounds",
+    {"i": Int64, "f": Float64},
+    {"mixed_lower": col("i").is_between(lit(None, dtype=Float64), col("i"), closed="none"),
+     "mixed_upper": col("f").is_between(0, lit(None, dtype=Int64)),
+     "same_dtype": col("i").is_between(lit(None, dtype=Int64), 3),
+     "null_valued": col("i").is_between(coalesce(lit(None)), 3),
+     "untyped": col("f").is_between(None, 1.5)},
+)
+# sum_horizontal in polars' order (a balanced tree from three terms; issue 12, item 9).
+case(
+    "numeric.sum_horizontal_tree",
+    {"a": Float64, "b": Float64, "c": Float64, "i": Int64},
+    {"three": sum_horizontal("a", "b", "c"), "five": sum_horizontal("a", "b", "c", "i", 1.5),
+     "ints_to_float": sum_horizontal("i", "i", "a"), "zero_const": sum_horizontal(0.0, "a", lit(None)),
+     "strict": sum_horizontal("a", "i", "b", ignore_nulls=False)},
+    edge_limit=1200,
+)

@@ -198,3 +198,23 @@ case(
     rows=[{"a": dt.date(9999, 12, 31), "b": dt.date(1, 1, 1)}, {"a": dt.date(1, 1, 1), "b": dt.date(9999, 12, 31)},
           {"a": dt.date(2024, 3, 1), "b": dt.date(2024, 2, 28)}],
 )
+
+# Zoned literals after 2099 (issue 12, item 3): polars rebuilt lit(aware datetime) from its wall clock
+# with no DST after 2099; skewless builds it from the instant. And EST before 1908 (item 10): values are
+# compared as instants, not through the OS copy of the zone polars uses to build Python values.
+_NY_2150 = dt.datetime(2150, 7, 1, 12, tzinfo=get_zone("America/New_York"))
+_LH_2150 = dt.datetime(2150, 1, 15, 12, tzinfo=get_zone("Australia/Lord_Howe"))
+case(
+    "temporal.zoned_literals_after_2099",
+    {"t": Datetime("us", "America/New_York"), "u": Datetime("us", "UTC")},
+    {"hour": lit(_NY_2150).dt.hour(), "literal": lit(_NY_2150), "since": col("t") - lit(_NY_2150),
+     "lord_howe": lit(_LH_2150).dt.minute(), "in_utc": col("u") - lit(_LH_2150).dt.convert_time_zone("UTC")},
+)
+case(
+    "temporal.est_before_1908",
+    {"t": Datetime("us", "EST")},
+    {"same": col("t"), "hour": col("t").dt.hour(), "minute": col("t").dt.minute(),
+     "utc": col("t").dt.convert_time_zone("UTC")},
+    rows=[{"t": dt.datetime(1850, 12, 15, 16, 36, tzinfo=get_zone("EST"))},
+          {"t": dt.datetime(1907, 12, 31, 23, 59, tzinfo=get_zone("EST"))}],
+)
