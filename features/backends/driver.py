@@ -63,9 +63,11 @@ class Driver:
         elif isinstance(node, Literal):
             out = self.compile_literal(node)
         else:
-            rule = self.rule(node)
-            args = [self.operand(node, child, self.compile(child)) for child in node.children()]
-            out = self.apply(rule, node, args)
+            out = self.compile_whole(node)
+            if out is None:
+                rule = self.rule(node)
+                args = [self.operand(node, child, self.compile(child)) for child in node.children()]
+                out = self.apply(rule, node, args)
         self.memo[node] = out
         return out
 
@@ -87,6 +89,11 @@ class Driver:
 
     def compile_literal(self, node: Literal) -> Any:
         raise NotImplementedError
+
+    def compile_whole(self, node: Node) -> Any:
+        """A backend may compile some nodes itself, operands included (the python backend computes
+        ``when`` branches inside if/else blocks); None (the default): operands first, then the rule."""
+        return None
 
     def operand(self, parent: Node, child: Node, value: Any) -> Any:
         """How the rule of ``parent`` sees its operand ``child`` compiled to ``value``."""

@@ -156,6 +156,14 @@ class Pow(BinaryOp):
     product ``x * x * ...``; other exponents use C ``pow`` (``(-8.0) ** (1/3)`` is
     NaN, ``0.0 ** -1`` is inf). Both runtimes spell these cases out explicitly.
 
+    Deliberate departure from polars: with a *column* exponent, polars uses C
+    ``pow`` on every row of a frame of two or more rows but the specialisations on
+    a one-row frame (where the column is "a single value"). skewless applies the
+    specialisations per row on every frame, so the batch result does not depend on
+    the frame size: ``col("a") ** col("b")`` with ``b = 3.0`` is ``a * a * a``,
+    which can differ from polars' multi-row ``pow(a, 3.0)`` by 1-2 ulp (pinned by
+    ``parity_tests/test_fuzz_reproducers.py``; listed in the fuzzer's mirror deviations).
+
     ``Int64 ** k`` for a literal ``k >= 0`` stays Int64 and wraps like polars;
     an integer exponent column is refused (polars raises at run time on a
     negative exponent) — cast it to Float64.

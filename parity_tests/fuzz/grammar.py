@@ -52,7 +52,7 @@ PARAM_POOLS: dict[str, list[Any]] = {
     "time_zone": ZONES,
     "time_unit": ["us", "ms", "s", "d", "ns"],
     "pattern": ["a", ".", "a.b", "^a", "b$", "[0-9]+", "(a)(b)?", "\\d", "(?i)σ", "", "\\s+", "(", "[[:alpha:]]",
-                "x*", "ß", "(?i)k", "^$", "\\bA"],
+                "x*", "ß", "(?i)k", "^$", "\\bA", "(\\d+)", "([a-z]+)-(\\d)", "(?i)(σ|ß)", "(.)(.)"],
     "value": ["", "x", "$1", "${1}_", "\\", "ẞ"],
     "fill_char": [" ", "0", "ß", "x"],
     "characters": [None, " ", "ab", "\t\n", "🙂", "0"],
@@ -344,8 +344,36 @@ class Generator:
         return recv
 
     def feature(self) -> Typed:
-        """One feature's expression: nesting depth 1-6 (the IR rejects always-null Null dtypes later)."""
-        return self.expr(self.rng.randint(1, 6))
+        """One feature's expression: nesting depth 1-6 (the IR rejects always-null Null dtypes later).
+
+        While some production has never been accepted, a third of the features try one of them on
+        receivers of every dtype first, so each op is reached early in a run."""
+        rng = self.rng
+        unused = [p for p in self.prods if not self.used[p.name]]
+        if unused and rng.random() < 0.33:
+            prod = rng.choice(unused)
+            for dtype in rng.sample(list(DTYPES.values()), len(DTYPES)):
+                for _ in range(3):
+                    recv = self.expr(rng.randint(1, 3), dtype)
+                    if recv.field.dtype != dtype:
+                        continue
+                    key = (prod.name, type(dtype).__name__)
+                    self.tried[key] += 1
+                    try:
+                        out = self.apply(prod, recv, 3)
+                        field = self.infer(out)
+                    except Refused as r:
+                        self.refusals[r.kind] += 1
+                        continue
+                    except Exception as exc:
+                        import traceback
+
+                        self.crashes.append((prod.name, "".join(traceback.format_exception_only(type(exc), exc)).strip()))
+                        continue
+                    self.accepted[key] += 1
+                    self.used[prod.name] += 1
+                    return Typed(out, field, recv.depth + 1)
+        return self.expr(rng.randint(1, 6))
 
 
 _ = (Date, Datetime, Duration, Null, String, Int64)

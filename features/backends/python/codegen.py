@@ -258,12 +258,12 @@ class Emitter(Driver):
         return var
 
     #: Source text of a variable or literal holding a node's value (the driver's ``compile``).
-    def compile(self, node: Node) -> str:
-        """:meth:`Driver.compile`, except that ``when`` and ``fill_nan`` evaluate an operand that may
-        raise (a strict cast) only on the rows that reach it, as polars does (see :func:`_lazy`)."""
-        if isinstance(node, (When, FillNan)) and node not in self.memo:
+    def compile_whole(self, node: Node) -> str | None:
+        """``when`` and ``fill_nan`` evaluate an operand that may raise (a strict cast) only on the
+        rows that reach it, as polars does (see :meth:`_lazy`); None for every other node."""
+        if isinstance(node, (When, FillNan)):
             if isinstance(node, FillNan) and not isinstance(self.fields[node.operand].dtype, Float64):
-                return Driver.compile(self, node)
+                return None
             casts = [c for n in _lazy_positions(node) for c in _fallible_casts(n, self.fields)]
             # A cast used more than once is computed on every row, first: polars' common
             # sub-expression elimination (on by default, both engines) hoists it out of the branch.
@@ -271,13 +271,11 @@ class Emitter(Driver):
                 if self.uses.get(c, 1) > 1:
                     self.compile(c)
             if any(self.uses.get(c, 1) <= 1 for c in casts):
-                out = self._lazy(node)
-                self.memo[node] = out
-                return out
-        return Driver.compile(self, node)
+                return self._lazy(node)
+        return None
 
-    #: Source text of a variable or literal holding a node's value.
-    value = compile
+    #: Source text of a variable or literal holding a node's value (the driver's ``compile``).
+    value = Driver.compile
 
     def _branch(self, var: str, node: Node, dtype: Any) -> None:
         from .core import coerce
