@@ -182,7 +182,8 @@ class FeatureSet(CompiledFeatureSet):
             field = memo[node]
             resolved[key] = node
             self.features[key] = Feature(key, node, field)
-        _check_columns(self.features, self.inputs, memo)
+        # (the nodes of the features as normalised: the typing memo also holds the ones they replaced)
+        _check_columns(self.features, self.inputs, {m for f in self.features.values() for m in walk(f.node)})
         # Static field of every IR node, shared by the backends.
         self._fields: dict[Node, Field] = memo
 

@@ -162,7 +162,7 @@ def normalize(node: Node, fields: dict[Node, Field], infer: Callable[[Node], Fie
             out = Literal(None, field.dtype)
             infer(out)
             return out
-        if is_constant(n):
+        if is_constant(n) and len(n.output_columns("_")) == 1:  # (one_hot's columns stay an op)
             try:
                 value = evaluate(n, fields)
             except SkewlessError as exc:

@@ -123,6 +123,11 @@ def check(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None = None
 
         try:
             fs = fit(fs, rows, label="f").lowered
+            if stats is not None:  # the ops fitted ops lower to (OneHotColumns, MapValues, ...)
+                for feat in fs.features.values():
+                    for n in walk(feat.node):
+                        if not stats.ops.get(type(n).__name__):
+                            stats.ops[type(n).__name__] += 1
         except SkewlessError as exc:
             if stats is not None:
                 stats.refusals[refusal_kind("fit", exc)] += 1

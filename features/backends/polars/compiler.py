@@ -138,9 +138,9 @@ def transform(fs: "FeatureSet", frame: Any, *, keep: tuple[str, ...] = (), per_b
         raise SchemaError(f"kept columns {sorted(clash)} clash with feature names")
     if casts:  # otherwise every input already has its declared dtype: no identity step in the plan
         lf = lf.with_columns(inputs)
-    if not keep and all(isinstance(f.node, Literal) for f in fs.features.values()):
+    if not keep and not fs.used_inputs():
         # A select of scalars only gives one row; with_columns broadcasts them to the frame's height.
-        # (Every scalar-valued sub-expression is a literal after normalisation, skewless.ir.normalize,
-        # so this is the only case; next to a column, select broadcasts the literals itself.)
+        # (A feature that reads no input is a literal after normalisation, skewless.ir.normalize, or
+        # one_hot's columns of one; next to a column, select broadcasts them itself.)
         return lf.with_columns(*exprs.values()).select(list(exprs))
     return lf.select([*(pl.col(k) for k in keep), *exprs.values()])
