@@ -150,3 +150,13 @@ def test_item9_pow_with_a_column_exponent_is_the_documented_deviation():
     fs, _ = _parity({"p": col("a") ** col("b")}, {"a": Float64, "b": Float64}, df.rows(named=True))
     assert fs.transform(df).collect()["p"][0] == x * x * x
     assert _raw(df, pl.col("a") ** pl.col("b"))[0] == x ** 3.0 != x * x * x
+
+
+def test_constant_folding_keeps_polars_meaning():
+    df = pl.DataFrame({"i": [-9223372036854775807, 1]})
+    fs, _ = _parity({"q": lit(76.9) / lit(-3.0), "fn": col("i").fill_nan(lit(9007199254740992.0))},
+                    {"i": Int64}, df.rows(named=True))
+    out = fs.transform(df).collect()
+    assert out["q"].to_list() == _raw(df, pl.lit(76.9) / pl.lit(-3.0)) == [76.9 / -3.0] * 2
+    assert out["fn"].to_list() == _raw(df, pl.col("i").fill_nan(pl.lit(9007199254740992.0)))
+    assert fs.output_schema()["fn"].dtype == Float64()

@@ -154,7 +154,13 @@ def normalize(node: Node, fields: dict[Node, Field], infer: Callable[[Node], Fie
         if isinstance(n, core.When) and any(isinstance(c, Literal) for c in children[0:-1:2]):
             return _constant_conditions(n, field, infer)
         if type(n).__name__ == "FillNan" and not isinstance(fields[children[0]].dtype, Float64):
-            return children[0]  # an integer has no NaN: polars returns the operand itself (a scalar if it is one)
+            # an integer has no NaN: polars returns the operand itself (a scalar if it is one), cast
+            # to the supertype with the fill value
+            out = children[0]
+            if fields[out].dtype != field.dtype and not isinstance(field.dtype, Null):
+                out = core.Cast(out, field.dtype)
+                infer(out)
+            return out
         if (n.propagates_nulls and any(_null_operand(c, fields) for c in children)) or (
                 type(n).__name__ in _NULL_RECEIVER and _null_operand(children[0], fields)) or (
                 type(n).__name__ == "SumHorizontal" and not n.ignore_nulls
