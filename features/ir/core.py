@@ -102,9 +102,7 @@ class TrueDiv(BinaryOp):
     Division by a literal is computed as multiplication by its reciprocal,
     ``a * (1 / k)``, on both runtimes. Polars' own kernel does exactly that on
     frames of two or more rows but true division on one-row frames, so the
-    batch result would otherwise depend on frame and chunk sizes. A literal
-    divided by a literal is true division (polars divides two scalars so; such
-    constants are folded when the feature set is defined).
+    batch result would otherwise depend on frame and chunk sizes.
     """
 
     symbol = "/"

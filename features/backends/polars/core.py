@@ -19,7 +19,7 @@ def as_float(arg):
 
 def quotient(a, b):
     """``a / b``; a literal divisor becomes ``a * (1 / k)`` (see :class:`skewless.ir.core.TrueDiv`)."""
-    if b.is_literal and b.node.value is not None and not a.is_literal:
+    if b.is_literal and b.node.value is not None:
         return as_float(a) * pl.lit(arith.fdiv(1.0, float(b.node.value)), dtype=pl.Float64)
     return as_float(a) / as_float(b)
 

@@ -66,7 +66,7 @@ def _reciprocal(value: float) -> float:
 def _quotient(e: Emitter, a: Arg, b: Arg) -> str:
     """``a / b`` as both runtimes compute it: a literal divisor becomes a reciprocal multiply."""
     fa = coerce(e, a, Float64())
-    if b.is_literal and b.node.value is not None and not a.is_literal:  # (two scalars: true division)
+    if b.is_literal and b.node.value is not None:
         return f"{fa} * {e.literal(_reciprocal(b.node.value))}"
     fb = coerce(e, b, Float64())
     if isinstance(b.dtype, Int64):
