@@ -25,5 +25,13 @@ if ! command -v curl >/dev/null 2>&1; then
     echo "scripts/test.sh: curl is missing (apt-get install -y curl as root)" >&2
   fi
 fi
+# The Redis online store is tested against a real redis-server (tests/redis_server.py), never a fake.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "scripts/test.sh: redis-server is missing (apt-get install -y redis-server as root)" >&2
+  fi
+fi
 # -n 2: both cores; hypothesis runs its full example counts (>= 200 per property).
 exec .venv/bin/python -m pytest -n 2 -q "$@"

@@ -1,0 +1,24 @@
+"""Entity state for lookups: the online store behind one small protocol.
+
+A store keeps, per entity table and entity key, the newest row by **event time** (an older write never
+overwrites newer state; on equal event times the later write wins). Every lookup of one request is one
+round trip (:meth:`OnlineStore.get_many`). Bulk loads are versioned (:meth:`OnlineStore.load`): rows go to a
+new version that readers cannot see until one atomic switch, so a half-finished load is never visible.
+Every failure to reach the store is one :class:`StoreUnavailable` naming the store, raised within the
+store's bounded timeout.
+
+Two implementations share one conformance suite (``tests/test_state_store.py``):
+
+* :class:`SQLiteStore` — the embedded default, one file, the standard library's ``sqlite3`` in WAL mode;
+* :class:`RedisStore` — Redis through redis-py, for production.
+
+This package never imports polars: the serving path reads it.
+"""
+
+from __future__ import annotations
+
+from skewless.state.protocol import InvalidKey, LoadResult, OnlineStore, StateRow, StoreUnavailable
+from skewless.state.redis_store import RedisStore
+from skewless.state.sqlite_store import SQLiteStore
+
+__all__ = ["InvalidKey", "LoadResult", "OnlineStore", "RedisStore", "SQLiteStore", "StateRow", "StoreUnavailable"]

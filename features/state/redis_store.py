@@ -1,0 +1,239 @@
+"""The production online store: Redis through redis-py.
+
+Layout under a namespace (default ``skewless:``): ``{ns}meta:{table}``, a hash with the table's ``live``
+version, the ``pending`` version a load is writing and the ``next`` version number; ``{ns}row:{table}:
+{version}:{key}``, a hash with the row's event time ``t`` and its encoded row ``r``.
+
+Every operation is one server-side Lua script, so each is atomic and is one round trip:
+
+* a write compares event times on the server (an older write never overwrites newer state, whoever sends
+  what, whatever the network reorders) and writes the live version and, during a load, the pending one;
+* a read of all lookups of a request resolves each table's live version and reads every row in the same
+  script: one round trip (what pipelined ``MGET`` would give) *and* one consistent version per table, which
+  a client-side version cache could not give during a switch;
+* the version switch of a load sets ``live`` and clears ``pending`` at once.
+
+Old versions are removed after the switch with ``SCAN``/``UNLINK`` (readers no longer see them). The scripts
+build key names themselves, so this store is for a single Redis server (or a primary with replicas), not a
+Redis Cluster.
+
+Timeouts: connect and socket timeouts are the store's ``timeout`` and redis-py's retries are off, so a dead,
+refusing or stalled server raises :class:`StoreUnavailable` after at most ``timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from skewless.state.codec import decode_row, encode_key, encode_row
+from skewless.state.protocol import (
+    ConcurrentLoad, InvalidKey, Key, LoadResult, Row, StateRow, StoreUnavailable, check_event_time, check_table,
+)
+
+_WRITE = """
+local ns, tbl, mode = ARGV[1], ARGV[2], ARGV[3]
+local meta = ns .. 'meta:' .. tbl
+local targets = {}
+if mode == 'live' then
+  local live = redis.call('HGET', meta, 'live')
+  if not live then
+    live = tostring(redis.call('HINCRBY', meta, 'next', 1))
+    redis.call('HSET', meta, 'live', live)
+  end
+  targets[1] = live
+  local pending = redis.call('HGET', meta, 'pending')
+  if pending then targets[2] = pending end
+else
+  if redis.call('HGET', meta, 'pending') ~= mode then return redis.error_reply('SKEWLESS_LOAD_REPLACED') end
+  targets[1] = mode
+end
+for i = 4, #ARGV, 3 do
+  local ts = tonumber(ARGV[i + 1])
+  for _, version in ipairs(targets) do
+    local k = ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i]
+    local old = redis.call('HGET', k, 't')
+    if (not old) or tonumber(old) <= ts then redis.call('HSET', k, 't', ARGV[i + 1], 'r', ARGV[i + 2]) end
+  end
+end
+return 0
+"""
+_GET = """
+local ns = ARGV[1]
+local lives, out = {}, {}
+for i = 2, #ARGV, 2 do
+  local tbl = ARGV[i]
+  local live = lives[tbl]
+  if live == nil then
+    live = redis.call('HGET', ns .. 'meta:' .. tbl, 'live') or false
+    lives[tbl] = live
+  end
+  if live then
+    local v = redis.call('HMGET', ns .. 'row:' .. tbl .. ':' .. live .. ':' .. ARGV[i + 1], 't', 'r')
+    out[#out + 1] = v[1] or false
+    out[#out + 1] = v[2] or false
+  else
+    out[#out + 1] = false
+    out[#out + 1] = false
+  end
+end
+return out
+"""
+_START = """
+local meta = ARGV[1] .. 'meta:' .. ARGV[2]
+local stale = redis.call('HGET', meta, 'pending') or false
+local new = redis.call('HINCRBY', meta, 'next', 1)
+redis.call('HSET', meta, 'pending', new)
+return {stale, new}
+"""
+_SWITCH = """
+local meta = ARGV[1] .. 'meta:' .. ARGV[2]
+if redis.call('HGET', meta, 'pending') ~= ARGV[3] then return redis.error_reply('SKEWLESS_LOAD_REPLACED') end
+local old = redis.call('HGET', meta, 'live') or false
+redis.call('HSET', meta, 'live', ARGV[3])
+redis.call('HDEL', meta, 'pending')
+return old
+"""
+_ABANDON = """
+local meta = ARGV[1] .. 'meta:' .. ARGV[2]
+if redis.call('HGET', meta, 'pending') == ARGV[3] then redis.call('HDEL', meta, 'pending') return 1 end
+return 0
+"""
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.:-]{0,100}\Z")  # no glob characters: SCAN patterns are built from it
+_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+class RedisStore:
+    """The Redis :class:`~skewless.state.OnlineStore`.
+
+    Parameters
+    ----------
+    url
+        ``redis://host:port/db`` (redis-py's URL forms).
+    timeout
+        Seconds for connecting and for each reply before :class:`StoreUnavailable`; no retries.
+    namespace
+        Prefix of every key this store uses.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 1.0, namespace: str = "skewless:"):
+        if not _NAMESPACE.match(namespace):
+            raise InvalidKey(f"Redis namespace {namespace!r} is not letters, digits and '_.:-'")
+        self.timeout = float(timeout)
+        self.namespace = namespace
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
+            retry=Retry(NoBackoff(), 0), retry_on_timeout=False)
+        kw = self._client.connection_pool.connection_kwargs
+        self.name = f"redis://{kw.get('host', 'localhost')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
+        self._scripts = {name: self._client.register_script(src) for name, src in
+                         (("write", _WRITE), ("get", _GET), ("start", _START), ("switch", _SWITCH),
+                          ("abandon", _ABANDON))}
+        self._closed = False
+
+    def _call(self, what: str, script: str, args: list[Any]) -> Any:
+        if self._closed:
+            raise StoreUnavailable(self.name, "the store is closed")
+        try:
+            return self._scripts[script](args=args)
+        except _ERRORS as exc:
+            raise StoreUnavailable(self.name, f"{what} failed within {self.timeout:g} s: {exc}") from exc
+        except redis.exceptions.ResponseError as exc:
+            if "SKEWLESS_LOAD_REPLACED" in str(exc):
+                raise ConcurrentLoad(f"{self.name}: another load replaced this one ({what})") from None
+            raise StoreUnavailable(self.name, f"{what}: {exc}") from exc
+
+    def write(self, table: str, rows: Iterable[tuple[Key, int, Row]]) -> None:
+        check_table(table)
+        args: list[Any] = [self.namespace, table, "live"]
+        for key, ts, row in rows:  # every row checked before anything is sent
+            args += (encode_key(table, key), check_event_time(ts, table, key), encode_row(row))
+        if len(args) > 3:
+            self._call(f"write to {table!r}", "write", args)
+
+    def get_many(self, lookups: Sequence[tuple[str, Key]]) -> list[StateRow | None]:
+        args: list[Any] = [self.namespace]
+        for table, key in lookups:
+            args += (check_table(table), encode_key(table, key))
+        if not lookups:
+            return []
+        flat = self._call("read", "get", args)
+        return [None if flat[i] is None else StateRow(int(flat[i]), decode_row(flat[i + 1]))
+                for i in range(0, len(flat), 2)]
+
+    def load(self, table: str, rows: Iterable[tuple[Key, int, Row]], *, batch_size: int = 10_000,
+             progress: Callable[[int], Any] | None = None) -> LoadResult:
+        check_table(table)
+        stale, new = self._call(f"start of a load of {table!r}", "start", [self.namespace, table])
+        if stale is not None:  # a load that never finished (its process died): its rows are garbage
+            self._drop_version(table, stale.decode())
+        version = str(new)
+        written = 0
+        try:
+            args: list[Any] = [self.namespace, table, version]
+            for key, ts, row in rows:
+                args += (encode_key(table, key), check_event_time(ts, table, key), encode_row(row))
+                if len(args) >= 3 + 3 * batch_size:
+                    self._call(f"load of {table!r}", "write", args)
+                    written += (len(args) - 3) // 3
+                    args = args[:3]
+                    if progress is not None:
+                        progress(written)
+            if len(args) > 3 or written == 0:
+                self._call(f"load of {table!r}", "write", args)
+                written += (len(args) - 3) // 3
+                if progress is not None:
+                    progress(written)
+            old = self._call(f"switch of {table!r} to version {version}", "switch",
+                             [self.namespace, table, version])
+        except BaseException:
+            try:
+                if self._call("clean-up of a failed load", "abandon", [self.namespace, table, version]):
+                    self._drop_version(table, version)
+            except StoreUnavailable:
+                pass  # the next load of the table removes the rows
+            raise
+        if old is not None:
+            self._drop_version(table, old.decode())
+        return LoadResult(table, int(version), written)
+
+    def _drop_version(self, table: str, version: str) -> None:
+        pattern = f"{self.namespace}row:{table}:{version}:*"
+        try:
+            batch = []
+            for key in self._client.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    self._client.unlink(*batch)
+                    batch = []
+            if batch:
+                self._client.unlink(*batch)
+        except _ERRORS as exc:
+            raise StoreUnavailable(self.name, f"removal of {table!r} version {version}: {exc}") from exc
+
+    def version(self, table: str) -> int | None:
+        check_table(table)
+        try:
+            live = self._client.hget(f"{self.namespace}meta:{table}", "live")
+        except _ERRORS as exc:
+            raise StoreUnavailable(self.name, f"read failed within {self.timeout:g} s: {exc}") from exc
+        return None if live is None else int(live)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> RedisStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.name!r}, timeout={self.timeout}, namespace={self.namespace!r})"

@@ -1,0 +1,52 @@
+"""A real ``redis-server`` (the Debian package) on a free loopback port, in its own directory, for tests.
+
+``scripts/test.sh`` installs the package when ``redis-server`` is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """One ``redis-server`` process: no persistence, bound to 127.0.0.1 only. ``stop()`` kills it."""
+
+    def __init__(self, directory: Path):
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is missing: apt-get install -y redis-server (scripts/test.sh does)")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", "",
+             "--appendonly", "no", "--protected-mode", "yes"],
+            stdout=open(directory / "redis.log", "wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start: {(directory / 'redis.log').read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
