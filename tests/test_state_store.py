@@ -156,6 +156,10 @@ def test_bad_table_names_are_refused(store):
 def test_all_lookups_of_a_request_are_one_round_trip(store, kind, monkeypatch):
     store.write("planes", [((f"N{i}",), i, {"seats": i}) for i in range(50)])
     store.write("weather", [(("EWR",), 1, {"temp": 1.0})])
+    lookups = [("planes", (f"N{i}",)) for i in range(0, 60, 3)] + [("weather", ("EWR",)), ("weather", ("JFK",))]
+    # The first read after a Redis server starts also loads the script into its cache (two more round trips,
+    # once per server lifetime); the steady state is what a request pays.
+    store.get_many(lookups)
     trips = []
     if kind == "sqlite":
         store._conn.set_trace_callback(trips.append)
@@ -163,7 +167,6 @@ def test_all_lookups_of_a_request_are_one_round_trip(store, kind, monkeypatch):
         real = redis_py.connection.Connection.send_packed_command
         monkeypatch.setattr(redis_py.connection.Connection, "send_packed_command",
                             lambda self, *a, **k: (trips.append(a), real(self, *a, **k))[1])
-    lookups = [("planes", (f"N{i}",)) for i in range(0, 60, 3)] + [("weather", ("EWR",)), ("weather", ("JFK",))]
     got = store.get_many(lookups)
     assert len(trips) == 1, trips
     assert [g and g.event_time for g in got] == [i if i < 50 else None for i in range(0, 60, 3)] + [1, None]

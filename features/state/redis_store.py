@@ -13,7 +13,8 @@ Every operation is one server-side Lua script, so each is atomic and is one roun
   a client-side version cache could not give during a switch;
 * the version switch of a load sets ``live`` and clears ``pending`` at once.
 
-Old versions are removed after the switch with ``SCAN``/``UNLINK`` (readers no longer see them). The scripts
+The first use of a script after the server starts costs two more round trips (redis-py loads it into the
+server's script cache on ``NOSCRIPT``); after that a read is one ``EVALSHA``. Old versions are removed after the switch with ``SCAN``/``UNLINK`` (readers no longer see them). The scripts
 build key names themselves, so this store is for a single Redis server (or a primary with replicas), not a
 Redis Cluster.
 
