@@ -20,19 +20,12 @@ import uuid
 import pytest
 import redis as redis_py
 
-from redis_server import RedisServer
+from redis_server import RedisServer, redis_server  # noqa: F401 - a fixture
 from skewless.runtime.tz import get_zone
 from skewless.state import InvalidKey, OnlineStore, RedisStore, SQLiteStore, StateRow, StoreUnavailable
 from skewless.state.protocol import ConcurrentLoad
 
 STORES = ["sqlite", "redis"]
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=STORES)
@@ -328,7 +321,7 @@ def test_sqlite_locked_or_unopenable_is_store_unavailable_naming_the_store(tmp_p
 
 def test_the_state_package_never_imports_polars(tmp_path):
     # The serving path reads the store; it must stay free of polars (as the service is).
-    code = (f"import sys\nfrom skewless.state import SQLiteStore, RedisStore\n"
+    code = (f"import sys\nfrom skewless.state import SQLiteStore, RedisStore\nimport skewless.state.lookups\n"
             f"s = SQLiteStore({str(tmp_path / 'x.db')!r}); s.write('t', [(('k',), 1, {{'v': 1.5}})])\n"
             "assert s.get_many([('t', ('k',))])[0].values == {'v': 1.5}\n"
             "print(sorted(m for m in sys.modules if m.startswith('polars')))")

@@ -12,7 +12,11 @@ Two implementations share one conformance suite (``tests/test_state_store.py``):
 * :class:`SQLiteStore` — the embedded default, one file, the standard library's ``sqlite3`` in WAL mode;
 * :class:`RedisStore` — Redis through redis-py, for production.
 
-This package never imports polars: the serving path reads it.
+Lookups into entity tables are declared in :mod:`skewless.state.lookups` (``join_asof``'s words; the online
+side, no polars), compiled for batch by :mod:`skewless.state.batch` (polars) and proven equal by
+:mod:`skewless.state.replay`.
+
+This package's ``__init__``, ``lookups`` and the stores never import polars: the serving path reads them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,69 @@
+"""The batch side of lookups: polars ``join_asof`` (time-versioned tables) and left joins (static tables).
+
+Point-in-time correct by construction: ``strategy="backward"`` never reads a row stamped after the training
+row's time, ``allow_exact_matches`` and ``tolerance`` are passed through unchanged, and of rows stamped at the
+same time polars takes the last (in table order, kept by stable sorts) — the store's "later write wins".
+Rows with a null key or time are dropped from the tables, and outputs are nulled where a request key or
+the request time is null, so no null ever matches anything (as online).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from skewless.backends.polars.dtypes import to_polars
+from skewless.errors import SchemaError
+from skewless.state.lookups import Lookups
+
+_ROW = "__skewless_row"
+
+
+def join_lookups(lookups: Lookups, spine: pl.LazyFrame | pl.DataFrame,
+                 tables: Mapping[str, pl.LazyFrame | pl.DataFrame]) -> pl.LazyFrame:
+    """``spine`` with every lookup's outputs appended, rows in the spine's order.
+
+    Parameters
+    ----------
+    lookups
+        The declared lookups.
+    spine
+        The training rows: at least the ``by`` and ``on`` columns.
+    tables
+        Each entity table's history by name: key, time (time-versioned) and value columns.
+    """
+    lf = spine.lazy().with_row_index(_ROW)
+    missing = [t for t in lookups.tables if t not in tables]
+    if missing:
+        raise SchemaError(f"no data for entity tables {missing}")
+    ons = {lk.on for lk in lookups.lookups if lk.on is not None}
+    if ons:
+        # join_asof needs the left side sorted by `on`; the row index restores the spine's order at the end.
+        lf = lf.sort(next(iter(ons)), maintain_order=True, nulls_last=True)
+    for lk in lookups.lookups:
+        t = lk.table
+        right = tables[t.name].lazy()
+        renames = {k: f"__skewless_key{i}" for i, k in enumerate(t.key)}
+        renames.update({c: lk.prefix + c for c in lk.columns})
+        keep = [*t.key, *([t.time] if t.versioned else []), *lk.columns]
+        right = (right.select(keep)
+                 .filter(pl.all_horizontal([pl.col(c).is_not_null() for c in keep[:len(t.key) + t.versioned]]))
+                 .with_columns([pl.col(c).cast(to_polars(t.columns[c]), strict=True) for c in lk.columns])
+                 .rename(renames))
+        keys = [renames[k] for k in t.key]
+        if t.versioned:
+            right = right.rename({t.time: "__skewless_time"}).sort("__skewless_time", maintain_order=True)
+            lf = lf.join_asof(right, left_on=lk.on, right_on="__skewless_time", by_left=list(lk.by), by_right=keys,
+                              strategy="backward", allow_exact_matches=lk.allow_exact_matches,
+                              tolerance=lk.tolerance, check_sortedness=False).drop("__skewless_time", strict=False)
+        else:
+            dupes = right.group_by(keys).len().filter(pl.col("len") > 1).head(1).collect()
+            if dupes.height:
+                raise SchemaError(f"static entity table {t.name!r} has several rows for key "
+                                  f"{tuple(dupes.row(0)[:-1])!r}; a static table has one row per key")
+            lf = lf.join(right, left_on=list(lk.by), right_on=keys, how="left", maintain_order="left")
+        null_request = pl.any_horizontal([pl.col(c).is_null() for c in (*lk.by, *([lk.on] if lk.on else []))])
+        lf = lf.with_columns([pl.when(null_request).then(None).otherwise(pl.col(name)).alias(name)
+                              for name in lk.outputs])
+    return lf.sort(_ROW).drop(_ROW)
