@@ -281,7 +281,9 @@ def _health_router(served: ServedBundle, metrics: ServiceMetrics) -> APIRouter:
                 responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}},
                                  "description": "Prometheus text exposition (format 0.0.4)"}})
     async def metrics_() -> Response:
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+        # In a worker thread: a scrape measures the drift gauges' window (up to ~0.1-0.2 s for a full
+        # window on a loaded machine), which must not hold the event loop the model endpoints share.
+        return Response(await run_in_threadpool(metrics.exposition), media_type=CONTENT_TYPE)
 
     return router
 
