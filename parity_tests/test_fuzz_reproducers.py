@@ -158,3 +158,12 @@ def test_constant_folding_keeps_polars_meaning():
     out = fs.transform(df).collect()
     assert out["fn"].to_list() == _raw(df, pl.col("i").fill_nan(pl.lit(9007199254740992.0)))
     assert fs.output_schema()["fn"].dtype == Float64()
+
+
+def test_coalesce_after_a_never_null_operand_is_that_operand():
+    # found by the 30-minute fuzz run after the last landing: polars reduces coalesce(lit(False), col, ...)
+    # to the literal, and a feature of scalars only gave one row
+    rows = [{"b": False}, {"b": True}]
+    fs, report = _parity({"x": lit("a").is_not_null().eq_missing(coalesce(lit(False), col("b"), lit(True)))},
+                         {"b": Input(Boolean, nullable=True)}, rows)
+    assert report.rows == 2

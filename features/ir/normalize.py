@@ -153,6 +153,17 @@ def normalize(node: Node, fields: dict[Node, Field], infer: Callable[[Node], Fie
         children = n.children()
         if isinstance(n, core.When) and any(isinstance(c, Literal) for c in children[0:-1:2]):
             return _constant_conditions(n, field, infer)
+        if isinstance(n, (core.Coalesce, core.FillNull)):
+            # operands after the first one that is never null are never read; polars drops them,
+            # and a coalesce left with a literal is a scalar (one row if nothing else reads a column)
+            first = next((i for i, c in enumerate(children) if not fields[c].nullable), None)
+            if first is not None and first < len(children) - 1:
+                kept = children[: first + 1]
+                out = kept[0] if len(kept) == 1 else core.Coalesce(tuple(kept))
+                if fields[out].dtype != field.dtype if out in fields else infer(out).dtype != field.dtype:
+                    out = core.Cast(out, field.dtype)
+                infer(out)
+                return _rewrite(out) if out is not n and not isinstance(out, (Column, Literal)) else out
         if type(n).__name__ == "FillNan" and not isinstance(fields[children[0]].dtype, Float64):
             # an integer has no NaN: polars returns the operand itself (a scalar if it is one), cast
             # to the supertype with the fill value
