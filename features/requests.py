@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import re
 from typing import Any, Callable, Mapping
 
 from .dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
@@ -50,30 +51,56 @@ class RequestError(SkewlessError, ValueError):
         super().__init__("; ".join(f"input {name!r}: {msg}" for name, msg in errors))
 
 
-def _iso_text(v: Any) -> Any:
-    # Temporal values are ISO 8601 text or Python temporal objects: no unix-time numbers, no bools.
-    if not isinstance(v, (str, _dt.date, _dt.timedelta)):
-        raise ValueError("expected an ISO 8601 string")
-    return v
+# ISO 8601 only: pydantic also reads digit strings ("19999999999") as unix times, which the service's
+# documentation says are refused. A date or datetime starts with a four-digit year, a duration with P.
+_ISO_DATE = re.compile(r"[0-9]{4}-")
+_ISO_DURATION = re.compile(r"-?P")
+
+
+def _iso_text(pattern: "re.Pattern[str]", what: str) -> Any:
+    from pydantic import BeforeValidator
+
+    def check(v: Any) -> Any:
+        # Temporal values are ISO 8601 text or Python temporal objects: no unix-time numbers, no bools.
+        if isinstance(v, str):
+            if not pattern.match(v):
+                raise ValueError(f"expected an ISO 8601 {what} string")
+        elif not isinstance(v, (_dt.date, _dt.timedelta)):
+            raise ValueError("expected an ISO 8601 string")
+        return v
+
+    return BeforeValidator(check)
 
 
 def _in_zone(zone: str) -> Callable[[Any], Any]:
     from .runtime.tz import get_zone
 
     tz = get_zone(zone)
-    return lambda v: v.astimezone(tz)
+
+    def convert(v: _dt.datetime) -> _dt.datetime:
+        try:
+            return v.astimezone(tz)
+        except (OverflowError, ValueError):  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+            raise ValueError(f"datetime out of range once converted to {zone}") from None
+
+    return convert
 
 
 def input_type(dtype: Any, *, allow_non_finite: bool = False) -> Any:
-    """The strict pydantic type of one input of skewless dtype ``dtype`` (the service's request types)."""
+    """The strict pydantic type of one input of skewless dtype ``dtype``: the service's request types.
+
+    ``skewless.serving`` builds its request models from this function, so a row accepted here is accepted
+    by the service and converted the same way.
+    """
     from typing import Annotated
 
-    from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, NaiveDatetime, StrictBool, StrictInt, \
-        StrictStr
+    from pydantic import AfterValidator, AwareDatetime, Field, NaiveDatetime, StrictBool, StrictInt, StrictStr
 
-    iso = BeforeValidator(_iso_text)
+    iso, iso_duration = _iso_text(_ISO_DATE, "date or datetime"), _iso_text(_ISO_DURATION, "duration")
     if isinstance(dtype, Int64):
-        return Annotated[StrictInt, Field(ge=I64[0], le=I64[1])]
+        # strict: a JSON integer; 1.0 is refused although JSON Schema calls it an integer (the
+        # description says so), like True and "1"
+        return Annotated[StrictInt, Field(ge=I64[0], le=I64[1], description="a JSON integer (1.0 is refused)")]
     if isinstance(dtype, Float64):
         return Annotated[float, Field(strict=True, allow_inf_nan=allow_non_finite)]  # strict: int -> float, bool refused
     if isinstance(dtype, Boolean):
@@ -87,7 +114,7 @@ def input_type(dtype: Any, *, allow_non_finite: bool = False) -> Any:
     if isinstance(dtype, Date):
         return Annotated[_dt.date, iso]
     if isinstance(dtype, Duration):
-        return Annotated[_dt.timedelta, iso]
+        return Annotated[_dt.timedelta, iso_duration]
     raise TypeError(f"no request type for dtype {dtype!r}")
 
 

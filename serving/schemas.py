@@ -34,84 +34,23 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import (AfterValidator, AwareDatetime, BeforeValidator, BaseModel, ConfigDict, Field, NaiveDatetime, StrictBool,
-                      StrictInt, StrictStr, create_model)
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from skewless.bundle.codec import encode_duration, encode_float
 from skewless.dtypes import Boolean, Date, Datetime, Duration, Float64, Int64, String
+# The request types are the library's (skewless.requests), so checked_row_fn accepts exactly what the service does.
+from skewless.requests import I64, input_type
 
 __all__ = ["request_model", "batch_model", "features_model", "NonFinite", "FeatureEncoder", "encode_features", "I64"]
 
-I64 = _I64 = (-(2 ** 63), 2 ** 63 - 1)
 
 
 class NonFinite(BaseModel):
     """A float that JSON cannot write: NaN, inf or -inf."""
 
     float: Literal["nan", "inf", "-inf"]
-
-
-# ISO 8601 only: pydantic also reads digit strings ("19999999999") as unix times, which the
-# documentation says are refused. A date or datetime starts with a four-digit year, a duration with P.
-_ISO_DATE = re.compile(r"[0-9]{4}-")
-_ISO_DURATION = re.compile(r"-?P")
-
-
-def _iso_text(pattern: "re.Pattern[str]", what: str):
-    def check(v: Any) -> Any:
-        # JSON carries temporal values as ISO 8601 text only: no unix-time numbers, no bools.
-        if isinstance(v, str):
-            if not pattern.match(v):
-                raise ValueError(f"expected an ISO 8601 {what} string")
-        elif not isinstance(v, (_dt.date, _dt.timedelta)):
-            raise ValueError("expected an ISO 8601 string")
-        return v
-
-    return BeforeValidator(check)
-
-
-_ISO = _iso_text(_ISO_DATE, "date or datetime")
-_ISO_DUR = _iso_text(_ISO_DURATION, "duration")
-
-
-def _in_zone(zone: str):
-    from skewless.runtime.tz import get_zone
-
-    tz = get_zone(zone)
-
-    def convert(v: _dt.datetime) -> _dt.datetime:
-        try:
-            return v.astimezone(tz)
-        except (OverflowError, ValueError):  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
-            raise ValueError(f"datetime out of range once converted to {zone}") from None
-
-    return convert
-
-
-def input_type(dtype: Any, *, allow_non_finite: bool = False) -> Any:
-    """The strict pydantic type of one input of skewless dtype ``dtype``."""
-    if isinstance(dtype, Int64):
-        # strict: a JSON integer; 1.0 is refused although JSON Schema calls it an integer (the
-        # description says so), like True and "1"
-        return Annotated[StrictInt, Field(ge=_I64[0], le=_I64[1], description="a JSON integer (1.0 is refused)")]
-    if isinstance(dtype, Float64):
-        return Annotated[float, Field(strict=True, allow_inf_nan=allow_non_finite)]  # strict: int -> float, bool refused
-    if isinstance(dtype, Boolean):
-        return StrictBool
-    if isinstance(dtype, String):
-        return StrictStr
-    if isinstance(dtype, Datetime):
-        if dtype.time_zone is None:
-            return Annotated[NaiveDatetime, _ISO]
-        return Annotated[AwareDatetime, _ISO, AfterValidator(_in_zone(dtype.time_zone))]
-    if isinstance(dtype, Date):
-        return Annotated[_dt.date, _ISO]
-    if isinstance(dtype, Duration):
-        return Annotated[_dt.timedelta, _ISO_DUR]
-    raise TypeError(f"no request type for dtype {dtype!r}")
 
 
 def output_type(dtype: Any) -> Any:
