@@ -14,7 +14,8 @@ Two implementations share one conformance suite (``tests/test_state_store.py``):
 
 Lookups into entity tables are declared in :mod:`skewless.state.lookups` (``join_asof``'s words; the online
 side, no polars), compiled for batch by :mod:`skewless.state.batch` (polars) and proven equal by
-:mod:`skewless.state.replay`.
+:mod:`skewless.state.replay`. Rows are written by :mod:`skewless.state.ingest` (validated like requests, each with its
+event time; the service's ``POST /v1/entities/{table}`` is :mod:`skewless.serving.entities`).
 
 This package's ``__init__``, ``lookups`` and the stores never import polars: the serving path reads them.
 """
