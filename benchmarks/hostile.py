@@ -16,6 +16,8 @@ Bodies (issue 14, finding 1):
 * ``700k unknown keys`` — ``{"k0": 0, ..., "k699999": 699999}`` (8 MB) to ``POST /v1/predict``;
 * ``5k unknown keys`` — a valid row plus 5,000 unknown keys (under ``max_row_bytes``);
 * ``invalid JSON 1 MB`` — ``{"month": 111...`` (1 MB, unterminated);
+* ``batch of 1 row x 400k unknown keys`` — 7 MB, under ``max_body_bytes``: answered from
+  serving/prescan.py without pydantic's per-key errors;
 * ``batch flood`` — ``POST /v1/predict/batch`` with 1,000 rows of 60 unknown keys each (60,000 errors);
 * ``valid row`` — the reference.
 
@@ -75,6 +77,8 @@ def _bodies(row: dict) -> dict[str, tuple[str, bytes]]:
         "invalid JSON 1 MB": ("/v1/predict", b'{"month": ' + b"1" * 1_000_000),
         "batch flood": ("/v1/predict/batch",
                         json.dumps({"rows": [dict(row, **{f"x{i}": i for i in range(60)})] * 1000}).encode()),
+        "batch of 1 row x 400k unknown keys": ("/v1/predict/batch",
+                                               json.dumps({"rows": [{f"k{i}": i for i in range(400_000)}]}).encode()),
         "valid row": ("/v1/predict", json.dumps(row).encode()),
     }
 

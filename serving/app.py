@@ -48,6 +48,7 @@ from skewless.bundle import GOLDEN_FILE
 from .feature_log import RequestIds
 from .bundle_loader import ServedBundle, load_served_bundle
 from .metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
+from .prescan import unknown_field_errors
 from .schemas import FeatureEncoder, NonFinite, batch_model, features_model, non_finite, request_model
 from .settings import Settings
 
@@ -301,6 +302,8 @@ class _Endpoints:
         self.max_body_bytes = settings.max_body_bytes
         self.max_row_bytes = min(settings.max_row_bytes, settings.max_body_bytes)
         self.max_errors = settings.max_errors
+        self.forbid_unknown = settings.unknown_fields == "forbid"
+        self.in_names_set = frozenset(self.in_names)
         self.ids = RequestIds()
         example = _example(served)
         self.Inputs = request_model(name, self.in_schema, extra=settings.unknown_fields,
@@ -372,7 +375,15 @@ class _Endpoints:
     async def validate_batch(self, body: bytes) -> list[BaseModel]:
         """The batch's rows; validated in the threadpool when the body is large (the event loop stays free)."""
         if len(body) > OFF_LOOP_BYTES:
-            return (await run_in_threadpool(_validate, self.Batch, body, self.max_errors)).rows
+            return await run_in_threadpool(self._validate_batch, body)
+        return self._validate_batch(body)
+
+    def _validate_batch(self, body: bytes) -> list[BaseModel]:
+        if self.forbid_unknown:  # unknown keys: a 422 without pydantic's per-key error objects (prescan.py)
+            found = unknown_field_errors(body, self.in_names_set, self.max_errors)
+            if found is not None:
+                errors, count = found
+                raise BoundedValidationError(bounded_errors(errors, count, self.max_errors, ("body",)))
         return _validate(self.Batch, body, self.max_errors).rows
 
     def features_one(self, s: ServedBundle, row: dict[str, Any], request_id: str) -> dict[str, Any]:
