@@ -10,24 +10,44 @@ uvicorn's httptools protocol:
 * a connection that has not completed a request head within ``header_timeout`` seconds of its
   first byte (or of connecting) is answered 408 and closed (slowloris);
 * a body that has not arrived whole within ``body_timeout`` seconds of its head is answered 408
-  (when no response has started) and the connection closed.
+  (when no response has started) and the connection closed;
+* a connection over ``max_connections`` open at once is answered 503 and closed as soon as it is
+  accepted. uvicorn's ``limit_concurrency`` only answers 503 once a request head has arrived, so idle
+  connections used to pile up until the process ran out of file descriptors: with a 256-descriptor
+  limit and 300 idle connections, ``accept()`` failed (EMFILE) and new clients got no answer at all.
+  :func:`connection_cap` keeps ``max_connections`` below the descriptor limit (``RLIMIT_NOFILE``),
+  leaving :data:`RESERVED_DESCRIPTORS` for the listening socket, the bundle, the feature log and the
+  state store.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import resource
+from typing import Any, Optional
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["GuardedHttpToolsProtocol", "run", "uvicorn_config"]
+__all__ = ["GuardedHttpToolsProtocol", "connection_cap", "run", "uvicorn_config"]
+
+#: File descriptors a worker keeps for other things than client connections (see the module docstring).
+RESERVED_DESCRIPTORS = 64
 
 class _HeadTooLarge(Exception):
     """Raised in a parser callback to stop parsing a request head over the limit."""
 
 
-_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
+
+
+def connection_cap(limit_concurrency: Optional[int]) -> Optional[int]:
+    """Most connections a worker keeps open: ``limit_concurrency``, and below the descriptor limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return limit_concurrency
+    fd_cap = max(1, soft - RESERVED_DESCRIPTORS)
+    return fd_cap if limit_concurrency is None else min(limit_concurrency, fd_cap)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -37,6 +57,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes = 64 * 2 ** 10
     header_timeout = 10.0
     body_timeout = 30.0
+    max_connections: Optional[int] = None
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -44,6 +65,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
         self._heads = 0  # request heads completed on this connection
         self._timer: asyncio.TimerHandle | None = None
+        if self.max_connections is not None and len(self.connections) > self.max_connections:
+            self._refuse(503, f"too many connections open at once (more than {self.max_connections:,}); "
+                              "retry later")
+            return
         self._arm(self.header_timeout)
 
     def _arm(self, seconds: float) -> None:
@@ -145,7 +170,7 @@ def uvicorn_config(settings: Any, host: str, port: int, workers: int = 1, **extr
 
     protocol = type("ConfiguredGuardedProtocol", (GuardedHttpToolsProtocol,), {
         "max_header_bytes": settings.max_header_bytes, "header_timeout": settings.header_timeout,
-        "body_timeout": settings.body_timeout})
+        "body_timeout": settings.body_timeout, "max_connections": connection_cap(settings.limit_concurrency)})
     return uvicorn.Config(
         "skewless.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers, http=protocol,
         timeout_keep_alive=settings.timeout_keep_alive, limit_concurrency=settings.limit_concurrency,
@@ -178,6 +203,7 @@ def _configure_from_env() -> None:
     GuardedHttpToolsProtocol.max_header_bytes = settings.max_header_bytes
     GuardedHttpToolsProtocol.header_timeout = settings.header_timeout
     GuardedHttpToolsProtocol.body_timeout = settings.body_timeout
+    GuardedHttpToolsProtocol.max_connections = connection_cap(settings.limit_concurrency)
 
 
 _configure_from_env()

@@ -58,7 +58,8 @@ class Settings(BaseSettings):
         "more: 431 and closed, before the rest is parsed")
     limit_concurrency: Optional[int] = Field(
         1000, ge=1, description="Connections and tasks at once (more: 503 at once, uvicorn's limit_concurrency); "
-        "keep it under the process's file-descriptor limit")
+        "a worker also answers 503 and closes any connection over its file-descriptor limit (RLIMIT_NOFILE) "
+        "less 64, so idle connections cannot take every descriptor")
     backlog: int = Field(2048, ge=1, le=65535, description="Pending connections the listening socket queues")
 
 

@@ -42,8 +42,10 @@ def _free_port() -> int:
 class Server:
     """``python -m skewless.serving`` on a free port of 127.0.0.1, configured by ``SKEWLESS_SERVE_*``."""
 
-    def __init__(self, bundle: Path, workdir: Path, workers: int = 1, **settings: str):
+    def __init__(self, bundle: Path, workdir: Path, workers: int = 1, nofile: int | None = None, **settings: str):
+        """``nofile``: the server's file-descriptor limit (``RLIMIT_NOFILE``), when not the inherited one."""
         self.bundle, self.workdir, self.settings, self.workers = bundle, workdir, settings, workers
+        self.nofile = nofile
         self.proc: subprocess.Popen | None = None
         self.output = workdir / "server.log"
 
@@ -59,7 +61,8 @@ class Server:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "skewless.serving", "--bundle", str(self.bundle), "--host", "127.0.0.1",
                      "--port", str(self.port), "--workers", str(self.workers)],
-                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                    preexec_fn=None if self.nofile is None else self._limit_descriptors)
             try:
                 if self._wait_ready():
                     return self
@@ -67,6 +70,11 @@ class Server:
                 if not self._ready:
                     self._kill()  # never leave a server behind
         raise AssertionError(f"the server did not become ready:\n{self.log_text()[-4000:]}")
+
+    def _limit_descriptors(self) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
     def _wait_ready(self, timeout: float = 240.0) -> bool:
         self._ready = False
