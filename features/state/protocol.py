@@ -25,6 +25,9 @@ Rules every store follows (the conformance suite checks each on every store)
 * :meth:`OnlineStore.load` writes a new version of a table and switches to it atomically; readers see the
   old version until the switch and the new one after it, never a mix. Writes arriving during a load go to
   the live version and to the version being loaded, so the switch loses none of them.
+* :meth:`OnlineStore.update` reads, changes and writes the rows of some keys as one atomic step against
+  every other writer (the windows' per-entity state is updated so: two ingesters never lose an event); the
+  change is applied to the live version and, during a load, to the version being loaded.
 * Any failure to reach or use the store (refused connection, timeout, locked or unreadable database) raises
   :class:`StoreUnavailable` naming the store, after at most the store's ``timeout`` seconds per operation.
 """
@@ -32,7 +35,7 @@ Rules every store follows (the conformance suite checks each on every store)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -103,6 +106,15 @@ class OnlineStore(Protocol):
         """Replace ``table`` by ``rows`` atomically: write a new version, then switch to it.
 
         ``progress``, when given, is called with the number of rows written so far after each batch.
+        """
+
+    def update(self, table: str, keys: Sequence[Key],
+               change: Callable[[Key, StateRow | None], tuple[int, Row] | None]) -> None:
+        """Atomically replace each key's row by ``change(key, current)`` (``None``: keep it).
+
+        ``change`` must be a pure function of its arguments: a store may call it again when another writer
+        got in between (Redis), and calls it once per version (live, and pending during a load). When it
+        raises, nothing is written.
         """
 
     def version(self, table: str) -> int | None:

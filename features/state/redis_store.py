@@ -85,6 +85,55 @@ for i = 2, #ARGV, 2 do
 end
 return out
 """
+# update(): read the live and pending versions and every key's row in them ...
+_READ_FOR_UPDATE = """
+local ns, tbl = ARGV[1], ARGV[2]
+local meta = ns .. 'meta:' .. tbl
+local live = redis.call('HGET', meta, 'live') or ''
+local pending = redis.call('HGET', meta, 'pending') or ''
+local out = {live, pending}
+for i = 3, #ARGV do
+  for _, version in ipairs({live, pending}) do
+    if version ~= '' then
+      local v = redis.call('HMGET', ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i], 't', 'r')
+      out[#out + 1] = v[1] or ''
+      out[#out + 1] = v[2] or ''
+    else
+      out[#out + 1] = ''
+      out[#out + 1] = ''
+    end
+  end
+end
+return out
+"""
+# ... then write the changed rows only if nothing changed since that read (else the client reads again).
+# ARGV: ns, tbl, live, pending, then per write: version ('live' or 'pending'), key, expected row ('' = absent),
+# new event time, new row.
+_COMPARE_AND_SET = """
+local ns, tbl = ARGV[1], ARGV[2]
+local meta = ns .. 'meta:' .. tbl
+local live = redis.call('HGET', meta, 'live') or ''
+local pending = redis.call('HGET', meta, 'pending') or ''
+if live ~= ARGV[3] or pending ~= ARGV[4] then return 0 end
+if live == '' then
+  live = tostring(redis.call('HINCRBY', meta, 'next', 1))
+  redis.call('HSET', meta, 'live', live)
+end
+local keys = {}
+for i = 5, #ARGV, 5 do
+  local version = (ARGV[i] == 'live') and live or pending
+  local k = ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i + 1]
+  if (redis.call('HGET', k, 'r') or '') ~= ARGV[i + 2] then return 0 end
+  keys[#keys + 1] = k
+end
+for j, k in ipairs(keys) do
+  local i = 5 + (j - 1) * 5
+  redis.call('HSET', k, 't', ARGV[i + 3], 'r', ARGV[i + 4])
+end
+return 1
+"""
+#: Attempts of an update against concurrent writers before StoreUnavailable (each attempt is 2 round trips).
+_UPDATE_ATTEMPTS = 100
 _START = """
 local meta = ARGV[1] .. 'meta:' .. ARGV[2]
 local stale = redis.call('HGET', meta, 'pending') or false
@@ -134,7 +183,8 @@ class RedisStore:
         self.name = f"redis://{kw.get('host', 'localhost')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
         self._scripts = {name: self._client.register_script(src) for name, src in
                          (("write", _WRITE), ("get", _GET), ("start", _START), ("switch", _SWITCH),
-                          ("abandon", _ABANDON))}
+                          ("abandon", _ABANDON), ("read_for_update", _READ_FOR_UPDATE),
+                          ("compare_and_set", _COMPARE_AND_SET))}
         self._closed = False
 
     def _call(self, what: str, script: str, args: list[Any]) -> Any:
@@ -156,6 +206,31 @@ class RedisStore:
             args += (encode_key(table, key), check_event_time(ts, table, key), encode_row(row))
         if len(args) > 3:
             self._call(f"write to {table!r}", "write", args)
+
+    def update(self, table: str, keys: Sequence[Key],
+               change: Callable[[Key, StateRow | None], tuple[int, Row] | None]) -> None:
+        check_table(table)
+        encoded = [(key, encode_key(table, key)) for key in keys]
+        if not encoded:
+            return
+        for _ in range(_UPDATE_ATTEMPTS):
+            flat = self._call(f"update of {table!r}", "read_for_update",
+                              [self.namespace, table, *(text for _, text in encoded)])
+            live, pending = (v.decode() for v in flat[:2])
+            args: list[Any] = [self.namespace, table, live, pending]
+            for i, (key, text) in enumerate(encoded):
+                base = 2 + 4 * i
+                for j, version in enumerate(("live", "pending")):
+                    if version == "pending" and not pending:
+                        continue
+                    ts, raw = flat[base + 2 * j], flat[base + 2 * j + 1]
+                    new = change(key, StateRow(int(ts), decode_row(raw)) if raw else None)
+                    if new is not None:
+                        args += (version, text, raw, check_event_time(new[0], table, key), encode_row(new[1]))
+            if len(args) == 4 or self._call(f"update of {table!r}", "compare_and_set", args):
+                return
+        raise StoreUnavailable(self.name, f"update of {table!r}: other writers changed the rows "
+                               f"{_UPDATE_ATTEMPTS} times in a row")
 
     def get_many(self, lookups: Sequence[tuple[str, Key]]) -> list[StateRow | None]:
         args: list[Any] = [self.namespace]

@@ -121,6 +121,36 @@ class SQLiteStore:
 
         self._run(f"write to {table!r}", run)
 
+    def update(self, table: str, keys: Sequence[Key],
+               change: Callable[[Key, StateRow | None], tuple[int, Row] | None]) -> None:
+        check_table(table)
+        encoded_keys = [(key, encode_key(table, key)) for key in keys]
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")  # the write lock first: no other writer between read and write
+            live, pending, nxt = self._meta(conn, table)
+            if live is None:
+                live = nxt + 1
+                conn.execute("INSERT INTO skewless_tables (name, live, next) VALUES (?, ?, ?) "
+                             "ON CONFLICT (name) DO UPDATE SET live = excluded.live, next = excluded.next",
+                             (table, live, live))
+            writes = []
+            for version in (live,) if pending is None else (live, pending):
+                for key, text in encoded_keys:
+                    found = conn.execute("SELECT event_time, row FROM skewless_state WHERE tbl = ? AND version = ? "
+                                         "AND key = ?", (table, version, text)).fetchone()
+                    new = change(key, None if found is None else StateRow(found[0], decode_row(found[1])))
+                    if new is not None:
+                        ts, row = new
+                        writes.append((table, version, text, check_event_time(ts, table, key), encode_row(row)))
+            conn.executemany("INSERT INTO skewless_state (tbl, version, key, event_time, row) VALUES (?, ?, ?, ?, ?) "
+                             "ON CONFLICT (tbl, version, key) DO UPDATE SET event_time = excluded.event_time, "
+                             "row = excluded.row", writes)
+            conn.execute("COMMIT")
+
+        if encoded_keys:
+            self._run(f"update of {table!r}", run)
+
     def get_many(self, lookups: Sequence[tuple[str, Key]]) -> list[StateRow | None]:
         params: list[Any] = []
         for i, (table, key) in enumerate(lookups):
