@@ -38,7 +38,7 @@ _ROW = "__skewless_row"
 
 
 def compute_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame,
-                    events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+                    events: pl.DataFrame | pl.LazyFrame, *, engine: str = "auto") -> pl.DataFrame:
     """Every windowed feature of every ``spine`` row (in the spine's order), from the history ``events``.
 
     Parameters
@@ -49,9 +49,12 @@ def compute_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame,
         The requests: the keys, the time column and (``requests_at="events"``) the order column.
     events
         The event history: every column of the source.
+    engine
+        The polars engine reading the events and computing their values (``"streaming"`` too: the values
+        are row-wise and every aggregate exact, so the result does not depend on it).
     """
     src = windows.source
-    ev = _events(windows, events)
+    ev = _events(windows, events, engine)
     spine = spine.lazy().collect() if isinstance(spine, pl.LazyFrame) else spine
     missing = [c for c in windows.request_columns if c not in spine.columns]
     if missing:
@@ -75,7 +78,7 @@ def compute_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame,
     return pl.DataFrame(cols)
 
 
-def _events(windows: Windows, events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+def _events(windows: Windows, events: pl.DataFrame | pl.LazyFrame, engine: str) -> pl.DataFrame:
     src = windows.source
     lf = events.lazy()
     names = lf.collect_schema().names()
@@ -86,7 +89,7 @@ def _events(windows: Windows, events: pl.DataFrame | pl.LazyFrame) -> pl.DataFra
     values = windows.values.transform(lf.select(list(src.columns)), keep=tuple(dict.fromkeys((*keys, src.time, src.order))))
     df = values.with_columns(pl.col(src.time).cast(to_polars(src.columns[src.time]), strict=True)
                              .to_physical().alias("__t"),
-                             pl.col(src.order).cast(pl.Int64, strict=True).alias("__o")).collect()
+                             pl.col(src.order).cast(pl.Int64, strict=True).alias("__o")).collect(engine=engine)
     if df["__o"].null_count():
         raise SchemaError(f"event source {src.name!r}: the order column {src.order!r} has nulls (every event "
                           "needs its id)")
