@@ -263,8 +263,11 @@ def test_load_every_request_is_logged_or_counted_as_dropped(bundle_dir, slice_df
     requests = [("/v1/predict?include_features=true" if i % 2 == 0 else "/v1/features", {**base, "flight": i})
                 for i in range(n)]
     log_dir = tmp_path / "log"
+    # keep-alive far above the test's length: a pooled connection left idle for the default 5 s (a loaded
+    # machine) can be closed by the server just as the client reuses it — the classic keep-alive race, an
+    # httpx.ReadError that has nothing to do with logging (seen once with 2 workers under heavy load)
     with Server(bundle_dir, tmp_path, workers=workers, log_dir=log_dir, log_max_queue=2,
-                log_sample_rate=sample_rate) as server:
+                log_sample_rate=sample_rate, timeout_keep_alive="600") as server:
         bodies = asyncio.run(asyncio.wait_for(_send(server.url, requests, concurrency), timeout=1800))
         live = _log_metrics(server.url)  # no request after this: only "written" may still grow
         server.stop()
