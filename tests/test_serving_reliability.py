@@ -338,10 +338,12 @@ def test_client_disconnects_are_counted_not_500s(bundle_dir, tmp_path):
 # --------------------------------------------------------------------------- 4. training fails fast
 
 
-def test_an_unanswering_tracking_server_costs_at_most_the_timeout():
+def test_an_unanswering_tracking_server_costs_at_most_the_timeout(bundle_dir, tmp_path):
     """A loopback server that accepts connections and never answers (the 257 s stall of finding 10)."""
     import threading
 
+    from skewless.training.train import train
+    from skewless.training.bundle import load_bundle
     from skewless.training.tracking import Tracker, TrackingError
 
     listener = socket.socket()
@@ -359,11 +361,20 @@ def test_an_unanswering_tracking_server_costs_at_most_the_timeout():
                 pass
 
     threading.Thread(target=accept, daemon=True).start()
+    uri = f"http://127.0.0.1:{listener.getsockname()[1]}"
     try:
         started = time.monotonic()
         with pytest.raises(TrackingError, match="did not answer within 2 s"):
-            Tracker(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=2)
+            Tracker(uri, timeout=2)
         assert time.monotonic() - started < 60  # a bound on the bound, not a timing assertion on the job
+        # the whole job: the bundle is written, loads, and its manifest says why it has no run
+        warnings = []
+        result = train(bundle_dir.parent / "build", tmp_path / "bundle", num_boost_round=20,
+                       early_stopping_rounds=5, tracking_uri=uri, tracking_timeout=2, warn=warnings.append)
+        assert result.tracking_error and "did not answer within 2 s" in result.tracking_error
+        assert warnings and "bundle was written without a run" in warnings[0]
+        manifest = load_bundle(tmp_path / "bundle").manifest
+        assert manifest["tracking"]["status"] == "failed" and "did not answer" in manifest["tracking"]["error"]
     finally:
         stop.set()
         for s in held:
