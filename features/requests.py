@@ -110,7 +110,11 @@ def input_type(dtype: Any, *, allow_non_finite: bool = False) -> Any:
     if isinstance(dtype, Datetime):
         if dtype.time_zone is None:
             return Annotated[NaiveDatetime, iso]
-        return Annotated[AwareDatetime, iso, AfterValidator(_in_zone(dtype.time_zone))]
+        # JSON Schema cannot state the range, so the description does: 0001-01-01T00:24:08+01:00 is a valid
+        # date-time string whose instant (0000-12-31 in UTC) no Python datetime holds
+        return Annotated[AwareDatetime, iso, AfterValidator(_in_zone(dtype.time_zone)),
+                         Field(description=f"an ISO 8601 datetime with an offset; refused (422) when its instant "
+                                           f"falls outside years 1-9999 in {dtype.time_zone}")]
     if isinstance(dtype, Date):
         return Annotated[_dt.date, iso]
     if isinstance(dtype, Duration):
