@@ -32,6 +32,7 @@ from .feature_set import Feature, FeatureSet, Input, feature_set
 from .api.fitted import __all__ as _fitted_api
 from .api.fitted import *  # noqa: F403  (standardize, one_hot, ..., map_values, bucketize)
 from .fitting import FittedFeatureSet, fit
+from .state.lookups import EntityTable, Lookup
 
 __version__ = "0.1.0"
 
@@ -66,4 +67,4 @@ __all__ = [
     "CompileError",
     "InvalidOperationError",
 ]
-__all__ += [*_fitted_api, "fit", "FittedFeatureSet"]
+__all__ += [*_fitted_api, "fit", "FittedFeatureSet", "EntityTable", "Lookup"]

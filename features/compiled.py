@@ -9,7 +9,14 @@ CLI) talks to feature sets through this class only. Two kinds implement it today
   ``one_hot``, ...) plus the state they learned on training rows, computed by the plain set the
   state lowers to.
 
-A third kind (entity lookups, windowed aggregations) implements the same members: what it learns
+Entity lookups (:mod:`skewless.state`) are part of the definition and go through the same members: the
+batch transforms take the entity tables (``tables={"planes": frame, ...}``) and run the point-in-time
+join (:func:`skewless.state.batch.join_lookups`) before the features; per request,
+:meth:`~CompiledFeatureSet.online_row_fn` reads every lookup of a request from an online store in one
+round trip, then runs the generated function, which takes the looked-up columns as inputs
+(``input_schema()``; a request carries ``request_schema()``).
+
+A later kind (windowed aggregations) implements the same members: what it learns
 or reads from training rows is produced by :meth:`~CompiledFeatureSet.prepare`, saved by
 :meth:`~CompiledFeatureSet.save_state` and read back by :func:`load`; how it computes the
 training rows' features (point-in-time) is :meth:`~CompiledFeatureSet.transform_training`.
@@ -41,6 +48,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dtypes import Field
     from .feature_set import FeatureSet
     from .parity import ParityReport
+    from .state.lookups import Lookups
+    from .state.protocol import OnlineStore
+    from .state.replay import ReplayReport
+
+#: Entity tables by name, for the batch lookups: polars frames (lazy or not) of each table's history.
+Tables = Mapping[str, Any]
 
 __all__ = ["CompiledFeatureSet", "load", "Frame", "Label", "RowFn", "State"]
 
@@ -69,6 +82,10 @@ class CompiledFeatureSet(abc.ABC):
         does) and its reviewed source, the batch pipeline (serving semantics),
         the batch pipeline of the training rows (out-of-fold where it matters), and the parity
         check of the two runtimes.
+    request_schema(), lookups, lookup_fn(), online_row_fn(), join_lookups(), replay_parity()
+        Entity state: what a request carries (the inputs without the looked-up columns), the declared
+        lookups, reading a request's lookups from an online store (alone, or followed by the generated
+        function), the batch point-in-time join, and replay parity of the two.
     plain
         The plain :class:`~skewless.feature_set.FeatureSet` whose IR both runtimes compile.
     needs_state, state, state_fingerprint, prepare(), save_state()
@@ -95,8 +112,17 @@ class CompiledFeatureSet(abc.ABC):
 
     # --- schemas ----------------------------------------------------------------------
     def input_schema(self) -> "dict[str, Field]":
-        """The declared inputs and their fields."""
+        """What the generated function and the batch pipeline read: the declared inputs and the looked-up columns."""
         return self.definition.input_schema()
+
+    def request_schema(self) -> "dict[str, Field]":
+        """What a request carries: the declared inputs (without the looked-up columns)."""
+        return self.definition.request_schema()
+
+    @property
+    def lookups(self) -> "Lookups | None":
+        """The definition's entity lookups (``None`` when it declares none)."""
+        return self.definition.lookups
 
     @abc.abstractmethod
     def used_inputs(self) -> list[str]:
@@ -124,35 +150,118 @@ class CompiledFeatureSet(abc.ABC):
         """
         return self.plain.compile_python().row_fn
 
-    def checked_row_fn(self, *, extra: str = "forbid", allow_non_finite: bool = False) -> RowFn:
-        """The per-request function behind the service's validation: see :func:`skewless.requests.checked_row_fn`."""
+    def checked_row_fn(self, *, extra: str = "forbid", allow_non_finite: bool = False,
+                       store: "OnlineStore | None" = None) -> RowFn:
+        """The per-request function behind the service's validation: see :func:`skewless.requests.checked_row_fn`.
+
+        With lookups, the row is a request (``request_schema()``) and ``store`` serves the lookups.
+        """
         from .requests import checked_row_fn
 
-        return checked_row_fn(self, extra=extra, allow_non_finite=allow_non_finite)
+        return checked_row_fn(self, extra=extra, allow_non_finite=allow_non_finite, store=store)
+
+    def lookup_fn(self, store: "OnlineStore", *, observe: Any = None) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+        """``fn(request) -> {looked-up column: value}``: every lookup of a request in one ``store.get_many``.
+
+        No polars. ``observe``: see :meth:`skewless.state.lookups.Lookups.online`.
+        """
+        from .errors import SkewlessError
+
+        if self.lookups is None:
+            raise SkewlessError(f"feature set {self.name!r} declares no lookups")
+        return self.lookups.online(store, observe)
+
+    def online_row_fn(self, store: "OnlineStore | None", *, observe: Any = None) -> RowFn:
+        """``fn(request) -> features``: the request's lookups read from ``store`` (one round trip), then :attr:`row_fn`.
+
+        The request holds ``request_schema()``'s columns, typed as :attr:`row_fn` requires (unvalidated;
+        :meth:`checked_row_fn` validates). Without lookups this is :attr:`row_fn` and ``store`` is unused.
+        :class:`~skewless.state.StoreUnavailable` propagates.
+        """
+        row_fn = self.row_fn
+        if self.lookups is None:
+            return row_fn
+        if store is None:
+            from .errors import SkewlessError
+
+            raise SkewlessError(f"feature set {self.name!r} looks up {sorted(self.lookups.tables)}: give the "
+                                f"online store they are read from")
+        read = self.lookups.online(store, observe)
+
+        def online(request: Mapping[str, Any]) -> dict[str, Any]:
+            return row_fn({**request, **read(request)})
+
+        return online
+
+    def join_lookups(self, frame: Frame, tables: "Tables | None") -> "pl.LazyFrame":
+        """``frame`` with the looked-up columns appended (point-in-time, :func:`skewless.state.batch.join_lookups`).
+
+        Without ``tables`` the frame must already hold every looked-up column the features read (a frame
+        joined before, e.g. a feature log of served rows); a set without lookups refuses ``tables``.
+        """
+        from .errors import SchemaError
+        from .frames import as_polars
+
+        import polars as pl
+
+        frame = as_polars(frame, self)
+        lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+        lookups = self.lookups
+        if lookups is None:
+            if tables:
+                raise SchemaError(f"feature set {self.name!r} declares no lookups, but entity tables "
+                                  f"{sorted(tables)} were given")
+            return lf
+        if tables is None:
+            have = lf.collect_schema()
+            used = set(self.used_inputs())
+            missing = [c for c in lookups.outputs if c in used and c not in have]
+            if missing:
+                raise SchemaError(f"feature set {self.name!r} looks up {sorted(lookups.tables)}: pass tables={{...}} "
+                                  f"(each entity table's history) or a frame that holds the looked-up columns "
+                                  f"(missing: {missing[:5]})")
+            return lf
+        from .state.batch import join_lookups
+
+        return join_lookups(lookups, lf, tables)
+
+    def replay_parity(self, spine: Any, tables: "Tables", store: "OnlineStore") -> "ReplayReport":
+        """Replay parity of the lookups: :func:`skewless.state.replay.replay_parity` (``store`` must be fresh)."""
+        from .errors import SkewlessError
+        from .state.replay import replay_parity
+
+        if self.lookups is None:
+            raise SkewlessError(f"feature set {self.name!r} declares no lookups")
+        return replay_parity(self.lookups, spine, tables, store)
 
     def python_source(self) -> str:
         """The generated per-request source, for review (stored in artifacts and bundles)."""
         return self.plain.compile_python().source
 
-    def transform(self, frame: Frame, *, keep: tuple[str, ...] = (), per_batch: bool = True) -> "pl.LazyFrame":
+    def transform(self, frame: Frame, *, keep: tuple[str, ...] = (), per_batch: bool = True,
+                  tables: "Tables | None" = None) -> "pl.LazyFrame":
         """The batch pipeline, serving semantics: ``LazyFrame -> LazyFrame`` of the output columns.
 
         ``keep`` columns are passed through in front. ``per_batch`` (default True) runs the lookup
         kernels of fitted state (``replace_strict``, ``search_sorted``) batch by batch, which keeps
         polars' streaming engine in bounded memory; False emits them natively (identical values,
-        checked by ``check_parity``; faster on tiny in-memory frames).
+        checked by ``check_parity``; faster on tiny in-memory frames). ``tables``: the entity tables of
+        the lookups, joined point-in-time first (see :meth:`join_lookups`).
         """
         from .backends.polars.compiler import transform
 
+        if self.lookups is not None or tables:
+            frame = self.join_lookups(frame, tables)
         return transform(self.plain, frame, keep=keep, per_batch=per_batch)
 
-    def transform_training(self, frame: Frame, *, label: Label = None, keep: tuple[str, ...] = ()) -> "pl.LazyFrame":
+    def transform_training(self, frame: Frame, *, label: Label = None, keep: tuple[str, ...] = (),
+                           tables: "Tables | None" = None) -> "pl.LazyFrame":
         """The batch pipeline of the *training rows* (the rows :meth:`prepare` learned from).
 
         The same as :meth:`transform` unless state learned from these rows would leak their labels
         (out-of-fold target encodings, see :meth:`skewless.fitting.FittedFeatureSet.transform_training`).
         """
-        return self.transform(frame, keep=keep)
+        return self.transform(frame, keep=keep, tables=tables)
 
     def check_parity(self, data: Any, **kwargs: Any) -> "ParityReport":
         """:func:`skewless.parity.check_parity` of this set on ``data``."""

@@ -20,6 +20,28 @@ Two spellings, same result:
 
 A feature may read an earlier feature with ``col("name")``; names starting
 with ``_`` in a class body are helpers (reusable expressions), not features.
+
+Entity state: a ``Lookup`` in the class body (or ``lookups=[...]``) reads columns of an entity table
+for each row as of its time, in ``join_asof``'s words (:mod:`skewless.state.lookups`). Its outputs are
+columns later features read with ``col(...)``, type-checked like inputs (every output nullable):
+
+>>> import datetime as dt
+>>> from skewless import Datetime, EntityTable, Float64, Lookup, String
+>>> weather = EntityTable("weather", key="origin", key_dtypes=String(), time="time_hour",
+...                       columns={"temp": Float64()})
+>>> @feature_set
+... class flights_wx:
+...     origin = Input(String)
+...     time_hour = Input(Datetime("us", "UTC"))
+...     wx = Lookup(weather, by="origin", on="time_hour", tolerance=dt.timedelta(hours=3))
+...     freezing = col("weather_temp") < 32.0
+>>> flights_wx.request_schema()
+{'origin': String, 'time_hour': Datetime(time_unit='us', time_zone='UTC')}
+>>> flights_wx.input_schema()["weather_temp"]
+Float64?
+
+``input_schema()`` (what the generated function and the batch pipeline read) holds the declared inputs
+and the looked-up columns; ``request_schema()`` holds what a request carries (the declared inputs).
 """
 
 from __future__ import annotations
@@ -126,7 +148,8 @@ class FeatureSet(CompiledFeatureSet):
         offending expression.
     """
 
-    def __init__(self, name: str, inputs: Mapping[str, Any], features: Mapping[str, Any], *, doc: str | None = None):
+    def __init__(self, name: str, inputs: Mapping[str, Any], features: Mapping[str, Any], *,
+                 lookups: Iterable[Any] = (), doc: str | None = None):
         from .api.expr import Expr, UnknownMethod
 
         if not isinstance(name, str) or not name:
@@ -139,6 +162,15 @@ class FeatureSet(CompiledFeatureSet):
                 self.inputs[str(key)] = spec.field() if isinstance(spec, Input) else Field(to_dtype(spec), False)
             except SchemaError as exc:
                 raise DefinitionError(f"input {key!r}: {exc}") from None
+        #: What a request carries: the declared inputs (``inputs`` adds the looked-up columns).
+        self.request_inputs: dict[str, Field] = dict(self.inputs)
+        self._lookups = None
+        lookups = tuple(lookups)
+        if lookups:
+            from .state.lookups import Lookups
+
+            self._lookups = Lookups({k: f.dtype for k, f in self.request_inputs.items()}, lookups)
+            self.inputs.update({k: Field(d, True) for k, d in self._lookups.outputs.items()})
         if not features:
             raise DefinitionError(f"feature set {name!r} defines no features")
 
@@ -189,7 +221,17 @@ class FeatureSet(CompiledFeatureSet):
 
     # --- schemas ------------------------------------------------------------
     def input_schema(self) -> dict[str, Field]:
+        """Every column the features read: the declared inputs, then the looked-up columns (nullable)."""
         return dict(self.inputs)
+
+    def request_schema(self) -> dict[str, Field]:
+        """What a request carries: the declared inputs (the keys and time of the lookups among them)."""
+        return dict(self.request_inputs)
+
+    @property
+    def lookups(self):
+        """The entity lookups (:class:`skewless.state.lookups.Lookups`), or ``None`` when none are declared."""
+        return self._lookups
 
     def output_schema(self) -> dict[str, Field]:
         """Output columns and their fields, in order (a feature with several columns gives each its field)."""
@@ -211,7 +253,14 @@ class FeatureSet(CompiledFeatureSet):
     def describe(self) -> str:
         """One line per input and feature: name, type and definition."""
         lines = [f"feature set {self.name!r}", "inputs:"]
-        lines += [f"  {k}: {f!r}" for k, f in self.inputs.items()]
+        lines += [f"  {k}: {f!r}" for k, f in self.request_inputs.items()]
+        if self.lookups is not None:
+            lines.append("lookups:")
+            for lk in self.lookups.lookups:
+                how = f"on={lk.on!r}, allow_exact_matches={lk.allow_exact_matches}, tolerance={lk.tolerance}" \
+                    if lk.on else "static"
+                lines.append(f"  {lk.table.name} by {list(lk.by)} ({how}): "
+                             + ", ".join(f"{k}: {self.inputs[k]!r}" for k in lk.outputs))
         lines.append("features:")
         lines += [f"  {k}: {f.field!r} = {f.source()}" for k, f in self.features.items()]
         return "\n".join(lines)
@@ -221,11 +270,14 @@ class FeatureSet(CompiledFeatureSet):
         """A canonical JSON-able description of inputs and features (for fingerprints)."""
         from .ir.serialize import node_to_data
 
-        return {
+        data = {
             "name": self.name,
-            "inputs": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable} for k, f in self.inputs.items()},
+            "inputs": {k: {"dtype": f.dtype.to_json(), "nullable": f.nullable} for k, f in self.request_inputs.items()},
             "features": {k: node_to_data(f.node) for k, f in self.features.items()},
         }
+        if self.lookups is not None:  # (absent without lookups: the fingerprints of other sets are unchanged)
+            data["lookups"] = self.lookups.to_json()
+        return data
 
     def feature_fingerprints(self) -> dict[str, str]:
         """Content hash of each feature's definition (changes when its IR changes)."""
@@ -373,17 +425,22 @@ def feature_set(cls: type | None = None, *, name: str | None = None) -> Any:
         from .api.expr import Expr, UnknownMethod
         from .api.foreign import is_foreign
 
+        from .state.lookups import Lookup
+
         inputs: dict[str, Input] = {}
         features: dict[str, Any] = {}
+        lookups: list[Lookup] = []
         for key, value in vars(klass).items():
             if key.startswith("_"):
                 continue
-            if isinstance(value, Input):
+            if isinstance(value, Lookup):
+                lookups.append(value)
+            elif isinstance(value, Input):
                 inputs[value.name or key] = value
             elif isinstance(value, (Expr, UnknownMethod)) or is_foreign(value):
                 features[key] = value  # a polars expression is refused by FeatureSet, naming the feature
             elif isinstance(value, DataType) or (isinstance(value, type) and issubclass(value, DataType)):
                 raise DefinitionError(f"write {key} = Input({value!r}) to declare an input", feature=key)
-        return FeatureSet(name or klass.__name__, inputs, features, doc=klass.__doc__)
+        return FeatureSet(name or klass.__name__, inputs, features, lookups=lookups, doc=klass.__doc__)
 
     return build(cls) if cls is not None else build

@@ -129,7 +129,7 @@ def _model(fs: Any, extra: str, allow_non_finite: bool) -> Any:
     from pydantic import ConfigDict, create_model
 
     fields = {}
-    for name, f in fs.input_schema().items():
+    for name, f in fs.request_schema().items():
         t = input_type(f.dtype, allow_non_finite=allow_non_finite)
         fields[name] = (Optional[t] if f.nullable else t, ...)
     return create_model(f"{fs.name}_request", __config__=ConfigDict(extra=extra), **fields)
@@ -149,7 +149,7 @@ def request_validator(fs: Any, *, extra: str = "forbid", allow_non_finite: bool 
     from pydantic import ValidationError
 
     model = _model(fs, extra, bool(allow_non_finite))
-    names = list(fs.input_schema())
+    names = list(fs.request_schema())
 
     def validate(row: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(row, Mapping):
@@ -176,15 +176,16 @@ def _message(error: Mapping[str, Any]) -> str:
     return f"{msg} (got {error.get('input')!r})"
 
 
-def checked_row_fn(fs: Any, *, extra: str = "forbid", allow_non_finite: bool = False
+def checked_row_fn(fs: Any, *, extra: str = "forbid", allow_non_finite: bool = False, store: Any = None
                    ) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     """``fn(row) -> features``: validate and coerce ``row`` as the service does, then run ``fs.row_fn``.
 
     ``fs`` is a FeatureSet or a FittedFeatureSet. An int given for a Float64 input yields the same
-    features as the float.
+    features as the float. A set with lookups validates a request (``fs.request_schema()``: keys and
+    time, no looked-up columns) and reads its lookups from ``store`` (``fs.online_row_fn``).
     """
     validate = request_validator(fs, extra=extra, allow_non_finite=allow_non_finite)
-    row_fn = fs.row_fn
+    row_fn = fs.online_row_fn(store) if fs.lookups is not None else fs.row_fn
 
     def checked(row: Mapping[str, Any]) -> dict[str, Any]:
         return row_fn(validate(row))

@@ -107,6 +107,14 @@ def definition_from_data(data: Mapping[str, Any]) -> Any:
         raw = data["features"]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DefinitionDataError(f"not a serialized feature set ({type(exc).__name__}: {exc})") from None
+    lookups: tuple = ()
+    if "lookups" in data:
+        from skewless.state.lookups import Lookups
+
+        try:
+            lookups = Lookups.from_json({k: i.field().dtype for k, i in inputs.items()}, data["lookups"]).lookups
+        except (SkewlessError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DefinitionDataError(f"lookups: {type(exc).__name__}: {exc}") from None
     features = {}
     for key, tree in raw.items():
         try:
@@ -117,6 +125,6 @@ def definition_from_data(data: Mapping[str, Any]) -> Any:
             raise DefinitionDataError(f"feature {key!r}: the definition does not serialize back to itself")
         features[key] = Expr(node)
     try:
-        return FeatureSet(name, inputs, features)
+        return FeatureSet(name, inputs, features, lookups=lookups)
     except (SkewlessError, TypeError, ValueError) as exc:
         raise DefinitionDataError(f"the serialized definition does not type-check: {exc}") from None

@@ -125,7 +125,7 @@ class FittedFeatureSet(CompiledFeatureSet):
 
     def transform_training(
         self, frame: Any, *, label: Any = None, fold_key: str | None = None, keep: tuple[str, ...] = (),
-        check_rows: bool = True,
+        check_rows: bool = True, tables: Any = None,
     ) -> "pl.LazyFrame":
         """Features of the *training* rows, with out-of-fold target encodings (see the module docstring).
 
@@ -135,6 +135,7 @@ class FittedFeatureSet(CompiledFeatureSet):
         label : the label column name or polars expression; defaults to the one given to ``fit`` (by name)
         fold_key : a column whose value (as text) decides each row's fold; default: the row position
         keep : columns passed through in front
+        tables : the entity tables of the lookups, joined point-in-time first (see ``join_lookups``)
         check_rows : refuse a frame whose row and labelled-row counts differ from the fitted ones
             (out-of-fold encodings of other rows would leak their own labels)
         """
@@ -145,7 +146,9 @@ class FittedFeatureSet(CompiledFeatureSet):
 
         nodes = self.target_encode_nodes()
         if not nodes:
-            return self.transform(frame, keep=keep)
+            return self.transform(frame, keep=keep, tables=tables)
+        if self.lookups is not None or tables:
+            frame = self.join_lookups(frame, tables)
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
         label = label if label is not None else self.meta.get("label")
         if not isinstance(label, (str, pl.Expr)):

@@ -22,8 +22,37 @@ This package's ``__init__``, ``lookups`` and the stores never import polars: the
 
 from __future__ import annotations
 
-from skewless.state.protocol import InvalidKey, LoadResult, OnlineStore, StateRow, StoreUnavailable
-from skewless.state.redis_store import RedisStore
-from skewless.state.sqlite_store import SQLiteStore
+from typing import Any
 
-__all__ = ["InvalidKey", "LoadResult", "OnlineStore", "RedisStore", "SQLiteStore", "StateRow", "StoreUnavailable"]
+from skewless.state.lookups import EntityTable, Lookup, Lookups
+from skewless.state.protocol import InvalidKey, LoadResult, OnlineStore, StateRow, StoreUnavailable
+
+__all__ = ["EntityTable", "InvalidKey", "LoadResult", "Lookup", "Lookups", "OnlineStore", "RedisStore", "SQLiteStore",
+           "StateRow", "StoreUnavailable", "open_store"]
+
+
+def __getattr__(name: str) -> Any:
+    # The stores are imported when first named: ``import skewless`` (which exports EntityTable and Lookup)
+    # does not import redis-py.
+    if name == "RedisStore":
+        from skewless.state.redis_store import RedisStore
+
+        return RedisStore
+    if name == "SQLiteStore":
+        from skewless.state.sqlite_store import SQLiteStore
+
+        return SQLiteStore
+    raise AttributeError(f"module 'skewless.state' has no attribute {name!r}")
+
+
+def open_store(url: str, *, timeout: float = 1.0) -> OnlineStore:
+    """The store a URL names: ``redis://...`` / ``rediss://...`` / ``unix://...`` (Redis), ``sqlite:PATH``
+    or a file path (SQLite)."""
+    text = str(url)
+    if text.startswith(("redis://", "rediss://", "unix://")):
+        from skewless.state.redis_store import RedisStore
+
+        return RedisStore(text, timeout=timeout)
+    from skewless.state.sqlite_store import SQLiteStore
+
+    return SQLiteStore(text[len("sqlite:"):] if text.startswith("sqlite:") else text, timeout=timeout)

@@ -3,8 +3,10 @@
 Point-in-time correct by construction: ``strategy="backward"`` never reads a row stamped after the training
 row's time, ``allow_exact_matches`` and ``tolerance`` are passed through unchanged, and of rows stamped at the
 same time polars takes the last (in table order, kept by stable sorts) — the store's "later write wins".
-Rows with a null key or time are dropped from the tables, and outputs are nulled where a request key or
-the request time is null, so no null ever matches anything (as online).
+Rows with a null key or time are dropped from the tables, and outputs are nulled (or take the lookup's
+``default``) where a request key or the request time is null, so no null ever matches anything (as online).
+Where no state qualifies the output is the lookup's default (null unless given), as online; a hit is told
+from a matched row holding null by a marker column joined with the state.
 """
 
 from __future__ import annotations
@@ -41,15 +43,24 @@ def join_lookups(lookups: Lookups, spine: pl.LazyFrame | pl.DataFrame,
     if ons:
         # join_asof needs the left side sorted by `on`; the row index restores the spine's order at the end.
         lf = lf.sort(next(iter(ons)), maintain_order=True, nulls_last=True)
-    for lk in lookups.lookups:
+    for n, lk in enumerate(lookups.lookups):
         t = lk.table
         right = tables[t.name].lazy()
+        have = right.collect_schema()
+        absent = [c for c in (*t.key, *([t.time] if t.versioned else []), *lk.columns) if c not in have]
+        if absent:
+            raise SchemaError(f"entity table {t.name!r}: the data has no column(s) {absent}")
+        if t.versioned and have[t.time] != to_polars(t.time_dtype):
+            raise SchemaError(f"entity table {t.name!r}: time column {t.time!r} is {have[t.time]} in the data, "
+                              f"declared {t.time_dtype}")
+        hit = f"__skewless_hit{n}"
         renames = {k: f"__skewless_key{i}" for i, k in enumerate(t.key)}
         renames.update({c: lk.prefix + c for c in lk.columns})
         keep = [*t.key, *([t.time] if t.versioned else []), *lk.columns]
         right = (right.select(keep)
                  .filter(pl.all_horizontal([pl.col(c).is_not_null() for c in keep[:len(t.key) + t.versioned]]))
                  .with_columns([pl.col(c).cast(to_polars(t.columns[c]), strict=True) for c in lk.columns])
+                 .with_columns(pl.lit(True).alias(hit))
                  .rename(renames))
         keys = [renames[k] for k in t.key]
         if t.versioned:
@@ -63,7 +74,9 @@ def join_lookups(lookups: Lookups, spine: pl.LazyFrame | pl.DataFrame,
                 raise SchemaError(f"static entity table {t.name!r} has several rows for key "
                                   f"{tuple(dupes.row(0)[:-1])!r}; a static table has one row per key")
             lf = lf.join(right, left_on=list(lk.by), right_on=keys, how="left", maintain_order="left")
-        null_request = pl.any_horizontal([pl.col(c).is_null() for c in (*lk.by, *([lk.on] if lk.on else []))])
-        lf = lf.with_columns([pl.when(null_request).then(None).otherwise(pl.col(name)).alias(name)
-                              for name in lk.outputs])
+        no_state = pl.any_horizontal([pl.col(c).is_null() for c in (*lk.by, *([lk.on] if lk.on else []))]) \
+            | pl.col(hit).is_null()
+        defaults = lk.defaults()
+        lf = lf.with_columns([pl.when(no_state).then(pl.lit(defaults[name], dtype=to_polars(dtype)))
+                              .otherwise(pl.col(name)).alias(name) for name, dtype in lk.outputs.items()]).drop(hit)
     return lf.sort(_ROW).drop(_ROW)
