@@ -232,6 +232,7 @@ def build(
     valid_end: Annotated[Optional[str], typer.Option("--valid-end", help="First event time of the test split (ISO)")] = None,
     task: Annotated[Optional[str], typer.Option(help="binary or regression (default: from the label's dtype)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing build in OUT")] = False,
+    table: Annotated[Optional[list[str]], typer.Option("--table", help="Entity table of the lookups: NAME=PATH (parquet/CSV file or glob; repeatable); default: each table's declared source")] = None,
 ) -> None:
     """Build train / valid / test feature files, fitted state and stats.json from raw history."""
     from skewless.training.build import build_dataset
@@ -245,13 +246,28 @@ def build(
         source = [str(d) for d in data] if len(data) > 1 else str(data[0])
         with _Steps("build") as steps:
             return build_dataset(fs, source, out, label=label, event_time=event_time, split=cuts, split_by=split_by,
-                                 seed=seed, task=task,
+                                 seed=seed, task=task, tables=_table_options(table),
                                  overwrite=overwrite, progress=steps.step)
 
     result = _guard(job)
     console.print(summarize(result.stats), highlight=False)
     console.print(f"wrote the build to {result.out_dir} (stats: {result.out_dir / 'stats.json'}) "
                   f"in {result.seconds:.1f}s", highlight=False)
+
+
+def _table_options(values: Optional[list[str]]) -> Optional[dict[str, str]]:
+    """``--table NAME=PATH`` options as ``{name: path}`` (a usage error names a malformed one)."""
+    if not values:
+        return None
+    out: dict[str, str] = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        if not sep or not name or not path:
+            _fail(f"--table {v!r}: expected NAME=PATH")
+        if name in out:
+            _fail(f"--table {name!r} is given twice")
+        out[name] = path
+    return out
 
 
 @app.command()

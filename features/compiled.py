@@ -223,7 +223,7 @@ class CompiledFeatureSet(abc.ABC):
             return lf
         from .state.batch import join_lookups
 
-        return join_lookups(lookups, lf, tables)
+        return join_lookups(lookups, lf, {k: as_polars(v) for k, v in tables.items()})
 
     def replay_parity(self, spine: Any, tables: "Tables", store: "OnlineStore") -> "ReplayReport":
         """Replay parity of the lookups: :func:`skewless.state.replay.replay_parity` (``store`` must be fresh)."""

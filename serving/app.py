@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
 from skewless.bundle import GOLDEN_FILE
+from skewless.state.protocol import StoreUnavailable
 
 from .feature_log import RequestIds
 from .bundle_loader import ServedBundle, load_served_bundle
@@ -248,10 +249,11 @@ def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _example(served: ServedBundle) -> Optional[dict[str, Any]]:
-    """The first golden row's inputs in their JSON form (None when unreadable or not plain JSON)."""
+    """The first golden row's request fields in their JSON form (None when unreadable or not plain JSON)."""
     try:
         doc = json.loads((served.bundle.path / GOLDEN_FILE).read_text(encoding="utf-8"))
-        row = doc["rows"][0]["inputs"]
+        request = served.bundle.transformer.request_schema()
+        row = {k: v for k, v in doc["rows"][0]["inputs"].items() if k in request}
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return None
     return None if any(isinstance(v, dict) for v in row.values()) else row
@@ -276,6 +278,10 @@ def _health_router(served: ServedBundle, metrics: ServiceMetrics) -> APIRouter:
     async def readyz() -> Response:
         if not served.ready:
             return _json({"status": "not ready", "problems": served.problems or ["self-check not run"]}, 503)
+        if served.store is not None:  # every entity table loaded, and the store answering (bounded timeout)
+            problems = await run_in_threadpool(store_problems, served)
+            if problems:
+                return _json({"status": "not ready", "problems": problems}, 503)
         return _json({"status": "ready"})
 
     @router.get("/metrics", response_class=PlainTextResponse,
@@ -289,6 +295,22 @@ def _health_router(served: ServedBundle, metrics: ServiceMetrics) -> APIRouter:
     return router
 
 
+def store_problems(served: ServedBundle) -> list[str]:
+    """Why the live store cannot serve the lookups: unreachable, or an entity table never loaded into it."""
+    store = served.store
+    try:
+        missing = [t for t in served.bundle.transformer.lookups.tables if store.version(t) is None]
+    except StoreUnavailable as exc:
+        return [str(exc)]
+    return [f"entity table {t!r} was never loaded into the online store {store.name} (run skewless materialize, "
+            f"or write its rows)" for t in missing]
+
+
+def store_unavailable_body(exc: StoreUnavailable) -> dict[str, Any]:
+    """The 503 answer of a request whose lookups could not be read (the route's and the fast path's)."""
+    return {"detail": str(exc), "store": exc.store}
+
+
 class _Endpoints:
     """The model endpoints' shared state: models, encoders, metrics, feature log."""
 
@@ -296,7 +318,8 @@ class _Endpoints:
         self.app, self.served, self.metrics = app, served, metrics
         fs = served.bundle.transformer
         name = served.bundle.manifest["feature_set"]["name"]
-        self.in_schema, self.out_schema = fs.input_schema(), fs.output_schema()
+        # a request carries the declared inputs; the looked-up columns come from the store
+        self.in_schema, self.out_schema = fs.request_schema(), fs.output_schema()
         self.in_names = tuple(self.in_schema)
         self.max_batch_size = settings.max_batch_size
         self.max_body_bytes = settings.max_body_bytes
@@ -349,13 +372,13 @@ class _Endpoints:
         return out
 
     @staticmethod
-    def compute(s: ServedBundle, row: dict[str, Any], loc: tuple = ("body",)) -> dict[str, Any]:
-        """The features of one valid row; a 422 when an input is valid but a feature overflows on it.
-
-        (A datetime near year 1 or 9999 can be valid while shifting it by a zone is not.)
+    def compute(s: ServedBundle, row: dict[str, Any], loc: tuple = ("body",)) -> tuple[Mapping[str, Any], dict[str, Any]]:
+        """The inputs (with the looked-up columns) and features of one valid row; a 422 when an input is valid
+        but a feature overflows on it. (A datetime near year 1 or 9999 can be valid while shifting it by a zone
+        is not.) :class:`StoreUnavailable` propagates: 503 naming the store.
         """
         try:
-            return s.features(row)
+            return s.inputs_and_features(row)
         except OverflowError as exc:
             raise BoundedValidationError([{"loc": list(loc), "type": "value_error",
                                            "msg": f"a feature cannot be computed for this input "
@@ -388,14 +411,14 @@ class _Endpoints:
 
     def features_one(self, s: ServedBundle, row: dict[str, Any], request_id: str) -> dict[str, Any]:
         """The answer of ``/v1/features`` for one validated row (counted and logged)."""
-        feats = self.compute(s, row)
+        row, feats = self.compute(s, row)
         self.metrics.served("/v1/features", (feats,), None)
         self.log("/v1/features", request_id, [row], [feats], None)
         return {"features": self.encode(feats)}
 
     def predict_one(self, s: ServedBundle, row: dict[str, Any], include: bool, request_id: str) -> dict[str, Any]:
         """The answer of ``/v1/predict`` for one validated row (counted and logged)."""
-        feats = self.compute(s, row)
+        row, feats = self.compute(s, row)
         score = s.score(feats)
         self.metrics.served("/v1/predict", (feats,), (score,))
         self.log("/v1/predict", request_id, [row], [feats], [score])
@@ -407,8 +430,9 @@ class _Endpoints:
     def batch(self, s: ServedBundle, route: str, rows: list[BaseModel], predict: bool, include: bool,
               request_id: str) -> dict:
         """One batch: the per-request function row by row, LightGBM once on the whole matrix."""
-        inputs = [self.row(r) for r in rows]
-        feats = [self.compute(s, r, ("body", "rows", i)) for i, r in enumerate(inputs)]
+        computed = [self.compute(s, self.row(r), ("body", "rows", i)) for i, r in enumerate(rows)]
+        inputs = [r for r, _ in computed]
+        feats = [f for _, f in computed]
         scores = s.score_many(feats) if predict else None
         self.metrics.served(route, feats, scores)
         self.log(route, request_id, inputs, feats, scores)
@@ -509,6 +533,7 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     if settings.bundle is None:
         raise ValueError("no bundle to serve: pass one or set SKEWLESS_SERVE_BUNDLE")
     served = load_served_bundle(settings.bundle, key=settings.bundle_key.get_secret_value() if settings.bundle_key else None)
+    store = _open_store(settings, served)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -526,6 +551,8 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
             app.state.feature_log = None
             if feature_log is not None:
                 feature_log.close()
+            if store is not None:
+                store.close()
 
     app = FastAPI(title=f"skewless: {served.manifest['feature_set']['name']}", lifespan=lifespan)
     app.state.served = served
@@ -538,10 +565,21 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
                              feature_log=lambda: app.state.feature_log, drift=_drift_gauges(settings, served))
     endpoints.metrics = metrics
     app.state.metrics = metrics
+    if store is not None:
+        served.store = store
+        served.lookup = served.bundle.transformer.lookup_fn(store, observe=metrics.store_read)
+    app.state.store = store
 
     @app.exception_handler(NotReady)
     async def not_ready(request: Request, exc: NotReady) -> Response:
         return _json({"detail": "not ready", "problems": exc.problems}, 503)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: StoreUnavailable) -> Response:
+        # The lookups could not be read within the store's timeout: the service is fine, its store is not.
+        metrics.store_unavailable()
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return _json(store_unavailable_body(exc), 503)
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge) -> Response:
@@ -586,6 +624,18 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
                                                  app.swagger_ui_oauth2_redirect_url) if p])
     _document_request_models(app, [endpoints.Inputs, endpoints.Batch])
     return app
+
+
+def _open_store(settings: Settings, served: ServedBundle) -> Any:
+    """The online store of the bundle's lookups (None without lookups): ``settings.store``, by default the
+    embedded store ``state.db`` in the bundle's directory (created empty when absent)."""
+    if served.bundle.transformer.lookups is None:
+        return None
+    from skewless.bundle.loader import STORE_FILE
+    from skewless.state import open_store
+
+    return open_store(settings.store or f"sqlite:{Path(served.bundle.path) / STORE_FILE}",
+                      timeout=settings.store_timeout)
 
 
 def _document_request_models(app: FastAPI, models: list[type[BaseModel]]) -> None:

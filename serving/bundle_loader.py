@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, Optional
 import numpy as np
 
 from skewless.bundle import Bundle, load_bundle, same_value
+from skewless.bundle.loader import lookup_problems
 
 from .fast_predict import single_row_predictor
 
@@ -27,7 +28,11 @@ __all__ = ["ServedBundle", "load_served_bundle", "check_bundle"]
 
 @dataclass
 class ServedBundle:
-    """A bundle ready to serve: per-request features, encoding and booster."""
+    """A bundle ready to serve: per-request lookups and features, encoding and booster.
+
+    ``row_fn`` is the generated function (inputs and looked-up columns -> features); ``lookup`` (set by the
+    service when the feature set has lookups) reads a request's lookups from the live store in one round trip.
+    """
 
     bundle: Bundle
     row_fn: Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -35,6 +40,8 @@ class ServedBundle:
     problems: list[str] = field(default_factory=list)
     checked: bool = False
     predict_one: Optional[Callable[[list[float]], float]] = None
+    lookup: Optional[Callable[[Mapping[str, Any]], dict[str, Any]]] = None
+    store: Any = None
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -51,7 +58,16 @@ class ServedBundle:
 
     # --- the per-request path -----------------------------------------------------------
     def features(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        return self.row_fn(row)
+        return self.inputs_and_features(row)[1]
+
+    def inputs_and_features(self, row: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+        """The row with its looked-up columns (what the generated function read), and its features.
+
+        :class:`~skewless.state.StoreUnavailable` propagates (the service answers 503 naming the store).
+        """
+        if self.lookup is not None:
+            row = {**row, **self.lookup(row)}
+        return row, self.row_fn(row)
 
     def score(self, features: Mapping[str, Any]) -> float:
         """The model's score of one row (LightGBM's single-row API when usable: see :mod:`.fast_predict`)."""
@@ -78,15 +94,23 @@ class ServedBundle:
 
     # --- startup self-check ---------------------------------------------------------------
     def self_check(self) -> list[str]:
-        """Replay the golden rows through :meth:`features` and :meth:`score`; what differs."""
+        """Replay the golden rows through the per-request path and :meth:`score`; what differs.
+
+        With lookups, the golden requests (keys and time) read their lookups from a private store holding the
+        bundle's golden state (:meth:`Bundle.golden_lookups`; the live store is not touched), which must give
+        the looked-up values the batch join gave; the generated function then runs on them.
+        """
         problems = []
+        looked = None
         try:
             golden = self.bundle.golden_rows()
+            looked = self.bundle.golden_lookups()
+            problems += lookup_problems(golden, looked)
         except Exception as exc:  # an unreadable golden file is a failed check, not a crash
             golden, problems = [], [f"cannot read golden rows: {type(exc).__name__}: {exc}"]
         for i, g in enumerate(golden):
             try:
-                got = self.features(g["inputs"])
+                got = self.row_fn({**g["inputs"], **looked[i]} if looked is not None else g["inputs"])
                 score = self.score(got)
             except Exception as exc:
                 problems.append(f"golden row {i}: per-request path raised {type(exc).__name__}: {exc}")

@@ -23,6 +23,8 @@ from typing import Any, Awaitable, Callable
 
 import orjson
 from fastapi.exceptions import RequestValidationError
+
+from skewless.state.protocol import StoreUnavailable
 from pydantic import ValidationError
 
 from .app import FAST_PATH_ERROR, is_json_type
@@ -115,6 +117,17 @@ class SingleRowFastPath:
                    else endpoints.features_one(served, row, rid))
         except RequestValidationError:  # a feature out of range for this input: the route answers the 422
             return await self.app(scope, _replay(messages, receive), send)
+        except StoreUnavailable as exc:  # the same 503 as the route's (answered here: not a second timeout)
+            from .app import store_unavailable_body
+
+            endpoints.metrics.store_unavailable()
+            scope["route"] = route
+            payload = orjson.dumps(store_unavailable_body(exc))
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-length", str(len(payload)).encode()), *_HEADERS,
+                                    (b"x-request-id", rid.encode())]})
+            await send({"type": "http.response.body", "body": payload})
+            return
         scope["route"] = route
         payload = orjson.dumps(out)
         self.answered += 1

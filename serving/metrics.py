@@ -119,6 +119,17 @@ class ServiceMetrics:
                                 **({"buckets": _PROBABILITY_BUCKETS} if binary else {}))
         self._disconnects = Counter("skewless_client_disconnects", "Requests whose client disconnected before the "
                                     "body was read (not service errors)", registry=r)
+        # entity lookups: one store read per served row (all its lookups in one round trip)
+        self._store_read = Histogram("skewless_store_read_duration_seconds", "Online store reads (one per served "
+                                     "row with lookups: every lookup in one round trip)", buckets=_LATENCY_BUCKETS,
+                                     registry=r)
+        self._misses = Counter("skewless_lookup_misses", "Lookups whose entity the online store does not hold "
+                               "(answered with the lookup's default or null)", registry=r)
+        self._stale = Counter("skewless_lookup_stale", "Lookups whose stored state the point-in-time rule refused "
+                              "(older than the tolerance, or stamped after the request; default or null)",
+                              registry=r)
+        self._store_down = Counter("skewless_store_unavailable", "Requests answered 503 because the online store "
+                                   "was unavailable", registry=r)
         r.register(_StateCollector(served, feature_log))
         # drift gauges (skewless.monitoring.gauges.DriftGauges): one deque append per served row
         self._drift = drift
@@ -151,6 +162,17 @@ class ServiceMetrics:
         if child is None:
             child = self._latency_of[route] = self._latency.labels(route)
         child.observe(seconds)
+
+    def store_read(self, seconds: float, misses: int, stale: int) -> None:
+        """Observe one store read of a served row's lookups (``observe`` of :meth:`Lookups.online`)."""
+        self._store_read.observe(seconds)
+        if misses:
+            self._misses.inc(misses)
+        if stale:
+            self._stale.inc(stale)
+
+    def store_unavailable(self) -> None:
+        self._store_down.inc()
 
     def disconnected(self) -> None:
         """Count a client that went away before its request was read."""

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     log_max_file_bytes: int = Field(64 * 2 ** 20, ge=1, description="Size at which a log file is completed and a new one begun")
     drift_window: int = Field(10_000, ge=0, description="Served rows in the /metrics drift gauges' sliding window (0: no gauges)")
     log_max_files: Optional[int] = Field(None, ge=1, description="Complete log files kept (oldest deleted; unset: all)")
+    store: Optional[str] = Field(
+        None, description="Online store of the feature set's entity lookups: redis://HOST:PORT/DB (Redis), or "
+        "sqlite:PATH / a file path (the embedded store); unset: the embedded store state.db in the bundle's "
+        "directory (what skewless materialize and skewless demo write). Unused without lookups")
+    store_timeout: float = Field(1.0, gt=0, le=60, description="Seconds one store operation may take; then the "
+                                 "request answers 503 naming the store")
 
     # --- the HTTP server (uvicorn): limits and timeouts; serving/server.py applies them
     timeout_keep_alive: float = Field(5.0, gt=0, le=3600, description="Seconds an idle keep-alive connection is kept")

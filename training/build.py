@@ -49,7 +49,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from skewless.errors import SchemaError, SkewlessError
 
@@ -70,6 +70,7 @@ BUILD_FILE = "build.json"
 STATS_FILE = "stats.json"
 FITTED_FILE = "fitted.json"
 GOLDEN_INPUTS_FILE = "golden_inputs.parquet"
+GOLDEN_STATE_FILE = "golden_state.json"
 FORMAT = "skewless.build"
 FORMAT_VERSION = 1
 
@@ -383,6 +384,7 @@ def build_dataset(
     top_k: int = 10,
     quantile_rows: int = 1_000_000,
     progress: Callable[[str], None] | None = None,
+    tables: Mapping[str, Any] | None = None,
 ) -> BuildResult:
     """Build train / valid / test feature files from ``source``; see the module docstring.
 
@@ -408,6 +410,10 @@ def build_dataset(
     quantile_rows : quantiles in ``stats.json`` are computed on at most about this many rows per split
         (every k-th row of larger splits), keeping memory bounded
     progress : called with the name of each step as it starts
+    tables : the entity tables of the feature set's lookups, by name: a polars frame, a path or glob, or a
+        callable returning a frame; a table not given is read from its declared ``EntityTable(source=...)``.
+        They are joined point-in-time onto the source rows first (``join_lookups``: never a state stamped
+        after a row's time), so every later step sees the looked-up columns as inputs
 
     Returns
     -------
@@ -417,6 +423,7 @@ def build_dataset(
     steps = _Steps(progress)
     steps("reading the source")
     fs, lf, source_info, schema, event_time = _read_source(feature_set, source, event_time, split_by)
+    lf, schema, table_frames, table_info = _join_tables(feature_set, lf, tables, steps)
     steps("checking the inputs")
     cols = _check_columns(fs, lf, schema, event_time=event_time, label=label, task=task)
     facts, keep_row = _check_rows(fs, lf, cols)
@@ -431,8 +438,13 @@ def build_dataset(
         write_json(tmp / STATS_FILE, stats, compact_depth=3)
         steps("writing the fitted state and golden inputs")
         fitted_file = _write_state(tmp, transformer)
-        _golden(lf, fs, cols, parts, schema, golden_rows).write_parquet(tmp / GOLDEN_INPUTS_FILE)
+        golden = _golden(lf, fs, cols, parts, schema, golden_rows)
+        golden.write_parquet(tmp / GOLDEN_INPUTS_FILE)
+        state_file = _golden_state(tmp, fs, golden, table_frames)
         manifest = _manifest(tmp, fs, transformer, fitted_file, source_info, cols, parts, stats, want, files)
+        if fs.lookups is not None:
+            manifest["entity_tables"] = table_info
+            manifest["golden_state"] = state_file
         timings = steps.done()
         manifest["timings_seconds"] = timings
         write_json(tmp / BUILD_FILE, manifest)  # written last: its presence marks a complete build
@@ -469,6 +481,98 @@ def _read_source(feature_set: "CompiledFeatureSet", source: Any, event_time: str
     except Exception as exc:
         raise BuildError(f"cannot read the source: {exc}") from None
     return fs, lf, source_info, schema, event_time
+
+
+def _join_tables(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", tables: Mapping[str, Any] | None,
+                 steps: "_Steps") -> tuple["pl.LazyFrame", Any, dict[str, "pl.LazyFrame"], dict[str, Any]]:
+    """Step 1b (feature sets with lookups): the entity tables, joined point-in-time onto the source rows."""
+    lookups = feature_set.lookups
+    if lookups is None:
+        if tables:
+            raise BuildError(f"feature set {feature_set.name!r} declares no lookups, but entity tables "
+                             f"{sorted(tables)} were given")
+        return lf, lf.collect_schema(), {}, {}
+    steps("joining the entity tables (point in time)")
+    unknown = sorted(set(tables or {}) - set(lookups.tables))
+    if unknown:
+        raise BuildError(f"entity tables {unknown} are not looked up by {feature_set.name!r} "
+                         f"(it reads {sorted(lookups.tables)})")
+    frames: dict[str, "pl.LazyFrame"] = {}
+    info: dict[str, Any] = {}
+    for name, table in lookups.tables.items():
+        given = (tables or {}).get(name, table.source)
+        if given is None:
+            raise BuildError(f"entity table {name!r}: no data; pass tables={{{name!r}: ...}} (a frame, a path or a "
+                             f"callable) or declare EntityTable({name!r}, ..., source=...)")
+        frames[name], info[name] = _table_frame(name, given)
+    from skewless.state.batch import join_lookups
+
+    try:
+        # Collected once (join_asof sorts the rows by time, which holds them all anyway): the fitted state's
+        # float sums are then reduced over one in-memory frame, as for a source frame. Over the lazy join the
+        # streaming engine's morsels made a fitted mean differ in its last bit from one run to the next.
+        joined = join_lookups(lookups, lf, frames).collect().lazy()
+        return joined, joined.collect_schema(), frames, info
+    except SchemaError:
+        raise
+    except Exception as exc:
+        raise BuildError(f"joining the entity tables failed: {type(exc).__name__}: {exc}") from None
+
+
+def _table_frame(name: str, given: Any) -> tuple["pl.LazyFrame", dict[str, Any]]:
+    """One entity table as a LazyFrame, and what it was read from (kind, rows, files and their hash)."""
+    import polars as pl
+
+    from skewless.frames import as_polars, describe_kind
+
+    info: dict[str, Any] = {}
+    if callable(given) and not isinstance(given, (pl.LazyFrame, pl.DataFrame)):
+        info["kind"] = f"callable {getattr(given, '__module__', '?')}.{getattr(given, '__qualname__', '?')}"
+        try:
+            given = given()
+        except SkewlessError:
+            raise
+        except Exception as exc:
+            raise BuildError(f"entity table {name!r}: its source raised {type(exc).__name__}: {exc}") from None
+    if isinstance(given, (str, Path)):
+        import glob
+
+        from skewless.io import scan_data
+
+        text = str(given)
+        files = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
+        info.update({"kind": "files", "paths": [text], "sha256": sha256_files(Path(f) for f in files)})
+        frame = scan_data(given, None, columns="all")
+    else:
+        try:
+            frame = as_polars(given)
+        except SkewlessError:
+            raise
+        except Exception as exc:
+            raise BuildError(f"entity table {name!r}: not a frame ({type(given).__name__}): {exc}") from None
+        info.setdefault("kind", describe_kind(given))
+        if not isinstance(frame, (pl.LazyFrame, pl.DataFrame)):
+            raise BuildError(f"entity table {name!r}: expected a polars frame, a path or a callable, got "
+                             f"{type(given).__name__}")
+    lf = frame.lazy()
+    try:
+        info["rows"] = int(lf.select(pl.len()).collect().item())
+    except Exception as exc:
+        raise BuildError(f"entity table {name!r}: cannot read it: {exc}") from None
+    return lf, info
+
+
+def _golden_state(tmp: Path, fs: "FeatureSet", golden: "pl.DataFrame", tables: dict[str, "pl.LazyFrame"]) -> str | None:
+    """Step 6 (lookups): ``golden_state.json``, the entity-table rows the golden inputs' lookups read."""
+    if fs.lookups is None:
+        return None
+    from skewless.state.batch import used_states
+    from skewless.state.golden import encode_state
+
+    used = used_states(fs.lookups, golden, tables)
+    write_json(tmp / GOLDEN_STATE_FILE, encode_state(fs.lookups, {n: df.rows(named=True) for n, df in used.items()}),
+               compact_depth=3)
+    return GOLDEN_STATE_FILE
 
 
 @dataclass

@@ -239,12 +239,18 @@ def _write_files(job: _Job, tmp: Path, saved: Any) -> dict[str, Any]:
     if build["feature_set"].get("fitted"):
         shutil.copyfile(job.build_dir / build["fitted_artifact"], tmp / FITTED_FILE)
     shutil.copyfile(job.build_dir / build["stats"], tmp / STATS_FILE)
-    from skewless.bundle.loader import decode_golden
+    from skewless.bundle.loader import GOLDEN_STATE_FILE, decode_golden
     from skewless.bundle.manifest import GoldenFile
 
     decoded = decode_golden(GoldenFile.model_validate(golden))
-    return {"file": GOLDEN_FILE, "rows": len(decoded), "available": max(1, int(build["rows"].get("test", 0) or 0)),
-            "coverage": golden_coverage(decoded, job.inputs)}
+    section = {"file": GOLDEN_FILE, "rows": len(decoded), "available": max(1, int(build["rows"].get("test", 0) or 0)),
+               "coverage": golden_coverage(decoded, job.inputs)}
+    if fs.lookups is not None:  # the entity-table rows the golden rows read, for the self-check's private store
+        if not build.get("golden_state"):
+            raise TrainError(f"build {str(job.build_dir)!r} has lookups but no golden state; build it again")
+        shutil.copyfile(job.build_dir / build["golden_state"], tmp / GOLDEN_STATE_FILE)
+        section["state_file"] = GOLDEN_STATE_FILE
+    return section
 
 
 def _manifest(job: _Job, tmp: Path, *, bundle_id: str, saved: Any, best_iteration: int, params: dict[str, Any],

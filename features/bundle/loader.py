@@ -24,7 +24,7 @@ from skewless.errors import SkewlessError
 
 from .codec import CodecError, decode_float, decode_value, same_value
 from .encoding import ModelInputs
-from .manifest import (MAX_MANIFEST_BYTES, MIN_GOLDEN_ROWS, BundleManifest, DefinitionFile, GoldenFile)
+from .manifest import (MAX_MANIFEST_BYTES, MIN_GOLDEN_ROWS, BundleManifest, DefinitionFile, GoldenFile, GoldenState)
 from .seal import SIGNATURE_FILE, SealError, check_file, verify_signature
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,8 +40,13 @@ GOLDEN_FILE = "golden_rows.json"
 FEATURE_SET_FILE = "feature_set.json"
 FITTED_FILE = "fitted.json"
 STATS_FILE = "stats.json"
-#: Files that are not listed in the manifest (the manifest itself, and the signature of its bytes).
-UNLISTED = frozenset({MANIFEST_FILE, SIGNATURE_FILE})
+GOLDEN_STATE_FILE = "golden_state.json"
+#: The embedded online store's file in the bundle directory (the service's default store; see
+#: skewless.serving.settings): mutable entity state, written after the bundle, so never sealed.
+STORE_FILE = "state.db"
+#: Files that are not listed in the manifest (the manifest itself, the signature of its bytes, and the
+#: embedded store with SQLite's write-ahead log and shared-memory files).
+UNLISTED = frozenset({MANIFEST_FILE, SIGNATURE_FILE, STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm"})
 
 
 class BundleError(SkewlessError, ValueError):
@@ -199,8 +204,9 @@ class Bundle:
     """
 
     def __init__(self, path: Path, record: BundleManifest, transformer: "CompiledFeatureSet", files: Mapping[str, bytes],
-                 golden: list[dict[str, Any]]):
+                 golden: list[dict[str, Any]], golden_state: "Mapping[str, list[dict[str, Any]]] | None" = None):
         self.path = path
+        self.golden_state = golden_state
         self.record = record
         self.manifest = record.model_dump(mode="json")
         self.transformer = transformer
@@ -274,9 +280,32 @@ class Bundle:
         """The golden rows, decoded: ``[{"inputs": {...}, "features": {...}, "score": float}, ...]``."""
         return [dict(r) for r in self._golden]
 
+    def golden_lookups(self) -> list[dict[str, Any]] | None:
+        """The golden rows' lookups read on the serving path, from a private store holding the golden state.
+
+        ``None`` without lookups. The golden requests (keys and time only) are replayed in time order into
+        a fresh embedded store in a temporary directory (:func:`skewless.state.golden.replay_requests`).
+        """
+        lookups = self.transformer.lookups
+        if lookups is None:
+            return None
+        import tempfile
+
+        from skewless.state.golden import replay_requests
+        from skewless.state.sqlite_store import SQLiteStore
+
+        request = list(self.transformer.request_schema())
+        with tempfile.TemporaryDirectory(prefix="skewless-golden-") as tmp:
+            store = SQLiteStore(Path(tmp) / "golden.db")
+            try:
+                return replay_requests(lookups, [{k: g["inputs"][k] for k in request} for g in self._golden],
+                                       self.golden_state or {}, store)
+            finally:
+                store.close()
+
     def self_check(self) -> list[str]:
-        """Replay the golden rows per request (features and ``Booster.predict``); the problems found."""
-        problems = []
+        """Replay the golden rows per request (lookups, features and ``Booster.predict``); the problems found."""
+        problems = lookup_problems(self._golden, self.golden_lookups())
         for i, g in enumerate(self._golden):
             got = self.transformer.row_fn(g["inputs"])
             for name, want in g["features"].items():
@@ -286,6 +315,17 @@ class Bundle:
             if not same_value(score, g["score"]):
                 problems.append(f"golden row {i}: score {score!r}, batch gave {g['score']!r}")
         return problems
+
+
+def lookup_problems(golden: list[dict[str, Any]], looked: list[dict[str, Any]] | None) -> list[str]:
+    """Where the lookups read on the serving path differ from the looked-up inputs the batch join recorded."""
+    problems = []
+    for i, (g, got) in enumerate(zip(golden, looked or ())):
+        for name, value in got.items():
+            if not same_value(value, g["inputs"].get(name)):
+                problems.append(f"golden row {i}: lookup {name!r} read {value!r} from the store, the batch join "
+                                f"gave {g['inputs'].get(name)!r}")
+    return problems
 
 
 def load_bundle(path: str | Path, feature_set: "CompiledFeatureSet | None" = None, *,
@@ -337,7 +377,8 @@ def load_bundle(path: str | Path, feature_set: "CompiledFeatureSet | None" = Non
     if len(golden) < least or len(golden) != record.golden.rows:
         raise BundleError(f"{where}: {record.golden.file} holds {len(golden)} rows; the manifest says "
                           f"{record.golden.rows} (at least {least})")
-    bundle = Bundle(path, record, transformer, files, golden)
+    state = _golden_state(where, record, files, transformer, golden)
+    bundle = Bundle(path, record, transformer, files, golden, state)
     coverage = golden_coverage(golden, bundle.inputs)
     if coverage != record.golden.coverage.model_dump():
         raise BundleError(f"{where}: the golden rows do not cover what the manifest records ({coverage} vs "
@@ -347,6 +388,33 @@ def load_bundle(path: str | Path, feature_set: "CompiledFeatureSet | None" = Non
     if uncovered:
         raise BundleError(f"{where}: no golden row has a known category of {', '.join(uncovered)}")
     return bundle
+
+
+def _golden_state(where: str, record: BundleManifest, files: Mapping[str, bytes], transformer: "CompiledFeatureSet",
+                  golden: list[dict[str, Any]]) -> "dict[str, list[dict[str, Any]]] | None":
+    """The golden state of a feature set with lookups (decoded), checked against the golden rows' inputs."""
+    lookups = transformer.lookups
+    name = record.golden.state_file
+    if lookups is None:
+        if name is not None:
+            raise BundleError(f"{where}: the manifest names {name}, but the feature set looks nothing up")
+        return None
+    if name is None or name not in files:
+        raise BundleError(f"{where}: the feature set looks up {sorted(lookups.tables)}, but the bundle has no golden "
+                          f"state (the rows its golden rows read)")
+    from skewless.state.golden import decode_state
+
+    try:
+        state = decode_state(lookups, GoldenState.model_validate_json(files[name]).model_dump(mode="json"))
+    except ValidationError as exc:
+        raise BundleError(f"{where}: {name}: {_pydantic_errors(exc)}") from None
+    except (CodecError, KeyError) as exc:
+        raise BundleError(f"{where}: {name}: {type(exc).__name__}: {exc}") from None
+    outputs = set(lookups.outputs)
+    for i, g in enumerate(golden):
+        if not outputs <= set(g["inputs"]):
+            raise BundleError(f"{where}: golden row {i} lacks the looked-up inputs {sorted(outputs - set(g['inputs']))}")
+    return state
 
 
 def _load_fitted(path: Path, files: Mapping[str, bytes], info: Any, fs: "FeatureSet") -> "CompiledFeatureSet":

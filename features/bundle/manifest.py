@@ -108,6 +108,8 @@ class GoldenInfo(_Strict):
     #: Test-period rows the golden rows were drawn from.
     available: Annotated[StrictInt, Field(ge=1)]
     coverage: GoldenCoverage
+    #: The entity-table rows the golden rows' lookups read (feature sets with lookups; see skewless.state.golden).
+    state_file: Optional[FileName] = None
 
 
 class CheckInfo(_Strict):
@@ -169,6 +171,14 @@ class GoldenFile(_Strict):
     rows: Annotated[list[GoldenRow], Field(max_length=100_000)]
 
 
+class GoldenState(_Strict):
+    """``golden_state.json``: per entity table, the rows the golden rows' lookups read (bundle codec values)."""
+
+    about: Text
+    tables: Annotated[dict[Name, Annotated[list[dict[Name, JsonValue]], Field(max_length=1_000_000)]],
+                      Field(max_length=64)]
+
+
 class BuildFeatureSet(_Strict):
     name: Name
     spec: Optional[Text]
@@ -200,3 +210,7 @@ class BuildRecord(_Strict):
     versions: dict[Name, Optional[Text]]
     git: Optional[dict[Name, JsonValue]]
     timings_seconds: dict[Name, JsonValue] = {}
+    #: The entity tables the lookups were joined from (name -> kind, rows, files and their hash).
+    entity_tables: dict[Name, JsonValue] = {}
+    #: ``golden_state.json`` (feature sets with lookups): the rows the golden inputs' lookups read.
+    golden_state: Optional[FileName] = None

@@ -53,7 +53,7 @@ def replay(bundle_dir: str | Path, rows: "pl.DataFrame", log_dir: str | Path, *,
     settings = Settings(bundle=Path(bundle_dir), log_dir=Path(log_dir), max_batch_size=max(batch_size, 1),
                         log_max_queue=max(10_000, 2 * batch_size))
     app = create_app(settings)
-    names = list(app.state.served.bundle.transformer.input_schema())
+    names = list(app.state.served.bundle.transformer.request_schema())  # keys and time: lookups read the store
     missing = [n for n in names if n not in rows.columns]
     if missing:
         raise SkewlessError(f"the rows to replay have no column {', '.join(missing)}")

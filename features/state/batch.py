@@ -20,6 +20,7 @@ from skewless.errors import SchemaError
 from skewless.state.lookups import Lookups
 
 _ROW = "__skewless_row"
+_POS = "__skewless_pos"
 
 
 def join_lookups(lookups: Lookups, spine: pl.LazyFrame | pl.DataFrame,
@@ -80,3 +81,41 @@ def join_lookups(lookups: Lookups, spine: pl.LazyFrame | pl.DataFrame,
         lf = lf.with_columns([pl.when(no_state).then(pl.lit(defaults[name], dtype=to_polars(dtype)))
                               .otherwise(pl.col(name)).alias(name) for name, dtype in lk.outputs.items()]).drop(hit)
     return lf.sort(_ROW).drop(_ROW)
+
+
+def used_states(lookups: Lookups, spine: pl.LazyFrame | pl.DataFrame,
+                tables: Mapping[str, pl.LazyFrame | pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """For each entity table, its rows that :func:`join_lookups` reads for ``spine`` (distinct, in table order).
+
+    Replaying ``spine`` against these rows alone gives the same lookups as against the whole tables: each
+    row chosen is the newest usable state of its key at its request's time, and no other chosen row of that
+    key lies between it and the request (it would have been chosen instead). Ties keep the last row, as the
+    join does. The bundle's golden state is this, for the golden rows.
+    """
+    lf = spine.lazy()
+    out: dict[str, pl.DataFrame] = {}
+    for name, t in lookups.tables.items():
+        mine = [lk for lk in lookups.lookups if lk.table.name == name]
+        cols = [c for c in t.columns if any(c in lk.columns for lk in mine)]
+        keep = [*t.key, *([t.time] if t.versioned else []), *cols]
+        right = (tables[name].lazy().select(keep)
+                 .filter(pl.all_horizontal([pl.col(c).is_not_null() for c in keep[:len(t.key) + t.versioned]]))
+                 .with_row_index(_POS))
+        keys = [f"__skewless_key{i}" for i in range(len(t.key))]
+        chosen = []
+        for lk in mine:
+            asked = [*lk.by, *([lk.on] if lk.on else [])]
+            left = lf.select(asked).filter(pl.all_horizontal([pl.col(c).is_not_null() for c in asked]))
+            r = right.select([*t.key, *([t.time] if t.versioned else []), _POS]).rename(dict(zip(t.key, keys)))
+            if t.versioned:
+                r = r.rename({t.time: "__skewless_time"}).sort("__skewless_time", maintain_order=True)
+                j = left.sort(lk.on).join_asof(r, left_on=lk.on, right_on="__skewless_time", by_left=list(lk.by),
+                                               by_right=keys, strategy="backward",
+                                               allow_exact_matches=lk.allow_exact_matches, tolerance=lk.tolerance,
+                                               check_sortedness=False)
+            else:
+                j = left.join(r, left_on=list(lk.by), right_on=keys, how="left")
+            chosen.append(j.select(_POS).drop_nulls())
+        positions = pl.concat(chosen).unique()
+        out[name] = right.join(positions, on=_POS, how="semi").sort(_POS).drop(_POS).collect()
+    return out

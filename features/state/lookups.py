@@ -61,6 +61,10 @@ class EntityTable:
     time_dtype
         The dtype of ``time``: a zoned ``Datetime`` (default ``Datetime("us", "UTC")``); a lookup's ``on``
         column must have exactly this dtype (unit and zone), as ``join_asof`` requires.
+    source
+        Where the table's history is read for batch builds when none is given (``build_dataset(tables=)``):
+        a callable returning a polars frame, or a parquet/CSV path or glob. Not part of the definition (its
+        fingerprint and a bundle's copy of it ignore it).
     """
 
     name: str
@@ -69,6 +73,7 @@ class EntityTable:
     columns: Mapping[str, DataType]
     time: str | None = None
     time_dtype: DataType | None = None
+    source: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         check_table(self.name)
@@ -391,7 +396,8 @@ def state_rows(table: EntityTable, rows: Sequence[Mapping[str, Any]]) -> list[tu
     """Rows of ``table`` (dicts with key, time and value columns) as store writes ``(key, event_time, row)``.
 
     A static table's rows are written with event time 0; rows with a null key part or time are skipped
-    (no lookup can match them, in batch either).
+    (no lookup can match them, in batch either). Value columns a row lacks are not written (a golden state
+    holds only the columns its lookups read).
     """
     out = []
     for row in rows:
@@ -405,5 +411,5 @@ def state_rows(table: EntityTable, rows: Sequence[Mapping[str, Any]]) -> list[tu
             at = micros(at)
         else:
             at = 0
-        out.append((key, at, {c: row[c] for c in table.columns}))
+        out.append((key, at, {c: row[c] for c in table.columns if c in row}))
     return out

@@ -19,8 +19,8 @@ from typing import Any
 import polars as pl
 
 from skewless.state.batch import join_lookups
-from skewless.state.codec import micros
-from skewless.state.lookups import Lookups, state_rows
+from skewless.state.golden import replay_requests
+from skewless.state.lookups import Lookups
 from skewless.state.protocol import OnlineStore
 
 
@@ -57,34 +57,11 @@ def replay_parity(lookups: Lookups, spine: pl.DataFrame, tables: Mapping[str, pl
     """
     outputs = list(lookups.outputs)
     batch = join_lookups(lookups, spine, tables).select(outputs).collect().rows()
-    requests = spine.rows(named=True)
-    on = next((lk.on for lk in lookups.lookups if lk.on is not None), None)
-    exact = {lk.table.name: lk.allow_exact_matches for lk in lookups.lookups}
-    events: list[tuple[int, int, int, str, tuple]] = []  # (time, phase, sequence, table, write)
-    for name, table in lookups.tables.items():
-        rows = state_rows(table, tables[name].select(
-            [*table.key, *([table.time] if table.time else []), *table.columns]).rows(named=True))
-        if not table.versioned:
-            store.load(name, rows)
-            continue
-        for seq, write in enumerate(rows):
-            # phase 0 arrives before the requests at the same time (exact matches allowed), 2 after them.
-            events.append((write[1], 0 if exact[name] else 2, seq, name, write))
-    events.sort(key=lambda e: (e[0], e[1], e[2]))
-    order = sorted(range(len(requests)),
-                   key=lambda i: (requests[i][on] is None, micros(requests[i][on]) if requests[i][on] else 0)) \
-        if on else range(len(requests))
-    online = lookups.online(store)
+    rows = {name: tables[name].select([*t.key, *([t.time] if t.time else []), *t.columns]).rows(named=True)
+            for name, t in lookups.tables.items()}
+    online = replay_requests(lookups, spine.rows(named=True), rows, store)
     report = ReplayReport()
-    pending = 0
-    for i in order:
-        at = micros(requests[i][on]) if on and requests[i][on] is not None else None
-        due = len(events) if on and at is None else pending
-        while due < len(events) and (at is None or (events[due][0], events[due][1]) < (at, 1)):
-            due += 1
-        _ingest(store, events[pending:due])
-        pending = due
-        got = online(requests[i])
+    for i, got in enumerate(online):
         report.rows += 1
         for j, name in enumerate(outputs):
             report.values += 1
@@ -93,11 +70,3 @@ def replay_parity(lookups: Lookups, spine: pl.DataFrame, tables: Mapping[str, pl
                 if len(report.examples) < 20:
                     report.examples.append((i, name, batch[i][j], got[name]))
     return report
-
-
-def _ingest(store: OnlineStore, events: list[tuple[int, int, int, str, tuple]]) -> None:
-    by_table: dict[str, list[tuple]] = {}
-    for _, _, _, name, write in events:
-        by_table.setdefault(name, []).append(write)
-    for name, writes in by_table.items():
-        store.write(name, writes)
