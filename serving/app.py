@@ -615,6 +615,12 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
 
     app.include_router(_health_router(served, metrics))
     app.include_router(endpoints.router())
+    if store is not None:  # entity upserts into the store the lookups read (skewless.serving.entities)
+        from .entities import entities_router
+
+        app.include_router(entities_router(served.bundle.transformer.lookups.tables, lambda: app.state.store,
+                                           max_errors=settings.max_errors,
+                                           allow_non_finite=settings.allow_non_finite))
     if settings.fast_path:
         from .fast_path import SingleRowFastPath
 

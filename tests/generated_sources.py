@@ -47,9 +47,13 @@ def demo_sets() -> dict[str, object]:
                     raise RuntimeError(f"{module.__name__}: a fitted demo set needs training_label() to be fitted here")
                 if data is None:
                     data = load_flights().filter(pl.col("month") == 1).head(FIT_ROWS).rechunk()
+                rows = data
+                if value.lookups is not None:  # the looked-up columns, from the tables' declared sources
+                    tables = {name: t.source() for name, t in value.lookups.tables.items()}
+                    rows = value.join_lookups(data, tables).collect().rechunk()
                 # In memory, on one chunk: the streaming engine's float sums (means, stds) depend on the
                 # number of threads, so the fitted constants would differ between machines.
-                out[value.name] = fit(value, data, label=module.training_label(), engine="in-memory")
+                out[value.name] = fit(value, rows, label=module.training_label(), engine="in-memory")
             else:
                 out[value.name] = value
     return out

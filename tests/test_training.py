@@ -38,21 +38,23 @@ def test_demo_runs_the_main_job_and_says_where_everything_went(demo):
     out, proc = demo
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = " ".join(proc.stdout.split())
-    for what in ("build:", "stats:", "bundle:", "MLflow: run", "test metrics:", "auc", "log_loss",
-                 "golden rows: all match per request", "0 mismatching values in 0 features"):
+    for what in ("build:", "stats:", "bundle:", "store:", "MLflow: run", "test metrics:", "auc", "log_loss",
+                 "golden rows: all match per request", "0 mismatching values in 0 features",
+                 "replay parity: 0 mismatching values of"):
         assert what in text, what
     assert "Traceback" not in proc.stderr
     # the whole table, split by time: Jan-Sep train, Oct valid, Nov-Dec test
     build = read_build(out / "build")
     assert build["rows"] == {"train": 244_646, "valid": 28_635, "test": 54_065, "total": 327_346,
                              "dropped_without_event_time_or_label": 9_430}
-    assert build["feature_set"]["spec"] == "skewless.definitions.flights_fitted:flights_fitted"
+    assert build["feature_set"]["spec"] == "skewless.definitions.flights_state:flights_state"
+    assert build["entity_tables"]["weather"]["rows"] == 26_115 and build["entity_tables"]["planes"]["rows"] == 3_322
+    assert build["golden_state"] == "golden_state.json"
     assert build["feature_set"]["fitted"] and (out / "build" / "fitted.json").is_file()
     assert build["split"]["train_end"] == "2013-10-01T00:00:00+00:00"
     # nothing temporary left next to the outputs
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
-    assert (out / "features_flights_fitted.py").read_text().startswith("def ") or "def features_" in (
-        out / "features_flights_fitted.py").read_text()
+    assert "def features_" in (out / "features_flights_state.py").read_text()
 
 
 def test_demo_ends_by_serving_the_test_split_and_reporting_skew_and_drift(demo):
@@ -100,7 +102,8 @@ def test_demo_bundle_is_complete_and_checks_itself(demo):
     out, _ = demo
     bundle_dir = out / "bundle"
     assert sorted(p.name for p in bundle_dir.iterdir()) == [
-        "feature_set.json", "fitted.json", "golden_rows.json", "manifest.json", "model.txt", "stats.json"]
+        "feature_set.json", "fitted.json", "golden_rows.json", "golden_state.json", "manifest.json", "model.txt",
+        "state.db", "stats.json"]  # state.db: the embedded store the demo materialized (not sealed)
     assert (bundle_dir / "model.txt").read_text().startswith("tree\nversion=")  # LightGBM text, not a pickle
     m = json.loads((bundle_dir / "manifest.json").read_text())
     assert m["model"]["task"] == "binary" and m["model"]["num_trees"] == m["model"]["best_iteration"]
@@ -115,6 +118,8 @@ def test_demo_bundle_is_complete_and_checks_itself(demo):
     golden = bundle.golden_rows()
     assert len(golden) >= 64
     assert any(g["inputs"]["dep_time"] is None for g in golden)  # rows with nulls are among them
+    assert any(g["inputs"]["wx_temp"] is not None for g in golden)  # with the state they were computed with
+    assert any(g["inputs"]["plane_year"] is None for g in golden)
     assert bundle.self_check() == []
     # a tampered golden score is caught (on a copy)
     import shutil
@@ -177,17 +182,37 @@ def test_the_bundle_is_an_mlflow_pyfunc_model_scoring_bitwise_like_the_service(d
     inputs = model.metadata.get_input_schema().input_names()
     import polars as pl
 
-    df = load_flights().filter(pl.col("month") == 12).head(300).select(inputs)
+    # The model takes the inputs with the looked-up columns (what the generated function reads, like the feature
+    # log); the service takes the request and reads the store. One hour of December, the store holding each
+    # entity's state as of that hour.
+    import datetime as dt
+
+    from skewless.datasets import load_planes, load_weather
+    from skewless.definitions.flights_state import flights_state
+    from skewless.serving.settings import Settings
+    from skewless.state import SQLiteStore
+    from skewless.state.lookups import state_rows
+
+    hour = dt.datetime(2013, 12, 20, 15, tzinfo=dt.timezone.utc)
+    raw = load_flights().filter(pl.col("time_hour") == hour)
+    tables = {"planes": load_planes(), "weather": load_weather().filter(pl.col("time_hour") <= hour)}
+    df = flights_state.join_lookups(raw, tables).collect().select(inputs)
+    assert df.height > 40 and df["wx_temp"].null_count() == 0
+    store = SQLiteStore(out / "pyfunc-state.db")
+    for name, table in flights_state.lookups.tables.items():
+        store.load(name, state_rows(table, tables[name].rows(named=True)))
+    store.close()
     frame = df.to_pandas()
     for name, spec in zip(inputs, model.metadata.get_input_schema().inputs):
-        if spec.type.name == "double":  # nullable Int64 inputs: pandas' float column (what a column with nulls is)
+        if spec.type.name == "double" and df.schema[name] != pl.Float64:  # nullable Int64: pandas' float column
             frame[name] = frame[name].astype("float64")
         elif spec.type.name == "string" and df.schema[name] != pl.String:  # temporal inputs: ISO 8601, as over HTTP
             frame[name] = [v.isoformat() for v in df[name].to_list()]
     got = np.asarray(model.predict(frame), dtype=np.float64)
+    request = list(flights_state.request_schema())
     rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
-            for r in df.iter_rows(named=True)]
-    with TestClient(create_app(out / "bundle")) as c:
+            for r in raw.select(request).iter_rows(named=True)]
+    with TestClient(create_app(Settings(bundle=out / "bundle", store=f"sqlite:{out / 'pyfunc-state.db'}"))) as c:
         served = [c.post("/v1/predict", json=r).json()["score"] for r in rows]
         batch = [p["score"] for p in c.post("/v1/predict/batch", json={"rows": rows[:200]}).json()["rows"]]
     assert got.tobytes() == np.asarray(served, dtype=np.float64).tobytes()

@@ -102,7 +102,9 @@ def reseal(directory: Path, key: str | bytes | None = None) -> None:
     """
     directory = Path(directory)
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    names = [p.name for p in directory.iterdir() if p.name not in ("manifest.json", SIGNATURE_FILE)]
+    from .loader import UNLISTED  # the manifest, the signature and the embedded store's files
+
+    names = [p.name for p in directory.iterdir() if p.name not in UNLISTED]
     manifest["files"] = seal_files(directory, names)
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if key:

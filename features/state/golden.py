@@ -24,50 +24,72 @@ from skewless.state.codec import micros
 from skewless.state.lookups import Lookups, state_rows
 from skewless.state.protocol import OnlineStore
 
-__all__ = ["replay_requests", "encode_state", "decode_state"]
+__all__ = ["HistoryFeed", "replay_requests", "request_time", "encode_state", "decode_state"]
+
+
+class HistoryFeed:
+    """The tables' history, written into ``store`` in event-time order as requests' times advance.
+
+    Static tables are loaded at once; time-versioned rows are written by :meth:`advance` up to (and, when
+    the table's lookups allow exact matches, including) a request time.
+    """
+
+    def __init__(self, lookups: Lookups, tables: Mapping[str, Sequence[Mapping[str, Any]]], store: OnlineStore):
+        self.store = store
+        exact = {lk.table.name: lk.allow_exact_matches for lk in lookups.lookups}
+        events: list[tuple[int, int, int, str, tuple]] = []  # (time, phase, sequence, table, write)
+        for name, table in lookups.tables.items():
+            rows = state_rows(table, tables[name])
+            if not table.versioned:
+                store.load(name, rows)
+                continue
+            for seq, write in enumerate(rows):
+                # phase 0 arrives before the requests at the same time (exact matches allowed), 2 after them.
+                events.append((write[1], 0 if exact[name] else 2, seq, name, write))
+        events.sort(key=lambda e: (e[0], e[1], e[2]))
+        self.events = events
+        self.pending = 0
+
+    def advance(self, at: int | None) -> None:
+        """Write every state that has arrived before a request at ``at`` µs (``None``: all of them)."""
+        events, due = self.events, self.pending
+        if at is None:
+            due = len(events)
+        while due < len(events) and (events[due][0], events[due][1]) < (at, 1):
+            due += 1
+        by_table: dict[str, list[tuple]] = {}
+        for _, _, _, name, write in events[self.pending:due]:
+            by_table.setdefault(name, []).append(write)
+        for name, writes in by_table.items():
+            self.store.write(name, writes)
+        self.pending = due
+
+
+def request_time(lookups: Lookups, request: Mapping[str, Any]) -> int | None:
+    """A request's time in µs (its lookups' ``on`` column; ``None`` when null or when no lookup has one)."""
+    on = next((lk.on for lk in lookups.lookups if lk.on is not None), None)
+    value = request[on] if on is not None else None
+    return None if value is None else micros(value)
 
 
 def replay_requests(lookups: Lookups, requests: Sequence[Mapping[str, Any]],
                     tables: Mapping[str, Sequence[Mapping[str, Any]]], store: OnlineStore) -> list[dict[str, Any]]:
     """The lookups' outputs for each request (in the requests' order), replayed into ``store`` (fresh, empty).
 
-    ``tables``: each entity table's rows as dicts (key, time and value columns).
+    ``tables``: each entity table's rows as dicts (key, time and value columns). Requests are asked in time
+    order (a null time last, after the whole history), each after the states that arrived before it.
     """
-    on = next((lk.on for lk in lookups.lookups if lk.on is not None), None)
-    exact = {lk.table.name: lk.allow_exact_matches for lk in lookups.lookups}
-    events: list[tuple[int, int, int, str, tuple]] = []  # (time, phase, sequence, table, write)
-    for name, table in lookups.tables.items():
-        rows = state_rows(table, tables[name])
-        if not table.versioned:
-            store.load(name, rows)
-            continue
-        for seq, write in enumerate(rows):
-            # phase 0 arrives before the requests at the same time (exact matches allowed), 2 after them.
-            events.append((write[1], 0 if exact[name] else 2, seq, name, write))
-    events.sort(key=lambda e: (e[0], e[1], e[2]))
-    order = sorted(range(len(requests)),
-                   key=lambda i: (requests[i][on] is None, micros(requests[i][on]) if requests[i][on] else 0)) \
-        if on else range(len(requests))
+    has_time = any(lk.on is not None for lk in lookups.lookups)
+    times = [request_time(lookups, r) for r in requests]
+    order = sorted(range(len(requests)), key=lambda i: (times[i] is None, times[i] or 0)) if has_time \
+        else range(len(requests))
+    feed = HistoryFeed(lookups, tables, store)
     online = lookups.online(store)
     out: list[dict[str, Any]] = [{} for _ in requests]
-    pending = 0
     for i in order:
-        at = micros(requests[i][on]) if on and requests[i][on] is not None else None
-        due = len(events) if on and at is None else pending
-        while due < len(events) and (at is None or (events[due][0], events[due][1]) < (at, 1)):
-            due += 1
-        _ingest(store, events[pending:due])
-        pending = due
+        feed.advance(times[i] if has_time else None)
         out[i] = online(requests[i])
     return out
-
-
-def _ingest(store: OnlineStore, events: list[tuple[int, int, int, str, tuple]]) -> None:
-    by_table: dict[str, list[tuple]] = {}
-    for _, _, _, name, write in events:
-        by_table.setdefault(name, []).append(write)
-    for name, writes in by_table.items():
-        store.write(name, writes)
 
 
 def _columns(lookups: Lookups, name: str) -> dict[str, Any]:
