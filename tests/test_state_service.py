@@ -301,3 +301,26 @@ def test_entity_upserts_through_the_service_feed_its_lookups(built, tmp_path):
         bad = client.post("/v1/entities/weather", json={"rows": [{"origin": "EWR", "time_hour": at.isoformat(),
                                                                    "temp": "warm", "wind": 1.0}]})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "temp"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_replay_parity_of_the_demo_set_on_flights_spread_over_the_year(kind, tmp_path, request):
+    """The CI sample of the whole-table replay (``skewless demo --replay-rows 0``, with ``--replay-store
+    redis://...`` for Redis): 4,000 flights from January to December, planes and weather, 0 mismatches."""
+    import uuid
+
+    from skewless.datasets import load_flights, load_planes, load_weather
+    from skewless.definitions.flights_state import flights_state
+
+    flights = load_flights().select(list(flights_state.lookups.request_columns))
+    spine = flights.gather_every(flights.height // 4000).head(4000)
+    tables = {"planes": load_planes(), "weather": load_weather()}
+    store = (SQLiteStore(tmp_path / "replay.db") if kind == "sqlite" else
+             RedisStore(request.getfixturevalue("redis_server").url, namespace=f"t{uuid.uuid4().hex[:12]}:"))
+    try:
+        report = flights_state.replay_parity(spine, tables, store)
+    finally:
+        store.close()
+    assert report.ok and report.rows == 4000 and report.values == 4000 * 9, report.examples
+    joined = flights_state.join_lookups(spine, tables).collect()
+    assert joined["wx_temp"].null_count() < 100 and joined["plane_year"].null_count() < 1000
