@@ -18,6 +18,7 @@ if not __name__.startswith("skewless"):  # the repository folder imported under 
 from .api.expr import Expr, coalesce, col, lit, when
 from .api.numeric import max_horizontal, min_horizontal, sum_horizontal
 from .api.strings import concat_str
+from .api.temporal import duration
 from .dtypes import Boolean, DataType, Date, Datetime, Duration, Field, Float64, Int64, String
 from .errors import (
     CompileError,
@@ -43,6 +44,7 @@ __all__ = [
     "when",
     "coalesce",
     "concat_str",
+    "duration",
     "min_horizontal",
     "max_horizontal",
     "sum_horizontal",

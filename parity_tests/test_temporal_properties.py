@@ -66,6 +66,15 @@ def _build() -> FeatureSet:
             feats[f"{name}_{unit}"] = getattr(diff.dt, f"total_{unit}")()
             feats[f"{name}_{unit}_f"] = getattr(diff.dt, f"total_{unit}")(fractional=True)
     feats["ny_after_other"] = col("z1") > col("other")
+    # Temporal arithmetic (issue 13): shift by a Duration across DST (as an instant), mixed units, Date ± Duration.
+    span = col("z1") - col("other")
+    feats["shift_ny"] = (col("other") + span).dt.epoch("us")
+    feats["shift_back_hour"] = (col("z1") - span).dt.hour()
+    feats["shift_ms"] = (col("ny_ms") + span).dt.epoch("ms")
+    feats["date_plus_span"] = (col("d") + span).dt.epoch("d")
+    feats["date_minus_span"] = (col("d") - span).dt.epoch("d")
+    feats["naive_minus_date"] = col("naive") - col("d")
+    feats["ms_minus_us"] = col("ny_ms") - col("other")
     return FeatureSet("temporal_properties", {k: Input(v, nullable=True) for k, v in _INPUTS.items()}, feats)
 
 

@@ -408,6 +408,10 @@ def lit(value: Any, dtype: Any = None) -> Expr:
             value = float(value)
         elif isinstance(value, _dt.datetime) and type(target).__name__ == "Datetime":
             value = _datetime_for(value, target)
+        elif isinstance(value, _dt.timedelta) and type(target).__name__ == "Duration":
+            # lit(timedelta, dtype=Duration("ms")): polars truncates toward zero to whole milliseconds
+            ms = abs(value) // _dt.timedelta(milliseconds=1)
+            value = _dt.timedelta(milliseconds=ms if value >= _dt.timedelta(0) else -ms)
         else:
             raise ExprTypeError(f"literal {value!r} is not a {target!r}")
     return Expr(Literal(value, target))

@@ -271,3 +271,79 @@ def _flag(value: object) -> bool:
     if type(value) is not bool:
         raise ExprTypeError(f"fractional must be True or False, got {value!r}")
     return value
+
+
+#: ``duration()``'s components and their length in microseconds, in the order polars documents them.
+_DURATION_US = {
+    "weeks": 604_800_000_000, "days": 86_400_000_000, "hours": 3_600_000_000, "minutes": 60_000_000,
+    "seconds": 1_000_000, "milliseconds": 1_000, "microseconds": 1,
+}
+
+
+def duration(
+    *,
+    weeks: int | float = 0,
+    days: int | float = 0,
+    hours: int | float = 0,
+    minutes: int | float = 0,
+    seconds: int | float = 0,
+    milliseconds: int | float = 0,
+    microseconds: int | float = 0,
+    time_unit: str = "us",
+) -> "Expr":
+    """A ``Duration`` literal, as ``polars.duration`` with literal components.
+
+    The components add up (``duration(hours=1, minutes=30)`` is 90 minutes; negative
+    components subtract). ``time_unit="ms"`` gives a ``Duration("ms")``: the total is
+    truncated toward zero to whole milliseconds, as polars does (``seconds=1,
+    microseconds=-7`` is 999 ms). A float component is accepted when its product with the
+    unit's length is a whole number (``hours=1.5``), which polars then computes exactly
+    too; others (``microseconds=0.7``, which polars truncates silently) are refused, and
+    so is a total outside Int64 (polars wraps it). Expression components
+    (``duration(minutes=col("delay"))``) are not supported yet and are refused naming it.
+
+    Examples
+    --------
+    >>> from skewless import duration
+    >>> duration(hours=1, minutes=30)
+    <Expr lit(datetime.timedelta(seconds=5400))>
+    >>> col("ts") + duration(days=1)
+    <Expr (col('ts') + lit(datetime.timedelta(days=1)))>
+    """
+    import datetime as _dt
+
+    from ..dtypes import Duration
+    from .expr import Expr, lit
+
+    if time_unit not in ("us", "ms"):
+        raise ExprTypeError(f"duration(): time_unit must be 'us' or 'ms', got {time_unit!r} (skewless has no 'ns')")
+    parts = dict(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds,
+                 milliseconds=milliseconds, microseconds=microseconds)
+    total_us = 0
+    for name, value in parts.items():
+        if isinstance(value, Expr) or not isinstance(value, (int, float)) or isinstance(value, bool):
+            kind = "an expression" if isinstance(value, Expr) else f"{type(value).__name__} {value!r}"
+            raise ExprTypeError(
+                f"duration({name}=...): got {kind}; skewless supports duration() with literal int or float "
+                "components only (a Duration built from columns is not supported yet)"
+            )
+        factor = _DURATION_US[name]
+        if type(value) is float:
+            # polars multiplies in floating point and truncates the sum: exact only for whole products
+            product = value * factor
+            if not (product == product and abs(product) < 2**53 and product == int(product)):
+                raise ExprTypeError(
+                    f"duration({name}={value!r}) is not a whole number of microseconds (polars would truncate"
+                    " it silently); give an int of a smaller unit"
+                )
+            total_us += int(product)
+        else:
+            total_us += value * factor
+    # polars sums the components at a finer resolution and truncates the total toward zero to the unit
+    # (measured: seconds=1, microseconds=-7 is 999 ms; seconds=-0.25, microseconds=1 is -249 ms).
+    per_unit = 1 if time_unit == "us" else 1_000
+    total = abs(total_us) // per_unit * (1 if total_us >= 0 else -1)
+    if not -(2**63) <= total <= 2**63 - 1:
+        raise ExprTypeError(f"duration(): the total {total} {time_unit} does not fit in Int64 (polars would wrap it)")
+    delta = _dt.timedelta(microseconds=total * per_unit)
+    return lit(delta, dtype=Duration(time_unit))

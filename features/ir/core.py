@@ -44,12 +44,70 @@ def is_nonzero_literal(node: Node) -> bool:
     return isinstance(node, Literal) and isinstance(node.value, (int, float)) and node.value != 0
 
 
+_TEMPORAL = (Date, Datetime, Duration)
+
+
+def common_unit(*dtypes: DataType) -> str:
+    """polars' unit of a temporal result: ``"ms"`` when any operand is in milliseconds, else ``"us"``."""
+    return "ms" if any(getattr(d, "time_unit", "us") == "ms" for d in dtypes) else "us"
+
+
+def temporal_arith(node: BinaryOp, a: Field, b: Field) -> Field | None:
+    """Typing of ``+``/``-`` with a Date, Datetime or Duration operand (None when neither is one).
+
+    Copies polars 2.1 (measured): ``Datetime ± Duration`` and ``Duration + Datetime`` keep the
+    zone and take the coarser unit (``ms`` if either is ``ms``; the Datetime is floored to it,
+    the Duration truncated toward zero); a zoned value shifts as an instant (one hour across a
+    DST change is one hour of real time). ``Date ± Duration`` is a Date: midnight plus the
+    Duration, floored to the day (2020-03-01 - 1h is 2020-02-29); with a ``Duration("ms")``
+    a result beyond polars' Date range is null. ``Datetime - Datetime`` (same zone, any units),
+    ``Datetime - Date``, ``Date - Datetime`` (a Date is its midnight as a UTC instant, whatever
+    the zone) and ``Date - Date`` give a Duration; ``Duration ± Duration`` a Duration. Int64
+    wraps everywhere. Everything else polars refuses is refused here: ``Duration - Datetime``,
+    ``Datetime + Datetime``, a zoned minus a naive Datetime, numbers or nulls mixed with
+    temporal values.
+    """
+    x, y = a.dtype, b.dtype
+    if not (isinstance(x, _TEMPORAL) or isinstance(y, _TEMPORAL)):
+        return None
+    sym = node.symbol
+    refused = f"operator {sym!r} is not defined for {x!r} and {y!r} (as in polars)"
+    hint = ""
+    if isinstance(x, Null) or isinstance(y, Null):
+        hint = "; give the null a dtype, e.g. lit(None, dtype=Duration('us'))"
+    elif x.is_numeric or y.is_numeric:
+        hint = "; build a Duration with duration(days=..., hours=...) or a datetime.timedelta literal"
+    is_sub = sym == "-"
+    if isinstance(x, (Datetime, Date)) and isinstance(y, Duration):
+        if isinstance(x, Date):
+            return field_of(Date(), a, b, nullable=a.nullable or b.nullable or y.time_unit == "ms")
+        return field_of(Datetime(common_unit(x, y), x.time_zone), a, b)
+    if not is_sub and isinstance(x, Duration) and isinstance(y, (Datetime, Date)):
+        if isinstance(y, Date):
+            return field_of(Date(), a, b, nullable=a.nullable or b.nullable or x.time_unit == "ms")
+        return field_of(Datetime(common_unit(x, y), y.time_zone), a, b)
+    if isinstance(x, Duration) and isinstance(y, Duration):
+        return field_of(Duration(common_unit(x, y)), a, b)
+    if is_sub and isinstance(x, Date) and isinstance(y, Date):
+        return field_of(Duration("us"), a, b)
+    if is_sub and isinstance(x, (Datetime, Date)) and isinstance(y, (Datetime, Date)):
+        zones = {d.time_zone for d in (x, y) if isinstance(d, Datetime)}
+        require(
+            len(zones) == 1,
+            f"can only subtract Datetimes of the same zone, got {x!r} and {y!r} (polars finds no supertype);"
+            " convert one with dt.convert_time_zone()",
+        )
+        return field_of(Duration(common_unit(x, y)), a, b)
+    raise ExprTypeError(refused + hint)
+
+
 # --------------------------------------------------------------------------- arithmetic
 
 
 @dataclass(frozen=True, slots=True)
 class Add(BinaryOp):
-    """``a + b``. Int64 wraps on overflow like polars; on strings it concatenates."""
+    """``a + b``. Int64 wraps on overflow like polars; on strings it concatenates; Date/Datetime/Duration
+    operands follow :func:`temporal_arith` (polars 2.1)."""
 
     symbol = "+"
 
@@ -61,26 +119,24 @@ class Add(BinaryOp):
                 f"cannot add {a.dtype!r} and {b.dtype!r}; use concat_str or cast to String",
             )
             return field_of(String(), a, b)
+        temporal = temporal_arith(self, a, b)
+        if temporal is not None:
+            return temporal
         return field_of(_numeric_pair(self, a, b), a, b)
 
 
 @dataclass(frozen=True, slots=True)
 class Sub(BinaryOp):
-    """``a - b``. Datetime minus Datetime (same unit and zone) gives a Duration; Date minus Date gives a
-    ``Duration("us")`` of whole days, as polars does."""
+    """``a - b``. Temporal operands follow :func:`temporal_arith` (polars 2.1): Datetime minus Datetime
+    (same zone) and Date minus Date give a Duration, Datetime/Date minus Duration a Datetime/Date."""
 
     symbol = "-"
 
     def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
         a, b = args
-        if isinstance(a.dtype, Date) and isinstance(b.dtype, Date):
-            return field_of(Duration("us"), a, b)
-        if isinstance(a.dtype, Datetime) or isinstance(b.dtype, Datetime):
-            require(
-                a.dtype == b.dtype,
-                f"can only subtract Datetimes of the same unit and zone, got {a.dtype!r} and {b.dtype!r}",
-            )
-            return field_of(Duration(a.dtype.time_unit), a, b)
+        temporal = temporal_arith(self, a, b)
+        if temporal is not None:
+            return temporal
         return field_of(_numeric_pair(self, a, b), a, b)
 
 
@@ -186,14 +242,14 @@ class Pow(BinaryOp):
 
 @dataclass(frozen=True, slots=True)
 class Neg(Node):
-    """``-a``. Int64: ``-INT64_MIN`` wraps to ``INT64_MIN`` (polars)."""
+    """``-a`` of a number or a Duration. Int64 (and a Duration's count): ``-INT64_MIN`` wraps to ``INT64_MIN`` (polars)."""
 
     method = "neg"
     operand: Node
 
     def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
         (a,) = args
-        require(isinstance(a.dtype, (*NUMERIC, Null)), f"cannot negate {a.dtype!r}")
+        require(isinstance(a.dtype, (*NUMERIC, Duration, Null)), f"cannot negate {a.dtype!r}")
         return a
 
     def render(self, args: list[str]) -> str:

@@ -218,3 +218,55 @@ case(
     rows=[{"t": dt.datetime(1850, 12, 15, 16, 36, tzinfo=get_zone("EST"))},
           {"t": dt.datetime(1907, 12, 31, 23, 59, tzinfo=get_zone("EST"))}],
 )
+
+# Temporal arithmetic (issue 13): Datetime/Date ± Duration, Duration ± Duration, -Duration, mixed units
+# (the coarser unit wins: a Datetime is floored to ms, a Duration truncated toward zero), Date ± Duration
+# floored to the day (null beyond polars' Int32 day range with a ms Duration), Datetime - Date. Results are
+# read through dt.epoch so that rows shifted past year 9999 (which a Python datetime cannot hold) compare too.
+from skewless import duration  # noqa: E402
+
+_ARITH_DURATIONS = [dt.timedelta(hours=1), dt.timedelta(microseconds=-1), dt.timedelta(microseconds=1500),
+                    dt.timedelta(microseconds=-1500), dt.timedelta(days=1), dt.timedelta(minutes=-30),
+                    dt.timedelta(microseconds=2**62), dt.timedelta(microseconds=-(2**62))]
+
+
+def _arith(t, m, d, du, dm) -> dict:
+    return {
+        "t_plus_du": (t + du).dt.epoch("us"), "t_minus_du": (t - du).dt.epoch("us"), "du_plus_t": (du + t).dt.epoch("us"),
+        "t_plus_dm": (t + dm).dt.epoch("ms"), "t_minus_dm": (t - dm).dt.epoch("ms"),
+        "m_plus_du": (m + du).dt.epoch("ms"), "m_minus_du": (m - du).dt.epoch("ms"), "m_plus_dm": (m + dm).dt.epoch("ms"),
+        "d_plus_du": (d + du).dt.epoch("d"), "d_minus_du": (d - du).dt.epoch("d"), "du_plus_d": (du + d).dt.epoch("d"),
+        "d_plus_dm": (d + dm).dt.epoch("d"), "d_minus_dm": (d - dm).dt.epoch("d"),
+        "du_plus_dm": du + dm, "du_minus_dm": du - dm, "dm_minus_du": dm - du, "du_plus_du": du + du, "neg_du": -du,
+        "neg_dm": -dm,
+        "m_minus_d": m - d, "d_minus_m": d - m, "t_minus_d": t - d,
+        "t_plus_lit": (t + dt.timedelta(hours=1)).dt.hour(), "m_minus_lit": (m - dt.timedelta(microseconds=1500)).dt.epoch("ms"),
+        "m_plus_duration_ms": (m + duration(microseconds=-1999, time_unit="ms")).dt.epoch("ms"),
+        "d_minus_hour": (d - duration(hours=1)).dt.epoch("d"), "d_plus_lit_day": (d + dt.timedelta(days=1)).dt.epoch("d"),
+        "t_plus_week": (t + duration(weeks=1, hours=1.5)).dt.weekday(),
+    }
+
+
+_arith_inputs = {"t": Datetime("us", "America/New_York"), "m": Datetime("ms"), "d": Date, "du": Duration("us"),
+                 "dm": Duration("ms")}
+_NYZ = get_zone("America/New_York")
+_arith_rows = []
+for i, t in enumerate(transition_instants("America/New_York", (2013, 2024)) + _PAST[:2] + _FUTURE[:3]):
+    du = _ARITH_DURATIONS[i % len(_ARITH_DURATIONS)]
+    _arith_rows.append({"t": t.astimezone(_NYZ), "m": t.replace(tzinfo=None, microsecond=t.microsecond // 1000 * 1000),
+                        "d": t.date(), "du": du, "dm": du // dt.timedelta(milliseconds=1) * dt.timedelta(milliseconds=1)})
+case("temporal.arithmetic", _arith_inputs, _arith(*(col(n) for n in _arith_inputs)), rows=_arith_rows, edge_limit=2500)
+
+# The same results as values (Datetime/Date/Duration outputs, zoned across DST), on rows that stay in years 1-9999.
+case(
+    "temporal.arithmetic_values",
+    {"t": Datetime("us", "America/New_York"), "u": Datetime("ms", "Europe/London"), "d": Date, "du": Duration("us")},
+    {"t_plus": col("t") + col("du"), "t_minus": col("t") - col("du"), "u_plus": col("u") + col("du"),
+     "d_plus": col("d") + col("du"), "d_minus": col("d") - col("du"), "t_minus_u": col("t").dt.convert_time_zone("UTC")
+     - col("u").dt.convert_time_zone("UTC"), "u_minus_d": col("u") - col("d")},
+    edges=False,
+    rows=[{"t": t.astimezone(_NYZ), "u": t.replace(microsecond=t.microsecond // 1000 * 1000).astimezone(get_zone("Europe/London")),
+           "d": t.date(), "du": _ARITH_DURATIONS[i % 6]}
+          for i, t in enumerate(transition_instants("America/New_York", (2013, 2024)) + transition_instants("Europe/London", (2024,)))]
+    + [{"t": None, "u": None, "d": None, "du": None}],
+)

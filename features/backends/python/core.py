@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ...dtypes import Boolean, DataType, Date, Datetime, Float64, Int64, Null, String
+from ...dtypes import Boolean, DataType, Date, Datetime, Duration, Float64, Int64, Null, String
 from ...ir import core as ops
 from ...runtime import arith, casts
+from ...runtime import temporal as rt_temporal
 from ...runtime.convert import literal_to_internal
 from ..simplify import zero_literal_shortcut
 from .codegen import Arg, Emitter
@@ -52,9 +53,41 @@ def _arith(e: Emitter, node, args: list[Arg]):
             kept, negate = skip
             return f"-{coerce(e, kept, dtype)}" if negate else coerce(e, kept, dtype)
         return f"{coerce(e, a, dtype)} {sym} {coerce(e, b, dtype)}"
+    if any(isinstance(x.dtype, (Date, Datetime, Duration)) for x in (a, b)):
+        return _temporal_arith(e, node, a, b, dtype)
+    return f"{a.src} {sym} {b.src}"  # String concatenation
+
+
+_PER_DAY = {"us": 86_400_000_000, "ms": 86_400_000}
+
+
+def _in_unit(e: Emitter, arg: Arg, unit: str) -> str:
+    """``arg``'s count in ``unit`` as polars converts it for temporal arithmetic (see ``ir.core.temporal_arith``):
+    a Date is its midnight, a Datetime is floored to ``ms``, a Duration truncated toward zero."""
+    dtype = arg.dtype
+    if isinstance(dtype, Date):
+        return f"{arg.src} * {_PER_DAY[unit]}"
+    if dtype.time_unit == unit:
+        return arg.src
+    if isinstance(dtype, Datetime):  # us -> ms: polars' cast floors
+        return f"{arg.src} // 1000"
+    return f"{e.helper(rt_temporal.trunc_div)}({arg.src}, 1000)"  # Duration us -> ms: truncated toward zero
+
+
+def _temporal_arith(e: Emitter, node, a: Arg, b: Arg, dtype: DataType):
+    """Date/Datetime/Duration ``+``/``-`` on the physical counts, Int64 wrapping as in polars."""
+    sym = node.symbol
+    if isinstance(dtype, Date):  # Date ± Duration: midnight ± span in the Duration's unit, floored to the day
+        unit = (b if isinstance(b.dtype, Duration) else a).dtype.time_unit
+        out = [*_wrap_stmts(e, f"{_in_unit(e, a, unit)} {sym} {_in_unit(e, b, unit)}"),
+               f"{{out}} = {{out}} // {_PER_DAY[unit]}"]
+        if unit == "ms":  # polars' Date is an Int32 day count: a result outside it is null
+            out.append(f"if not {-(2**31)} <= {{out}} <= {2**31 - 1}: {{out}} = None")
+        return out
     if isinstance(a.dtype, Date) and isinstance(b.dtype, Date):  # day counts -> a Duration in microseconds
         return f"({a.src} - {b.src}) * 86400000000"
-    return f"{a.src} {sym} {b.src}"  # String concatenation, Datetime - Datetime
+    unit = dtype.time_unit
+    return _wrap_stmts(e, f"{_in_unit(e, a, unit)} {sym} {_in_unit(e, b, unit)}")
 
 
 
@@ -128,7 +161,7 @@ def _pow(e: Emitter, node, args: list[Arg]):
 @RULES.register(ops.Neg)
 def _neg(e: Emitter, node, args: list[Arg]):
     (a,) = args
-    if isinstance(a.dtype, Int64):
+    if isinstance(a.dtype, (Int64, Duration)):  # a Duration's count wraps like Int64 (polars)
         if not e.ranges.may_overflow(node):
             return f"-{a.src}"
         return [f"{{out}} = -{a.src}", f"if {{out}} == {_MAX + 1}: {{out}} = {_MIN}"]
