@@ -74,3 +74,18 @@ def test_duration_ms_literals_truncate_toward_zero_like_polars():
         ours = lit(dt.timedelta(microseconds=us), dtype=Duration("ms"))._node.value
         theirs = pl.select(pl.lit(dt.timedelta(microseconds=us), dtype=pl.Duration("ms"))).item()
         assert ours == theirs, us
+
+
+def test_a_result_outside_pythons_years_raises_naming_it_per_request():
+    from skewless import InvalidOperationError
+
+    fs = FeatureSet("t", {"d": Date, "n": Datetime("us")},
+                    {"next_day": col("d") + duration(days=1), "later": col("n") + duration(days=1),
+                     "day_number": (col("d") + duration(days=1)).dt.epoch("d")})
+    row = {"d": dt.date(9999, 12, 31), "n": dt.datetime(9999, 12, 31, 12)}
+    batch = fs.transform(pl.DataFrame([row], schema={"d": pl.Date, "n": pl.Datetime("us")}).lazy()).select("day_number").collect().to_dicts()
+    assert [r["day_number"] for r in batch] == [2932897]  # polars holds 10000-01-01
+    with pytest.raises(InvalidOperationError, match=r"years 1\.\.9999"):
+        fs.row_fn(row)
+    only_epoch = FeatureSet("e", {"d": Date}, {"day_number": (col("d") + duration(days=1)).dt.epoch("d")})
+    assert only_epoch.row_fn({"d": row["d"]}) == {"day_number": 2932897}

@@ -51,7 +51,15 @@ def datetime_to_epoch_ms(value: _dt.datetime) -> int:
 def epoch_to_datetime(value: int, unit: str, tz: str | None) -> _dt.datetime:
     delta = _dt.timedelta(microseconds=value) if unit == "us" else _dt.timedelta(milliseconds=value)
     if tz is None:
-        return _EPOCH_NAIVE + delta
+        try:
+            return _EPOCH_NAIVE + delta
+        except OverflowError:
+            from ..errors import InvalidOperationError
+
+            raise InvalidOperationError(
+                f"the datetime {value} {unit} after 1970-01-01 is outside what a Python datetime can hold"
+                " (years 1..9999); polars holds it: read it through dt.epoch() or keep results in range"
+            ) from None
     try:
         return (_EPOCH_UTC + delta).astimezone(get_zone(tz))
     except OverflowError:
@@ -70,7 +78,15 @@ def date_to_days(value: _dt.date) -> int:
 
 
 def days_to_date(value: int) -> _dt.date:
-    return _dt.date.fromordinal(value + _EPOCH_ORDINAL)
+    try:
+        return _dt.date.fromordinal(value + _EPOCH_ORDINAL)
+    except (OverflowError, ValueError):
+        from ..errors import InvalidOperationError
+
+        raise InvalidOperationError(
+            f"the date {value} days after 1970-01-01 is outside what a Python date can hold (years 1..9999);"
+            " polars holds it: read it through dt.epoch('d') or keep results in range"
+        ) from None
 
 
 def timedelta_to_us(value: _dt.timedelta) -> int:

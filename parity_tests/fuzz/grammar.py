@@ -248,7 +248,9 @@ class Generator:
         args: list[Any] = [] if recv is None else [recv.expr]
         kwargs: dict[str, Any] = {}
         params = list(prod.params)
-        if recv is not None and prod.kind == "function" and params:
+        if recv is not None and prod.kind == "function" and params and params[0].kind is inspect.Parameter.KEYWORD_ONLY:
+            args = []  # a function of keyword arguments only (duration(...)) takes no receiver: a constant
+        elif recv is not None and prod.kind == "function" and params:
             if params[0].kind is inspect.Parameter.VAR_POSITIONAL:
                 args += [self.operand(depth, like) for _ in range(rng.randint(0, 3))]
             params = params[1:]  # the receiver is the first positional operand
