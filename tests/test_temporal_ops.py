@@ -89,3 +89,53 @@ def test_a_result_outside_pythons_years_raises_naming_it_per_request():
         fs.row_fn(row)
     only_epoch = FeatureSet("e", {"d": Date}, {"day_number": (col("d") + duration(days=1)).dt.epoch("d")})
     assert only_epoch.row_fn({"d": row["d"]}) == {"day_number": 2932897}
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: col("s").str.to_date("%Y-%m"), "whole date"),
+    (lambda: col("s").str.to_datetime("%Y-%m-%d %H"), "both an hour and a minute"),
+    (lambda: col("s").str.to_datetime("%Y-%m-%d %I:%M"), "%I/%l and %p go together"),
+    (lambda: col("s").str.to_datetime("%Y-%m-%d %M:%S"), "hour and a minute"),
+    (lambda: col("s").str.to_datetime("%Y-%m-%dT%H:%M:%S%z"), "directive %z"),
+    (lambda: col("s").str.to_date("%a %Y-%m-%d"), "directive %a"),
+    (lambda: col("s").str.to_date("%Y-%m-%d %"), "lone '%'"),
+    (lambda: col("s").str.strptime(Datetime("us", "America/New_York"), "%Y-%m-%d"), "naive or UTC"),
+    (lambda: col("t").dt.strftime("%Y %Z"), "directive %Z"),
+    (lambda: col("d").dt.strftime("%Y %H"), "a Date has no time of day"),
+    (lambda: col("n").dt.strftime("%Y %z"), "needs a zoned Datetime"),
+    (lambda: col("n").dt.truncate("1d12h"), "mixes months, weeks, days"),
+    (lambda: col("n").dt.truncate("-1h"), "positive duration"),
+    (lambda: col("n").dt.truncate("1ns"), "not a whole number of microseconds"),
+    (lambda: col("n").dt.truncate("1i"), "not a duration string"),
+    (lambda: FeatureSet("z", {"z": Datetime("us", "Europe/Paris")}, {"f": col("z").dt.offset_by("1mo")}), "calendar offsets"),
+])
+def test_text_and_window_ops_refuse_what_they_do_not_copy_naming_the_feature(make, message):
+    with pytest.raises(DefinitionError, match="feature 'f'") as err:
+        built = make()
+        if not isinstance(built, FeatureSet):
+            FeatureSet("t", INPUTS, {"f": built})
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: col("s").str.to_date(), "explicit format"),
+    (lambda: col("s").str.to_date("%Y", exact=False), "exact=False"),
+    (lambda: col("s").str.to_datetime("%F %T%.9f"), "nanoseconds"),
+    (lambda: col("s").str.to_datetime("%F", ambiguous="earliest"), "ambiguous"),
+    (lambda: col("t").dt.to_string(), "writes polars' ISO text"),
+    (lambda: col("t").dt.truncate(col("s")), "duration string"),
+])
+def test_api_arguments_skewless_does_not_copy_are_refused(call, message):
+    with pytest.raises(Exception, match=message):
+        call()
+
+
+def test_offset_by_zoned_fixed_offsets_move_the_instant_and_utc_takes_calendar_offsets():
+    fs = FeatureSet("z", {"z": Datetime("us", "America/New_York"), "u": Datetime("us", "UTC")},
+                    {"later": col("z").dt.offset_by("24h"), "next_month": col("u").dt.offset_by("1mo")})
+    from skewless.runtime.tz import get_zone
+
+    ny = get_zone("America/New_York")
+    out = fs.row_fn({"z": dt.datetime(2024, 3, 9, 12, tzinfo=ny), "u": dt.datetime(2024, 1, 31, 8, tzinfo=dt.timezone.utc)})
+    assert out["later"] == dt.datetime(2024, 3, 10, 13, tzinfo=ny)  # 24 hours of real time across the DST change
+    assert out["next_month"] == dt.datetime(2024, 2, 29, 8, tzinfo=dt.timezone.utc)  # clamped to the month's end

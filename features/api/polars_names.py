@@ -83,9 +83,6 @@ STR = {
     "split": "nothing yet (skewless has no List dtype); str.extract(pattern, group) takes one part",
     "split_exact": "nothing yet; str.extract(pattern, group) takes one part",
     "splitn": "nothing yet; str.extract(pattern, group) takes one part",
-    "strptime": "nothing yet: parse dates upstream and declare the input as Date/Datetime",
-    "to_date": "nothing yet: parse dates upstream and declare the input as Date",
-    "to_datetime": "nothing yet: parse datetimes upstream and declare the input as Datetime",
     "to_integer": "cast(Int64)",
     "json_decode": "nothing: skewless has no Struct dtype",
     "concat": "concat_str(...)",
@@ -94,10 +91,6 @@ STR = {
 
 #: ``Expr.dt`` methods.
 DT = {
-    "truncate": "nothing yet: dt.date() truncates to the day; hour() etc. take the parts",
-    "offset_by": "nothing yet: add a Duration literal (+ lit(timedelta(...))) where supported",
-    "strftime": "cast(String) (polars' ISO text) or the parts (year(), month(), ...) with concat_str",
-    "to_string": "cast(String) (polars' ISO text) or the parts (year(), month(), ...) with concat_str",
     "replace_time_zone": "declare the input with its zone (Datetime('us', 'UTC')) and use dt.convert_time_zone",
     "timestamp": "dt.epoch('us')",
     "weekday_name": "dt.weekday() (1 = Monday)",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ExprTypeError
 from ..ir import strings as ops
+from ..ir import temporal as ops_temporal
 from .namespace import Namespace
 
 if TYPE_CHECKING:
@@ -38,6 +39,72 @@ class StringNamespace(Namespace):
 
     _name = "str"
     __slots__ = ()
+
+    # --- parsing dates and times --------------------------------------------------------
+    def strptime(self, dtype: Any, format: str | None = None, *, strict: bool = True, exact: bool = True,
+                 cache: bool = True, ambiguous: str = "raise") -> "Expr":
+        """Parse text into ``dtype`` (``Date`` or ``Datetime``, naive or UTC) with an explicit chrono ``format``.
+
+        Copies polars' parsing (chrono's rules: see :class:`skewless.ir.temporal.StrToTemporal`).
+        ``strict=True`` raises on a value that does not parse, ``strict=False`` gives null.
+        ``format`` is required (polars infers one from the data, which a per-request function
+        cannot); ``exact=False`` (a match anywhere in the text) is not supported. ``cache`` only
+        affects polars' speed. A bare ``Datetime`` takes polars' unit for the format (``ms`` for
+        ``%.3f``/``%3f``, else ``us``).
+
+        Examples
+        --------
+        >>> from skewless import Date
+        >>> col("day").str.strptime(Date, "%Y-%m-%d")
+        <Expr col('day').str.strptime(Date, '%Y-%m-%d')>
+        """
+        from ..dtypes import Datetime, to_dtype
+
+        if isinstance(dtype, type) and dtype is Datetime:
+            return self.to_datetime(format, strict=strict, exact=exact, cache=cache, ambiguous=ambiguous)
+        _check_parse_args("strptime", format, strict, exact, cache, ambiguous)
+        return self._new(ops_temporal.StrToTemporal(self._node, to_dtype(dtype), format, strict))
+
+    def to_date(self, format: str | None = None, *, strict: bool = True, exact: bool = True,
+                cache: bool = True) -> "Expr":
+        """Parse text into a ``Date``: ``str.strptime(Date, format, strict=strict)``.
+
+        Examples
+        --------
+        >>> col("day").str.to_date("%d/%m/%Y", strict=False)
+        <Expr col('day').str.strptime(Date, '%d/%m/%Y', strict=False)>
+        """
+        from ..dtypes import Date
+
+        _check_parse_args("to_date", format, strict, exact, cache, "raise")
+        return self._new(ops_temporal.StrToTemporal(self._node, Date(), format, strict))
+
+    def to_datetime(self, format: str | None = None, *, time_unit: str | None = None, time_zone: str | None = None,
+                    strict: bool = True, exact: bool = True, cache: bool = True, ambiguous: str = "raise") -> "Expr":
+        """Parse text into a ``Datetime(time_unit, time_zone)`` (``time_zone`` None or ``"UTC"``).
+
+        ``time_unit=None`` takes polars' choice for the format: ``"ms"`` when it holds ``%.3f``
+        or ``%3f``, ``"us"`` otherwise (``%.9f``/``%9f`` would be nanoseconds, which skewless
+        refuses: give ``time_unit``).
+
+        Examples
+        --------
+        >>> col("ts").str.to_datetime("%Y-%m-%d %H:%M:%S%.f")
+        <Expr col('ts').str.strptime(Datetime(time_unit='us', time_zone=None), '%Y-%m-%d %H:%M:%S%.f')>
+        """
+        from ..dtypes import Datetime
+
+        _check_parse_args("to_datetime", format, strict, exact, cache, ambiguous)
+        if time_unit is None:  # polars' inference from the format text
+            if "%.9f" in format or "%9f" in format:
+                raise ExprTypeError(f"str.to_datetime({format!r}): polars would parse nanoseconds (Datetime('ns'));"
+                                    " give time_unit='us' or 'ms'")
+            time_unit = "ms" if ("%.3f" in format or "%3f" in format) else "us"
+        try:
+            dtype = Datetime(time_unit, time_zone)
+        except Exception as exc:
+            raise ExprTypeError(f"str.to_datetime(): {exc}") from None
+        return self._new(ops_temporal.StrToTemporal(self._node, dtype, format, strict))
 
     # --- lengths and case ------------------------------------------------------------
     def len_chars(self) -> "Expr":
@@ -336,3 +403,21 @@ def concat_str(*exprs: Any, separator: str = "", ignore_nulls: bool = False) -> 
         raise ExprTypeError(f"concat_str separator must be a string, got {separator!r}")
     nodes = tuple(wrap(e, str_as_col=True) for e in flat)
     return Expr(ops.ConcatStr(nodes, separator, bool(ignore_nulls)))
+
+
+def _check_parse_args(method: str, format: Any, strict: Any, exact: Any, cache: Any, ambiguous: Any) -> None:
+    if format is None:
+        raise ExprTypeError(
+            f"str.{method}() needs an explicit format (e.g. '%Y-%m-%d'): polars infers one from the data, which the"
+            " per-request function cannot copy"
+        )
+    if not isinstance(format, str):
+        raise ExprTypeError(f"str.{method}(): format must be a string, got {format!r}")
+    if type(strict) is not bool or type(cache) is not bool:
+        raise ExprTypeError(f"str.{method}(): strict and cache must be True or False")
+    if exact is not True:
+        raise ExprTypeError(f"str.{method}(exact=False) (a match anywhere in the text) is not supported; extract the"
+                            " date with str.extract(pattern) first")
+    if ambiguous != "raise":
+        raise ExprTypeError(f"str.{method}(ambiguous={ambiguous!r}): only matters for zones with DST, which skewless"
+                            " does not parse into (time_zone None or 'UTC')")

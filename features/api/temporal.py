@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ExprTypeError
 from ..ir import temporal as ops
@@ -195,6 +195,54 @@ class DateTimeNamespace(Namespace):
         # defined, so that the error names the feature.
         return self._new(ops.DtConvertTimeZone(self._node, time_zone))
 
+    # --- windows ---------------------------------------------------------------
+    def truncate(self, every: "str | Any") -> "Expr":
+        """The start of the ``every`` window holding the value; see :class:`skewless.ir.temporal.DtTruncate`.
+
+        ``every`` is polars' duration string (``"15m"``, ``"1h"``, ``"1d"``, ``"1w"``, ``"1mo"``, ``"1y"``)
+        or a ``datetime.timedelta``.
+
+        Examples
+        --------
+        >>> col("ts").dt.truncate("15m")
+        <Expr col('ts').dt.truncate(every='15m')>
+        """
+        return self._new(ops.DtTruncate(self._node, _duration_string(every, "truncate")))
+
+    def offset_by(self, by: "str | Any") -> "Expr":
+        """Shift by polars' duration string (calendar months clamp to the month's end); see
+        :class:`skewless.ir.temporal.DtOffsetBy`.
+
+        Examples
+        --------
+        >>> col("ts").dt.offset_by("1mo")
+        <Expr col('ts').dt.offset_by(by='1mo')>
+        """
+        return self._new(ops.DtOffsetBy(self._node, _duration_string(by, "offset_by")))
+
+    # --- text ------------------------------------------------------------------
+    def strftime(self, format: str) -> "Expr":
+        """The value as text in a chrono ``format``, as polars writes it; see :class:`skewless.ir.temporal.DtToString`.
+
+        Examples
+        --------
+        >>> col("ts").dt.strftime("%Y-%m-%d %H:%M")
+        <Expr col('ts').dt.strftime(format='%Y-%m-%d %H:%M')>
+        """
+        return self._new(ops.DtToString(self._node, format))
+
+    def to_string(self, format: str | None = None) -> "Expr":
+        """Same as :meth:`strftime` (polars' other name); without a format use ``cast(String)`` (ISO text).
+
+        Examples
+        --------
+        >>> col("ts").dt.to_string("%d/%m/%Y")
+        <Expr col('ts').dt.strftime(format='%d/%m/%Y')>
+        """
+        if format is None or format == "iso":
+            raise ExprTypeError("dt.to_string() needs an explicit chrono format here; cast(String) writes polars' ISO text")
+        return self.strftime(format)
+
     # --- durations ---------------------------------------------------------
     def total_days(self, *, fractional: bool = False) -> "Expr":
         """Length of a ``Duration`` in days.
@@ -265,6 +313,19 @@ class DateTimeNamespace(Namespace):
         <Expr (col('arrive') - col('depart')).dt.total_microseconds(fractional=False)>
         """
         return self._new(ops.DtTotalMicroseconds(self._node, _flag(fractional)))
+
+
+def _duration_string(value: object, method: str) -> str:
+    """polars' duration string for ``value`` (a string as is; a timedelta in whole microseconds)."""
+    import datetime as _dt
+
+    if isinstance(value, _dt.timedelta):
+        us = value // _dt.timedelta(microseconds=1)
+        return f"-{-us}us" if us < 0 else f"{us}us"
+    if not isinstance(value, str):
+        raise ExprTypeError(f"dt.{method}() takes a duration string ('1h', '1mo', ...) or a timedelta, got {value!r}"
+                            " (an expression is not supported)")
+    return value
 
 
 def _flag(value: object) -> bool:

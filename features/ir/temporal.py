@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..dtypes import Date, Datetime, Duration, Field, Float64, Int64, Null
+from ..dtypes import DataType, Date, Datetime, Duration, Field, Float64, Int64, Null, String
 from ..errors import ExprTypeError, SchemaError
 from .base import InferContext, Node, field_of, require
 
@@ -19,7 +19,8 @@ __all__ = [
     "DtField", "DtYear", "DtMonth", "DtDay", "DtHour", "DtMinute", "DtSecond", "DtMillisecond", "DtMicrosecond",
     "DtWeekday", "DtOrdinalDay", "DtWeek", "DtQuarter", "DtEpoch", "DtDate", "DtConvertTimeZone",
     "DtTotal", "DtTotalDays", "DtTotalHours", "DtTotalMinutes", "DtTotalSeconds", "DtTotalMilliseconds",
-    "DtTotalMicroseconds", "EPOCH_UNITS",
+    "DtTotalMicroseconds", "EPOCH_UNITS", "StrToTemporal", "DtToString",
+    "DtTruncate", "DtOffsetBy",
 ]
 
 
@@ -257,3 +258,165 @@ class DtTotalMilliseconds(DtTotal):
 class DtTotalMicroseconds(DtTotal):
     method = "total_microseconds"
     unit_us = 1
+
+
+# --------------------------------------------------------------------------- text <-> temporal
+
+
+def _format_items(node: Node, fmt: object, *, parse: bool):
+    from ..runtime import chrono
+
+    if not isinstance(fmt, str):
+        raise ExprTypeError(f"{node.namespace}.{node.method}(): format must be a string, got {fmt!r}")
+    try:
+        if parse:
+            return chrono.TextParser(fmt)  # type: ignore[arg-type]
+        return chrono.tokenize(fmt, parse=False)  # type: ignore[arg-type]
+    except chrono.FormatError as exc:
+        raise ExprTypeError(f"{node.namespace}.{node.method}(): {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class StrToTemporal(Node):
+    """``s.str.strptime(dtype, format, strict=True)`` (also ``str.to_date`` / ``str.to_datetime``): parse text
+    with an explicit chrono format into a ``Date`` or a ``Datetime`` (naive or UTC).
+
+    Copies polars 2.1, which parses with Rust's chrono (the rules are listed in
+    :mod:`skewless.runtime.chrono`): lenient numbers (``2024-1-2`` matches ``%Y-%m-%d``; a numeric
+    field skips leading whitespace), format whitespace matches any run of whitespace including none,
+    literal text is case-sensitive, ``%y`` 00-69 is 20xx, second 60 is a leap second (one second later),
+    impossible dates fail, the whole string must match. ``strict=True`` (polars' default) raises
+    :class:`~skewless.errors.InvalidOperationError` when a value does not parse (polars fails the
+    column); ``strict=False`` gives null. A ``Date`` target ignores the time fields but still checks
+    their ranges. Supported directives: ``%Y %y %m %b %B %h %d %e %j %H %k %I %l %p %M %S %f %.f %.3f
+    %.6f %.9f %3f %6f %9f %F %T %R %D %n %t %%``; others (``%z``, ``%Z``, ``%a``, ``%s``, ...) are
+    refused when the feature set is defined, and so are formats polars refuses (an hour without a
+    minute, ``%I`` without ``%p``) or that cannot give a whole date.
+    """
+
+    method = "strptime"
+    namespace = "str"
+    operand: Node
+    dtype: DataType
+    format: str
+    strict: bool = True
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        (a,) = args
+        require(isinstance(a.dtype, (String, Null)), f"str.strptime() needs a String operand, got {a.dtype!r}")
+        require(
+            isinstance(self.dtype, Date) or (isinstance(self.dtype, Datetime) and self.dtype.time_zone in (None, "UTC")),
+            f"str.strptime() parses into Date or Datetime (naive or UTC), got {self.dtype!r}: other zones need"
+            " polars' ambiguous/non-existent wall-clock rules, which skewless does not copy yet; parse as naive and"
+            " declare the zone upstream",
+        )
+        require(type(self.strict) is bool, "str.strptime(): strict must be True or False")
+        _format_items(self, self.format, parse=True)
+        return Field(self.dtype, a.nullable or not self.strict)
+
+    def render(self, args: list[str]) -> str:
+        strict = "" if self.strict else ", strict=False"
+        return f"{args[0]}.str.strptime({self.dtype!r}, {self.format!r}{strict})"
+
+
+@dataclass(frozen=True, slots=True)
+class DtToString(Node):
+    """``t.dt.strftime(format)`` (also ``dt.to_string(format)``): a ``Date`` or ``Datetime`` as text, with chrono's
+    directives as polars 2.1 writes them.
+
+    A zoned value is written on its zone's wall clock (``%z`` is its offset, ``-0456`` for New York's
+    local mean time: the seconds of an offset are dropped, as polars does). Numbers are zero-padded
+    (``%e``, ``%k``, ``%l`` space-padded; ``%-d`` unpadded); ``%Y`` outside 0-9999 gets a sign
+    (``+10000``); ``%f`` is nanoseconds (9 digits), ``%.f`` the shortest of ``.mmm``/``.uuuuuu``/
+    ``.nnnnnnnnn`` that is exact (nothing for a whole second), ``%.3f`` truncates; ``%s`` is the epoch
+    second (floored); names are English. What polars refuses is refused when the feature set is
+    defined: time directives on a ``Date``, ``%z`` on a naive ``Datetime``; and so are directives skewless
+    does not copy (``%Z`` abbreviations, ``%c``/``%x``/``%X``/``%r``, ``%C``, ``%+``, padding modifiers
+    other than ``-``).
+    """
+
+    method = "strftime"
+    namespace = "dt"
+    operand: Node
+    format: str
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        from ..runtime import chrono
+
+        (a,) = args
+        require(isinstance(a.dtype, (Date, Datetime, Null)), f"dt.strftime() needs a Date or Datetime, got {a.dtype!r}")
+        items = _format_items(self, self.format, parse=False)
+        if isinstance(a.dtype, Date):
+            require(not chrono.has_time(items) and not chrono.has_zone(items),
+                    f"dt.strftime({self.format!r}): a Date has no time of day or zone (polars cannot format it either)")
+        if isinstance(a.dtype, Datetime) and a.dtype.time_zone is None:
+            require(not chrono.has_zone(items),
+                    f"dt.strftime({self.format!r}): %z needs a zoned Datetime (polars cannot format a naive one with it)")
+        return field_of(String(), a)
+
+
+# --------------------------------------------------------------------------- calendar windows
+
+
+def _every(node: Node, text: object, a: Field):
+    from ..runtime import calendar
+
+    unit = a.dtype.time_unit if isinstance(a.dtype, Datetime) else None
+    try:
+        return calendar.check_every(text, method=node.method, dtype=a.dtype, unit=unit)  # type: ignore[arg-type]
+    except calendar.EveryError as exc:
+        raise ExprTypeError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class DtTruncate(Node):
+    """``t.dt.truncate(every)``: the start of the window of length ``every`` holding the value, as polars 2.1.
+
+    ``every`` is polars' duration string, one kind of unit: sub-daily (``"15m"``, ``"1h30m"``; windows from
+    1970-01-01T00:00), days (``"3d"``, from the epoch), weeks (``"2w"``, from Monday 1969-12-29) or months
+    (``"1mo"``, ``"1q"``, ``"1y"``, ``"13mo"``: counted from 1970-01, so ``"2y"`` gives even years; spans over a
+    year follow polars' own day arithmetic). A zoned
+    value is truncated on its wall clock and put back in its zone as polars does (measured on 178,740
+    instants around every transition of eight zones, 1900-2100): a wall clock the zone repeats takes the
+    original value's offset (01:30 EDT truncated by 1h is 01:00 EDT, 01:30 EST is 01:00 EST), one a
+    daylight-saving change skips takes the standard offset; in a wall clock skipped by a change of
+    standard offset (Kathmandu 1986-01-01) polars raises, and so does the per-request function. A ``Date``
+    is truncated as its midnight (``"7h"`` can give the day before, as in polars). Refused at definition:
+    mixed kinds (``"1d12h"``), negative or zero spans, a sub-daily part finer than the dtype's unit.
+    """
+
+    method = "truncate"
+    namespace = "dt"
+    operand: Node
+    every: str
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        (a,) = args
+        require(isinstance(a.dtype, (Date, Datetime, Null)), f"dt.truncate() needs a Date or Datetime, got {a.dtype!r}")
+        _every(self, self.every, a)
+        return a
+
+
+@dataclass(frozen=True, slots=True)
+class DtOffsetBy(Node):
+    """``t.dt.offset_by(by)``: shift by polars' duration string (``"1mo"``, ``"-2w"``, ``"1d12h"``, ``"-15m"``).
+
+    Calendar months first (the day clamped to the month's end: 2024-01-31 + ``"1mo"`` is 2024-02-29,
+    + ``"1y"`` from a 29 February is 28 February), then weeks and days, then the sub-daily part (truncated
+    toward zero to the unit, as polars). On a ``Date`` the sub-daily part moves its midnight and the result
+    is floored to the day. On a zoned ``Datetime`` (other than UTC) only a fixed offset (h, m, s, ms, us) is
+    supported: it moves the instant, so ``"24h"`` across a DST change is 24 hours of real time; calendar
+    offsets there are refused (polars moves the wall clock and resolves skipped or repeated wall clocks
+    in ways skewless does not copy).
+    """
+
+    method = "offset_by"
+    namespace = "dt"
+    operand: Node
+    by: str
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        (a,) = args
+        require(isinstance(a.dtype, (Date, Datetime, Null)), f"dt.offset_by() needs a Date or Datetime, got {a.dtype!r}")
+        _every(self, self.by, a)
+        return a

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from skewless import Date, Datetime, Duration, Input, col, lit
+from skewless import Date, Datetime, Duration, Input, String, col, lit
 from skewless.runtime.temporal import CUTOFF_SECONDS, _table_seconds
 from skewless.runtime.tz import get_zone
 
@@ -270,3 +270,142 @@ case(
           for i, t in enumerate(transition_instants("America/New_York", (2013, 2024)) + transition_instants("Europe/London", (2024,)))]
     + [{"t": None, "u": None, "d": None, "du": None}],
 )
+
+# Parsing text (issue 13): str.strptime / to_date / to_datetime with explicit chrono formats, strict=False (null on
+# failure) over valid, lenient (unpadded, whitespace, signs, leap second) and invalid strings (impossible dates,
+# trailing text, wrong case, Unicode digits and spaces); parsed values read through dt.epoch so that years outside
+# 1-9999 compare too. A strict case where every value parses, and one where polars fails the column.
+_PARSE_FORMATS = {
+    "iso": ("%Y-%m-%d %H:%M:%S", ["2024-01-02 03:04:05", "1969-12-31 23:59:59", "0001-01-01 00:00:00", "9999-12-31 23:59:59"]),
+    "iso_frac": ("%Y-%m-%dT%H:%M:%S%.f", ["2024-01-02T03:04:05.123456", "2024-01-02T03:04:05", "1969-12-31T23:59:59.9999999"]),
+    "ms3": ("%F %T%.3f", ["2024-01-02 03:04:05.123", "2024-03-10 02:30:00.000"]),
+    "compact": ("%Y%m%d%H%M", ["202401020304", "20240229235", "19700101000"]),
+    "dmy": ("%d/%m/%Y", ["02/01/2024", "29/02/2023", "31/12/1999"]),
+    "short_year": ("%d/%m/%y %H:%M", ["02/01/69 10:00", "02/01/70 10:00", "31/12/99 23:59", "01/01/00 00:00"]),
+    "names": ("%d %B %Y %I:%M %p", ["02 January 2024 12:30 AM", "29 feb 2024 01:00 pm", "1 SEPTEMBER 2024 11:59 PM"]),
+    "abbr": ("%b %e %Y", ["Jan  2 2024", "jan 2 2024", "Dec 31 9999"]),
+    "ordinal": ("%Y-%j", ["2024-060", "2023-365", "2024-366"]),
+    "nanos": ("%Y-%m-%d %H:%M:%S.%f", ["2024-01-02 03:04:05.5", "2024-01-02 03:04:05.123456789"]),
+    "fixed6": ("%Y-%m-%d %H:%M:%S%.6f", ["2024-01-02 03:04:05.000001", "2024-01-02 03:04:05.12"]),
+    "us_date": ("%D", ["01/02/24", "12/31/69"]),
+    "fast_frac": ("%Y%m%d%H%M%S%3f", ["20240102030405123", "-20240102030405123", "00000102030405999"]),
+    "fast_yy": ("%d/%m/%y", ["02/01/24", "02/01/4x", "02/01/-5", "02/01/+5", "02/01/ 5", "02/01/5 "]),
+    "fast_neg": ("%Y-%m-%d", ["-2024-01-02", "--024-01-02", "-024-01-02", "+2024-01-02", "-20240-01-02"]),
+    "dot3": ("%Y-%m-%d %H:%M:%S%.3f", ["2024-01-02 03:04:05.123", "2024-01-02 03:04:05"]),
+    "dot_f": ("%Y-%m-%d %H:%M:%S.%3f", ["2024-01-02 03:04:05.123"]),
+}
+
+
+def _variants(s: str) -> list[str]:
+    """Lenient and broken spellings of ``s``: what chrono accepts and refuses around a valid value."""
+    out = [s, s + " ", " " + s, "\u3000" + s, s + "x", s[:-1], s + "0", s.replace("0", "", 1), s.replace(" ", "  "),
+           s.replace(" ", ""), s.replace(" ", "\t"), s.replace(" ", "\u3000"), s.replace(" ", "\x1c"), s.replace("-", "/"),
+           s.upper(), s.lower(), s.replace("2", "\uff12", 1), s.replace("1", "+1", 1), s.replace("0", " ", 1),
+           "+" + s, "-" + s, "0" + s, s.replace(":59", ":60"), s.replace(":05", ":60"), s.replace(":05", ":61"),
+           s.replace("02", "30", 1), s.replace("01", "13", 1), s.replace("01", "00", 1), s.replace("03", "24"),
+           s.replace("AM", "XM"), s.replace(".", ""), s.replace(".", ".."), s + ".5", s.replace("T", "t"), ""]
+    return list(dict.fromkeys(out))
+
+
+_parse_rows = [{"s": v} for _, samples in _PARSE_FORMATS.values() for base in samples for v in _variants(base)]
+_parse_rows += [{"s": v} for v in ("+12345-01-02 00:00:00", "-0001-01-01 00:00:00", "+262142-12-31 00:00:00",
+                                   "+262143-01-01 00:00:00", "-262143-01-01 00:00:00", "-262144-12-31 00:00:00", None)]
+_parse_feats: dict = {}
+for tag, (fmt, _) in _PARSE_FORMATS.items():
+    _parse_feats[f"{tag}_us"] = col("s").str.to_datetime(fmt, time_unit="us", strict=False).dt.epoch("us")
+    _parse_feats[f"{tag}_ms"] = col("s").str.strptime(Datetime("ms"), fmt, strict=False).dt.epoch("ms")
+    _parse_feats[f"{tag}_date"] = col("s").str.to_date(fmt, strict=False).dt.epoch("d")
+_parse_feats["utc"] = col("s").str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC", strict=False).dt.hour()
+case("temporal.strptime_lenient", {"s": String}, _parse_feats, rows=_parse_rows)
+
+case(
+    "temporal.strptime_values",
+    {"s": String},
+    {"d": col("s").str.to_date("%Y-%m-%d", strict=False), "t": col("s").str.to_datetime("%Y-%m-%d %H:%M", strict=False),
+     "t_ms": col("s").str.to_datetime("%Y-%m-%d %H:%M:%S%.3f", strict=False),
+     "t_utc": col("s").str.to_datetime("%Y-%m-%d %H:%M", time_zone="UTC", strict=False)},
+    edges=False,
+    rows=[{"s": v} for v in ("2024-01-02", "2024-01-02 03:04", "2024-01-02 03:04:05.678", "1-1-1 0:0", "9999-12-31 23:59",
+                             "2024-1-2", " 2024-01-02", "bad", "", None)],
+)
+case("temporal.strptime_strict_ok", {"s": String, "u": String},
+     {"d": col("s").str.to_date("%d.%m.%Y"), "t": col("u").str.strptime(Datetime("us"), "%d.%m.%Y %H:%M", strict=True),
+      "fast": col("u").str.to_datetime("%d.%m.%Y %H:%M"), "fixed": col("s").str.to_date("%Y%m%d", strict=False)},
+     edges=False, rows=[{"s": "02.01.2024", "u": "02.01.2024 10:00"}, {"s": "2.1.2024", "u": "2.1.2024 0:00"},
+                        {"s": None, "u": None}])
+case("temporal.strptime_strict_fails", {"s": String}, {"d": col("s").str.to_date("%Y-%m-%d")},
+     edges=False, rows=[{"s": "2024-01-02"}, {"s": "2024-02-30"}], expect_error=True)
+
+# Formatting (issue 13): dt.strftime / dt.to_string with every supported directive, on naive us/ms, zoned
+# values (wall clock and %z offset, local mean time, years 0 and 10000 after a zone shift) and Dates.
+_TIME_FMT = "%Y|%m|%d|%e|%H|%k|%I|%l|%p|%P|%M|%S|%y|%j|%f|%.f|%.3f|%.6f|%.9f|%3f|%6f|%9f|%s"
+_DATE_FMT = "%Y-%m-%d|%b|%B|%h|%a|%A|%u|%w|%U|%W|%V|%G|%g|%q|%D|%F|%-d/%-m|%n%t%%"
+case(
+    "temporal.strftime",
+    {"n": Datetime("us"), "m": Datetime("ms"), "z": Datetime("us", "America/New_York"), "k": Datetime("ms", "Asia/Kathmandu"),
+     "d": Date},
+    {"n_time": col("n").dt.strftime(_TIME_FMT), "n_date": col("n").dt.to_string(_DATE_FMT),
+     "n_iso": col("n").dt.strftime("%FT%T%.f"), "m_time": col("m").dt.strftime(_TIME_FMT),
+     "z_time": col("z").dt.strftime(_TIME_FMT + "|%z|%:z"), "z_date": col("z").dt.strftime(_DATE_FMT),
+     "k_time": col("k").dt.strftime("%F %T%.f %z %:z %s"), "k_date": col("k").dt.strftime(_DATE_FMT),
+     "d_date": col("d").dt.strftime(_DATE_FMT), "null": lit(None).dt.strftime("%Y")},
+    rows=_rows("z", "America/New_York", transition_instants("America/New_York", (1900, 2024)) + _PAST + _YEAR_ENDS)
+    + [{"n": dt.datetime(2024, 1, 1) + dt.timedelta(days=i, hours=i % 24, microseconds=i * 7919), "d": dt.date(2020, 12, 26) + dt.timedelta(days=i)}
+       for i in range(0, 420, 3)],
+    edge_limit=1200,
+)
+
+# dt.truncate / dt.offset_by (issue 13): polars' Duration arithmetic. Every kind of `every` on naive (us, ms),
+# UTC, zoned (wall clock and back into the zone across DST: repeated wall clocks keep the value's offset, skipped
+# ones take the standard offset) and Date values; offset_by with month-end clamping, leap days, negative and mixed
+# offsets, fixed offsets of zoned values across DST. Results are read through dt.epoch (a truncation to "2y" of
+# year 1 is year 0, which polars holds and Python does not), plus one case of values.
+_EVERY = ("1us", "1ms", "1s", "15m", "1h", "90m", "7h", "1h30m", "1d", "3d", "1w", "2w", "1mo", "2mo", "1q", "1y", "2y", "13mo")
+_EVERY_MS = tuple(e for e in _EVERY if e != "1us")
+_BY = ("1h", "-15m", "36h", "1d", "-1d", "1w", "-2w", "1mo", "-1mo", "13mo", "-25mo", "1y", "-1y", "1q", "1d12h", "1mo2h",
+       "-1y3h", "1w1d", "1mo1w", "1500us")
+_MONTH_ENDS = [dt.datetime(y, m, d, h, 30, 15, 123456) for y in (1900, 1999, 2000, 2023, 2024) for m, d in
+               ((1, 31), (2, 28), (3, 31), (4, 30), (12, 31), (1, 1)) for h in (0, 23)]
+_MONTH_ENDS += [dt.datetime(2024, 2, 29, 12), dt.datetime(2000, 2, 29), dt.datetime(1969, 12, 31, 23, 59, 59, 999999)]
+
+
+def _windows(x, everys, bys, epoch_unit) -> dict:
+    out = {f"trunc_{e}": x.dt.truncate(e).dt.epoch(epoch_unit) for e in everys}
+    out |= {f"offset_{b}": x.dt.offset_by(b).dt.epoch(epoch_unit) for b in bys}
+    return out
+
+
+case("temporal.windows_naive_us", {"n": Datetime("us")}, _windows(col("n"), _EVERY, _BY, "us"),
+     rows=[{"n": v} for v in _MONTH_ENDS])
+case("temporal.windows_naive_ms", {"m": Datetime("ms")},
+     _windows(col("m"), _EVERY_MS, tuple(b for b in _BY if b != "1500us") + ("1500ms", "-1ms"), "ms"),
+     rows=[{"m": v.replace(microsecond=v.microsecond // 1000 * 1000)} for v in _MONTH_ENDS])
+case("temporal.windows_date", {"d": Date},
+     _windows(col("d"), ("1h", "7h", "1d", "3d", "1w", "2w", "1mo", "1q", "1y", "2y"), tuple(b for b in _BY if b != "1500us"), "d"),
+     rows=[{"d": v.date()} for v in _MONTH_ENDS])
+case("temporal.windows_utc", {"u": Datetime("us", "UTC")}, _windows(col("u"), _EVERY, _BY, "us"),
+     rows=[{"u": v.replace(tzinfo=UTC)} for v in _MONTH_ENDS])
+_FIXED = ("1h", "-15m", "36h", "24h", "-90m", "1500us")
+for zone, unit in (("America/New_York", "us"), ("Australia/Lord_Howe", "ms"), ("Europe/London", "us"),
+                   ("America/St_Johns", "us"), ("Pacific/Chatham", "ms")):
+    tag = zone.split("/")[-1].lower()
+    everys = _EVERY if unit == "us" else _EVERY_MS
+    instants = transition_instants(zone, (1900, 1916, 1941, 1969, 1970, 1971, 2000, 2013, 2024, 2037, 2099)) + _PAST + _FUTURE[:6]
+    case(f"temporal.windows_{tag}_{unit}", {"z": Datetime(unit, zone)},
+         _windows(col("z"), everys, tuple(b for b in _FIXED if unit == "us" or b != "1500us"), unit),
+         rows=_rows("z", zone, instants, unit), edge_limit=400)
+case(
+    "temporal.windows_values",
+    {"n": Datetime("us"), "z": Datetime("us", "America/New_York"), "d": Date},
+    {"n_month": col("n").dt.truncate("1mo"), "n_quarter_hour": col("n").dt.truncate(dt.timedelta(minutes=15)),
+     "n_next_month": col("n").dt.offset_by("1mo"), "z_hour": col("z").dt.truncate("1h"), "z_day": col("z").dt.truncate("1d"),
+     "z_later": col("z").dt.offset_by("25h"), "d_week": col("d").dt.truncate("1w"), "d_prev_month": col("d").dt.offset_by("-1mo"),
+     "null": lit(None, dtype=Datetime("us")).dt.offset_by("1d")},
+    edges=False,
+    rows=[{"n": v, "z": v.replace(tzinfo=UTC).astimezone(_NYZ), "d": v.date()} for v in _MONTH_ENDS if v.year >= 1900]
+    + [{"n": None, "z": None, "d": None}],
+)
+# polars raises when a zoned wall clock truncates into a gap left by a change of *standard* offset
+# (Kathmandu moved from +05:30 to +05:45 at 1986-01-01 00:00): both runtimes raise.
+case("temporal.truncate_into_standard_gap", {"k": Datetime("us", "Asia/Kathmandu")}, {"hour": col("k").dt.truncate("1h")},
+     edges=False, rows=[{"k": dt.datetime(1986, 1, 1, 0, 20, tzinfo=get_zone("Asia/Kathmandu"))}], expect_error=True)

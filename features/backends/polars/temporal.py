@@ -53,3 +53,12 @@ def _total(c, node, args):
     divisor, multiplier = node.factor(a.dtype)
     factor = 1.0 / divisor if divisor != 1 else float(multiplier)
     return a.expr.to_physical().cast(pl.Float64) * pl.lit(factor, dtype=pl.Float64)
+
+
+# chrono parses and formats in polars itself: the rule is polars' own method with the checked format.
+RULES.register(ops.StrToTemporal)(
+    lambda c, n, a: a[0].expr.cast(pl.String).str.strptime(to_polars(n.dtype), n.format, strict=n.strict, exact=True)
+)
+RULES.register(ops.DtToString)(_null_safe(lambda c, n, a: a[0].expr.dt.strftime(n.format)))
+RULES.register(ops.DtTruncate)(_null_safe(lambda c, n, a: a[0].expr.dt.truncate(n.every)))
+RULES.register(ops.DtOffsetBy)(_null_safe(lambda c, n, a: a[0].expr.dt.offset_by(n.by)))

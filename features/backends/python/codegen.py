@@ -38,6 +38,7 @@ from ...errors import CompileError
 from ...ir.base import Column, Literal, Node, walk
 from ...ir.core import Cast, Eq, When
 from ...ir.numeric import FillNan
+from ...ir.temporal import StrToTemporal
 from ...runtime import convert
 from ..driver import Driver
 from ..registry import OperandInfo
@@ -57,7 +58,9 @@ def _fallible_casts(node: Node, fields: Mapping[Node, Field]) -> list[Node]:
     """The strict casts under ``node`` that can fail on some value (the only ops that raise at run time)."""
     out = []
     for n in walk(node):
-        if isinstance(n, Cast) and n.strict:
+        if isinstance(n, StrToTemporal) and n.strict:  # polars evaluates it on the rows that reach it, too
+            out.append(n)
+        elif isinstance(n, Cast) and n.strict:
             src, dst = fields[n.operand].dtype, n.dtype
             if (isinstance(src, Float64) and isinstance(dst, Int64)) or (
                     isinstance(src, String) and isinstance(dst, (Int64, Float64))):

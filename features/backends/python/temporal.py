@@ -15,6 +15,7 @@ from bisect import bisect_right
 from ...dtypes import Date, Datetime, Null
 from ...ir import temporal as ops
 from ...runtime import arith
+from ...runtime import calendar, chrono
 from ...runtime import temporal as rt
 from .codegen import Arg, Emitter
 from .table import RULES
@@ -224,3 +225,55 @@ def _total(e: Emitter, node, args: list[Arg]):
             f"if not {arith.INT64_MIN} <= {{out}} <= {arith.INT64_MAX}: {{out}} = {e.helper(arith.wrap64)}({{out}})",
         ]
     return v
+
+
+# --------------------------------------------------------------------------- text
+
+
+@RULES.register(ops.StrToTemporal)
+@_null_operand
+def _strptime(e: Emitter, node, args: list[Arg]):
+    # polars' fixed-width fast path, then chrono's scan (a possessive regex plus its resolution rules)
+    parser = chrono.TextParser(node.format)
+    unit = None if isinstance(node.dtype, Date) else node.dtype.time_unit
+    s = args[0].src
+    if not node.strict:
+        return f"{e.const(parser.parse, 'parse_text')}({s}, {e.literal(unit)})"
+    target = "date" if unit is None else f"datetime[{unit}]"
+    return f"{e.const(parser.parse_strict, 'parse_text')}({s}, {e.literal(unit)}, {e.literal(target)})"
+
+
+@RULES.register(ops.DtToString)
+@_null_operand
+def _strftime(e: Emitter, node, args: list[Arg]):
+    (a,) = args
+    items = e.const(chrono.tokenize(node.format, parse=False), "fmt_items")
+    fn = e.helper(chrono.format_value)
+    if isinstance(a.dtype, Date):
+        return f"{fn}({items}, {a.src}, None, None, None)"
+    unit = a.dtype.time_unit
+    per_day = _UNITS_PER_DAY[unit]
+    per_s = rt.UNITS_PER_SECOND[unit]
+    scale = 1 if unit == "us" else 1000
+    local = local_src(e, a)
+    tod = f"{local} % {per_day}" if scale == 1 else f"{local} % {per_day} * {scale}"
+    offset = "None" if a.dtype.time_zone is None else f"({local} - {a.src}) // {per_s}"
+    return f"{fn}({items}, {local} // {per_day}, {tod}, {offset}, {a.src} // {per_s})"
+
+
+# --------------------------------------------------------------------------- calendar windows (polars' Duration arithmetic)
+
+
+def _window(fn, param: str):
+    def rule(e: Emitter, node, args: list[Arg]):
+        (a,) = args
+        spec = calendar.parse_every(getattr(node, param), what=param)
+        unit = a.dtype.time_unit if isinstance(a.dtype, Datetime) else None
+        zone = a.dtype.time_zone if isinstance(a.dtype, Datetime) else None
+        return f"{e.helper(fn)}({a.src}, {e.const(spec, param)}, {e.literal(unit)}, {e.literal(zone)})"
+
+    return _null_operand(rule)
+
+
+RULES.register(ops.DtTruncate)(_window(calendar.truncate_value, "every"))
+RULES.register(ops.DtOffsetBy)(_window(calendar.offset_value, "by"))
