@@ -42,6 +42,9 @@ FEATURES = {
     "concat": concat_str("s", "i", "f", "b", separator="|"),
     "concat_ignore": concat_str("s", col("p"), lit("!"), separator=" ", ignore_nulls=True),
     "chained": s.str.strip_chars().str.to_lowercase().str.replace_all(r"[^\w]+", "-").str.len_chars(),
+    "split_first": s.str.split(" ").list.first(), "split_last": s.str.split("a").list.get(-1),
+    "split_get": s.str.split("\u0301").list.get(1, null_on_oob=True), "split_len": s.str.split("").list.len(),
+    "split_inclusive": s.str.split("ß", inclusive=True).list.get(-2, null_on_oob=True),
 }
 FS = FeatureSet(
     "string_properties",

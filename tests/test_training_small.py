@@ -96,7 +96,7 @@ def test_a_300_row_table_learns_and_early_stops(mass_build, tmp_path):
     (lambda: col("x").replace_strict({1: 2}), "map_values"),
     (lambda: col("x").cut([1, 2]), "bucketize"),
     (lambda: col("s").str.json_decode(), "Struct"),
-    (lambda: col("s").str.split(",").list.get(0), "str.split"),
+    (lambda: col("s").str.split_exact(",", 1).struct.field("x"), "str.extract"),
     (lambda: col("x").mean().over("s"), "standardize"),
 ])
 def test_did_you_mean_knows_polars_vocabulary_and_survives_a_chain(make, hint):

@@ -26,7 +26,7 @@ from .numeric import NumericMethods
 from .strings import StringNamespace
 from .temporal import DateTimeNamespace
 
-__all__ = ["Expr", "col", "lit", "when", "coalesce", "wrap", "UnknownMethod"]
+__all__ = ["Expr", "col", "lit", "when", "coalesce", "wrap", "UnknownMethod", "ListExpr", "ListNamespace"]
 
 
 def wrap(value: Any, *, str_as_col: bool = False) -> Node:
@@ -102,6 +102,11 @@ class Expr(NumericMethods, HashingMethods):
     def dt(self) -> DateTimeNamespace:
         """Temporal methods, as ``polars.Expr.dt``."""
         return DateTimeNamespace(self)
+
+    @property
+    def list(self) -> "ListNamespace":
+        """Element access after ``str.split(...)``, as ``polars.Expr.list`` (skewless has no List dtype)."""
+        return ListNamespace(self)
 
     # --- operators -------------------------------------------------------
     def __add__(self, other: Any) -> "Expr":
@@ -515,3 +520,116 @@ def _install_expr_methods() -> None:
 
 
 _install_expr_methods()
+
+
+from ..ir import strings as strings_ir  # noqa: E402
+from .namespace import Namespace  # noqa: E402
+
+
+@dataclass(frozen=True, slots=True)
+class _BareList(Node):
+    """``str.split(...)`` not followed by an element access: skewless has no List dtype; fails type inference."""
+
+    abstract = True  # not an op: never reaches a backend
+    operand: Node
+    by: Any
+    inclusive: Any
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        raise ExprTypeError(
+            f"str.split({self.by!r}) gives a List, and skewless has no List dtype: take one element with"
+            " .list.get(i, null_on_oob=True), .list.first(), .list.last(), or count them with .list.len()"
+        )
+
+    def render(self, args: list[str]) -> str:
+        return f"{args[0]}.str.split({self.by!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class _NotAList(Node):
+    """``.list.<method>()`` on anything but ``str.split(...)``; fails type inference."""
+
+    abstract = True  # not an op: never reaches a backend
+    operand: Node
+    name: str
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        raise ExprTypeError(
+            f"list.{self.name}() needs a List, and skewless has no List dtype: .list.get(), .list.first(), .list.last()"
+            " and .list.len() work directly after str.split(by)"
+        )
+
+    def render(self, args: list[str]) -> str:
+        return f"{args[0]}.list.{self.name}(...)"
+
+
+class ListExpr(Expr):
+    """The result of ``str.split(...)``: usable only through its ``.list`` accessors (see :class:`ListNamespace`)."""
+
+    __slots__ = ("_split",)
+
+    def __init__(self, text: Node, by: Any, inclusive: Any):
+        super().__init__(_BareList(text, by, inclusive))
+        object.__setattr__(self, "_split", (text, by, inclusive))
+
+
+class ListNamespace(Namespace):
+    """``expr.list``: element access after ``str.split(...)`` (the only List skewless builds).
+
+    Examples
+    --------
+    >>> col("s").str.split(",").list.len()
+    <Expr col('s').str.split(',').list.len()>
+    """
+
+    _name = "list"
+    __slots__ = ()
+
+    def _op(self, name: str, make) -> Expr:
+        split = getattr(self._expr, "_split", None)
+        if split is None:
+            return Expr(_NotAList(self._node, name))
+        text, by, inclusive = split
+        return Expr(make(text, by, inclusive))
+
+    def get(self, index: int, *, null_on_oob: bool = False) -> Expr:
+        """Part ``index`` of the split (negative from the end); null out of range with ``null_on_oob=True``.
+
+        Examples
+        --------
+        >>> col("s").str.split(",").list.get(-1)
+        <Expr col('s').str.split(',').list.get(-1)>
+        """
+        if isinstance(index, Expr):
+            raise ExprTypeError("list.get(index): index must be an int (an expression index is not supported)")
+        return self._op("get", lambda t, by, inc: strings_ir.StrSplitGet(t, by, index, inc, null_on_oob, "get"))
+
+    def first(self) -> Expr:
+        """The first part (null when there is none, as in polars).
+
+        Examples
+        --------
+        >>> col("s").str.split(",").list.first()
+        <Expr col('s').str.split(',').list.first()>
+        """
+        return self._op("first", lambda t, by, inc: strings_ir.StrSplitGet(t, by, 0, inc, True, "first"))
+
+    def last(self) -> Expr:
+        """The last part (null when there is none, as in polars).
+
+        Examples
+        --------
+        >>> col("s").str.split(",").list.last()
+        <Expr col('s').str.split(',').list.last()>
+        """
+        return self._op("last", lambda t, by, inc: strings_ir.StrSplitGet(t, by, -1, inc, True, "last"))
+
+    def len(self) -> Expr:
+        """The number of parts, as Int64 (polars: UInt32).
+
+        Examples
+        --------
+        >>> col("s").str.split(" ").list.len()
+        <Expr col('s').str.split(' ').list.len()>
+        """
+        return self._op("len", lambda t, by, inc: strings_ir.StrSplitLen(t, by, inc))

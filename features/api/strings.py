@@ -40,7 +40,29 @@ class StringNamespace(Namespace):
     _name = "str"
     __slots__ = ()
 
-    # --- parsing dates and times --------------------------------------------------------
+    # --- splitting ------------------------------------------------------------------------
+    def split(self, by: str, *, inclusive: bool = False) -> "Expr":
+        """Split at every literal ``by``, as polars: a list, of which skewless takes one element.
+
+        skewless has no List dtype, so the result must be read with ``.list.get(i)``, ``.list.first()``,
+        ``.list.last()`` or ``.list.len()`` (see :class:`skewless.ir.strings.StrSplitGet`); used as it is, it
+        is refused when the feature set is defined.
+
+        Examples
+        --------
+        >>> col("route").str.split("-").list.first()
+        <Expr col('route').str.split('-').list.first()>
+        >>> col("route").str.split("-").list.get(1, null_on_oob=True)
+        <Expr col('route').str.split('-').list.get(1, null_on_oob=True)>
+        """
+        from .expr import ListExpr, _Refused
+
+        if not isinstance(by, str) or type(inclusive) is not bool:
+            return self._new(_Refused(f"str.split(by, inclusive=...): by must be a literal string and inclusive True or"
+                                      f" False, got {by!r} and {inclusive!r} (a separator from a column is not supported)"))
+        return ListExpr(self._node, by, inclusive)
+
+
     def strptime(self, dtype: Any, format: str | None = None, *, strict: bool = True, exact: bool = True,
                  cache: bool = True, ambiguous: str = "raise") -> "Expr":
         """Parse text into ``dtype`` (``Date`` or ``Datetime``, naive or UTC) with an explicit chrono ``format``.

@@ -19,6 +19,7 @@ __all__ = [
     "StrLenChars", "StrLenBytes", "StrToLowercase", "StrToUppercase", "StrReverse", "StrStripChars", "StrStripCharsStart",
     "StrStripCharsEnd", "StrContains", "StrStartsWith", "StrEndsWith", "StrSlice", "StrHead", "StrTail",
     "StrReplace", "StrReplaceAll", "StrCountMatches", "StrZfill", "StrPadStart", "StrExtract", "ConcatStr",
+    "StrSplitGet", "StrSplitLen",
 ]
 
 
@@ -440,3 +441,84 @@ class ConcatStr(Node):
         extra = f", separator={self.separator!r}" if self.separator else ""
         extra += ", ignore_nulls=True" if self.ignore_nulls else ""
         return f"concat_str({', '.join(args)}{extra})"
+
+
+# --------------------------------------------------------------------------- split, then one element
+
+
+def _check_split(node: Node) -> None:
+    require(isinstance(node.by, str), f"str.split(by): by must be a literal string, got {node.by!r}"
+            " (a separator from a column is not supported)")
+    require(type(node.inclusive) is bool, "str.split(): inclusive must be True or False")
+
+
+@dataclass(frozen=True, slots=True)
+class StrSplitGet(_StringOp):
+    """``s.str.split(by, inclusive=False).list.get(index, null_on_oob=False)``, ``.list.first()``, ``.list.last()``:
+    one part of the text split at every literal ``by`` (never a regex), as polars 2.1 splits.
+
+    skewless has no List dtype: the split and the element access are one op, spelt as in polars.
+    ``"a,,b,"`` splits into ``a``, ``""``, ``b``, ``""``; an empty text is one empty part; ``by=""``
+    splits into code points (an empty text into no parts); ``inclusive=True`` keeps each ``by`` at the end
+    of its part and drops an empty last part. A negative index counts from the end. ``first()`` and
+    ``last()`` of no parts are null, so is ``get`` out of range with ``null_on_oob=True``; polars' default
+    ``null_on_oob=False`` raises for the whole column on a row with too few parts, so skewless accepts it
+    only where no row can have too few (index 0 or -1 of a non-inclusive split at a non-empty ``by``) and
+    asks for ``null_on_oob=True`` otherwise.
+    """
+
+    method = "split"
+    operand: Node
+    by: str
+    index: int = 0
+    inclusive: bool = False
+    null_on_oob: bool = False
+    #: how the access is spelt: "get", "first" or "last" (first/last are get(0)/get(-1) giving null on no parts)
+    accessor: str = "get"
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        _StringOp.infer(self, ctx, args)
+        return Field(String(), args[0].nullable or self.null_on_oob)
+
+    def check_params(self) -> None:
+        _check_split(self)
+        require(_is_int(self.index), f"list.get(index): index must be an int, got {self.index!r} (an expression index"
+                " is not supported)")
+        require(type(self.null_on_oob) is bool, "list.get(): null_on_oob must be True or False")
+        require(self.accessor in ("get", "first", "last"), f"unknown list accessor {self.accessor!r}")
+        safe = self.by != "" and not self.inclusive and self.index in (0, -1)
+        require(
+            self.null_on_oob or safe,
+            f"str.split({self.by!r}{', inclusive=True' if self.inclusive else ''}).list.get({self.index}): polars raises"
+            " for the whole column when a row has too few parts; pass null_on_oob=True to get null there",
+        )
+
+    def render(self, args: list[str]) -> str:
+        inc = ", inclusive=True" if self.inclusive else ""
+        if self.accessor == "get":
+            oob = ", null_on_oob=True" if self.null_on_oob else ""
+            access = f"get({self.index}{oob})"
+        else:
+            access = f"{self.accessor}()"
+        return f"{args[0]}.str.split({self.by!r}{inc}).list.{access}"
+
+
+@dataclass(frozen=True, slots=True)
+class StrSplitLen(_StringOp):
+    """``s.str.split(by, inclusive=False).list.len()``: the number of parts (see :class:`StrSplitGet`), as
+    ``Int64`` (polars: ``UInt32``). ``""`` has 1 part at a non-empty ``by``, 0 at ``by=""`` or inclusive."""
+
+    method = "split"
+    operand: Node
+    by: str
+    inclusive: bool = False
+
+    def result_dtype(self) -> DataType:
+        return Int64()
+
+    def check_params(self) -> None:
+        _check_split(self)
+
+    def render(self, args: list[str]) -> str:
+        inc = ", inclusive=True" if self.inclusive else ""
+        return f"{args[0]}.str.split({self.by!r}{inc}).list.len()"

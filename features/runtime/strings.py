@@ -185,3 +185,20 @@ def make_expander(pieces: tuple) -> Callable[[Any], str]:
 def extract(search: Callable[..., Any], s: str, group: int) -> str | None:
     m = search(s)
     return None if m is None else m.group(group)
+
+
+def split_parts(s: str, by: str, inclusive: bool) -> list[str]:
+    """``s.str.split(by, inclusive=...)`` as polars 2.1 splits: code points at ``by=""`` (none for ``""``);
+    inclusive parts keep their ``by`` and an empty last part is dropped."""
+    if by == "":
+        return list(s)
+    parts = s.split(by)
+    if inclusive:
+        return [p + by for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    return parts
+
+
+def split_get(s: str, by: str, inclusive: bool, index: int) -> str | None:
+    """Part ``index`` of :func:`split_parts`, None out of range."""
+    parts = split_parts(s, by, inclusive)
+    return parts[index] if -len(parts) <= index < len(parts) else None

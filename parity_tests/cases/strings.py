@@ -133,3 +133,23 @@ case(
         "null_operand": lit(None).str.to_uppercase(), "null_len": lit(None, String).str.len_chars(),
     },
 )
+
+
+# str.split + element access (issue 13): literal separators (one and several characters, a combining mark, "",
+# a regex metacharacter), inclusive splits, every accessor, indices in and out of range (null_on_oob), over the
+# string edge values and texts made of separators.
+_SPLIT_ROWS = [{"s": v} for v in ("a,b,c", ",", ",,", "a,,b,", ",a", "a, b, c", "aaa", "aaaa", "a.b.c", "e\u0301\u0301x",
+                                   "ßaß", "东,京", " ", "a b  c ", "", None)]
+_split_feats: dict = {}
+for tag, by in (("comma", ","), ("empty", ""), ("space", " "), ("comma_space", ", "), ("aa", "aa"), ("dot", "."),
+                ("accent", "\u0301"), ("sharp_s", "ß")):
+    for inclusive in (False, True):
+        parts = col("s").str.split(by, inclusive=inclusive)
+        key = f"{tag}{'_inc' if inclusive else ''}"
+        _split_feats |= {f"{key}_first": parts.list.first(), f"{key}_last": parts.list.last(), f"{key}_len": parts.list.len()}
+        for i in (0, 1, 2, -1, -2, 5):
+            _split_feats[f"{key}_get{i}"] = parts.list.get(i, null_on_oob=True)
+_split_feats |= {"strict_first": col("s").str.split(",").list.get(0), "strict_last": col("s").str.split(", ").list.get(-1),
+                 "upper_part": col("s").str.split(",").list.get(1, null_on_oob=True).str.to_uppercase(),
+                 "lit_split": lit("x-y").str.split("-").list.last(), "null_split": lit(None, dtype=String).str.split(",").list.len()}
+case("strings.split_get", {"s": String}, _split_feats, rows=_SPLIT_ROWS)

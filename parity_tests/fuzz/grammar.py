@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import skewless
 from skewless import Expr, col, lit, when
+from skewless.api.expr import ListNamespace
 from skewless.api.namespace import Namespace
 from skewless.dtypes import Boolean, DataType, Date, Datetime, Duration, Field, Float64, Int64, Null, String
 from skewless.errors import SkewlessError
@@ -43,6 +44,8 @@ BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator
 UNARY = {"neg": operator.neg, "invert": operator.invert, "pos": operator.pos}
 #: Public names that do not build expressions (or only name things).
 NOT_EXPRESSIONS = {"col", "lit", "feature_set", "fit"}
+#: separators for str.split productions
+SPLIT_BY = [",", "", " ", "a", "ß", ", ", "\u0301", "aa"]
 
 #: Pools for plain parameters, by parameter name (the API's own names; new ones fall back on the annotation).
 PARAM_POOLS: dict[str, list[Any]] = {
@@ -111,6 +114,11 @@ def productions() -> list[Production]:
         if callable(attr):
             params = tuple(inspect.signature(getattr(Expr, name)).parameters.values())[1:]
             out.append(Production(f"Expr.{name}", "method", params, name))
+    # str.split gives a List, readable only through .list: one production per accessor, split included
+    for method in ("get", "first", "last", "len"):
+        fn = getattr(ListNamespace, method)
+        params = tuple(inspect.signature(fn).parameters.values())[1:]
+        out.append(Production(f"str.split.list.{method}", "split_list", params, method))
     for sym, fn in BINARY.items():
         out.append(Production(f"op:{sym}", "binary", (), fn))
         out.append(Production(f"op:scalar{sym}", "rbinary", (), fn))
@@ -279,6 +287,11 @@ class Generator:
         if prod.kind == "namespace":
             ns, method = prod.target
             return getattr(getattr(args[0], ns), method)(*args[1:], **kwargs)
+        if prod.kind == "split_list":
+            if prod.target == "get" and rng.random() < 0.7:
+                kwargs["null_on_oob"] = True
+            parts = args[0].str.split(rng.choice(SPLIT_BY), inclusive=rng.random() < 0.3)
+            return getattr(parts.list, prod.target)(*args[1:], **kwargs)
         return fn(*args, **kwargs)
 
     def apply(self, prod: Production, recv: Typed, depth: int) -> Expr:

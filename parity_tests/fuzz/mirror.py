@@ -108,6 +108,13 @@ def _mirror(node: Node, fields: Any) -> Any:
             return chain.otherwise(args[-1])
         if isinstance(node, core.IsIn):
             return args[0].is_in([v for v in node.values])
+        if type(node).__name__ in ("StrSplitGet", "StrSplitLen"):  # one fused op for polars' split-then-access
+            parts = args[0].str.split(node.by, inclusive=node.inclusive).list
+            if type(node).__name__ == "StrSplitLen":
+                return parts.len()
+            if node.accessor in ("first", "last"):
+                return getattr(parts, node.accessor)()
+            return parts.get(node.index, null_on_oob=node.null_on_oob)
         params = {k: _param(v) for k, v in node.params().items()}
         if node.method in ("coalesce", "min_horizontal", "max_horizontal", "sum_horizontal", "concat_str"):
             return getattr(pl, node.method)(args, **params)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from skewless import Expr, FeatureSet
+from skewless.dtypes import Int64
 from skewless.errors import SkewlessError
 from skewless.ir.base import OPS, Column, Literal, Node, render, walk
 from skewless.ir.fitted import FittedOp
@@ -195,7 +196,7 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
             continue
         try:
             # with_columns broadcasts a scalar-valued expression to the frame's height, as a feature is
-            raw = df.with_columns(expr.alias("__mirror__"))["__mirror__"].to_list()
+            raw_series = df.with_columns(expr.alias("__mirror__"))["__mirror__"]
         except Exception as exc:
             if mirror_mod.has_null_operand(node, fs._fields):
                 if stats is not None:
@@ -203,8 +204,11 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
                 continue
             out.append(Finding("mirror", "raw polars raised", _exc(exc)))
             continue
-        want = batch[name].to_list()
-        bad = [i for i, (a, b) in enumerate(zip(want, raw)) if not _mirror_same(b, a, feat.dtype)]
+        try:
+            raw, want, dtype = raw_series.to_list(), batch[name].to_list(), feat.dtype
+        except (OverflowError, ValueError):  # a date/datetime Python cannot hold (year 0 or 10000): polars' integers
+            raw, want, dtype = raw_series.to_physical().to_list(), batch[name].to_physical().to_list(), Int64()
+        bad = [i for i, (a, b) in enumerate(zip(want, raw)) if not _mirror_same(b, a, dtype)]
         if stats is not None:
             stats.mirror_compared += 1
         if bad or len(raw) != len(want):

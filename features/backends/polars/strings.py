@@ -99,3 +99,17 @@ def _concat_str(c, node, args):
             parts.append(a.expr.cast(pl.String))
     return pl.concat_str(parts, separator=node.separator, ignore_nulls=node.ignore_nulls)
 
+
+
+@RULES.register(ops.StrSplitGet)
+def _split_get(c, node, args):
+    parts = _s(args[0]).str.split(node.by, inclusive=node.inclusive).list
+    if node.accessor == "first":
+        return parts.first()
+    if node.accessor == "last":
+        return parts.last()
+    return parts.get(node.index, null_on_oob=node.null_on_oob)
+
+
+RULES.register(ops.StrSplitLen)(
+    lambda c, n, a: _s(a[0]).str.split(n.by, inclusive=n.inclusive).list.len().cast(pl.Int64))

@@ -170,3 +170,22 @@ def _concat_str(e: Emitter, node, args: list[Arg]):
         for a in present
     ]
     return f"{e.literal(sep)}.join([_p for _p in ({', '.join(items)},) if _p is not None])"
+
+
+@RULES.register(ops.StrSplitGet)
+def _split_get(e: Emitter, node, args: list[Arg]):
+    s = args[0].src
+    by = e.literal(node.by)
+    if node.by and not node.inclusive and node.index == 0:  # str.split with maxsplit: never out of range
+        return f"{s}.split({by}, 1)[0]"
+    if node.by and not node.inclusive and node.index == -1:  # (not rsplit: "aaa" at "aa" is "", "a" from the left)
+        return f"{s}.split({by})[-1]"
+    return f"{e.helper(rt.split_get)}({s}, {by}, {node.inclusive!r}, {node.index!r})"
+
+
+@RULES.register(ops.StrSplitLen)
+def _split_len(e: Emitter, node, args: list[Arg]):
+    s = args[0].src
+    if node.by and not node.inclusive:
+        return f"{s}.count({e.literal(node.by)}) + 1"
+    return f"len({e.helper(rt.split_parts)}({s}, {e.literal(node.by)}, {node.inclusive!r}))"
