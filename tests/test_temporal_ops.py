@@ -9,7 +9,7 @@ import itertools
 import polars as pl
 import pytest
 
-from skewless import Date, Datetime, DefinitionError, Duration, FeatureSet, Int64, String, col, duration, lit
+from skewless import Date, Datetime, DefinitionError, Duration, FeatureSet, Float64, Int64, String, col, duration, lit
 
 INPUTS = {"t": Datetime("us", "UTC"), "n": Datetime("us"), "d": Date, "du": Duration("us"), "x": Int64, "s": String}
 
@@ -23,6 +23,8 @@ INPUTS = {"t": Datetime("us", "UTC"), "n": Datetime("us"), "d": Date, "du": Dura
     (lambda: col("d") + col("x"), "duration(days=..."),
     (lambda: col("t") + lit(None), "give the null a dtype"),
     (lambda: -col("t"), "cannot negate"),
+    (lambda: duration(hours=col("x").cast(Float64)), "needs an Int64 expression"),
+    (lambda: duration(hours=col("s")), "needs an Int64 expression"),
 ])
 def test_temporal_arithmetic_polars_refuses_is_refused_naming_the_feature(make, message):
     with pytest.raises(DefinitionError, match="feature 'f'") as err:
@@ -60,8 +62,8 @@ def test_duration_literals_equal_polars_duration():
 @pytest.mark.parametrize("kw, message", [
     ({"microseconds": 0.7}, "not a whole number"),
     ({"days": 2**62}, "does not fit in Int64"),
-    ({"minutes": col("x")}, "not supported yet"),
-    ({"hours": "1"}, "literal int or float"),
+    ({"minutes": col("x"), "seconds": 0.5}, "give ints"),
+    ({"hours": "1"}, "an Int64 expression"),
     ({"hours": 1, "time_unit": "ns"}, "time_unit"),
 ])
 def test_duration_refuses_what_polars_would_truncate_wrap_or_skewless_lacks(kw, message):

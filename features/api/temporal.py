@@ -343,25 +343,29 @@ _DURATION_US = {
 
 def duration(
     *,
-    weeks: int | float = 0,
-    days: int | float = 0,
-    hours: int | float = 0,
-    minutes: int | float = 0,
-    seconds: int | float = 0,
-    milliseconds: int | float = 0,
-    microseconds: int | float = 0,
+    weeks: Any = 0,
+    days: Any = 0,
+    hours: Any = 0,
+    minutes: Any = 0,
+    seconds: Any = 0,
+    milliseconds: Any = 0,
+    microseconds: Any = 0,
     time_unit: str = "us",
 ) -> "Expr":
-    """A ``Duration`` literal, as ``polars.duration`` with literal components.
+    """A ``Duration`` from its components, as ``polars.duration``.
 
-    The components add up (``duration(hours=1, minutes=30)`` is 90 minutes; negative
-    components subtract). ``time_unit="ms"`` gives a ``Duration("ms")``: the total is
-    truncated toward zero to whole milliseconds, as polars does (``seconds=1,
-    microseconds=-7`` is 999 ms). A float component is accepted when its product with the
-    unit's length is a whole number (``hours=1.5``), which polars then computes exactly
-    too; others (``microseconds=0.7``, which polars truncates silently) are refused, and
-    so is a total outside Int64 (polars wraps it). Expression components
-    (``duration(minutes=col("delay"))``) are not supported yet and are refused naming it.
+    With literal components it is a literal: the components add up (``duration(hours=1, minutes=30)`` is
+    90 minutes; negative components subtract) and ``time_unit="ms"`` truncates the total toward zero to
+    whole milliseconds, as polars does for literals (``seconds=1, microseconds=-7`` is 999 ms). A float
+    component is accepted when its product with its unit is a whole number of microseconds (``hours=1.5``);
+    others (``microseconds=0.7``, which polars truncates silently) are refused, and so is a total outside
+    Int64 (polars wraps it).
+
+    With an ``Int64`` expression among the components (``duration(minutes=col("delay"))``) it is an
+    expression (:class:`skewless.ir.temporal.MakeDuration`): polars' kernel then multiplies each component
+    by its unit and adds them with Int64 wrap-around, and with ``time_unit="ms"`` truncates the
+    *microseconds component* toward zero on its own (``seconds=col("one"), microseconds=-7`` is 1000 ms);
+    a null component gives null. Float components are refused there (polars computes in floating point).
 
     Examples
     --------
@@ -370,23 +374,40 @@ def duration(
     <Expr lit(datetime.timedelta(seconds=5400))>
     >>> col("ts") + duration(days=1)
     <Expr (col('ts') + lit(datetime.timedelta(days=1)))>
+    >>> col("sched") + duration(minutes=col("delay"))
+    <Expr (col('sched') + duration(minutes=col('delay'), time_unit='us'))>
     """
     import datetime as _dt
 
     from ..dtypes import Duration
-    from .expr import Expr, lit
+    from .expr import Expr, lit, wrap
 
+    parts = dict(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds,
+                 milliseconds=milliseconds, microseconds=microseconds)
+    if any(isinstance(v, Expr) for v in parts.values()):
+        if time_unit not in ("us", "ms"):
+            raise ExprTypeError(f"duration(): time_unit must be 'us' or 'ms', got {time_unit!r} (skewless has no 'ns')")
+        names, nodes = [], []
+        for name, value in parts.items():
+            if not isinstance(value, Expr) and (type(value) is not int or value == 0):
+                if type(value) is int or (type(value) is float and value == 0):
+                    continue
+                raise ExprTypeError(
+                    f"duration({name}={value!r}) next to an expression component: give ints (polars computes a"
+                    " float component in floating point and truncates it)")
+            names.append(name)
+            nodes.append(wrap(value))
+        return Expr(ops.MakeDuration(tuple(nodes), tuple(names), time_unit))
     if time_unit not in ("us", "ms"):
         raise ExprTypeError(f"duration(): time_unit must be 'us' or 'ms', got {time_unit!r} (skewless has no 'ns')")
     parts = dict(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds,
                  milliseconds=milliseconds, microseconds=microseconds)
     total_us = 0
     for name, value in parts.items():
-        if isinstance(value, Expr) or not isinstance(value, (int, float)) or isinstance(value, bool):
-            kind = "an expression" if isinstance(value, Expr) else f"{type(value).__name__} {value!r}"
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ExprTypeError(
-                f"duration({name}=...): got {kind}; skewless supports duration() with literal int or float "
-                "components only (a Duration built from columns is not supported yet)"
+                f"duration({name}=...): got {type(value).__name__} {value!r}; give an int, a float or an Int64"
+                " expression"
             )
         factor = _DURATION_US[name]
         if type(value) is float:

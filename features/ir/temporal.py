@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..dtypes import DataType, Date, Datetime, Duration, Field, Float64, Int64, Null, String
+from ..dtypes import DataType, Date, Datetime, Duration, Field, Float64, Int64, Null, String  # noqa: F401
 from ..errors import ExprTypeError, SchemaError
 from .base import InferContext, Node, field_of, require
 
@@ -20,7 +20,7 @@ __all__ = [
     "DtWeekday", "DtOrdinalDay", "DtWeek", "DtQuarter", "DtEpoch", "DtDate", "DtConvertTimeZone",
     "DtTotal", "DtTotalDays", "DtTotalHours", "DtTotalMinutes", "DtTotalSeconds", "DtTotalMilliseconds",
     "DtTotalMicroseconds", "EPOCH_UNITS", "StrToTemporal", "DtToString",
-    "DtTruncate", "DtOffsetBy",
+    "DtTruncate", "DtOffsetBy", "MakeDuration", "DURATION_US",
 ]
 
 
@@ -420,3 +420,45 @@ class DtOffsetBy(Node):
         require(isinstance(a.dtype, (Date, Datetime, Null)), f"dt.offset_by() needs a Date or Datetime, got {a.dtype!r}")
         _every(self, self.by, a)
         return a
+
+
+#: ``duration()``'s components and their length in microseconds.
+DURATION_US = {
+    "weeks": 604_800_000_000, "days": 86_400_000_000, "hours": 3_600_000_000, "minutes": 60_000_000,
+    "seconds": 1_000_000, "milliseconds": 1_000, "microseconds": 1,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MakeDuration(Node):
+    """``duration(weeks=..., ..., microseconds=..., time_unit=...)`` with ``Int64`` expression components, as
+    polars' kernel computes it: each component times its unit, summed with Int64 wrap-around; with
+    ``time_unit="ms"`` the microseconds component is truncated toward zero to milliseconds on its own. A null
+    component gives null. (Literal-only durations are literals; see :func:`skewless.duration`.)
+    """
+
+    method = "duration"
+    operands: tuple[Node, ...]
+    parts: tuple[str, ...]
+    time_unit: str = "us"
+
+    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
+        require(self.time_unit in ("us", "ms"), f"duration(): time_unit must be 'us' or 'ms', got {self.time_unit!r}")
+        require(len(self.parts) == len(args) and set(self.parts) <= set(DURATION_US)
+                and len(set(self.parts)) == len(self.parts), f"duration(): bad components {self.parts!r}")
+        for name, a in zip(self.parts, args):
+            require(isinstance(a.dtype, (Int64, Null)),
+                    f"duration({name}=...) needs an Int64 expression, got {a.dtype!r}"
+                    + (" (polars computes float components in floating point; cast to Int64 or use a smaller unit)"
+                       if isinstance(a.dtype, Float64) else ""))
+        return field_of(Duration(self.time_unit), *args)
+
+    def factors(self) -> tuple[int, ...]:
+        """Each component's multiplier into the unit (0 marks the ms unit's truncated microseconds)."""
+        if self.time_unit == "us":
+            return tuple(DURATION_US[p] for p in self.parts)
+        return tuple(0 if p == "microseconds" else DURATION_US[p] // 1000 for p in self.parts)
+
+    def render(self, args: list[str]) -> str:
+        inner = ", ".join(f"{p}={a}" for p, a in zip(self.parts, args))
+        return f"duration({inner}, time_unit={self.time_unit!r})"

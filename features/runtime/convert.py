@@ -98,7 +98,15 @@ def timedelta_to_ms(value: _dt.timedelta) -> int:
 
 
 def int_to_timedelta(value: int, unit: str) -> _dt.timedelta:
-    return _dt.timedelta(microseconds=value) if unit == "us" else _dt.timedelta(milliseconds=value)
+    try:
+        return _dt.timedelta(microseconds=value) if unit == "us" else _dt.timedelta(milliseconds=value)
+    except OverflowError:
+        from ..errors import InvalidOperationError
+
+        raise InvalidOperationError(
+            f"the duration of {value} {unit} is longer than a Python timedelta can hold (+-999999999 days);"
+            " polars holds it: read it through dt.total_milliseconds() or keep results in range"
+        ) from None
 
 
 def literal_to_internal(value: Any, dtype: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from skewless import Date, Datetime, Duration, Input, String, col, lit
+from skewless import Date, Datetime, Duration, Input, Int64, String, col, lit
 from skewless.runtime.temporal import CUTOFF_SECONDS, _table_seconds
 from skewless.runtime.tz import get_zone
 
@@ -409,3 +409,19 @@ case(
 # (Kathmandu moved from +05:30 to +05:45 at 1986-01-01 00:00): both runtimes raise.
 case("temporal.truncate_into_standard_gap", {"k": Datetime("us", "Asia/Kathmandu")}, {"hour": col("k").dt.truncate("1h")},
      edges=False, rows=[{"k": dt.datetime(1986, 1, 1, 0, 20, tzinfo=get_zone("Asia/Kathmandu"))}], expect_error=True)
+
+# duration() with Int64 expression components (issue 13): polars' kernel -- products and sum wrap in Int64, the ms
+# unit truncates the microseconds component on its own, a null component gives null; used in arithmetic too.
+case(
+    "temporal.duration_from_columns",
+    {"a": Int64, "b": Int64, "t": Datetime("us"), "m": Datetime("ms")},
+    {"minutes": duration(minutes=col("a")), "mixed": duration(weeks=col("a"), hours=1, seconds=col("b")),
+     "ms_unit": duration(days=col("a"), microseconds=col("b"), milliseconds=-3, time_unit="ms").dt.total_milliseconds(),
+     "small": duration(milliseconds=col("b"), microseconds=col("a")),
+     "shifted": (col("t") + duration(minutes=col("a"))).dt.epoch("us"),
+     "shifted_ms": (col("m") - duration(seconds=col("b"), time_unit="ms")).dt.epoch("ms"),
+     "null_part": duration(hours=col("a"), minutes=lit(None, dtype=Int64))},
+    rows=[{"a": a, "b": b, "t": dt.datetime(2024, 3, 10, 1, 30), "m": dt.datetime(2024, 3, 10, 1, 30)}
+          for a, b in ((1, 0), (-1, 30), (2**40, None), (2**63 - 1, 1), (0, -(2**62)), (-7, -1999), (1999, 7))],
+    edge_limit=1500,
+)

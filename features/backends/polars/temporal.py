@@ -62,3 +62,10 @@ RULES.register(ops.StrToTemporal)(
 RULES.register(ops.DtToString)(_null_safe(lambda c, n, a: a[0].expr.dt.strftime(n.format)))
 RULES.register(ops.DtTruncate)(_null_safe(lambda c, n, a: a[0].expr.dt.truncate(n.every)))
 RULES.register(ops.DtOffsetBy)(_null_safe(lambda c, n, a: a[0].expr.dt.offset_by(n.by)))
+
+
+@RULES.register(ops.MakeDuration)
+def _make_duration(c, node, args):
+    # polars' own kernel (pl.duration with expression components): wrapping Int64 products and sum
+    parts = {p: (a.expr if not isinstance(a.dtype, Null) else pl.lit(None, dtype=pl.Int64)) for p, a in zip(node.parts, args)}
+    return pl.duration(**parts, time_unit=node.time_unit)

@@ -277,3 +277,17 @@ def _window(fn, param: str):
 
 RULES.register(ops.DtTruncate)(_window(calendar.truncate_value, "every"))
 RULES.register(ops.DtOffsetBy)(_window(calendar.offset_value, "by"))
+
+
+@RULES.register(ops.MakeDuration)
+def _make_duration(e: Emitter, node, args: list[Arg]):
+    if any(isinstance(a.dtype, Null) for a in args):
+        return "None"
+    terms = []
+    for a, factor in zip(args, node.factors()):
+        if factor == 0:  # the ms unit's microseconds: truncated toward zero on their own (polars)
+            terms.append(f"{e.helper(rt.trunc_div)}({a.src}, 1000)")
+        else:
+            terms.append(a.src if factor == 1 else f"{a.src} * {factor}")
+    return [f"{{out}} = {' + '.join(terms)}",
+            f"if not {arith.INT64_MIN} <= {{out}} <= {arith.INT64_MAX}: {{out}} = {e.helper(arith.wrap64)}({{out}})"]
