@@ -141,3 +141,20 @@ def test_offset_by_zoned_fixed_offsets_move_the_instant_and_utc_takes_calendar_o
     out = fs.row_fn({"z": dt.datetime(2024, 3, 9, 12, tzinfo=ny), "u": dt.datetime(2024, 1, 31, 8, tzinfo=dt.timezone.utc)})
     assert out["later"] == dt.datetime(2024, 3, 10, 13, tzinfo=ny)  # 24 hours of real time across the DST change
     assert out["next_month"] == dt.datetime(2024, 2, 29, 8, tzinfo=dt.timezone.utc)  # clamped to the month's end
+
+
+def test_the_new_ops_survive_a_sealed_bundles_definition_round_trip():
+    import json
+
+    from skewless.bundle.definition import definition_from_data
+
+    fs = FeatureSet("all_new", {"s": String, "t": Datetime("us", "America/New_York"), "n": Datetime("ms"), "d": Date,
+                                "x": Int64},
+                    {"parsed": col("s").str.to_datetime("%Y-%m-%d %H:%M", strict=False),
+                     "day": col("s").str.strptime(Date, "%d/%m/%y", strict=False),
+                     "text": col("t").dt.strftime("%F %T %z"), "hour": col("t").dt.truncate("1h"),
+                     "next_month": col("n").dt.offset_by("1mo"), "shifted": col("n") + duration(minutes=col("x")),
+                     "week_later": col("d") + duration(weeks=1), "part": col("s").str.split("-").list.get(1, null_on_oob=True),
+                     "parts": col("s").str.split("-").list.len()})
+    rebuilt = definition_from_data(json.loads(json.dumps(fs.ir_json())))
+    assert rebuilt.compile_python().source == fs.compile_python().source
