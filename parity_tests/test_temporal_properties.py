@@ -75,6 +75,14 @@ def _build() -> FeatureSet:
     feats["date_minus_span"] = (col("d") - span).dt.epoch("d")
     feats["naive_minus_date"] = col("naive") - col("d")
     feats["ms_minus_us"] = col("ny_ms") - col("other")
+    # dt.truncate / dt.offset_by (issue 13) on the wall clock of zones whose transitions are all daylight-saving ones
+    # or folds (New York, London: polars raises only in gaps between two standard offsets, none there since 1900).
+    for name, everys in (("z1", ("15m", "1d")), ("z2", ("1h", "1mo")), ("ny_ms", ("1w",)), ("naive", ("1mo", "1y")),
+                         ("d", ("1w", "1q"))):
+        for every in everys:
+            feats[f"{name}_trunc_{every}"] = col(name).dt.truncate(every).dt.epoch("ms")
+    for name, by in (("z1", "25h"), ("naive", "1mo"), ("naive", "-1y"), ("d", "1w1d")):
+        feats[f"{name}_offset_{by}"] = col(name).dt.offset_by(by).dt.epoch("ms")
     return FeatureSet("temporal_properties", {k: Input(v, nullable=True) for k, v in _INPUTS.items()}, feats)
 
 
