@@ -4,7 +4,8 @@ Keys are canonical JSON arrays (``["N14228"]``, ``[2013, "EWR"]``), so ``1``, ``
 different entities, as they are in polars. Rows are JSON objects in which every float keeps its bits
 (``repr`` round-trips; ``NaN``, ``Infinity``, ``-Infinity`` and ``-0.0`` are written as such) and temporal
 values are tagged arrays: ``["dt", micros, zone]`` (zone ``null`` for naive), ``["d", days]``,
-``["td", micros]``. JSON rather than pickle: a store is shared with other processes and pickle would execute
+``["td", micros]``; a nested JSON document (the windows' per-entity state: lists and dicts of JSON scalars) is
+``["j", document]``, kept as is (one parse, no string escaping). JSON rather than pickle: a store is shared with other processes and pickle would execute
 what it reads.
 """
 
@@ -62,6 +63,8 @@ def _encode_value(value: Any) -> Any:
         return ["d", (value - _EPOCH_DATE).days]
     if isinstance(value, _dt.timedelta):
         return ["td", (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds]
+    if type(value) in (list, dict):
+        return ["j", value]
     raise TypeError(f"a {type(value).__name__} value cannot be stored: {value!r}")
 
 
@@ -87,6 +90,8 @@ def _decode_value(value: Any) -> Any:
         return _EPOCH_DATE + _dt.timedelta(days=value[1])
     if tag == "td":
         return _dt.timedelta(microseconds=value[1])
+    if tag == "j":
+        return value[1]
     raise ValueError(f"unknown tagged value {value!r} in a stored row")
 
 

@@ -28,7 +28,7 @@ import polars as pl
 
 from skewless.backends.polars.dtypes import to_polars
 from skewless.errors import SchemaError
-from skewless.windows import exact
+from skewless.windows import exact, limbs
 from skewless.windows.spec import EntityWindows, Lifetime, Rolling, Windows
 from skewless.windows.timing import window_start
 
@@ -259,10 +259,15 @@ class _Arrays:
             s[count == 0] = None
             return s
         bits = int(np.abs(vals).max()).bit_length() if len(vals) else 0
+        if agg == "mean":
+            k = limbs.limb_count(64, len(vals))
+            table = self._get(("ilimbs", v), lambda: limbs.prefix(limbs.split(vals, np.zeros(len(vals), np.int64), k)))
+            out = np.empty(len(lo), dtype=object)
+            out[:] = _rounded(table, lo, hi, count, 0, "mean").tolist()
+            out[count == 0] = None
+            return out
         ps = self._get(("isum", v), lambda: _sum_table(vals, bits, len(vals)))
         total = ps[hi] - ps[lo]
-        if agg == "mean":
-            return _frompy(lambda s, n: exact.mean(int(s), 0, int(n)), total, count)
         pq = self._get(("isq", v), lambda: _sum_table(vals.astype(object) ** 2 if 2 * bits > 62 else vals * vals,
                                                       2 * bits, len(vals)))
         sq = pq[hi] - pq[lo]
@@ -272,19 +277,30 @@ class _Arrays:
     def _float(self, v: str, agg: str, ddof: int, lo, hi, count) -> np.ndarray:
         fp = self.float_parts(v)
         scale = fp["scale"]
-        total = fp["sum"][hi] - fp["sum"][lo]
+        ints = lambda: self._get(("fints", v), lambda: _exact_ints(fp))  # noqa: E731
+        sums = lambda: self._get(("fsum", v), lambda: _sum_table(ints(), fp["bits"], len(ints())))  # noqa: E731
         nan = fp["nan"][hi] - fp["nan"][lo]
         pinf = fp["pinf"][hi] - fp["pinf"][lo]
         ninf = fp["ninf"][hi] - fp["ninf"][lo]
-        if agg == "sum":
-            return _frompy(lambda s, n, a, b, c: exact.float_sum(int(s), scale, int(n), int(a), int(b), int(c)),
-                           total, count, nan, pinf, ninf)
-        if agg == "mean":
-            return _frompy(lambda s, n, a, b, c: exact.mean(int(s), scale, int(n), int(a), int(b), int(c)),
-                           total, count, nan, pinf, ninf)
-        sq = self._get(("fsq", v), lambda: _sum_table(fp["ints"].astype(object) ** 2 if 2 * fp["bits"] > 62
-                                                      else fp["ints"] * fp["ints"], 2 * fp["bits"], len(fp["ints"])))
+        if agg in ("sum", "mean"):
+            table = self._get(("limbs", v), lambda: limbs.prefix(limbs.split(fp["mant"], fp["shift"], fp["k"])))
+            fast = _rounded(table, lo, hi, count, scale, agg)
+            forced = (nan > 0) | (pinf > 0) | (ninf > 0)
+            out = np.empty(len(lo), dtype=object)
+            out[:] = fast.tolist()
+            out[forced] = np.where(nan[forced] > 0, np.nan, np.where(pinf[forced] > 0,
+                                   np.where(ninf[forced] > 0, np.nan, np.inf), -np.inf)).tolist()
+            slow = np.isnan(fast) & ~forced & (count > 0)  # results below the normal range: exact ints
+            if slow.any():
+                fn = exact.float_sum if agg == "sum" else exact.mean
+                out[slow] = _frompy(lambda s, n: fn(int(s), scale, int(n)), sums()[hi[slow]] - sums()[lo[slow]],
+                                    count[slow]).tolist()
+            out[count == 0] = None
+            return out
+        sq = self._get(("fsq", v), lambda: _sum_table(ints().astype(object) ** 2 if 2 * fp["bits"] > 62
+                                                      else ints() * ints(), 2 * fp["bits"], len(ints())))
         q = sq[hi] - sq[lo]
+        total = sums()[hi] - sums()[lo]
         fn = exact.var if agg == "var" else exact.std
         return _frompy(lambda s, qq, n, a, b, c: fn(int(s), int(qq), scale, int(n), ddof, int(a) + int(b) + int(c)),
                        total, q, count, nan, pinf, ninf)
@@ -411,17 +427,31 @@ def _float_parts(s: pl.Series) -> dict[str, Any]:
         scale = 0
     shift = exp - scale  # >= -trailing zeros: shifting right drops zero bits only
     bits_needed = int((exp[nz] + 53 - scale).max()) if nz.any() else 0
-    if bits_needed <= 62:
-        ints = np.where(shift >= 0, mant << np.clip(shift, 0, 62), mant >> np.clip(-shift, 0, 62))
-        ints = np.where(nz, ints, 0)
-    else:
-        ints = np.empty(len(x), dtype=object)
-        ml, sl = mant.tolist(), shift.tolist()
-        ints[:] = [mm << ss if ss >= 0 else mm >> -ss for mm, ss in zip(ml, sl)]
-    return {"scale": scale, "bits": bits_needed, "ints": ints,
-            "sum": _sum_table(ints, bits_needed, len(x)),
+    return {"scale": scale, "bits": bits_needed, "mant": np.where(nz, mant, 0), "shift": shift,
+            "k": limbs.limb_count(bits_needed, len(x)),
             "nan": _prefix(nan.astype(np.int64)), "pinf": _prefix(pinf.astype(np.int64)),
             "ninf": _prefix(ninf.astype(np.int64))}
+
+
+def _exact_ints(fp: dict[str, Any]) -> np.ndarray:
+    """The column's finite values as exact integers at its scale (int64 when they fit, else Python ints)."""
+    mant, shift = fp["mant"], fp["shift"]
+    if fp["bits"] <= 62:
+        return np.where(shift >= 0, mant << np.clip(shift, 0, 62), mant >> np.clip(-shift, 0, 62))
+    ints = np.empty(len(mant), dtype=object)
+    ints[:] = [m << s if s >= 0 else m >> -s for m, s in zip(mant.tolist(), shift.tolist())]
+    return ints
+
+
+def _rounded(table: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, scale: int, agg: str) -> np.ndarray:
+    """Correctly rounded window sums (or means over ``count`` values) from limb prefix sums; NaN: not handled."""
+    mag, neg = limbs.normalise(table[:, hi] - table[:, lo])
+    if agg == "sum":
+        out = limbs.round_limbs(mag, scale)
+    else:
+        q, rem = limbs.divide(mag, np.maximum(count, 1).astype(np.int64))
+        out = limbs.round_limbs(q, scale - 32 * limbs.EXTRA, rem)
+    return np.where(neg, -out, out)
 
 
 def _frompy(fn, *arrays: Sequence[Any]) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The online side of windows: per-entity state in an :class:`~skewless.state.OnlineStore`, no polars.
 
-State of one entity (one row of the store table :attr:`EntityWindows.table`, JSON text in column ``w``; the
-row's event time is the entity's newest event time)::
+State of one entity (one row of the store table :attr:`EntityWindows.table`: a JSON document in column ``w``
+(the codec's ``["j", ...]``); the row's event time is the entity's newest event time)::
 
     {"m": newest event time, "h": horizon,
      "e": [[time, order, value, ...], ...],      # every event stamped at or after the horizon, by (time, order)
@@ -72,12 +72,9 @@ def empty_state() -> dict[str, Any]:
     return {"m": None, "h": None, "e": [], "s": {}}
 
 
-def encode_state(state: Mapping[str, Any]) -> str:
-    return json.dumps(state, separators=(",", ":"), allow_nan=True)
-
-
-def decode_state(text: str) -> dict[str, Any]:
-    return json.loads(text)
+def _same_event(a: list[Any], b: list[Any]) -> bool:
+    """Bitwise equality of two stored events (NaN equal to NaN, -0.0 not equal to 0.0, True not 1)."""
+    return json.dumps(a, allow_nan=True) == json.dumps(b, allow_nan=True)
 
 
 def lifetime_partial(agg: str, kind: str, values: Iterable[Any]) -> Any:
@@ -167,7 +164,7 @@ class _Plan:
         for ev in events:
             have = held.get(ev[1])
             if have is not None:
-                if have != ev:
+                if not _same_event(have, ev):
                     raise EventConflict(f"table {self.ent.table!r} key {key!r}: event {ev[1]} was already "
                                         f"ingested with other contents ({have!r}, now {ev!r})")
                 dupes += 1
@@ -281,12 +278,12 @@ class OnlineWindows:
             counted: dict[tuple, int] = {}
 
             def change(key: tuple, current: StateRow | None, plan=plan, groups=groups, counted=counted):
-                state = None if current is None else decode_state(current.values["w"])
+                state = None if current is None else current.values["w"]
                 new, d = plan.add(state, groups[key], key)
                 counted[key] = d
                 if state is not None and new == state:
                     return None
-                return new["m"], {"w": encode_state(new)}
+                return new["m"], {"w": new}
 
             self.store.update(plan.ent.table, list(groups), change)
             dupes += sum(counted.values())
@@ -312,7 +309,7 @@ class OnlineWindows:
         t = to_micros(at, self._zone)
         states = self.store.get_many([(plan.ent.table, key) for plan, key in asked])
         for (plan, key), row in zip(asked, states):
-            state = None if row is None else decode_state(row.values["w"])
+            state = None if row is None else row.values["w"]
             plan.evaluate(state, t, order, self._zone, key, out)
         return {name: out[name] for name in self.windows.features}
 
@@ -324,7 +321,7 @@ class OnlineWindows:
             rows = []
             for key, evs in groups.items():
                 state, _ = plan.add(None, evs, key)
-                rows.append((key, state["m"], {"w": encode_state(state)}))
+                rows.append((key, state["m"], {"w": state}))
             out.append((plan.ent.table, rows))
         return out
 
