@@ -637,3 +637,17 @@ def test_vectorised_limb_rounding_equals_the_exact_integers(kind):
                 continue
             assert same_value(float(values[i]), want), (agg, window, values[i], want)
     assert fallbacks < len(lo) // 10 if kind != "subnormal" else True
+
+
+@pytest.mark.parametrize("first", [0.0, -0.0])
+def test_min_max_order_minus_zero_before_zero_whatever_the_event_order(new_store, first):
+    second = -0.0 if math.copysign(1.0, first) > 0 else 0.0
+    events = [ev(1, T0, x=first), ev(2, T0 + US, x=second), ev(3, T0 + 2 * US, x=float("nan"))]
+    wins = Windows(source(), {"lo": rolling(col("x").min(), "1h", "right").over("k"),
+                              "hi": rolling(col("x").max(), "1h", "right").over("k"),
+                              "cum_lo": col("x").cum_min().over("k", order_by="t", closed="right"),
+                              "names": col("k").cum_count().over("d", order_by="t", closed="right")},
+                   requests_at="times")
+    (got,) = both(wins, [{**e, "d": 1} for e in events], [ev(None, T0 + H / 2, d=1)], new_store)
+    assert same_value(got["lo"], -0.0) and same_value(got["hi"], 0.0) and same_value(got["cum_lo"], -0.0)
+    assert got["names"] == 3

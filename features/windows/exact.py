@@ -48,10 +48,14 @@ def wrap_int64(value: int) -> int:
 
 def exact_int(x: float, scale: int = FLOAT_SCALE) -> int:
     """The finite double ``x`` as the exact integer ``x / 2**scale`` (``scale`` at most ``x``'s lowest bit)."""
-    m, e = math.frexp(x)
-    shift = e - 53 - scale
-    mant = int(m * 9007199254740992.0)  # m * 2**53: exact
-    return mant << shift if shift >= 0 else mant >> -shift
+    num, den = x.as_integer_ratio()  # den is a power of two
+    shift = -scale - den.bit_length() + 1
+    return num << shift if shift >= 0 else num >> -shift
+
+
+def exact_ints(xs: Sequence[float]) -> list[int]:
+    """:func:`exact_int` of each finite double at the scale ``2**-1074`` (the fast spelling)."""
+    return [num << (1075 - den.bit_length()) for num, den in map(float.as_integer_ratio, xs)]
 
 
 def scaled_quotient(num: int, den: int, scale: int) -> float:
@@ -114,16 +118,17 @@ def std(total: int, squares: int, scale: int, n: int, ddof: int, nonfinite: int 
     return None if v is None else math.sqrt(v)
 
 
-def _order_key(x: float) -> tuple[float, float]:
-    return (x, math.copysign(1.0, x))  # -0.0 before +0.0
-
-
 def float_min(values: Sequence[float]) -> float | None:
     """Canonical min of non-null floats (see the module docstring)."""
     if not values:
         return None
     numbers = [x for x in values if x == x]
-    return min(numbers, key=_order_key) if numbers else math.nan
+    if not numbers:
+        return math.nan
+    best = min(numbers)
+    if best == 0.0:  # -0.0 before +0.0, whatever their order (min() keeps the first of equal values)
+        return -0.0 if any(x == 0.0 and math.copysign(1.0, x) < 0 for x in numbers) else 0.0
+    return best
 
 
 def float_max(values: Sequence[float]) -> float | None:
@@ -131,7 +136,12 @@ def float_max(values: Sequence[float]) -> float | None:
     if not values:
         return None
     numbers = [x for x in values if x == x]
-    return max(numbers, key=_order_key) if numbers else math.nan
+    if not numbers:
+        return math.nan
+    best = max(numbers)
+    if best == 0.0:
+        return 0.0 if any(x == 0.0 and math.copysign(1.0, x) > 0 for x in numbers) else -0.0
+    return best
 
 
 class _NaN:
@@ -212,7 +222,7 @@ def _float_aggregate(agg: str, present: list[float], ddof: int) -> Any:
             pinf += 1
         else:
             ninf += 1
-    ints = [exact_int(x) for x in finite]
+    ints = exact_ints(finite)
     total = sum(ints)
     if agg == "sum":
         return float_sum(total, FLOAT_SCALE, n, nan, pinf, ninf)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,80 @@ def _empty_partial(agg: str, kind: str) -> Any:
     return lifetime_partial(agg, kind, ())
 
 
+_PREFIXED = frozenset(("count", "sum", "mean", "var", "std"))
+
+
+class _Prefix:
+    """Exact prefix sums of one value slot over a state's events, built once per request on first use.
+
+    ``n[i]`` non-null values, ``total[i]`` their exact sum (floats at scale 2**-1074), NaN/±inf counts, and
+    (lazily) ``squares[i]``, over the first ``i`` events: a window's quantities are differences, so several
+    features over one column cost one pass, whatever their windows.
+    """
+
+    __slots__ = ("kind", "n", "total", "nan", "pinf", "ninf", "scale", "_ints", "_squares")
+
+    def __init__(self, evs: Sequence[list[Any]], slot: int, kind: str):
+        from itertools import accumulate
+
+        self.kind = kind
+        values = [e[slot] for e in evs]
+        present = [0 if v is None else 1 for v in values]
+        self.n = list(accumulate(present, initial=0))
+        if kind == "float":
+            finite = [0.0 if v is None or v - v != 0.0 else v for v in values]
+            self.nan = list(accumulate((1 if v is not None and v != v else 0 for v in values), initial=0))
+            self.pinf = list(accumulate((1 if v == math.inf else 0 for v in values), initial=0))
+            self.ninf = list(accumulate((1 if v == -math.inf else 0 for v in values), initial=0))
+            # exact integers at the slot's own lowest bit (as_integer_ratio is reduced: den is that bit)
+            ratios = [x.as_integer_ratio() for x in finite]
+            top = max((den.bit_length() for _, den in ratios), default=1)
+            ints = [num << (top - den.bit_length()) for num, den in ratios]
+            self.scale = 1 - top
+        else:
+            ints = [0 if v is None else int(v) for v in values]
+            self.nan = self.pinf = self.ninf = None
+            self.scale = 0
+        self._ints = ints
+        self.total = list(accumulate(ints, initial=0))
+        self._squares = None
+
+    @property
+    def squares(self) -> list[int]:
+        if self._squares is None:
+            from itertools import accumulate
+
+            self._squares = list(accumulate((v * v for v in self._ints), initial=0))
+        return self._squares
+
+    def aggregate(self, agg: str, lo: int, hi: int, ddof: int) -> Any:
+        n = self.n[hi] - self.n[lo]
+        if agg == "count":
+            return n
+        total = self.total[hi] - self.total[lo]
+        if self.kind != "float":
+            if agg == "sum":
+                return exact.wrap_int64(total) if n else None
+            if agg == "mean":
+                return exact.mean(total, 0, n)
+            sq = self.squares[hi] - self.squares[lo]
+            return (exact.var if agg == "var" else exact.std)(total, sq, 0, n, ddof)
+        nan, pinf, ninf = (self.nan[hi] - self.nan[lo], self.pinf[hi] - self.pinf[lo], self.ninf[hi] - self.ninf[lo])
+        if agg == "sum":
+            return exact.float_sum(total, self.scale, n, nan, pinf, ninf)
+        if agg == "mean":
+            return exact.mean(total, self.scale, n, nan, pinf, ninf)
+        sq = self.squares[hi] - self.squares[lo]
+        return (exact.var if agg == "var" else exact.std)(total, sq, self.scale, n, ddof, nan + pinf + ninf)
+
+    def sum_partial(self, hi: int) -> list[int]:
+        """The lifetime ``sum`` partial of the first ``hi`` events (floats at the partials' scale 2**-1074)."""
+        if self.kind != "float":
+            return [self.total[hi], self.n[hi]]
+        return [self.total[hi] << (self.scale - exact.FLOAT_SCALE), self.n[hi], self.nan[hi], self.pinf[hi],
+                self.ninf[hi]]
+
+
 class _Plan:
     """What the online side needs of one entity key's windows (indices into an event's stored values)."""
 
@@ -197,6 +272,7 @@ class _Plan:
         times = [e[0] for e in evs]
         positions = [(e[0], e[1]) for e in evs] if order is not None else None
         horizon = state["h"] if state is not None else None
+        prefixes: dict[int, _Prefix] = {}
         for name, w, slot, kind in self.features:
             win = w.window
             upper_closed = win.closed in ("right", "both")
@@ -211,12 +287,24 @@ class _Plan:
                                                f"{start} us, before the state horizon {horizon} us of "
                                                f"{self.ent.table!r} key {key!r}")
                 lo = (bisect.bisect_left if win.closed in ("left", "both") else bisect.bisect_right)(times, start)
-                out[name] = exact.aggregate(w.agg, kind, [e[slot] for e in evs[lo:hi]], w.ddof)
+                if w.agg in _PREFIXED and kind != "other":
+                    prefix = prefixes.get(slot)
+                    if prefix is None:
+                        prefix = prefixes[slot] = _Prefix(evs, slot, kind)
+                    out[name] = prefix.aggregate(w.agg, lo, max(lo, hi), w.ddof)
+                else:
+                    out[name] = exact.aggregate(w.agg, kind, [e[slot] for e in evs[lo:hi]], w.ddof)
             else:
                 if horizon is not None and t < horizon:
                     raise RequestBeforeHorizon(f"feature {name!r}: the request at {t} us is before the state "
                                                f"horizon {horizon} us of {self.ent.table!r} key {key!r}")
-                part = lifetime_partial(w.agg, kind, (e[slot] for e in evs[:hi]))
+                if w.agg in ("sum", "count") and kind != "other":
+                    prefix = prefixes.get(slot)
+                    if prefix is None:
+                        prefix = prefixes[slot] = _Prefix(evs, slot, kind)
+                    part = prefix.n[hi] if w.agg == "count" else prefix.sum_partial(hi)
+                else:
+                    part = lifetime_partial(w.agg, kind, (e[slot] for e in evs[:hi]))
                 sealed = state["s"].get(name) if state is not None else None
                 if sealed is not None:
                     part = merge_partials(w.agg, kind, sealed, part)
