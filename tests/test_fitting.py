@@ -71,15 +71,18 @@ def test_independent_fitted_ops_are_learned_in_one_pass(collects):
     df = pl.DataFrame({"x": [1.0, 2.0, None, 4.0], "s": ["a", "b", "a", None], "y": [1.0, 0.0, 1.0, 0.0]})
     fit(fs, df, label="y")
     # One collect_all: the streaming reductions in one select, plus one group_by query per node needing a
-    # table (distinct values and counts for the quantiles of c, g, h; counts of d, e; target sums of f).
-    assert collects == [7]
+    # table (distinct values and counts for the quantiles of c, g, h; counts of d, e; target sums of f;
+    # the exact moments of a, skewless.exact).
+    assert collects == [8]
 
 
 def test_nested_fitted_ops_take_one_pass_per_level(collects):
     fs = fs_of({"a": standardize(standardize(col("x")) * 2.0), "b": quantile_bucketize(min_max_scale(col("x")), 3),
                 "c": standardize(col("x"))})
     fit(fs, pl.DataFrame({"x": [1.0, 2.0, 3.0, 5.0]}))
-    assert collects == [1, 2]  # level 2: the reductions, and the value counts for quantile_bucketize
+    # level 1: the reductions and the exact moments of standardize(x); level 2: the reductions, the moments
+    # of the outer standardize and the value counts for quantile_bucketize
+    assert collects == [2, 3]
 
 
 def test_fit_reads_a_lazy_scan_with_the_streaming_engine(tmp_path):

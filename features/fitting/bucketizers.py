@@ -47,7 +47,7 @@ class _QuantileBucketize(_Bucketizer):
 class _UniformBucketize(_Bucketizer):
     def plan(self, node: UniformBucketize, stats: Stats) -> StateBuilder:
         count = stats.count
-        lo, hi = stats.agg(stats.finite.min()), stats.agg(stats.finite.max())
+        lo, hi = stats.minimum(), stats.maximum()
         n_bins = node.n_bins
 
         def uniform_state(r: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping
 
 from ..dtypes import Field, Float64, Int64
+from ..exact import Moments
 from ..ir import core
 from ..ir.applied import MapValues, OneHotColumns
 from ..ir.base import Node
@@ -121,21 +122,24 @@ class _TargetEncode(FittedRule):
     def plan(self, node: TargetEncode, stats: Stats) -> StateBuilder:
         import polars as pl
 
+        from ..exact import moments_query
+
         y = pl.col(LABEL)
         valid = y.is_finite().fill_null(False)
-        labelled, total = stats.agg(valid.sum().cast(pl.Int64)), stats.agg(y.filter(valid).sum())
-        qi = stats.query(
-            stats.lf.filter(valid).select(stats.x.alias("c"), y.alias("y")).group_by("c")
-            .agg(pl.len().cast(pl.Int64).alias("n"), pl.col("y").sum().alias("s"))
-        )
+        x = stats.x
+        labelled = stats.agg(valid.sum().cast(pl.Int64))
+        # label sums per category as exact moments (skewless.exact), each rounded once
+        qi = stats.query(lambda lf: moments_query(lf.filter(valid).select(x.alias("c"), y.alias("y")), pl.col("y"),
+                                                  ["c"]), ["c", "e"])
 
         def target(r: Any) -> dict[str, Any]:
-            groups = {row["c"]: (row["n"], row["s"]) for row in r.frame(qi).iter_rows(named=True)}
-            null_n, null_s = groups.pop(None, (0, 0.0))
+            groups = r.grouped_moments(qi, "c")
+            null = groups.pop(None, None)
+            total = sum(groups.values(), null or Moments())
             keys = sorted(groups)
-            return {"labelled_rows": r[labelled], "label_sum": float(r[total] or 0.0),
-                    "keys": keys, "counts": [groups[k][0] for k in keys], "sums": [float(groups[k][1]) for k in keys],
-                    "null_count": null_n, "null_sum": float(null_s)}
+            return {"labelled_rows": r[labelled], "label_sum": total.total(),
+                    "keys": keys, "counts": [groups[k].count for k in keys], "sums": [groups[k].total() for k in keys],
+                    "null_count": null.count if null else 0, "null_sum": null.total() if null else 0.0}
         return target
 
     def lower(self, node: TargetEncode, x: Node, field: Field, state: Mapping[str, Any]) -> Node:

@@ -141,74 +141,141 @@ class FittedFeatureSet(CompiledFeatureSet):
         """
         import polars as pl
 
-        from ..backends.polars.compiler import conform_inputs
-        from ..backends.polars.hashing import plh
-
-        nodes = self.target_encode_nodes()
-        if not nodes:
+        if not self.target_encode_nodes():
             return self.transform(frame, keep=keep, tables=tables)
         if self.lookups is not None or tables:
             frame = self.join_lookups(frame, tables)
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        label = label if label is not None else self.meta.get("label")
-        if not isinstance(label, (str, pl.Expr)):
-            raise FitError("transform_training needs the label: pass label= (the fit label was not a column name)")
-        y = (pl.col(label) if isinstance(label, str) else label).cast(pl.Float64)
-        valid = y.is_finite().fill_null(False)
+        oof = OutOfFold(self, label, fold_key)
         if check_rows:
-            got = lf.select(pl.len().alias("rows"), valid.sum().alias("labelled")).collect().row(0)
-            want = (self.meta.get("training_rows"), self.meta.get("labelled_rows"))
-            if tuple(got) != want:
-                raise FitError(f"transform_training must be given the training rows the set was fitted on: got "
-                               f"{got[0]} rows ({got[1]} labelled), fitted on {want[0]} ({want[1]} labelled)")
+            got = lf.select(pl.len().alias("rows"), oof.valid.sum().alias("labelled")).collect().row(0)
+            oof.check_counts(*got)
         # Folds and per-(category, fold) sums come from a group_by pass over the training rows; each row's
         # encoding is then looked up per batch in the small table of cells (_CellLookup). Window
         # expressions, int_range(len) and a streaming join of the cells all held the whole frame; a row
         # index, a group_by and a per-batch lookup stream (peak memory bounded by the groups).
-        pos = "__skewless_row"
-        schema = lf.collect_schema()
-        base = lf.with_columns(conform_inputs(self.definition, schema))
         if fold_key is None:
-            base = base.with_row_index(pos)
-            key = pl.col(pos).cast(pl.Int64)
-        else:
-            key = pl.col(fold_key)
+            lf = lf.with_row_index(oof.position)
+        return oof.apply(lf, oof.cells([oof.partials(lf)]), keep)
+
+
+class OutOfFold:
+    """The out-of-fold target encodings of training rows, as mergeable steps (used whole or per partition).
+
+    :meth:`partials` computes, on any part of the training rows (each row carrying its fold key),
+    the exact label sums and counts per (category, fold) cell; :meth:`cells` merges the partials of
+    all parts (exactly: :mod:`skewless.exact`) into each cell's encoding; :meth:`apply` computes the
+    features of a part with those encodings. ``transform_training`` runs the three on the whole frame;
+    the Ray engine runs :meth:`partials` and :meth:`apply` per partition, with the rows' global
+    positions as the fold key.
+    """
+
+    #: The row-position column when the fold key is the row's position.
+    position = "__skewless_row"
+
+    def __init__(self, fitted: FittedFeatureSet, label: Any = None, fold_key: str | None = None):
+        import polars as pl
+
+        self.fitted, self.nodes = fitted, fitted.target_encode_nodes()
+        label = label if label is not None else fitted.meta.get("label")
+        if not isinstance(label, (str, pl.Expr)):
+            raise FitError("transform_training needs the label: pass label= (the fit label was not a column name)")
+        self.y = (pl.col(label) if isinstance(label, str) else label).cast(pl.Float64)
+        self.valid = self.y.is_finite().fill_null(False)
+        self.fold_key = fold_key
+
+    def check_counts(self, rows: int, labelled: int) -> None:
+        want = (self.fitted.meta.get("training_rows"), self.fitted.meta.get("labelled_rows"))
+        if (rows, labelled) != want:
+            raise FitError(f"transform_training must be given the training rows the set was fitted on: got "
+                           f"{rows} rows ({labelled} labelled), fitted on {want[0]} ({want[1]} labelled)")
+
+    def _tagged(self, lf: "pl.LazyFrame") -> "pl.LazyFrame":
+        """The rows with their conformed inputs, each node's category and fold, the label (0.0 when not finite)
+        and whether it counts."""
+        import polars as pl
+
+        from ..backends.polars.compiler import conform_inputs
+        from ..backends.polars.hashing import plh
+
+        base = lf.with_columns(conform_inputs(self.fitted.definition, lf.collect_schema()))
+        key = pl.col(self.position).cast(pl.Int64) if self.fold_key is None else pl.col(self.fold_key)
         digest = plh.NonCryptographicHashingNameSpace(key.cast(pl.String)).xxhash64(seed=0)
-        cats = compile_nodes(self.definition, self.state, [n.operand for n in nodes])
-        yv, nv = pl.when(valid).then(y).otherwise(0.0), valid.cast(pl.Int64)
-        tagged = base.with_columns(
+        cats = compile_nodes(self.fitted.definition, self.fitted.state, [n.operand for n in self.nodes])
+        yv, nv = pl.when(self.valid).then(self.y).otherwise(0.0), self.valid.cast(pl.Int64)
+        return base.with_columns(
             *(c.alias(f"{_OOF}c{i}") for i, c in enumerate(cats)),
-            *((digest % pl.lit(n.folds, dtype=pl.UInt64)).cast(pl.Int64).alias(f"{_OOF}f{i}") for i, n in enumerate(nodes)),
+            *((digest % pl.lit(n.folds, dtype=pl.UInt64)).cast(pl.Int64).alias(f"{_OOF}f{i}")
+              for i, n in enumerate(self.nodes)),
             yv.alias(f"{_OOF}y"), nv.alias(f"{_OOF}n"),
         )
-        sums = (pl.col(f"{_OOF}n").sum().alias("n"), pl.col(f"{_OOF}y").sum().alias("s"))
-        groups = pl.collect_all([tagged.group_by(f"{_OOF}c{i}", f"{_OOF}f{i}").agg(*sums) for i in range(len(nodes))],
-                                engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False))
+
+    def partials(self, lf: "pl.LazyFrame") -> list["pl.DataFrame"]:
+        """Per node: the exact label moments of each (category, fold) cell of these rows (mergeable)."""
+        import polars as pl
+
+        from ..exact import moments_query
+
+        tagged = self._tagged(lf)
+        y, n = pl.col(f"{_OOF}y"), pl.col(f"{_OOF}n")
+        return pl.collect_all([moments_query(tagged, y, [f"{_OOF}c{i}", f"{_OOF}f{i}"], count=n)
+                               for i in range(len(self.nodes))],
+                              engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False))
+
+    def cells(self, parts: list[list["pl.DataFrame"]]) -> list["pl.DataFrame"]:
+        """Per node: ``(category, fold, enc)`` of every cell, from the partials of all parts."""
+        import polars as pl
+
+        from ..exact import Moments, merge_sums, read_grouped_moments
+
+        out = []
+        for i, node in enumerate(self.nodes):
+            c, f = f"{_OOF}c{i}", f"{_OOF}f{i}"
+            merged = merge_sums([p[i] for p in parts], [c, f, "e"])
+            cells = read_grouped_moments(merged, [c, f])
+            by_fold: dict[int, Moments] = {}
+            by_cat: dict[Any, Moments] = {}
+            for (cat, fold), m in cells.items():
+                by_fold[fold] = by_fold.get(fold, Moments()) + m
+                by_cat[cat] = by_cat.get(cat, Moments()) + m
+            whole = sum(by_fold.values(), Moments())
+            m_ = float(node.smoothing)
+            keys, folds, encs = [], [], []
+            for (cat, fold), m in sorted(cells.items(), key=lambda kv: (kv[0][0] is None, kv[0])):
+                # the other folds' prior and this category's sums over the other folds, each exact sum
+                # rounded once; then the float formula of the serving encoding
+                n_out = whole.count - by_fold[fold].count
+                s_out = Moments(0, whole.sum - by_fold[fold].sum).total()
+                prior = s_out / float(n_out) if n_out > 0 else 0.0
+                n_c = by_cat[cat].count - m.count
+                s_c = Moments(0, by_cat[cat].sum - m.sum).total()
+                enc = (s_c + m_ * prior) / (float(n_c) + m_) if float(n_c) + m_ > 0 else prior
+                keys.append(cat)
+                folds.append(fold)
+                encs.append(enc)
+            out.append(pl.DataFrame({c: keys, f: folds, "enc": encs},
+                                    schema={c: merged.schema[c], f: pl.Int64, "enc": pl.Float64}))
+        return out
+
+    def apply(self, lf: "pl.LazyFrame", cells: list["pl.DataFrame"], keep: tuple[str, ...] = ()) -> "pl.LazyFrame":
+        """The training features of ``lf`` (rows with their fold keys) with the cells' encodings."""
+        import polars as pl
+
+        tagged = self._tagged(lf)
         oof = []
         overrides: dict[Node, Node] = {}
         extra: dict[str, Input] = {}
-        for i, (node, g) in enumerate(zip(nodes, groups)):
+        for i, (node, table) in enumerate(zip(self.nodes, cells)):
             c, f = f"{_OOF}c{i}", f"{_OOF}f{i}"
-            n_all, s_all = int(g["n"].sum()), float(g["s"].sum())
-            m = float(node.smoothing)
-            # The encoding of every (category, fold) cell, computed on the small table of cells with the
-            # same float operations a per-row formula would use, so each row gets the identical value.
-            n_out = pl.lit(n_all) - pl.col("n").sum().over(f)
-            s_out = pl.lit(s_all) - pl.col("s").sum().over(f)
-            prior = pl.when(n_out > 0).then(s_out / n_out.cast(pl.Float64)).otherwise(0.0)
-            n_c = pl.col("n").sum().over(c) - pl.col("n")
-            s_c = pl.col("s").sum().over(c) - pl.col("s")
-            enc = pl.when(n_c.cast(pl.Float64) + m > 0).then((s_c + m * prior) / (n_c.cast(pl.Float64) + m)).otherwise(prior)
-            cells = g.select(c, f, enc.alias("enc"))
             name = f"{_OOF}{i}"
-            oof.append(pl.struct(c, f).map_batches(_CellLookup(cells, c, f), return_dtype=pl.Float64,
+            oof.append(pl.struct(c, f).map_batches(_CellLookup(table, c, f), return_dtype=pl.Float64,
                                                    is_elementwise=True).alias(name))
             overrides[node] = Column(name)
             extra[name] = Input(Float64())
-        helpers = [k for k in tagged.collect_schema() if k.startswith(_OOF) or k == pos]
+        helpers = [k for k in tagged.collect_schema() if k.startswith(_OOF) or k == self.position]
         base = tagged.with_columns(oof).drop([k for k in helpers if k not in extra])
-        training = lower(self.definition, self.state, name=f"{self.name}_training", overrides=overrides,
-                         extra_inputs=extra)
+        training = lower(self.fitted.definition, self.fitted.state, name=f"{self.fitted.name}_training",
+                         overrides=overrides, extra_inputs=extra)
         return training.transform(base, keep=keep)
 
 

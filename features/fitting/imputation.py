@@ -34,8 +34,8 @@ class _Impute(FittedRule):
         if node.strategy == "constant":
             return lambda r: {"value": fallback}
         if node.strategy == "mean":
-            count, mean = stats.count, stats.agg(stats.finite.mean())
-            return lambda r: {"count": r[count], "value": typed(r[mean]) if r[count] else fallback}
+            count, moments = stats.count, stats.moments  # the exact mean (skewless.exact)
+            return lambda r: {"count": r[count], "value": typed(r.moments(moments).mean()) if r[count] else fallback}
         if node.strategy == "median":
             count, qm = stats.count, stats.quantiles([0.5])
             return lambda r: {"count": r[count], "value": typed(qm.values(r)[0]) if r[count] else fallback}

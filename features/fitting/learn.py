@@ -8,13 +8,14 @@ The steps, in order:
    nodes are all learned;
 4. per level, :func:`_plan_level` registers every node's aggregations on one
    :class:`~skewless.fitting.plan.Plan` (the first one also counts the rows, :class:`_RowCounts`),
-   ``plan.run()`` collects them together, and :func:`_states` builds each node's state;
+   ``plan.run()`` collects them together (exact, mergeable partial statistics: the same state
+   whatever the thread count or partitioning), and :func:`_states` builds each node's state;
 5. :func:`_meta` — the fit-time facts kept with the state.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..feature_set import FeatureSet
 from ..ir.base import Node, render
@@ -27,7 +28,8 @@ from .rules import FitError, StateBuilder, rule_for
 __all__ = ["fit"]
 
 
-def fit(fs: FeatureSet, training_data: Any, *, label: Any = None, engine: str = "auto") -> FittedFeatureSet:
+def fit(fs: FeatureSet, training_data: Any, *, label: Any = None, engine: str = "auto",
+        partials: Callable[[Plan], list[list[Any]]] | None = None) -> FittedFeatureSet:
     """Learn the state of every fitted op of ``fs`` from ``training_data`` (exactly these rows).
 
     Parameters
@@ -41,6 +43,10 @@ def fit(fs: FeatureSet, training_data: Any, *, label: Any = None, engine: str = 
         expression such as ``pl.col("arr_delay") > 15``). Cast to Float64; rows
         whose label is null, NaN or ±inf do not count for target encodings.
     engine : polars engine of the fitting queries (``"auto"``, ``"streaming"``, ``"in-memory"``)
+    partials : how a level's :class:`~skewless.fitting.plan.Plan` is computed on partitions of the rows
+        (the plan -> each partition's ``plan.partials(rows)``); default: on ``training_data`` whole. Every
+        aggregation is exact and mergeable, so the state is the same bits whatever the partitioning
+        (``training_data`` then only gives the schema: the Ray engine passes an empty frame).
 
     Returns
     -------
@@ -54,7 +60,7 @@ def fit(fs: FeatureSet, training_data: Any, *, label: Any = None, engine: str = 
     for level, ready in enumerate(_levels(nodes, state)):
         plan = first if level == 0 else Plan(lf, engine)
         builders = _plan_level(fs, state, ready, plan)
-        results = plan.run()
+        results = plan.run(partials)
         if level == 0:
             counts.read(results)
         state.update(_states(builders, results))

@@ -20,9 +20,13 @@ from .rules import RULES, FittedRule, StateBuilder, check_values, finite, lit, s
 @RULES.register(Standardize)
 class _Standardize(FittedRule):
     def plan(self, node: Standardize, stats: Stats) -> StateBuilder:
-        count = stats.count
-        mean, std = stats.agg(stats.finite.mean()), stats.agg(stats.finite.std(ddof=node.ddof))
-        return lambda r: {"count": r[count], "mean": r[mean], "std": r[std]}
+        # exact moments, rounded once (skewless.exact): the same bits whatever the partitioning or threads
+        count, moments, ddof = stats.count, stats.moments, node.ddof
+
+        def standard(r: Any) -> dict[str, Any]:
+            m = r.moments(moments)
+            return {"count": r[count], "mean": m.mean(), "std": m.std(ddof)}
+        return standard
 
     def lower(self, node: Standardize, x: Node, field: Field, state: Mapping[str, Any]) -> Node:
         return scaled(x, state["mean"], state["std"], state.get("count", 0))
@@ -36,7 +40,7 @@ def _spread(lo: float | None, hi: float | None) -> float | None:
 class _MinMaxScale(FittedRule):
     def plan(self, node: MinMaxScale, stats: Stats) -> StateBuilder:
         count = stats.count
-        lo, hi = stats.agg(stats.finite.min()), stats.agg(stats.finite.max())
+        lo, hi = stats.minimum(), stats.maximum()
         return lambda r: {"count": r[count], "min": r[lo], "max": r[hi]}
 
     def lower(self, node: MinMaxScale, x: Node, field: Field, state: Mapping[str, Any]) -> Node:

@@ -1,0 +1,258 @@
+"""Exact, order-independent reductions of Float64 values: mergeable partial statistics.
+
+A float sum computed by polars depends on the order the values are added in (morsel and thread
+boundaries of the streaming engine, the files of a source, the partitions of a cluster): the same
+rows give different bits on 1, 2 or 4 threads. Every statistic the fitted state and ``stats.json``
+hold is therefore computed here as an **exact** reduction whose partial results merge exactly:
+
+* a finite float is ``±M * 2**(max(E, 1) - 1075)`` (``E`` its biased exponent, ``M`` its 53-bit
+  significand), so ``x * 2**1074`` and ``x**2 * 2**2148`` are integers. A polars query groups the
+  values by ``E`` and sums the pieces of ``M`` (and of ``M**2``) as integers — integer sums are exact
+  whatever their order — and :func:`read_moments` turns the small table into :class:`Moments`:
+  the count, ``Σx * 2**1074`` and ``Σx² * 2**2148`` as Python integers;
+* :class:`Moments` of two partitions add (``a + b``) exactly, so any split of the rows into
+  partitions, any thread count and any file layout give the same integers;
+* the statistics are then rounded **once**, correctly: :meth:`Moments.total` (the correctly rounded
+  sum, what :func:`math.fsum` gives), :meth:`Moments.mean` (the exact mean rounded to nearest),
+  :meth:`Moments.std` (the correctly rounded square root of the exact variance
+  ``(n Σx² - (Σx)²) / (n (n - ddof))``).
+
+Minima and maxima are exact already, except for zeros: polars' ``min`` of ``[0.0, -0.0]`` is
+``0.0`` and of ``[-0.0, 0.0]`` is ``-0.0``. :func:`order_key` maps a float to an Int64 whose integer
+order is IEEE's total order (``-0.0 < 0.0``), so ``min`` / ``max`` of the keys are exact and
+order-independent; :func:`from_order_key` maps back.
+
+Only finite values may be given to the moment queries (the callers filter null, NaN and ±inf).
+The integer sums are Int64 per exponent for the sum (exact up to 2**36 values of one exponent in
+one partition) and Int128 for the squares.
+
+Where this could be shared later: the exact window sums of :mod:`skewless.windows` decompose floats
+the same way; both could use one ``float_bits`` and one integer accumulator.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+__all__ = ["Moments", "moments_of", "moments_query", "read_moments", "grouped_moments_query", "read_grouped_moments",
+           "to_float", "sqrt_to_float", "order_key", "from_order_key", "float_bits", "exact_fsum", "SUM_SCALE",
+           "SQ_SCALE"]
+
+#: ``Σx * 2**SUM_SCALE`` is an integer for finite floats (the smallest subnormal is 2**-1074).
+SUM_SCALE = 1074
+#: ``Σx² * 2**SQ_SCALE`` is an integer.
+SQ_SCALE = 2 * SUM_SCALE
+_LOW = 26  # the significand split into pieces of this many bits (integer sums cannot overflow)
+_SIGN = 0x7FFF_FFFF_FFFF_FFFF
+
+
+def to_float(q: Fraction | int) -> float:
+    """``q`` rounded to the nearest float (ties to even); ±inf past the largest float."""
+    try:
+        return float(q)  # CPython's int / int true division is correctly rounded
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
+def sqrt_to_float(q: Fraction) -> float:
+    """The correctly rounded square root of a rational ``q >= 0``."""
+    if q < 0:
+        raise ValueError("square root of a negative number")
+    if q == 0:
+        return 0.0
+    num, den = q.numerator, q.denominator
+    # sqrt(num / den) = sqrt(num * den) / den; scale so the integer root has >= 60 significant bits
+    k = max(0, 120 - (num.bit_length() - den.bit_length()))
+    k += k % 2
+    scaled = (num << k) // den
+    exact = (num << k) % den == 0
+    root = math.isqrt(scaled)
+    if root * root != scaled or not exact:
+        root = 2 * root + 1  # strictly between root and root + 1: a sticky bit below the rounding point
+        return to_float(Fraction(root, 1 << (k // 2 + 1)))
+    return to_float(Fraction(root, 1 << (k // 2)))
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Count, exact sum and exact sum of squares of finite floats; partials add exactly."""
+
+    count: int = 0
+    sum: int = 0  # Σx * 2**SUM_SCALE
+    sumsq: int = 0  # Σx² * 2**SQ_SCALE
+
+    def __add__(self, other: "Moments") -> "Moments":
+        return Moments(self.count + other.count, self.sum + other.sum, self.sumsq + other.sumsq)
+
+    def exact_sum(self) -> Fraction:
+        return Fraction(self.sum, 1 << SUM_SCALE)
+
+    def total(self) -> float:
+        """The correctly rounded sum (0.0 for no values; a sum of only -0.0 is 0.0)."""
+        return to_float(self.exact_sum())
+
+    def mean(self) -> float | None:
+        """The exact mean rounded once; None for no values (as polars)."""
+        if not self.count:
+            return None
+        return to_float(Fraction(self.sum, self.count << SUM_SCALE))
+
+    def variance(self, ddof: int = 1) -> Fraction | None:
+        """The exact variance; None when ``count <= ddof`` (as polars' std)."""
+        n = self.count
+        if n - ddof <= 0:
+            return None
+        # (n Σx² - (Σx)²) / (n (n - ddof)), both sums scaled by 2**SQ_SCALE
+        return Fraction(n * self.sumsq - self.sum * self.sum, n * (n - ddof) << SQ_SCALE)
+
+    def std(self, ddof: int = 1) -> float | None:
+        """The correctly rounded standard deviation; None when ``count <= ddof``."""
+        var = self.variance(ddof)
+        return None if var is None else sqrt_to_float(var)
+
+
+def _decompose(x: float) -> tuple[int, int]:
+    """``(E, signed M)`` of a finite float."""
+    (bits,) = struct.unpack("<Q", struct.pack("<d", x))
+    e = (bits >> 52) & 0x7FF
+    m = (bits & ((1 << 52) - 1)) | ((1 << 52) if e else 0)
+    return e, -m if bits >> 63 else m
+
+
+def moments_of(values: Iterable[float]) -> Moments:
+    """:class:`Moments` of finite Python floats (the reference the polars queries are tested against)."""
+    n = s = q = 0
+    for v in values:
+        e, m = _decompose(float(v))
+        shift = max(e, 1) - 1
+        n += 1
+        s += m << shift
+        q += (m * m) << (2 * shift)
+    return Moments(n, s, q)
+
+
+def exact_fsum(values: Iterable[float]) -> float:
+    """The correctly rounded sum of finite floats (equal to :func:`math.fsum`)."""
+    return moments_of(values).total()
+
+
+# --------------------------------------------------------------------------- polars side
+
+
+def _bits(s: "pl.Series") -> "pl.Series":
+    """The IEEE 754 bits of a Float64 series as Int64 (nulls read as 0.0's bits)."""
+    import numpy as np
+    import polars as pl
+
+    arr = s.cast(pl.Float64).fill_null(0.0).to_numpy().astype(np.float64, copy=False)
+    return pl.Series(s.name, np.ascontiguousarray(arr).view(np.int64), dtype=pl.Int64)
+
+
+def float_bits(expr: "pl.Expr") -> "pl.Expr":
+    """The bits of a Float64 expression as Int64 (an element-wise batch function: it streams)."""
+    import polars as pl
+
+    return expr.map_batches(_bits, return_dtype=pl.Int64, is_elementwise=True)
+
+
+def order_key(expr: "pl.Expr") -> "pl.Expr":
+    """An Int64 whose order is IEEE's total order of the floats (``-0.0 < 0.0``); exact under min / max."""
+    import polars as pl
+
+    b = float_bits(expr)
+    return pl.when(b < 0).then(b.xor(pl.lit(_SIGN, dtype=pl.Int64))).otherwise(b)
+
+
+def from_order_key(key: int | None) -> float | None:
+    """The float of an :func:`order_key` value (None stays None)."""
+    if key is None:
+        return None
+    bits = key ^ _SIGN if key < 0 else key
+    return struct.unpack("<d", struct.pack("<q", bits))[0]
+
+
+def _pieces(x: "pl.Expr") -> list["pl.Expr"]:
+    """The integer columns of the moment queries of finite Float64 ``x``: exponent, count, sum and square pieces."""
+    import polars as pl
+
+    b = float_bits(x)
+    ab = b.and_(pl.lit(_SIGN, dtype=pl.Int64))
+    e = ab // (1 << 52)
+    m = ab.and_(pl.lit((1 << 52) - 1, dtype=pl.Int64)) + pl.when(e > 0).then(pl.lit(1 << 52)).otherwise(pl.lit(0))
+    signed = pl.when(b < 0).then(-m).otherwise(m)
+    # signed = hi * 2**26 + lo and m = a * 2**26 + c exactly, every piece below 2**27 in magnitude
+    hi = signed // (1 << _LOW)
+    lo = signed - hi * (1 << _LOW)
+    a = m // (1 << _LOW)
+    c = m - a * (1 << _LOW)
+    i128 = pl.Int128
+    return [e.alias("e"), hi.alias("hi"), lo.alias("lo"), (a * a).cast(i128).alias("aa"),
+            (a * c).cast(i128).alias("ac"), (c * c).cast(i128).alias("cc")]
+
+
+_SUMS = ("n", "hi", "lo", "aa", "ac", "cc")
+
+
+def moments_query(lf: "pl.LazyFrame", x: "pl.Expr", by: list[str] | None = None, *,
+                  count: "pl.Expr | None" = None) -> "pl.LazyFrame":
+    """A query of the moment pieces of ``x`` (finite values only) per exponent (and per ``by`` columns).
+
+    Its result is mergeable: the results of any partitions concatenated and summed per key columns
+    (``by`` and ``e``) give the result of the whole (:func:`merge_sums`). ``count`` (an Int64
+    expression) is summed as the count instead of counting rows (rows weighted 0 keep their group).
+    """
+    import polars as pl
+
+    by = list(by or [])
+    n = pl.len().cast(pl.Int64) if count is None else pl.col("__w").sum().cast(pl.Int64)
+    weight = [] if count is None else [count.cast(pl.Int64).alias("__w")]
+    return (lf.select(*[pl.col(k) for k in by], *weight, *_pieces(x)).group_by(*by, "e")
+            .agg(n.alias("n"), pl.col("hi").sum(), pl.col("lo").sum(),
+                 pl.col("aa").sum(), pl.col("ac").sum(), pl.col("cc").sum()))
+
+
+def grouped_moments_query(lf: "pl.LazyFrame", x: "pl.Expr", by: list[str]) -> "pl.LazyFrame":
+    """:func:`moments_query` per group of ``by`` (read with :func:`read_grouped_moments`)."""
+    return moments_query(lf, x, by)
+
+
+def _row_moments(e: int, n: int, hi: int, lo: int, aa: int, ac: int, cc: int) -> Moments:
+    shift = max(int(e), 1) - 1
+    s = (int(hi) << _LOW) + int(lo)
+    q = (int(aa) << (2 * _LOW)) + (int(ac) << (_LOW + 1)) + int(cc)
+    return Moments(int(n), s << shift, q << (2 * shift))
+
+
+def read_moments(frame: "pl.DataFrame") -> Moments:
+    """:class:`Moments` of a :func:`moments_query` result (without ``by`` columns)."""
+    out = Moments()
+    for row in frame.select("e", *_SUMS).iter_rows():
+        out = out + _row_moments(*row)
+    return out
+
+
+def read_grouped_moments(frame: "pl.DataFrame", by: list[str]) -> dict[Any, Moments]:
+    """``{group: Moments}`` of a grouped :func:`moments_query` result (a tuple key for several ``by`` columns)."""
+    out: dict[Any, Moments] = {}
+    for row in frame.select(*by, "e", *_SUMS).iter_rows():
+        key = row[0] if len(by) == 1 else tuple(row[: len(by)])
+        m = _row_moments(*row[len(by):])
+        out[key] = out[key] + m if key in out else m
+    return out
+
+
+def merge_sums(frames: list["pl.DataFrame"], keys: list[str]) -> "pl.DataFrame":
+    """Partial results of a mergeable query (integer sums per key columns) merged exactly, sorted by the keys."""
+    import polars as pl
+
+    whole = pl.concat(frames, how="vertical_relaxed")
+    if not keys:
+        return whole.select(pl.all().sum())
+    return whole.group_by(keys).agg(pl.exclude(keys).sum()).sort(keys, nulls_last=True)
