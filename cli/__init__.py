@@ -233,6 +233,9 @@ def build(
     task: Annotated[Optional[str], typer.Option(help="binary or regression (default: from the label's dtype)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing build in OUT")] = False,
     table: Annotated[Optional[list[str]], typer.Option("--table", help="Entity table of the lookups: NAME=PATH (parquet/CSV file or glob; repeatable); default: each table's declared source")] = None,
+    engine: Annotated[str, typer.Option(help="polars (one process, default) or ray (the same build on Ray, bitwise equal)")] = "polars",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster HOST:PORT, ray://HOST:PORT or auto (default: a local Ray)")] = None,
+    partitions: Annotated[Optional[int], typer.Option(help="Ray partitions of the source (default: 2 per CPU; more when a partition would exceed 2,000,000 rows)")] = None,
 ) -> None:
     """Build train / valid / test feature files, fitted state and stats.json from raw history."""
     from skewless.training.build import build_dataset
@@ -245,9 +248,12 @@ def build(
         cuts = _split_option(split, train_end, valid_end)
         source = [str(d) for d in data] if len(data) > 1 else str(data[0])
         with _Steps("build") as steps:
+            ray = {"address": address, "partitions": partitions} if engine == "ray" else {}
+            if engine != "ray" and (address is not None or partitions is not None):
+                raise SkewlessError("--address and --partitions are options of --engine ray")
             return build_dataset(fs, source, out, label=label, event_time=event_time, split=cuts, split_by=split_by,
                                  seed=seed, task=task, tables=_table_options(table),
-                                 overwrite=overwrite, progress=steps.step)
+                                 overwrite=overwrite, progress=steps.step, engine=engine, **ray)
 
     result = _guard(job)
     console.print(summarize(result.stats), highlight=False)

@@ -167,7 +167,8 @@ def order_key(expr: "pl.Expr") -> "pl.Expr":
     import polars as pl
 
     b = float_bits(expr)
-    return pl.when(b < 0).then(b.xor(pl.lit(_SIGN, dtype=pl.Int64))).otherwise(b)
+    key = pl.when(b < 0).then(b.xor(pl.lit(_SIGN, dtype=pl.Int64))).otherwise(b)
+    return pl.when(expr.is_not_null()).then(key)  # null stays null (min / max skip it)
 
 
 def from_order_key(key: int | None) -> float | None:

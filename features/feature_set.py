@@ -368,6 +368,13 @@ class FeatureSet(CompiledFeatureSet):
                     self.__dict__[key] = exprs
         return exprs
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (e.g. to a Ray worker) without the compiled caches, rebuilt there on first use: the
+        compiled polars expressions hold per-batch Python functions that did not survive a pickle round trip
+        (the query then failed at collect with a RecursionError) and the generated function is not picklable."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_compiled_python", "_polars_exprs",
+                                                                     "_polars_exprs_native")}
+
     # ``FeatureSet`` instances are used as dictionary keys by caches.
     def __hash__(self) -> int:
         return id(self)

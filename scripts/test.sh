@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[test,ray]'   # ray: the Ray engine's equality test
 # System programs the tests start for real, installed from Debian's packages when missing:
 #   chromium      renders the HTML reports (tests/test_monitoring_report.py);
 #   curl          asks the service in the README's penguins walk-through (tests/test_penguins_e2e.py);

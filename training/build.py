@@ -385,6 +385,8 @@ def build_dataset(
     quantile_rows: int = 1_000_000,
     progress: Callable[[str], None] | None = None,
     tables: Mapping[str, Any] | None = None,
+    engine: str = "polars",
+    **engine_options: Any,
 ) -> BuildResult:
     """Build train / valid / test feature files from ``source``; see the module docstring.
 
@@ -414,11 +416,26 @@ def build_dataset(
         callable returning a frame; a table not given is read from its declared ``EntityTable(source=...)``.
         They are joined point-in-time onto the source rows first (``join_lookups``: never a state stamped
         after a row's time), so every later step sees the looked-up columns as inputs
+    engine : ``"polars"`` (default: this process) or ``"ray"``: the same build on Ray, bitwise equal
+        (:mod:`skewless.training.ray_engine`; its options ``address``, ``partitions``, ``partition_rows``)
 
     Returns
     -------
     BuildResult
     """
+    if engine != "polars" or engine_options:
+        if engine != "ray":
+            raise BuildError(f"engine must be 'polars' or 'ray', not {engine!r}"
+                             + (f" (options {sorted(engine_options)} are the Ray engine's)" if engine_options else ""))
+        from .ray_engine import build_on_ray
+
+        if tables or feature_set.lookups is not None:
+            raise BuildError(f"feature set {feature_set.name!r} looks up entity tables: lookups are not distributed "
+                             f"yet, so the Ray engine refuses them; build it with engine='polars'")
+        return build_on_ray(feature_set, source, out_dir, label=label, event_time=event_time, split=split,
+                            split_by=split_by, seed=seed, task=task, overwrite=overwrite, rows_per_file=rows_per_file,
+                            golden_rows=golden_rows, top_k=top_k, quantile_rows=quantile_rows, progress=progress,
+                            **engine_options)
     started = time.perf_counter()
     steps = _Steps(progress)
     steps("reading the source")
@@ -648,6 +665,17 @@ def _check_rows(fs: "FeatureSet", lf: "pl.LazyFrame", cols: _Columns) -> tuple[d
     Returns the counts and the condition of the rows kept (an event time and a label, finite for
     regression).
     """
+    checks, keep_row = _row_checks(fs, cols)
+    try:
+        facts = lf.select(checks).collect(engine="streaming").row(0, named=True)
+    except Exception as exc:
+        raise BuildError(f"cannot read the source: {exc}") from None
+    _judge_rows(fs, cols, facts)
+    return facts, keep_row
+
+
+def _row_checks(fs: "FeatureSet", cols: _Columns) -> tuple[list["pl.Expr"], "pl.Expr"]:
+    """The integer counts of step 2 (sums: mergeable over partitions) and the condition of the kept rows."""
     import polars as pl
 
     used = fs.used_inputs()
@@ -662,16 +690,17 @@ def _check_rows(fs: "FeatureSet", lf: "pl.LazyFrame", cols: _Columns) -> tuple[d
         keep_row.sum().cast(pl.Int64).alias("kept"),
         *[(pl.col(c).is_null() & keep_row).sum().cast(pl.Int64).alias(f"nulls:{c}") for c in used],
     ]
-    try:
-        facts = lf.select(checks).collect(engine="streaming").row(0, named=True)
-    except Exception as exc:
-        raise BuildError(f"cannot read the source: {exc}") from None
+    return checks, keep_row
+
+
+def _judge_rows(fs: "FeatureSet", cols: _Columns, facts: dict[str, Any]) -> None:
+    """Step 2's verdict on the counts: no rows, no labelled rows, an all-null input, nulls where none may be."""
     if facts["rows"] == 0:
         raise BuildError("the source has no rows (empty data)")
     if facts["kept"] == 0:
         raise BuildError(f"no row has both an event time ({cols.event_time!r}: {facts['et_nulls']} nulls) and a label "
                          f"({cols.label_text!r}: {facts['label_nulls']} nulls)")
-    for c in used:
+    for c in fs.used_inputs():
         n = facts[f"nulls:{c}"]
         if n == facts["kept"]:
             raise BuildError(f"input column {c!r} is entirely null ({n:,} rows); the features reading it would be "
@@ -679,7 +708,6 @@ def _check_rows(fs: "FeatureSet", lf: "pl.LazyFrame", cols: _Columns) -> tuple[d
         if n and not fs.inputs[c].nullable:
             raise SchemaError(f"input column {c!r} holds {n:,} nulls but is declared non-nullable; declare it "
                               f"Input(..., nullable=True) or filter those rows")
-    return facts, keep_row
 
 
 @dataclass
@@ -700,34 +728,62 @@ def _split_rows(lf: "pl.LazyFrame", cols: _Columns, keep_row: "pl.Expr", split: 
     at random (:func:`_random_split`); no split may be empty."""
     import polars as pl
 
+    key = cols.key
+    base = _kept_rows(lf, cols, keep_row)
+
+    def quantiles(a: float, b: float) -> tuple[int, int]:
+        qa, qb = base.select(key.quantile(a, interpolation="lower").alias("a"),
+                             key.quantile(b, interpolation="lower").alias("b")).collect(engine="streaming").row(0)
+        return int(qa), int(qb)
+
+    conditions, split_info, base = _split_conditions(base, cols, split, split_by=split_by, seed=seed,
+                                                     quantiles=quantiles)
+    counted = base.select(
+        *[c.sum().cast(pl.Int64).alias(s) for s, c in conditions.items()],
+        key.min().alias("min"), key.max().alias("max"),
+    ).collect(engine="streaming").row(0, named=True)
+    _check_split_counts(counted, split_info, split_by, kept, cols)
+    return _Split(split_by, base, {s: base.filter(c) for s, c in conditions.items()}, conditions,
+                  {s: counted[s] for s in SPLITS}, split_info)
+
+
+def _kept_rows(lf: "pl.LazyFrame", cols: _Columns, keep_row: "pl.Expr") -> "pl.LazyFrame":
+    """The kept rows, inputs conformed to their declared dtypes and the label computed."""
+    return lf.filter(keep_row).with_columns(cols.conformed).with_columns(cols.label_expr.alias(LABEL_COLUMN))
+
+
+def _split_conditions(base: "pl.LazyFrame", cols: _Columns, split: tuple[Any, Any], *, split_by: str, seed: int,
+                      quantiles: Callable[[float, float], tuple[int, int]]) -> tuple[dict[str, "pl.Expr"], dict[str, Any],
+                                                                                    "pl.LazyFrame"]:
+    """Step 3's rule: each split's condition, the split's description and ``base`` (with a random split's
+    column); ``quantiles(a, b)`` gives the cut keys of a fraction split (the event time's lower quantiles)."""
     event_time, et_dtype, key = cols.event_time, cols.et_dtype, cols.key
-    base = lf.filter(keep_row).with_columns(cols.conformed).with_columns(cols.label_expr.alias(LABEL_COLUMN))
     if len(split) != 2:
         raise BuildError(f"split must be two cut points or two fractions, got {split!r}")
     if split_by != "time":
-        cuts, split_info, conditions, base = _random_split(base, split, split_by, seed, cols.task)
-    elif all(_is_fraction(v) for v in split):
+        _, split_info, conditions, base = _random_split(base, split, split_by, seed, cols.task)
+        return conditions, split_info, base
+    if all(_is_fraction(v) for v in split):
         a, b = split
         if not 0.0 < a < b < 1.0:
             raise BuildError(f"split fractions must satisfy 0 < train < valid < 1, got {split!r}")
-        qa, qb = base.select(key.quantile(a, interpolation="lower").alias("a"),
-                             key.quantile(b, interpolation="lower").alias("b")).collect(engine="streaming").row(0)
-        cuts = (int(qa), int(qb))
+        cuts = quantiles(a, b)
         split_info: dict[str, Any] = {"mode": "fractions", "fractions": [a, b]}
     else:
         cuts = (_cut_key(split[0], et_dtype, event_time, "train_end"), _cut_key(split[1], et_dtype, event_time, "valid_end"))
         if cuts[0] > cuts[1]:
             raise BuildError(f"train_end {split[0]} is after valid_end {split[1]}")
         split_info = {"mode": "cut points"}
-    if split_by == "time":
-        conditions = {"train": key < cuts[0], "valid": (key >= cuts[0]) & (key < cuts[1]), "test": key >= cuts[1]}
-        split_info.update({"train_end": _key_text(cuts[0], et_dtype), "valid_end": _key_text(cuts[1], et_dtype),
-                           "rule": f"train: {event_time} < train_end; valid: train_end <= {event_time} < valid_end; "
-                                   f"test: {event_time} >= valid_end"})
-    counted = base.select(
-        *[c.sum().cast(pl.Int64).alias(s) for s, c in conditions.items()],
-        key.min().alias("min"), key.max().alias("max"),
-    ).collect(engine="streaming").row(0, named=True)
+    conditions = {"train": key < cuts[0], "valid": (key >= cuts[0]) & (key < cuts[1]), "test": key >= cuts[1]}
+    split_info.update({"train_end": _key_text(cuts[0], et_dtype), "valid_end": _key_text(cuts[1], et_dtype),
+                       "rule": f"train: {event_time} < train_end; valid: train_end <= {event_time} < valid_end; "
+                               f"test: {event_time} >= valid_end"})
+    return conditions, split_info, base
+
+
+def _check_split_counts(counted: dict[str, Any], split_info: dict[str, Any], split_by: str, kept: int,
+                        cols: _Columns) -> None:
+    """No split may be empty (the message says the rule and the event time's range)."""
     for s in SPLITS:
         if counted[s] == 0 and split_by != "time":
             raise BuildError(f"the {s} split is empty: {split_info['rule']} on {kept:,} rows; give larger "
@@ -735,11 +791,9 @@ def _split_rows(lf: "pl.LazyFrame", cols: _Columns, keep_row: "pl.Expr", split: 
         if counted[s] == 0:
             raise BuildError(
                 f"the {s} split is empty: {split_info['rule']} with train_end = {split_info['train_end']}, "
-                f"valid_end = {split_info['valid_end']}, but {event_time!r} spans "
-                f"{_key_text(counted['min'], et_dtype)} .. {_key_text(counted['max'], et_dtype)}"
+                f"valid_end = {split_info['valid_end']}, but {cols.event_time!r} spans "
+                f"{_key_text(counted['min'], cols.et_dtype)} .. {_key_text(counted['max'], cols.et_dtype)}"
             )
-    return _Split(split_by, base, {s: base.filter(c) for s, c in conditions.items()}, conditions,
-                  {s: counted[s] for s in SPLITS}, split_info)
 
 
 def _features(feature_set: "CompiledFeatureSet", parts: _Split,

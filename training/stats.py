@@ -6,7 +6,9 @@ Per column (see :func:`column_stats`):
 * Int64 / Float64: ``nans`` (Float64), ``min``, ``max``, ``mean``, ``std`` (ddof 1) and
   ``quantiles`` ``q01 .. q99`` (linear interpolation), all over the non-NaN values
   (±inf count; a float that is not finite is written as the text ``"NaN"``,
-  ``"inf"`` or ``"-inf"``);
+  ``"inf"`` or ``"-inf"``). ``mean`` and ``std`` are exact reductions rounded once and ``min`` /
+  ``max`` take IEEE's total order (:mod:`skewless.exact`), so they do not depend on the files,
+  threads or partitions the rows came through;
 * Boolean: ``mean`` (the share of ``true``) and ``top`` values;
 * String: ``distinct`` and the ``top`` ``k`` values with their counts (ties by value);
 * Date / Datetime / Duration: ``min`` and ``max`` (ISO text).
@@ -27,7 +29,10 @@ compare served values with (computed over the non-null, non-NaN values of the qu
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Mapping
+
+from skewless.exact import from_order_key, moments_query, order_key, read_moments
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -126,6 +131,7 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
     aggs: list[pl.Expr] = []
     qaggs: list[pl.Expr] = []
     top_queries: list[tuple[str, pl.LazyFrame]] = []
+    moment_queries: list[tuple[str, pl.LazyFrame]] = []
 
     def agg(col: str, stat: str, expr: pl.Expr, *, quantile: bool = False) -> None:
         (qaggs if quantile and step > 1 else aggs).append(expr.alias(f"{col}{_SEP}{stat}"))
@@ -140,10 +146,13 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
             if kind == "float":
                 agg(c, "nans", x.is_nan().sum().cast(pl.Int64))
                 v = pl.when(v.is_not_nan()).then(v)  # NaN -> null; a filter inside the aggregations cost memory
-            agg(c, "min", v.min())
-            agg(c, "max", v.max())
-            agg(c, "mean", v.mean())
-            agg(c, "std", v.std(ddof=1))
+            # exact, order-independent (skewless.exact): the same bits whatever the files, threads or partitions
+            agg(c, "min", order_key(v).min())
+            agg(c, "max", order_key(v).max())
+            agg(c, "pinf", (v == math.inf).sum().cast(pl.Int64))
+            agg(c, "ninf", (v == -math.inf).sum().cast(pl.Int64))
+            finite = v.filter(v.is_finite())
+            moment_queries.append((c, lf.select(finite.alias("x"))))
             for q in QUANTILES:
                 agg(c, f"q{round(q * 100):02d}", v.quantile(q, interpolation="linear"), quantile=True)
         elif kind == "bool":
@@ -169,6 +178,16 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
     # then buffers rows for the slower consumers (memory growing with the split: 1.5 vs 0.9 GiB at 3e7 rows).
     frames = [q.collect(engine="streaming") for q in queries]
     row = frames[0].row(0, named=True)
+    for c, q in moment_queries:  # mean and std over the non-NaN values: exact moments, ±inf counted apart
+        m = read_moments(moments_query(q, pl.col("x")).collect(engine="streaming"))
+        pinf, ninf = row.pop(f"{c}{_SEP}pinf"), row.pop(f"{c}{_SEP}ninf")
+        for stat in ("min", "max"):
+            row[f"{c}{_SEP}{stat}"] = from_order_key(row[f"{c}{_SEP}{stat}"])
+        if pinf or ninf:
+            row[f"{c}{_SEP}mean"] = math.nan if pinf and ninf else (math.inf if pinf else -math.inf)
+            row[f"{c}{_SEP}std"] = math.nan if m.count + pinf + ninf > 1 else None
+        else:
+            row[f"{c}{_SEP}mean"], row[f"{c}{_SEP}std"] = m.mean(), m.std(1)
     if qaggs:
         row.update(frames[-1].row(0, named=True))
         frames = frames[:-1]
@@ -211,10 +230,17 @@ def label_stats(lf: "pl.LazyFrame", label: str, task: str) -> dict[str, Any]:
     y = pl.col(label).cast(pl.Float64)
     exprs = [pl.len().cast(pl.Int64).alias("rows")]
     if task == "binary":
-        exprs += [y.sum().cast(pl.Int64).alias("positives"), y.mean().alias("positive_rate")]
-    else:
-        exprs += [y.mean().alias("mean"), y.std(ddof=1).alias("std"), y.min().alias("min"), y.max().alias("max")]
-    return lf.select(exprs).collect(engine="streaming").row(0, named=True)
+        exprs += [y.sum().cast(pl.Int64).alias("positives")]
+        out = lf.select(exprs).collect(engine="streaming").row(0, named=True)
+        # an exact count divided once (polars' mean of 0.0/1.0 gives the same value, in any order)
+        out["positive_rate"] = out["positives"] / out["rows"] if out["rows"] else None
+        return out
+    # the build keeps finite regression labels only: exact moments (skewless.exact) and total-order extremes
+    exprs += [order_key(y).min().alias("min"), order_key(y).max().alias("max")]
+    out = lf.select(exprs).collect(engine="streaming").row(0, named=True)
+    m = read_moments(moments_query(lf.select(y.filter(y.is_finite()).alias("x")), pl.col("x")).collect(engine="streaming"))
+    return {"rows": out["rows"], "mean": m.mean(), "std": m.std(1), "min": from_order_key(out["min"]),
+            "max": from_order_key(out["max"])}
 
 
 def summarize(stats: Mapping[str, Any]) -> str:

@@ -214,3 +214,5 @@ class BuildRecord(_Strict):
     entity_tables: dict[Name, JsonValue] = {}
     #: ``golden_state.json`` (feature sets with lookups): the rows the golden inputs' lookups read.
     golden_state: Optional[FileName] = None
+    #: The engine of a build not made by the single-process polars engine (``{"name": "ray", ...}``).
+    engine: dict[Name, JsonValue] = {}

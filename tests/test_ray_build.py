@@ -1,0 +1,124 @@
+"""The Ray engine: the demo build on local Ray equals the single-machine build, bit for bit; bad things on a cluster.
+
+Ray starts once for this module (``ray.init(num_cpus=2)``, ~15 s); everything that needs it runs in one
+test so that pytest-xdist cannot start a second instance on its other worker.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray engine's tests need pip install -e '.[ray]'")
+
+from skewless.definitions.flights_fitted import flights_fitted  # noqa: E402
+from skewless.exact import float_bits  # noqa: E402
+from skewless.training.build import SPLITS, BuildError, build_dataset  # noqa: E402
+
+SPLIT = ("2013-10-01", "2013-11-01")
+ARGS = dict(label="arr_delay > 15", event_time="time_hour", split=SPLIT)
+
+
+@pytest.fixture(scope="module")
+def flights_parquet(tmp_path_factory) -> Path:
+    """Every 4th flight of 2013 (all months, so the demo's time split has rows in each part), in two files."""
+    from skewless.datasets import load_flights
+
+    df = load_flights().gather_every(4)
+    where = tmp_path_factory.mktemp("flights")
+    half = df.height // 2
+    df.slice(0, half).write_parquet(where / "a.parquet", row_group_size=10_000)
+    df.slice(half).write_parquet(where / "b.parquet", row_group_size=10_000)
+    return where
+
+
+def _bits(df: pl.DataFrame) -> pl.DataFrame:
+    """Floats as their bit patterns (so -0.0 != 0.0 and every NaN payload counts), nulls kept."""
+    return df.with_columns(float_bits(pl.col(c)).alias(c) if df.schema[c] == pl.Float64 else pl.col(c)
+                           for c in df.columns).with_columns(
+        pl.when(df[c].is_null()).then(None).otherwise(pl.col(c)).alias(c) for c in df.columns)
+
+
+def _same_build(single: Path, other: Path, what: str) -> None:
+    for s in SPLITS:
+        a = pl.read_parquet(single / s / "*.parquet")
+        b = pl.read_parquet(other / s / "*.parquet")
+        assert a.schema == b.schema, (what, s)
+        assert a.height == b.height and a.height > 0, (what, s, a.height, b.height)
+        assert _bits(a).equals(_bits(b), null_equal=True), f"{what}: the {s} rows differ"
+    fitted = [json.loads((d / "fitted.json").read_text()) for d in (single, other)]
+    for doc in fitted:  # the artifact's own time of writing is the one field that may differ
+        assert doc["manifest"].pop("created_at")
+    assert fitted[0] == fitted[1] and fitted[0]["state"], f"{what}: fitted.json"
+    assert (single / "stats.json").read_bytes() == (other / "stats.json").read_bytes(), f"{what}: stats.json"
+    assert pl.read_parquet(single / "golden_inputs.parquet").equals(pl.read_parquet(other / "golden_inputs.parquet"))
+    a, b = (json.loads((d / "build.json").read_text()) for d in (single, other))
+    for key in ("feature_set", "split", "rows", "columns", "feature_columns", "label", "event_time"):
+        assert a[key] == b[key], (what, key)
+    assert b["engine"]["name"] == "ray" and "engine" not in a
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_address_is_a_clear_error_within_seconds(flights_parquet, tmp_path):
+    address = f"127.0.0.1:{_free_port()}"  # nothing listens there
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "skewless", "build", "skewless.definitions.flights:flights",
+                          "--data", str(flights_parquet / "a.parquet"), "--out", str(tmp_path / "b"),
+                          "--label", "arr_delay > 15", "--event-time", "time_hour", "--engine", "ray",
+                          "--address", address], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert f"cannot reach the Ray cluster at '{address}'" in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert time.perf_counter() - started < 60  # the probe itself gives up after 5 s (the rest is imports)
+    assert not (tmp_path / "b").exists()
+
+
+def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, monkeypatch):
+    faults = tmp_path / "faults"
+    faults.mkdir()
+    monkeypatch.setenv("SKEWLESS_RAY_FAULT_DIR", str(faults))  # inherited by the workers of the Ray started here
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        source = str(flights_parquet / "*.parquet")
+        single = build_dataset(flights_fitted, source, tmp_path / "single", **ARGS)
+        assert single.manifest["rows"]["train"] > 0 and single.transformer.state
+        # a worker killed after writing its part of the train split, before publishing it: retried, same result
+        (faults / "written-train-1").touch()
+        on_two = build_dataset(flights_fitted, source, tmp_path / "ray2", engine="ray", partitions=2, **ARGS)
+        assert not (faults / "written-train-1").exists()  # the fault fired
+        assert on_two.manifest["engine"]["partitions"] == 2
+        _same_build(single.out_dir, on_two.out_dir, "2 partitions, one worker killed")
+        assert not list((tmp_path / "ray2" / "train").glob(".*"))  # no staging leftovers
+        on_five = build_dataset(flights_fitted, source, tmp_path / "ray5", engine="ray", partitions=5, **ARGS)
+        _same_build(single.out_dir, on_five.out_dir, "5 partitions")
+
+        # a source larger than a task may hold: partition_rows bounds every partition
+        bounded = build_dataset(flights_fitted, source, tmp_path / "ray_small", engine="ray", partitions=1,
+                                partition_rows=20_000, **{**ARGS, "split": (0.7, 0.85)})
+        sizes = bounded.manifest["engine"]["partition_rows"]
+        assert max(sizes) <= 20_000 and sum(sizes) == single.manifest["rows"]["total"] + \
+            single.manifest["rows"]["dropped_without_event_time_or_label"]
+        fractions = build_dataset(flights_fitted, source, tmp_path / "single_fr", split=(0.7, 0.85),
+                                  **{k: v for k, v in ARGS.items() if k != "split"})
+        _same_build(fractions.out_dir, bounded.out_dir, "row fractions, partitions of at most 20,000 rows")
+
+        # a worker that dies on every attempt: the build fails naming the stage, and nothing looks complete
+        (faults / "write-0.always").touch()
+        with pytest.raises(BuildError, match="a worker died"):
+            build_dataset(flights_fitted, source, tmp_path / "killed", engine="ray", partitions=2, **ARGS)
+        assert not (tmp_path / "killed").exists()
+        assert not list(tmp_path.glob(".killed*"))  # the temporary directory went too
+    finally:
+        ray.shutdown()

@@ -1,0 +1,461 @@
+"""The Ray engine of :func:`~skewless.training.build.build_dataset`: the same build, partitioned, bitwise equal.
+
+``build_dataset(..., engine="ray")`` (``skewless build --engine ray [--address HOST:PORT]``) runs the
+build's passes over the rows as Ray tasks, one per **partition** of the source, and merges their
+results on the driver. What makes the result equal to the single-machine build, bit for bit:
+
+* **Partitions are contiguous row ranges of the source** (``partition i`` = rows ``[a_i, a_{i+1})``
+  of the files in order). A task reads its range itself with the build's own polars scan
+  (``_scan(...).slice(a, n)``: parquet slice push-down reads only the row groups it needs), so
+  nothing is shipped through the object store and a row's position in the source — what random
+  splits and out-of-fold folds hash — is its global position.
+* **Row-level work is the same compiled polars plan per partition**: checks, the split, the
+  features of every split (``transform``), written by each task as its own parquet files.
+* **Everything learned is an exact, mergeable reduction** (:mod:`skewless.exact`): the row checks
+  and split counts are integer sums, the fitted state comes from ``fit(..., partials=...)``
+  (every aggregation of a fitting :class:`~skewless.fitting.plan.Plan` is an integer count, an
+  order-key extreme or a table of integer sums, merged exactly), and the training rows'
+  out-of-fold target encodings from :class:`~skewless.fitting.fitted_set.OutOfFold` (partial cell
+  sums per partition, merged on the driver, applied per partition). The single-machine build uses
+  the same reductions, so the fitted artifact is the same bytes whatever the partitioning.
+* ``stats.json``, the golden inputs and ``build.json`` are computed on the driver exactly as the
+  single-machine build computes them, streaming over the written files (``stats.json``'s sums are
+  exact too, so the file layout does not change a bit).
+
+Not distributed yet: ``stats.json`` and the golden inputs (one streaming pass each on the driver,
+bounded memory), a stratified split (it ranks rows within each class over the whole source: refused),
+CSV sources (a CSV cannot be split without reading it from the start: refused; convert to parquet),
+and lazy frames (cannot be shipped to workers; a polars DataFrame is split into the object store).
+
+Failures: a worker that dies is retried (``max_retries``; every task is idempotent — a write task
+writes hidden staging files and renames them, a retried attempt's leftovers are removed), an error
+in a task stops the build with its message; either way the output directory is written atomically
+(a hidden temporary directory renamed at the end), so no half-written build looks complete. An
+unreachable ``address`` is reported within ``connect_timeout`` seconds. Memory per task is bounded by
+``partition_rows``: a source of ``R`` rows gets at least ``ceil(R / partition_rows)`` partitions.
+
+Fault injection (tests): when ``SKEWLESS_RAY_FAULT_DIR`` is set in the workers' environment, a task
+of stage ``S`` on partition ``i`` finding the file ``S-i`` there deletes it and kills its own worker
+process (``S-i.always``: on every attempt).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from skewless.errors import SkewlessError
+
+from . import build as _b
+from ._util import atomic_dir, write_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+    from skewless.compiled import CompiledFeatureSet
+    from skewless.feature_set import FeatureSet
+    from skewless.fitting.fitted_set import FittedFeatureSet
+
+__all__ = ["build_on_ray", "connect", "RayEngineError", "DEFAULT_PARTITION_ROWS"]
+
+#: At most this many source rows per partition (the memory bound of one task).
+DEFAULT_PARTITION_ROWS = 2_000_000
+#: Attempts of a task whose worker died before the build gives up.
+MAX_RETRIES = 3
+FAULT_DIR = "SKEWLESS_RAY_FAULT_DIR"
+
+
+class RayEngineError(_b.BuildError):
+    """The Ray engine cannot run this build (Ray missing, cluster unreachable, a source it cannot split)."""
+
+
+# --------------------------------------------------------------------------- connecting
+
+
+def _probe(address: str, timeout: float) -> None:
+    """A TCP connection to ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``) within ``timeout`` seconds."""
+    text = address[len("ray://"):] if address.startswith("ray://") else address
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise RayEngineError(f"Ray address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379, ray://head:10001 or auto)")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise RayEngineError(f"cannot reach the Ray cluster at {address!r}: {reason} (within {timeout:g} s); is "
+                             f"`ray start --head` running there and the port open?") from None
+
+
+def connect(address: str | None = None, *, num_cpus: int | None = None, connect_timeout: float = 5.0) -> Any:
+    """The ``ray`` module, connected: to ``address`` (a running cluster; ``"auto"``: the local one
+    ``ray start`` began), else to the Ray this process already runs, else to a new local instance."""
+    try:
+        import ray
+    except ImportError:
+        raise RayEngineError("engine='ray' needs Ray: pip install 'skewless[ray]' (ray[data])") from None
+    if ray.is_initialized():
+        return ray
+    if address not in (None, "auto", "local"):
+        _probe(address, connect_timeout)
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    try:
+        if address in (None, "local"):
+            ray.init(num_cpus=num_cpus, **kwargs)
+        else:
+            ray.init(address=address, **kwargs)
+    except Exception as exc:  # ConnectionError, a version mismatch, ...
+        raise RayEngineError(f"cannot connect to the Ray cluster at {address!r}: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    return ray
+
+
+# --------------------------------------------------------------------------- the job shipped to the tasks
+
+
+@dataclass
+class _Job:
+    """What every task needs (shipped once through the object store)."""
+
+    feature_set: "CompiledFeatureSet"  # what build_dataset was given
+    source: Any  # paths, or None when the rows are in the object store (``frames``)
+    event_time: str
+    split_by: str
+    cols: Any  # build._Columns
+    keep_row: Any
+    bounds: list[tuple[int, int]]  # (first row, rows) of each partition
+    seed: int = 0
+    conditions: dict[str, Any] = field(default_factory=dict)
+    random_split: Any = None  # the (split, task) of a random split
+    frames: list[Any] = field(default_factory=list)  # object refs of in-memory partitions
+
+    def rows(self, i: int, ray: Any = None) -> "pl.LazyFrame":
+        """Partition ``i``: its source rows, exactly as the single-machine build scans them."""
+        import polars as pl
+
+        first, n = self.bounds[i]
+        if self.frames:
+            df = self.frames[i] if not hasattr(self.frames[i], "hex") else ray.get(self.frames[i])
+            lf = df.lazy()
+            if self.split_by != "time":
+                lf = lf.with_row_index(_b.SOURCE_ROW, offset=first).with_columns(pl.col(_b.SOURCE_ROW).cast(pl.Int64))
+            return lf
+        _, lf, _, _, _ = _b._read_source(self.feature_set, self.source, self.event_time, self.split_by)
+        return lf.slice(first, n)
+
+    def base(self, i: int, ray: Any = None) -> "pl.LazyFrame":
+        """The kept rows of partition ``i``, inputs conformed and the label computed (``build._split_rows``)."""
+        cols = self.cols
+        base = self.rows(i, ray).filter(self.keep_row).with_columns(cols.conformed) \
+            .with_columns(cols.label_expr.alias(_b.LABEL_COLUMN))
+        if self.random_split is not None:
+            split, task = self.random_split
+            _, _, _, base = _b._random_split(base, split, self.split_by, self.seed, task)
+        return base
+
+    def split_rows(self, i: int, split: str, ray: Any = None) -> "pl.LazyFrame":
+        return self.base(i, ray).filter(self.conditions[split])
+
+
+def _fault(stage: str, i: int) -> None:
+    """Fault injection for the tests (module docstring): kill this worker process."""
+    where = os.environ.get(FAULT_DIR)
+    if not where:
+        return
+    once, always = Path(where) / f"{stage}-{i}", Path(where) / f"{stage}-{i}.always"
+    if always.exists():
+        os._exit(1)
+    try:
+        once.unlink()
+    except FileNotFoundError:
+        return
+    os._exit(1)
+
+
+def _stage(stage: str, job: Any, i: int, *args: Any) -> Any:
+    """One task: stage ``stage`` of the build on partition ``i`` (runs in a Ray worker)."""
+    import ray
+
+    job = ray.get(job) if hasattr(job, "hex") else job
+    _fault(stage, i)
+    return _STAGES[stage](job, i, ray, *args)
+
+
+def _check(job: _Job, i: int, ray: Any, checks: list[Any]) -> dict[str, int]:
+    return job.rows(i, ray).select(checks).collect(engine="streaming").row(0, named=True)
+
+
+def _keys(job: _Job, i: int, ray: Any) -> "pl.DataFrame":
+    """Distinct event-time keys of the kept rows and their counts (the cut points of a fraction split)."""
+    import polars as pl
+
+    return job.base(i, ray).select(job.cols.key.alias("k")).group_by("k").agg(pl.len().cast(pl.Int64).alias("n")) \
+        .collect(engine="streaming")
+
+
+def _count(job: _Job, i: int, ray: Any) -> dict[str, Any]:
+    import polars as pl
+
+    key = job.cols.key
+    return job.base(i, ray).select(
+        *[c.sum().cast(pl.Int64).alias(s) for s, c in job.conditions.items()],
+        key.min().alias("min"), key.max().alias("max"),
+    ).collect(engine="streaming").row(0, named=True)
+
+
+def _fit(job: _Job, i: int, ray: Any, plan: Any) -> list[Any]:
+    from skewless.fitting.plan import training_frame
+
+    return plan.partials(training_frame(job.feature_set.definition, job.split_rows(i, "train", ray), _b.LABEL_COLUMN))
+
+
+def _training(job: _Job, i: int, ray: Any, offset: int) -> "pl.LazyFrame":
+    """Partition ``i``'s training rows with their position in the training split (the out-of-fold key)."""
+    from skewless.fitting.fitted_set import OutOfFold
+
+    return job.split_rows(i, "train", ray).with_row_index(OutOfFold.position, offset=offset)
+
+
+def _oof(job: _Job, i: int, ray: Any, transformer: "FittedFeatureSet", offset: int) -> list[Any]:
+    from skewless.fitting.fitted_set import OutOfFold
+
+    return OutOfFold(transformer, _b.LABEL_COLUMN).partials(_training(job, i, ray, offset))
+
+
+def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split: str, target: str, rows_per_file: int,
+           offset: int | None, cells: Any) -> list[str]:
+    """The features of partition ``i``'s ``split`` rows, written as ``<target>/part-IIIII-JJJJJ.parquet``."""
+    import polars as pl
+
+    keep = (job.cols.event_time, _b.LABEL_COLUMN)
+    if cells is not None:
+        from skewless.fitting.fitted_set import OutOfFold
+
+        out = OutOfFold(transformer, _b.LABEL_COLUMN).apply(_training(job, i, ray, offset), cells, keep)
+    elif split == "train":
+        out = transformer.transform_training(job.split_rows(i, split, ray), label=_b.LABEL_COLUMN, keep=keep)
+    else:
+        out = transformer.transform(job.split_rows(i, split, ray), keep=keep)
+    target_dir = Path(target)
+    staging = target_dir / f".part-{i:05d}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        out.sink_parquet(pl.PartitionBy(staging, max_rows_per_file=rows_per_file, approximate_bytes_per_file=None),
+                         mkdir=True, engine="streaming")
+    except SkewlessError:
+        raise
+    except Exception as exc:
+        raise _b.BuildError(f"computing the {split} features failed: {type(exc).__name__}: {exc}") from None
+    _fault(f"written-{split}", i)  # a worker killed after writing, before publishing its files
+    names = []
+    written = sorted(staging.glob("*.parquet"), key=lambda p: (len(p.name), p.name))
+    for f in written:
+        if pl.scan_parquet(f).select(pl.len()).collect().item() == 0:
+            continue  # an empty partition of this split publishes nothing
+        name = f"part-{i:05d}-{len(names):05d}.parquet"
+        os.replace(f, target_dir / name)  # a retried attempt publishes the same names
+        names.append(name)
+    shutil.rmtree(staging, ignore_errors=True)
+    return names
+
+
+_STAGES: dict[str, Callable[..., Any]] = {"check": _check, "keys": _keys, "count": _count, "fit": _fit,
+                                          "oof": _oof, "write": _write}
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+class _Runner:
+    """Runs one stage on every partition as Ray tasks and gathers the results in partition order."""
+
+    def __init__(self, ray: Any, job: _Job, max_retries: int):
+        self.ray = ray
+        self.ref = ray.put(job)
+        self.n = len(job.bounds)
+        self.task = ray.remote(max_retries=max_retries, retry_exceptions=False)(_stage)
+
+    def __call__(self, stage: str, *args: Any, per_partition: Callable[[int], tuple] | None = None) -> list[Any]:
+        refs = [self.task.remote(stage, self.ref, i, *(per_partition(i) if per_partition else ()), *args)
+                for i in range(self.n)]
+        try:
+            return self.ray.get(refs)
+        except Exception as exc:
+            for r in refs:
+                self.ray.cancel(r, force=True)
+            raise _task_error(stage, exc) from None
+
+
+def _task_error(stage: str, exc: BaseException) -> SkewlessError:
+    """The error of a failed task: its own SkewlessError, or what happened to its worker."""
+    import ray.exceptions as rex
+
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, SkewlessError):
+        return cause
+    if isinstance(exc, (rex.WorkerCrashedError, rex.NodeDiedError, rex.ObjectLostError)) or "died" in str(exc):
+        return RayEngineError(f"the Ray build failed in its {stage!r} stage: a worker died and the task failed "
+                              f"{MAX_RETRIES + 1} times ({type(exc).__name__}); nothing was written")
+    text = str(cause if cause is not None else exc).strip().splitlines()
+    return RayEngineError(f"the Ray build failed in its {stage!r} stage: {type(cause or exc).__name__}: "
+                          f"{text[-1] if text else ''}")
+
+
+def _partition_bounds(total: int, partitions: int | None, partition_rows: int, cpus: int) -> list[tuple[int, int]]:
+    if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
+        raise RayEngineError(f"partitions must be a positive integer, got {partitions!r}")
+    if isinstance(partition_rows, bool) or not isinstance(partition_rows, int) or partition_rows < 1:
+        raise RayEngineError(f"partition_rows must be a positive integer, got {partition_rows!r}")
+    n = max(partitions or 2 * cpus, math.ceil(total / partition_rows), 1)
+    n = min(n, max(total, 1))
+    edges = [total * k // n for k in range(n + 1)]
+    return [(a, b - a) for a, b in zip(edges, edges[1:])]
+
+
+def _sources(source: Any, fs: "FeatureSet") -> tuple[Any, list[Any]]:
+    """``(paths, [])`` for parquet paths, ``(None, [DataFrame])`` for in-memory rows; refuses the rest."""
+    import polars as pl
+
+    if type(source).__module__.partition(".")[0] in ("pandas", "pyarrow"):
+        from skewless.frames import as_polars
+
+        source = as_polars(source, fs)
+    if isinstance(source, pl.DataFrame):
+        return None, [source]
+    if isinstance(source, pl.LazyFrame):
+        raise RayEngineError("the Ray engine cannot ship a polars LazyFrame to its workers: give parquet paths "
+                             "(or a DataFrame)")
+    paths = [source] if isinstance(source, (str, Path)) else source
+    if isinstance(paths, (list, tuple)) and all(isinstance(p, (str, Path)) for p in paths):
+        csv = [str(p) for p in paths if not str(p).lower().endswith(".parquet")]
+        if csv:
+            raise RayEngineError(f"the Ray engine reads parquet sources (a CSV cannot be split into row ranges "
+                                 f"without reading it from the start); not parquet: {csv}")
+        return source, []
+    raise RayEngineError(f"source must be parquet paths or globs, or a polars DataFrame, not {type(source).__name__}")
+
+
+def _cuts_from_keys(keys: "pl.DataFrame", split: tuple[float, float]) -> tuple[int, int]:
+    """polars' ``quantile(q, interpolation="lower")`` of the keys: the element at ``floor(q * (n - 1))``."""
+    import bisect
+    import itertools
+
+    table = keys.sort("k")
+    values, upto = table["k"].to_list(), list(itertools.accumulate(table["n"].to_list()))
+    n = upto[-1]
+    return tuple(int(values[bisect.bisect_right(upto, math.floor(q * (n - 1)))]) for q in split)  # type: ignore
+
+
+def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | Path, *, label: Any,
+                 event_time: str | None, split: tuple[Any, Any], split_by: str, seed: int, task: str | None,
+                 overwrite: bool, rows_per_file: int, golden_rows: int, top_k: int, quantile_rows: int,
+                 progress: Callable[[str], None] | None, address: str | None = None, partitions: int | None = None,
+                 partition_rows: int = DEFAULT_PARTITION_ROWS, connect_timeout: float = 5.0,
+                 max_retries: int = MAX_RETRIES) -> _b.BuildResult:
+    """:func:`~skewless.training.build.build_dataset` on Ray (module docstring); the same files and state."""
+    import polars as pl
+
+    from skewless.exact import merge_sums
+    from skewless.fitting.fitted_set import FittedFeatureSet, OutOfFold
+
+    started = time.perf_counter()
+    steps = _b._Steps(progress)
+    steps("connecting to Ray")
+    ray = connect(address, connect_timeout=connect_timeout)
+    steps("reading the source")
+    fs, lf, source_info, schema, event_time = _b._read_source(feature_set, source, event_time, split_by)
+    paths, frames = _sources(source, fs)
+    if split_by == "stratified":
+        raise RayEngineError("a stratified split ranks rows within each label class over the whole source: it is not "
+                             "distributed yet; use the polars engine or split_by='random'")
+    total = frames[0].height if frames else lf.select(pl.len()).collect().item()
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    bounds = _partition_bounds(total, partitions, partition_rows, cpus)
+    refs = [ray.put(frames[0].slice(a, n)) for a, n in bounds] if frames else []
+    steps("checking the inputs")
+    cols = _b._check_columns(fs, lf, schema, event_time=event_time, label=label, task=task)
+    checks, keep_row = _b._row_checks(fs, cols)
+    job = _Job(feature_set, paths, event_time, split_by, cols, keep_row, bounds, seed, frames=refs)
+    run = _Runner(ray, job, max_retries)
+    checked = run("check", checks)
+    facts = {k: sum(int(p[k]) for p in checked) for k in checked[0]}
+    _b._judge_rows(fs, cols, facts)
+
+    steps("splitting by time")
+
+    def quantiles(a: float, b: float) -> tuple[int, int]:  # the same lower quantiles, from merged key counts
+        return _cuts_from_keys(merge_sums(run("keys"), ["k"]), (a, b))
+
+    base = _b._kept_rows(lf, cols, keep_row)  # the driver's lazy plan of the whole (schemas, golden inputs)
+    conditions, info, base = _b._split_conditions(base, cols, split, split_by=split_by, seed=seed, quantiles=quantiles)
+    job.conditions = conditions
+    if split_by != "time":
+        job.random_split = (split, cols.task)
+    run = _Runner(ray, job, max_retries)
+    counts = run("count")
+    counted = {s: sum(int(c[s]) for c in counts) for s in _b.SPLITS}
+    keys = [c[k] for c in counts for k in ("min", "max") if c[k] is not None]
+    _b._check_split_counts({**counted, "min": min(keys, default=None), "max": max(keys, default=None)}, info,
+                           split_by, facts["kept"], cols)
+    driver = _b._Split(split_by, base, {s: base.filter(c) for s, c in conditions.items()}, conditions, counted, info)
+
+    steps("fitting on the training split")
+    definition = feature_set.definition
+    if isinstance(feature_set, FittedFeatureSet) or not definition.needs_state:
+        transformer = feature_set
+    else:
+        from skewless.fitting import fit
+
+        empty = driver.frames["train"].head(0).collect()  # the schema; the rows are the partitions'
+        transformer = fit(definition, empty, label=_b.LABEL_COLUMN, partials=lambda plan: run("fit", plan))
+    want = _b._expected_schema(transformer, cols.event_time, cols.et_dtype, cols.out_label_dtype)
+    keep = (cols.event_time, _b.LABEL_COLUMN)
+    oof_nodes = isinstance(transformer, FittedFeatureSet) and bool(transformer.target_encode_nodes())
+    for s, lf_s in driver.frames.items():  # step 5 before writing, on the driver's lazy plans (nothing collected;
+        # out-of-fold encodings have the serving encodings' dtype, and the written files are checked again)
+        out = (transformer.transform_training(lf_s, label=_b.LABEL_COLUMN, keep=keep) if s == "train" and not oof_nodes
+               else transformer.transform(lf_s, keep=keep))
+        _b.assert_schema(out.collect_schema(), want, f"the {s} features")
+    offsets = [0]  # each partition's first position in the training split (the out-of-fold key)
+    for c in counts:
+        offsets.append(offsets[-1] + int(c["train"]))
+    cells = None
+    if oof_nodes:
+        steps("out-of-fold target encodings")
+        parts = run("oof", per_partition=lambda i: (transformer, offsets[i]))
+        cells = OutOfFold(transformer, _b.LABEL_COLUMN).cells(parts)
+    with atomic_dir(Path(out_dir), marker=_b.BUILD_FILE, overwrite=overwrite) as tmp:
+        files: dict[str, list[str]] = {}
+        for s in _b.SPLITS:
+            steps(f"writing the {s} split ({counted[s]:,} rows)")
+            target = tmp / s
+            target.mkdir()
+            written = run("write", per_partition=lambda i, s=s: (
+                transformer, s, str(target), rows_per_file, offsets[i] if s == "train" else None,
+                cells if s == "train" else None))
+            for leftover in target.glob(".part-*"):  # a killed attempt's staging files
+                shutil.rmtree(leftover, ignore_errors=True)
+            files[s] = sorted(n for names in written for n in names)
+            if not files[s]:  # pragma: no cover - the split was counted non-empty
+                raise _b.BuildError(f"internal: the {s} split wrote no file")
+            _b.assert_schema(pl.read_parquet_schema(target / files[s][0]), want, f"the written {s} file")
+        steps("computing statistics")
+        stats = _b._statistics(tmp, fs, transformer, want, cols, driver, facts, top_k=top_k,
+                               quantile_rows=quantile_rows)
+        write_json(tmp / _b.STATS_FILE, stats, compact_depth=3)
+        steps("writing the fitted state and golden inputs")
+        fitted_file = _b._write_state(tmp, transformer)
+        _b._golden(lf, fs, cols, driver, schema, golden_rows).write_parquet(tmp / _b.GOLDEN_INPUTS_FILE)
+        manifest = _b._manifest(tmp, fs, transformer, fitted_file, source_info, cols, driver, stats, want, files)
+        manifest["engine"] = {"name": "ray", "ray": ray.__version__, "partitions": len(bounds),
+                              "partition_rows": [n for _, n in bounds]}
+        timings = steps.done()
+        manifest["timings_seconds"] = timings
+        write_json(tmp / _b.BUILD_FILE, manifest)  # written last: its presence marks a complete build
+    return _b.BuildResult(Path(out_dir), manifest, stats, transformer, time.perf_counter() - started, timings)
