@@ -179,23 +179,29 @@ def from_order_key(key: int | None) -> float | None:
     return struct.unpack("<d", struct.pack("<q", bits))[0]
 
 
-def _pieces(x: "pl.Expr") -> list["pl.Expr"]:
-    """The integer columns of the moment queries of finite Float64 ``x``: exponent, count, sum and square pieces."""
+def _pieces(lf: "pl.LazyFrame", x: "pl.Expr", keep: list["pl.Expr"]) -> "pl.LazyFrame":
+    """The integer columns of the moment queries of finite Float64 ``x`` (exponent ``e``, sum pieces ``hi``,
+    ``lo``, square pieces ``aa``, ``ac``, ``cc``), beside the ``keep`` columns.
+
+    Computed in stages (``with_columns``): written as one expression, every piece re-evaluated the bits and
+    the significand (measured 4x slower on 2·10^6 values).
+    """
     import polars as pl
 
-    b = float_bits(x)
-    ab = b.and_(pl.lit(_SIGN, dtype=pl.Int64))
-    e = ab // (1 << 52)
-    m = ab.and_(pl.lit((1 << 52) - 1, dtype=pl.Int64)) + pl.when(e > 0).then(pl.lit(1 << 52)).otherwise(pl.lit(0))
-    signed = pl.when(b < 0).then(-m).otherwise(m)
-    # signed = hi * 2**26 + lo and m = a * 2**26 + c exactly, every piece below 2**27 in magnitude
-    hi = signed // (1 << _LOW)
-    lo = signed - hi * (1 << _LOW)
-    a = m // (1 << _LOW)
-    c = m - a * (1 << _LOW)
-    i128 = pl.Int128
-    return [e.alias("e"), hi.alias("hi"), lo.alias("lo"), (a * a).cast(i128).alias("aa"),
-            (a * c).cast(i128).alias("ac"), (c * c).cast(i128).alias("cc")]
+    mask52 = pl.lit((1 << 52) - 1, dtype=pl.Int64)
+    b, m, sg, a = pl.col("__exact_b"), pl.col("__exact_m"), pl.col("__exact_s"), pl.col("__exact_a")
+    names = [e.meta.output_name() for e in keep]
+    staged = (lf.select(*keep, float_bits(x).alias("__exact_b"))
+              .with_columns(b.and_(pl.lit(_SIGN, dtype=pl.Int64)).alias("__exact_ab"))
+              .with_columns((pl.col("__exact_ab") // (1 << 52)).alias("e"))
+              .with_columns((pl.col("__exact_ab").and_(mask52)
+                             + pl.when(pl.col("e") > 0).then(pl.lit(1 << 52)).otherwise(pl.lit(0))).alias("__exact_m"))
+              # signed = hi * 2**26 + lo and m = a * 2**26 + c exactly, every piece below 2**27 in magnitude
+              .with_columns(pl.when(b < 0).then(-m).otherwise(m).alias("__exact_s"), (m // (1 << _LOW)).alias("__exact_a"))
+              .with_columns((sg // (1 << _LOW)).alias("hi"), (m - a * (1 << _LOW)).alias("__exact_c")))
+    c, i128 = pl.col("__exact_c"), pl.Int128
+    return staged.select(*names, "e", "hi", (sg - pl.col("hi") * (1 << _LOW)).alias("lo"),
+                         (a * a).cast(i128).alias("aa"), (a * c).cast(i128).alias("ac"), (c * c).cast(i128).alias("cc"))
 
 
 _SUMS = ("n", "hi", "lo", "aa", "ac", "cc")
@@ -212,9 +218,9 @@ def moments_query(lf: "pl.LazyFrame", x: "pl.Expr", by: list[str] | None = None,
     import polars as pl
 
     by = list(by or [])
-    n = pl.len().cast(pl.Int64) if count is None else pl.col("__w").sum().cast(pl.Int64)
-    weight = [] if count is None else [count.cast(pl.Int64).alias("__w")]
-    return (lf.select(*[pl.col(k) for k in by], *weight, *_pieces(x)).group_by(*by, "e")
+    n = pl.len().cast(pl.Int64) if count is None else pl.col("__exact_w").sum().cast(pl.Int64)
+    weight = [] if count is None else [count.cast(pl.Int64).alias("__exact_w")]
+    return (_pieces(lf, x, [*[pl.col(k) for k in by], *weight]).group_by(*by, "e")
             .agg(n.alias("n"), pl.col("hi").sum(), pl.col("lo").sum(),
                  pl.col("aa").sum(), pl.col("ac").sum(), pl.col("cc").sum()))
 
@@ -247,6 +253,31 @@ def read_grouped_moments(frame: "pl.DataFrame", by: list[str]) -> dict[Any, Mome
         m = _row_moments(*row[len(by):])
         out[key] = out[key] + m if key in out else m
     return out
+
+
+def int_moments_exprs(x: "pl.Expr", prefix: str) -> list["pl.Expr"]:
+    """Scalar aggregations giving the exact :class:`Moments` of an Int64 expression's non-null values in one
+    select (no group_by): ``x = h * 2**32 + l`` and the sums of ``x``, ``h²``, ``h·l``, ``l²`` as Int128.
+
+    Read with :func:`read_int_moments`; the sums merge by adding (exact up to 2**63 values).
+    """
+    import polars as pl
+
+    v = x.cast(pl.Int64)
+    h = v // (1 << 32)
+    low = v - h * (1 << 32)
+    i128 = pl.Int128
+    return [v.count().cast(pl.Int64).alias(f"{prefix}n"), v.cast(i128).sum().alias(f"{prefix}s"),
+            (h * h).cast(i128).sum().alias(f"{prefix}hh"), (h.cast(i128) * low.cast(i128)).sum().alias(f"{prefix}hl"),
+            (low.cast(i128) * low.cast(i128)).sum().alias(f"{prefix}ll")]
+
+
+def read_int_moments(row: dict[str, Any], prefix: str) -> Moments:
+    """The :class:`Moments` of :func:`int_moments_exprs`' cells in ``row``."""
+    n = int(row[f"{prefix}n"] or 0)
+    s = int(row[f"{prefix}s"] or 0)
+    q = (int(row[f"{prefix}hh"] or 0) << 64) + (int(row[f"{prefix}hl"] or 0) << 33) + int(row[f"{prefix}ll"] or 0)
+    return Moments(n, s << SUM_SCALE, q << SQ_SCALE)
 
 
 def merge_sums(frames: list["pl.DataFrame"], keys: list[str]) -> "pl.DataFrame":

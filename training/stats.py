@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Mapping
 
-from skewless.exact import from_order_key, moments_query, order_key, read_moments
+from skewless.exact import from_order_key, int_moments_exprs, moments_query, order_key, read_int_moments, read_moments
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -132,6 +132,7 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
     qaggs: list[pl.Expr] = []
     top_queries: list[tuple[str, pl.LazyFrame]] = []
     moment_queries: list[tuple[str, pl.LazyFrame]] = []
+    moment_columns: list[str] = []
 
     def agg(col: str, stat: str, expr: pl.Expr, *, quantile: bool = False) -> None:
         (qaggs if quantile and step > 1 else aggs).append(expr.alias(f"{col}{_SEP}{stat}"))
@@ -147,12 +148,17 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
                 agg(c, "nans", x.is_nan().sum().cast(pl.Int64))
                 v = pl.when(v.is_not_nan()).then(v)  # NaN -> null; a filter inside the aggregations cost memory
             # exact, order-independent (skewless.exact): the same bits whatever the files, threads or partitions
-            agg(c, "min", order_key(v).min())
-            agg(c, "max", order_key(v).max())
+            # (integers cast to Float64 have no -0.0: their plain min / max are order-independent)
+            agg(c, "min", order_key(v).min() if kind == "float" else v.min())
+            agg(c, "max", order_key(v).max() if kind == "float" else v.max())
             agg(c, "pinf", (v == math.inf).sum().cast(pl.Int64))
             agg(c, "ninf", (v == -math.inf).sum().cast(pl.Int64))
-            finite = v.filter(v.is_finite())
-            moment_queries.append((c, lf.select(finite.alias("x"))))
+            if kind == "int":  # exact integer sums in the shared select
+                aggs.extend(e for e in int_moments_exprs(x, f"{c}{_SEP}m:"))
+            else:  # exact float moments: a group_by of their own (skewless.exact)
+                finite = v.filter(v.is_finite())
+                moment_queries.append((c, lf.select(finite.alias("x"))))
+            moment_columns.append(c)
             for q in QUANTILES:
                 agg(c, f"q{round(q * 100):02d}", v.quantile(q, interpolation="linear"), quantile=True)
         elif kind == "bool":
@@ -178,11 +184,18 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
     # then buffers rows for the slower consumers (memory growing with the split: 1.5 vs 0.9 GiB at 3e7 rows).
     frames = [q.collect(engine="streaming") for q in queries]
     row = frames[0].row(0, named=True)
-    for c, q in moment_queries:  # mean and std over the non-NaN values: exact moments, ±inf counted apart
-        m = read_moments(moments_query(q, pl.col("x")).collect(engine="streaming"))
+    float_moments = {c: read_moments(moments_query(q, pl.col("x")).collect(engine="streaming"))
+                     for c, q in moment_queries}
+    for c in moment_columns:  # mean and std over the non-NaN values: exact moments, ±inf counted apart
+        if c in float_moments:
+            m = float_moments[c]
+            for stat in ("min", "max"):
+                row[f"{c}{_SEP}{stat}"] = from_order_key(row[f"{c}{_SEP}{stat}"])
+        else:
+            m = read_int_moments(row, f"{c}{_SEP}m:")
+            for k in [k for k in row if k.startswith(f"{c}{_SEP}m:")]:
+                del row[k]
         pinf, ninf = row.pop(f"{c}{_SEP}pinf"), row.pop(f"{c}{_SEP}ninf")
-        for stat in ("min", "max"):
-            row[f"{c}{_SEP}{stat}"] = from_order_key(row[f"{c}{_SEP}{stat}"])
         if pinf or ninf:
             row[f"{c}{_SEP}mean"] = math.nan if pinf and ninf else (math.inf if pinf else -math.inf)
             row[f"{c}{_SEP}std"] = math.nan if m.count + pinf + ninf > 1 else None
