@@ -69,7 +69,9 @@ def _ray_worker_peak_kib() -> int:
     peak = 0
     for proc in psutil.Process().children(recursive=True):
         try:
-            if any("default_worker" in part for part in proc.cmdline()):
+            cmd = proc.cmdline()  # Ray renames its workers' process title to ray::IDLE, ray::_stage, ...
+            if cmd and ((cmd[0].startswith("ray::") and not cmd[0].endswith("Agent"))
+                        or any("default_worker" in part for part in cmd)):
                 peak = max(peak, _vm_kib(proc.pid))
         except psutil.Error:
             continue
