@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(" | ".join(line), flush=True)
         print("   polars steps:", single["timings"], "\n   ray steps:", on_ray["timings"], flush=True)
     table = md_table(["source rows", "kept rows", "polars, 1 process", "polars peak RSS", "Ray local",
-                      "Ray peak RSS per worker", "Ray driver peak RSS", "Ray / polars time", "bitwise equal"],
+                      "Ray peak RSS per worker", "Ray driver peak RSS", "Ray / polars time", "same rows, state, stats.json"],
                      rows_out)
     print(table)
     if args.append:
