@@ -367,11 +367,20 @@ def test_loading_does_not_import_polars(saved):
 
 
 def test_non_finite_learned_values_round_trip(tmp_path):
-    # Sums that overflow learn mean=inf and std=nan: stored as {"float": "inf"} / {"float": "nan"}, not bare NaN.
-    fs = FeatureSet("overflow", {"x": Input(Float64)}, {"z": standardize(col("x")), "w": winsorize(col("x"), 0.0, 1.0)})
-    fitted = fit(fs, pl.DataFrame({"x": [1.7976931348623157e308] * 3 + [-1e300]}))
-    st = next(s for s in fitted.state.values() if s["op"] == "Standardize")
-    assert st["mean"] == float("inf") and st["std"] != st["std"]
+    fs = FeatureSet("overflow", {"x": Input(Float64)},
+                    {"z": standardize(col("x"), ddof=1), "w": winsorize(col("x"), 0.0, 1.0)})
+    big = 1.7976931348623157e308
+    fitted = fit(fs, pl.DataFrame({"x": [big, -big]}))  # sample std sqrt(2) * big
+    key, st = next((k, s) for k, s in fitted.state.items() if s["op"] == "Standardize")
+    # exact moments (skewless.exact): the mean never overflows; a standard deviation past the largest float is inf
+    assert st["mean"] == 0.0 and st["std"] == float("inf")
+    # non-finite learned values (a float sum that overflowed gave mean=inf, std=nan before the sums were exact)
+    # are stored as {"float": "inf"} / {"float": "nan"}, not bare NaN
+    state = {k: dict(v) for k, v in fitted.state.items()}
+    state[key].update(mean=float("inf"), std=float("nan"))
+    from skewless.fitting import FittedFeatureSet
+
+    fitted = FittedFeatureSet(fs, state, fitted.meta)
     path = save(fitted, tmp_path / "o.json")
     text = path.read_text()
     compact = text.replace(" ", "").replace("\n", "")
