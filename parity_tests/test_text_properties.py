@@ -12,14 +12,15 @@ from hypothesis import strategies as st
 from skewless import Date, Datetime, FeatureSet, Input, String, col
 from skewless.parity import check_parity
 
-FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%d/%m/%y %I:%M %p", "%Y%m%d", "%e %B %Y", "%Y-%j", "%F %T%.3f", "%b %d %Y %k:%M")
+FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%d/%m/%y %I:%M %p", "%Y%m%d", "%e %B %Y", "%Y-%j", "%F %T%.3f", "%b %d %Y %k:%M",
+           "%FT%T%z")
 
 _parse = FeatureSet(
     "text_parse", {"s": Input(String, nullable=True)},
     {**{f"us{i}": col("s").str.to_datetime(f, time_unit="us", strict=False).dt.epoch("us") for i, f in enumerate(FORMATS)},
      **{f"d{i}": col("s").str.to_date(f, strict=False).dt.epoch("d") for i, f in enumerate(FORMATS)}},
 )
-_pieces = st.sampled_from(["2024", "1969", "0001", "9999", "+12345", "-0001", "1", "01", "12", "13", "29", "30", "31", "00",
+_pieces = st.sampled_from(["+0100", "-05:30", "Z", "+2400", "2024", "1969", "0001", "9999", "+12345", "-0001", "1", "01", "12", "13", "29", "30", "31", "00",
                            "59", "60", "24", "366", "-", "/", ":", " ", "  ", "\u3000", "\t", ".", ".5", ".123456789",
                            "T", "AM", "pm", "Jan", "january", "FEB", "Sept", "\uff11", "x", ""])
 _near_dates = st.lists(_pieces, min_size=1, max_size=12).map("".join)

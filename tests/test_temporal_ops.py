@@ -98,7 +98,7 @@ def test_a_result_outside_pythons_years_raises_naming_it_per_request():
     (lambda: col("s").str.to_datetime("%Y-%m-%d %H"), "both an hour and a minute"),
     (lambda: col("s").str.to_datetime("%Y-%m-%d %I:%M"), "%I/%l and %p go together"),
     (lambda: col("s").str.to_datetime("%Y-%m-%d %M:%S"), "hour and a minute"),
-    (lambda: col("s").str.to_datetime("%Y-%m-%dT%H:%M:%S%z"), "directive %z"),
+    (lambda: col("s").str.to_datetime("%Y-%m-%dT%H:%M:%S %Z"), "directive %Z"),
     (lambda: col("s").str.to_date("%a %Y-%m-%d"), "directive %a"),
     (lambda: col("s").str.to_date("%Y-%m-%d %"), "lone '%'"),
     (lambda: col("s").str.strptime(Datetime("us", "America/New_York"), "%Y-%m-%d"), "naive or UTC"),

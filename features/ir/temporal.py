@@ -289,8 +289,10 @@ class StrToTemporal(Node):
     :class:`~skewless.errors.InvalidOperationError` when a value does not parse (polars fails the
     column); ``strict=False`` gives null. A ``Date`` target ignores the time fields but still checks
     their ranges. Supported directives: ``%Y %y %m %b %B %h %d %e %j %H %k %I %l %p %M %S %f %.f %.3f
-    %.6f %.9f %3f %6f %9f %F %T %R %D %n %t %%``; others (``%z``, ``%Z``, ``%a``, ``%s``, ...) are
-    refused when the feature set is defined, and so are formats polars refuses (an hour without a
+    %.6f %.9f %3f %6f %9f %F %T %R %D %n %t %%`` and ``%z``/``%:z`` (``+0100``, ``+01:00``, ``-05 30``; the
+    result is then the UTC instant, as ``Datetime(unit, "UTC")`` whatever zone was asked, as in polars; a
+    ``Date`` target keeps the date as written); others (``%Z``, ``%a``, ``%s``, ...) are refused when the
+    feature set is defined, and so are formats polars refuses (an hour without a
     minute, ``%I`` without ``%p``) or that cannot give a whole date.
     """
 
@@ -311,8 +313,11 @@ class StrToTemporal(Node):
             " declare the zone upstream",
         )
         require(type(self.strict) is bool, "str.strptime(): strict must be True or False")
-        _format_items(self, self.format, parse=True)
-        return Field(self.dtype, a.nullable or not self.strict)
+        parser = _format_items(self, self.format, parse=True)
+        dtype = self.dtype
+        if isinstance(dtype, Datetime) and any(f == "zsign" for f in parser.fields):
+            dtype = Datetime(dtype.time_unit, "UTC")  # polars: a %z format gives the UTC instant, zoned UTC
+        return Field(dtype, a.nullable or not self.strict)
 
     def render(self, args: list[str]) -> str:
         strict = "" if self.strict else ", strict=False"

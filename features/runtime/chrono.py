@@ -114,7 +114,7 @@ def tokenize(fmt: str, *, parse: bool) -> tuple[tuple[Any, ...], ...]:
             raise FormatError(f"directive %{pad}{spec}: skewless supports the '-' (no padding) modifier on"
                               " numeric fields when formatting only")
         known = spec in _NUMERIC or spec in _FIXED or spec in _FORMAT_ONLY
-        if not known or (parse and spec in _FORMAT_ONLY):
+        if not known or (parse and spec in _FORMAT_ONLY and spec not in _ZONE):
             what = _UNSUPPORTED.get(spec)
             raise FormatError(
                 f"directive %{spec}{f' ({what})' if what else ''} is not supported by skewless when "
@@ -125,7 +125,7 @@ def tokenize(fmt: str, *, parse: bool) -> tuple[tuple[Any, ...], ...]:
 
 
 def supported(parse: bool) -> str:
-    names = [*_NUMERIC, *sorted(_FIXED)] + ([] if parse else sorted(_FORMAT_ONLY))
+    names = [*_NUMERIC, *sorted(_FIXED)] + (sorted(_ZONE) if parse else sorted(_FORMAT_ONLY))
     return " ".join(f"%{n}" for n in names) + " %F %T %R %D %n %t %%"
 
 
@@ -159,7 +159,7 @@ def check_parse_format(fmt: str, items) -> None:
     counts: dict[str, int] = {}
     for it in items:
         if it[0] == "spec":
-            group = {"e": "d", "k": "H", "l": "I", "h": "b", "B": "b", "y": "Y"}.get(it[1], it[1])
+            group = {"e": "d", "k": "H", "l": "I", "h": "b", "B": "b", "y": "Y", ":z": "z"}.get(it[1], it[1])
             if group in ("f", ".f", ".3f", ".6f", ".9f", "3f", "6f", "9f"):
                 group = "fraction"
             counts[group] = counts.get(group, 0) + 1
@@ -207,6 +207,10 @@ def parse_plan(items) -> tuple[str, tuple[str, ...]]:
         elif spec == "p":
             parts.append("(am|pm)")
             fields.append("p")
+        elif spec in ("z", ":z"):  # chrono: whitespace, a sign (also U+2212), 2 hour digits, any run of ':' and
+            # whitespace, 2 minute digits (measured: "+01::00", "+01 00", "\u22120100" parse; "+01", "Z" do not)
+            parts.append(f"{_WS}*+([+\\-\u2212])([0-9]{{2}})(?:[:]|{_WS})*+([0-9]{{2}})")
+            fields += ["zsign", "zh", "zm"]
         elif spec == ".f":
             parts.append(r"(?>\.([0-9]{1,9}+)[0-9]*+|(?!\.))")
             fields.append("frac")
@@ -391,7 +395,11 @@ def parse_value(match: "re.Match[str] | None", fields: tuple[str, ...], unit: st
     for name, text in zip(fields, match.groups()):
         if text is None:
             continue
-        if name == "Ysigned":
+        if name == "zsign":
+            got["zsign"] = -1 if text in ("-", "\u2212") else 1
+        elif name in ("zh", "zm"):
+            got[name] = int(text)
+        elif name == "Ysigned":
             got["Y"] = int(text)  # (+/- and the digits)
         elif name in ("b", "p"):
             got[name] = text.lower()
@@ -426,7 +434,9 @@ def parse_value(match: "re.Match[str] | None", fields: tuple[str, ...], unit: st
         if day > length:
             return None
         days = _days_from_civil(year, month, day)
-    if unit is None:
+    if "zsign" in got and got["zm"] > 59:  # chrono's offset scan refuses minutes over 59 ...
+        return None
+    if unit is None:  # a Date: the date as written (the offset is scanned, not applied: "+2400" passes -- polars)
         return days
     if "H" in got:
         hour = got["H"]
@@ -437,6 +447,11 @@ def parse_value(match: "re.Match[str] | None", fields: tuple[str, ...], unit: st
     second = got.get("S", 0)
     nanos = got.get("frac", 0)
     seconds = ((days * 24 + hour) * 60 + got.get("M", 0)) * 60 + second  # second 60: a leap second, one later
+    if "zsign" in got:  # %z: the wall clock at that offset, as the UTC instant (polars' result is UTC)
+        offset = got["zh"] * 3600 + got["zm"] * 60
+        if offset >= 86_400:  # ... and a datetime's offset must be under a day ("+2400" fails, "+2359" parses)
+            return None
+        seconds -= got["zsign"] * offset
     if unit == "us":
         return seconds * 1_000_000 + nanos // 1_000
     return seconds * 1_000 + nanos // 1_000_000

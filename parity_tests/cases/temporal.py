@@ -318,6 +318,22 @@ for tag, (fmt, _) in _PARSE_FORMATS.items():
 _parse_feats["utc"] = col("s").str.to_datetime("%Y-%m-%d %H:%M:%S", time_zone="UTC", strict=False).dt.hour()
 case("temporal.strptime_lenient", {"s": String}, _parse_feats, rows=_parse_rows)
 
+# %z / %:z (chrono's offset scan; the result is the UTC instant, dtype UTC as in polars; a Date keeps the date written)
+_OFFSETS = ["+0100", "+01:00", "-0530", "+01", " +0100", "+1", "+01:0", "+2400", "+2359", "+0160", "Z", "+01: 00",
+            "\u22120100", "+01:00:00", " +01:00", "+01 00", "+01 : 00", "+01::00", "+01\u300000", " \u3000+0100", "+01:00 ",
+            "+0100x", "+-0100", "+ 0100", "+01\t:\t00", "-0000", "+1300", "-2359", ""]
+case(
+    "temporal.strptime_offsets",
+    {"s": String},
+    {"utc": col("s").str.to_datetime("%Y-%m-%dT%H:%M:%S%z", strict=False).dt.epoch("us"),
+     "utc_value": col("s").str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", strict=False),
+     "ms": col("s").str.strptime(Datetime("ms"), "%Y-%m-%dT%H:%M:%S%.f%z", strict=False),
+     "date": col("s").str.to_date("%Y-%m-%dT%H:%M:%S%z", strict=False)},
+    edges=False,
+    rows=[{"s": f"{d}{o}"} for d in ("2024-01-02T03:04:05", "2024-01-02T23:30:00.5", "1970-01-01T00:00:00") for o in _OFFSETS]
+    + [{"s": None}],
+)
+
 case(
     "temporal.strptime_values",
     {"s": String},
