@@ -65,21 +65,26 @@ def test_unknown_key_floods_are_refused_cheaply_with_bounded_answers(bundle_dir,
         assert b.json()["detail"][-1]["msg"].startswith("and 9,990 more errors")
 
 
+def _count_validations(monkeypatch, model) -> list:
+    """A list that grows by one each time ``model.model_validate_json`` runs (for the rest of the test)."""
+    calls = []
+    original = model.model_validate_json.__func__
+
+    def counting(cls, data, *a, **k):
+        calls.append(1)
+        return original(cls, data, *a, **k)
+
+    monkeypatch.setattr(model, "model_validate_json", classmethod(counting))
+    return calls
+
+
 def test_unknown_keys_in_a_batch_never_reach_pydantic(bundle_dir, row, monkeypatch):
     """A batch of one row with 100,000 unknown keys (1.7 MB, under max_body_bytes) cost pydantic 0.7 s of
     GIL building one error per key (/readyz unanswered meanwhile): serving/prescan.py answers it
     without pydantic. Rows of known keys are still validated by pydantic (the batch model)."""
     app = create_app(bundle_dir)
     with TestClient(app) as c:
-        Batch = app.state.fast_path.endpoints.Batch
-        calls = []
-        original = Batch.model_validate_json.__func__
-
-        def counting(cls, data, *a, **k):
-            calls.append(1)
-            return original(cls, data, *a, **k)
-
-        monkeypatch.setattr(Batch, "model_validate_json", classmethod(counting))
+        calls = _count_validations(monkeypatch, app.state.fast_path.endpoints.Batch)
         flood = {"rows": [row, {f"k{i}": i for i in range(100_000)}]}
         r = c.post("/v1/predict/batch", json=flood)
         assert r.status_code == 422 and len(r.content) < MAX_ERROR_BODY
@@ -107,15 +112,7 @@ def test_invalid_json_is_not_echoed(bundle_dir):
 def test_validation_runs_once_for_an_invalid_single_row(bundle_dir, row, monkeypatch):
     app = create_app(bundle_dir)
     with TestClient(app) as c:
-        Inputs = app.state.fast_path.endpoints.Inputs
-        calls = []
-        original = Inputs.model_validate_json.__func__
-
-        def counting(cls, data, *a, **k):
-            calls.append(1)
-            return original(cls, data, *a, **k)
-
-        monkeypatch.setattr(Inputs, "model_validate_json", classmethod(counting))
+        calls = _count_validations(monkeypatch, app.state.fast_path.endpoints.Inputs)
         assert c.post("/v1/predict", json=dict(row, month="x")).status_code == 422
         assert len(calls) == 1
 
