@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,25 @@ def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def new_store(request, tmp_path):
+    """``new_store()`` -> a fresh, empty online store of the parametrized kind (SQLite file, or its own
+    namespace on this module's real ``redis_server``); all closed at the end of the test."""
+    from skewless.state import RedisStore, SQLiteStore
+
+    opened = []
+
+    def new_store():
+        if request.param == "sqlite":
+            store = SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db")
+        else:
+            store = RedisStore(request.getfixturevalue("redis_server").url, namespace=f"t{uuid.uuid4().hex[:12]}:")
+        opened.append(store)
+        return store
+
+    yield new_store
+    for store in opened:
+        store.close()
+

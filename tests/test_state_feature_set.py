@@ -5,19 +5,17 @@ definition's round trip through its serialized form."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import polars as pl
 import pytest
 
-from redis_server import redis_server  # noqa: F401 - a fixture
+from redis_server import new_store, redis_server  # noqa: F401 - fixtures
 from skewless import (Boolean, Datetime, EntityTable, FeatureSet, Float64, Input, Int64, Lookup, String, col,
                       feature_set, fit, standardize)
 from skewless.bundle.definition import definition_from_data
 from skewless.errors import DefinitionError, SchemaError
 from skewless.requests import RequestError
 from skewless.runtime.tz import get_zone
-from skewless.state import RedisStore, SQLiteStore
 from skewless.state.lookups import state_rows
 from skewless.state.replay import same_value
 
@@ -63,21 +61,6 @@ SPINE = pl.DataFrame({
 }, schema_overrides={"time_hour": pl.Datetime("us", "UTC")})
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def new_store(request, tmp_path):
-    opened = []
-
-    def new_store():
-        if request.param == "sqlite":
-            store = SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db")
-        else:
-            store = RedisStore(request.getfixturevalue("redis_server").url, namespace=f"t{uuid.uuid4().hex[:12]}:")
-        opened.append(store)
-        return store
-
-    yield new_store
-    for store in opened:
-        store.close()
 
 
 def load_as_of(store, fs, tables, at):

@@ -6,16 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-import uuid
 
 import polars as pl
 import pytest
 
-from redis_server import redis_server  # noqa: F401 - a fixture
+from redis_server import new_store, redis_server  # noqa: F401 - fixtures
 from skewless.dtypes import Boolean, Datetime, Float64, Int64, String
 from skewless.errors import DefinitionError, SchemaError
 from skewless.runtime.tz import get_zone
-from skewless.state import RedisStore, SQLiteStore
 from skewless.state.batch import join_lookups
 from skewless.state.lookups import EntityTable, Lookup, Lookups, state_rows
 from skewless.state.replay import replay_parity, same_value
@@ -31,22 +29,6 @@ planes = EntityTable("planes", key=("tailnum",), key_dtypes=(String(),), columns
 INPUTS = {"origin": String(), "tailnum": String(), "time_hour": Datetime("us", "UTC")}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def new_store(request, tmp_path):
-    """``new_store()`` -> a fresh, empty store of the parametrized kind."""
-    opened = []
-
-    def new_store():
-        if request.param == "sqlite":
-            store = SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db")
-        else:
-            store = RedisStore(request.getfixturevalue("redis_server").url, namespace=f"t{uuid.uuid4().hex[:12]}:")
-        opened.append(store)
-        return store
-
-    yield new_store
-    for store in opened:
-        store.close()
 
 
 def weather_frame(rows):

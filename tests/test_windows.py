@@ -8,7 +8,6 @@ import datetime as dt
 import math
 import random
 import threading
-import uuid
 from fractions import Fraction
 
 import polars as pl
@@ -16,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from redis_server import redis_server  # noqa: F401 - a fixture
+from redis_server import new_store, redis_server  # noqa: F401 - fixtures
 from skewless.dtypes import Boolean, Datetime, Float64, Int64, String
 from skewless.errors import DefinitionError, SchemaError
 from skewless.runtime.tz import get_zone
@@ -51,22 +50,6 @@ def ev(i, t, k="a", x=None, d=None, **extra):
     return {"t": t, "id": i, "k": k, "x": x, "d": d, **extra}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def new_store(request, tmp_path):
-    """``new_store()`` -> a fresh, empty store of the parametrized kind."""
-    opened = []
-
-    def new_store():
-        if request.param == "sqlite":
-            store = SQLiteStore(tmp_path / f"{uuid.uuid4().hex}.db")
-        else:
-            store = RedisStore(request.getfixturevalue("redis_server").url, namespace=f"w{uuid.uuid4().hex[:12]}:")
-        opened.append(store)
-        return store
-
-    yield new_store
-    for store in opened:
-        store.close()
 
 
 def both(wins, events, requests, new_store, *, arrival=None, zone="UTC"):
