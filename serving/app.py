@@ -31,7 +31,7 @@ import logging
 import math
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
@@ -40,7 +40,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.requests import ClientDisconnect
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
 from skewless.bundle import GOLDEN_FILE
@@ -336,8 +336,20 @@ class _Endpoints:
         Features = features_model(name, self.out_schema)
         Score = Union[float, NonFinite]
         self.FeaturesResponse = create_model(f"{name}_features_response", features=(Features, ...))
-        self.PredictResponse = create_model(f"{name}_predict_response", score=(Score, ...),
-                                            label=(Optional[bool], None), features=(Optional[Features], None))
+        classes = served.classes
+        if classes is None:
+            self.PredictResponse = create_model(f"{name}_predict_response", score=(Score, ...),
+                                                label=(Optional[bool], None), features=(Optional[Features], None))
+        else:  # multiclass: the class probabilities and the most probable class's name
+            ClassName = Literal[tuple(classes)]  # type: ignore[valid-type]
+            self.PredictResponse = create_model(
+                f"{name}_predict_response",
+                score=(Annotated[list[Score], Field(min_length=len(classes), max_length=len(classes),
+                                                    description=f"probability of each class, in the order {classes}")],
+                       ...),
+                probabilities=(Annotated[dict[ClassName, Score], Field(description="probability of each class")], ...),
+                label=(Annotated[ClassName, Field(description="the most probable class")], ...),
+                features=(Optional[Features], None))
         self.FeaturesBatchResponse = create_model(f"{name}_features_batch_response", rows=(list[Features], ...))
         self.PredictBatchResponse = create_model(f"{name}_predict_batch_response",
                                                  rows=(list[self.PredictResponse], ...))
@@ -357,15 +369,22 @@ class _Endpoints:
         fl = getattr(self.app.state, "feature_log", None)
         if fl is not None:
             for i, (r, f) in enumerate(zip(inputs, feats)):
-                fl.submit(route, r, f, None if scores is None else scores[i], request_id, i)
+                fl.submit(route, r, f, None if scores is None else self.served.top(scores[i]), request_id, i)
 
     def score_out(self, score: float) -> Any:
         return score if math.isfinite(score) else non_finite(score)
 
+    def answer(self, s: ServedBundle, score: Any) -> dict[str, Any]:
+        """The score part of a prediction: score and label; a multiclass model's also per-class probabilities."""
+        if s.classes is None:
+            return {"score": self.score_out(score), "label": s.label(score)}
+        out = [self.score_out(v) for v in score]
+        return {"score": out, "probabilities": dict(zip(s.classes, out)), "label": s.label(score)}
+
     def predictions(self, s: ServedBundle, feats: list[dict], scores: list[float], include: bool) -> list[dict]:
         out = []
         for f, score in zip(feats, scores):
-            p: dict[str, Any] = {"score": self.score_out(score), "label": s.label(score)}
+            p: dict[str, Any] = self.answer(s, score)
             if include:
                 p["features"] = self.encode(f)
             out.append(p)
@@ -420,9 +439,9 @@ class _Endpoints:
         """The answer of ``/v1/predict`` for one validated row (counted and logged)."""
         row, feats = self.compute(s, row)
         score = s.score(feats)
-        self.metrics.served("/v1/predict", (feats,), (score,))
+        self.metrics.served("/v1/predict", (feats,), (s.top(score),))
         self.log("/v1/predict", request_id, [row], [feats], [score])
-        out: dict[str, Any] = {"score": self.score_out(score), "label": s.label(score)}
+        out: dict[str, Any] = self.answer(s, score)
         if include:
             out["features"] = self.encode(feats)
         return out
@@ -434,7 +453,7 @@ class _Endpoints:
         inputs = [r for r, _ in computed]
         feats = [f for _, f in computed]
         scores = s.score_many(feats) if predict else None
-        self.metrics.served(route, feats, scores)
+        self.metrics.served(route, feats, None if scores is None else [s.top(v) for v in scores])
         self.log(route, request_id, inputs, feats, scores)
         if scores is None:
             return {"rows": [self.encode(f) for f in feats]}
@@ -561,7 +580,8 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     endpoints = _Endpoints(app, served, settings, None)  # type: ignore[arg-type]
     routes = ["/healthz", "/readyz", "/metrics", "/v1/features", "/v1/predict", "/v1/features/batch",
               "/v1/predict/batch", "/v1/metadata"]
-    metrics = ServiceMetrics(served, endpoints.out_schema, routes, binary=served.bundle.task == "binary",
+    metrics = ServiceMetrics(served, endpoints.out_schema, routes,
+                             binary=served.bundle.task in ("binary", "multiclass"),
                              feature_log=lambda: app.state.feature_log, drift=_drift_gauges(settings, served))
     endpoints.metrics = metrics
     app.state.metrics = metrics

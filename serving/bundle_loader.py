@@ -54,7 +54,8 @@ class ServedBundle:
     def load_model(self) -> None:
         """Parse the verified ``model.txt`` (its input names checked against the manifest's)."""
         self.booster = self.bundle.booster
-        self.predict_one = single_row_predictor(self.booster, len(self.bundle.inputs.model_names))
+        self.predict_one = single_row_predictor(self.booster, len(self.bundle.inputs.model_names),
+                                                outputs=len(self.classes) if self.classes is not None else 1)
 
     # --- the per-request path -----------------------------------------------------------
     def features(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,14 +70,21 @@ class ServedBundle:
             row = {**row, **self.lookup(row)}
         return row, self.row_fn(row)
 
-    def score(self, features: Mapping[str, Any]) -> float:
-        """The model's score of one row (LightGBM's single-row API when usable: see :mod:`.fast_predict`)."""
+    @property
+    def classes(self) -> list[str] | None:
+        """A multiclass model's class names (score ``i`` is the probability of class ``i``), else None."""
+        return self.bundle.classes
+
+    def score(self, features: Mapping[str, Any]) -> float | list[float]:
+        """The model's score of one row (LightGBM's single-row API when usable: see :mod:`.fast_predict`);
+        for a multiclass model the list of class probabilities."""
         row = self.bundle.inputs.encode_row(features)
         if self.predict_one is not None:
             return self.predict_one(row)
-        return float(self.booster.predict(np.asarray([row], dtype=np.float64))[0])
+        out = self.booster.predict(np.asarray([row], dtype=np.float64))[0]
+        return out.tolist() if self.classes is not None else float(out)
 
-    def score_many(self, features: list[Mapping[str, Any]]) -> list[float]:
+    def score_many(self, features: list[Mapping[str, Any]]) -> list[float] | list[list[float]]:
         """Scores of many rows: one LightGBM call on the whole matrix.
 
         Bitwise equal to :meth:`score` row by row (each row's trees are walked and summed the same
@@ -88,9 +96,18 @@ class ServedBundle:
         x = np.asarray([encode(f) for f in features], dtype=np.float64)
         return self.booster.predict(x).tolist()
 
-    def label(self, score: float) -> bool | None:
+    def label(self, score: float | list[float]) -> bool | str | None:
+        """The decision: ``score >= threshold`` (binary), the most probable class's name (multiclass; the
+        first of equal ones, like ``numpy.argmax``), None (regression)."""
+        classes = self.classes
+        if classes is not None:
+            return classes[max(range(len(score)), key=score.__getitem__)]
         t = self.bundle.threshold
         return None if t is None else bool(score >= t)
+
+    def top(self, score: float | list[float]) -> float:
+        """One float per score for the metrics and the feature log: the score, or the predicted class's probability."""
+        return max(score) if isinstance(score, list) else score
 
     # --- startup self-check ---------------------------------------------------------------
     def self_check(self) -> list[str]:
@@ -118,7 +135,7 @@ class ServedBundle:
             for name, want in g["features"].items():
                 if not same_value(got.get(name), want):
                     problems.append(f"golden row {i}: feature {name!r} is {got.get(name)!r}, batch gave {want!r}")
-            if not same_value(float(score), g["score"]):
+            if not same_value(score if isinstance(score, list) else float(score), g["score"]):
                 problems.append(f"golden row {i}: score {score!r}, batch gave {g['score']!r}")
         if not golden and not problems:
             problems.append("the bundle has no golden rows to check")

@@ -10,7 +10,8 @@ are bitwise equal (the startup self-check compares them with the batch scores of
 the tests compare every served score with the batch one).
 
 Only the booster's own shared library is used (``lightgbm.basic._LIB``, through :mod:`ctypes`):
-no new dependency. When the API is missing or the model has more than one output per row,
+no new dependency. A multiclass model's row gives one probability per class (a list). When the API
+is missing or the model's outputs per row are not the expected number,
 :func:`single_row_predictor` returns None and the caller uses ``Booster.predict``.
 """
 
@@ -40,9 +41,11 @@ class SingleRowPredictor:
         Columns of a row.
     num_iteration : int
         Iterations used (``<= 0``: all), as :meth:`lightgbm.Booster.predict` would choose.
+    outputs : int
+        Values per row: 1, or a multiclass model's number of classes (then a call returns a list).
     """
 
-    def __init__(self, booster: Any, n_features: int, num_iteration: int):
+    def __init__(self, booster: Any, n_features: int, num_iteration: int, outputs: int = 1):
         from lightgbm.basic import _LIB, _safe_call
 
         self._lib, self._safe_call = _LIB, _safe_call
@@ -54,22 +57,23 @@ class SingleRowPredictor:
             ctypes.c_int(_DTYPE_FLOAT64), ctypes.c_int32(n_features), ctypes.c_char_p(b"num_threads=1"),
             ctypes.byref(self._config)))
         self._row = (ctypes.c_double * n_features)()
-        self._out = (ctypes.c_double * 1)()
+        self._k = outputs
+        self._out = (ctypes.c_double * outputs)()
         self._out_len = ctypes.c_int64(0)
         self._fast = _LIB.LGBM_BoosterPredictForMatSingleRowFast
         self._args = (self._config, self._row, ctypes.byref(self._out_len), self._out)
         # The row and output buffers are shared: one prediction at a time.
         self._lock = threading.Lock()
 
-    def __call__(self, row: Sequence[float]) -> float:
-        """The score of one encoded row (``n_features`` floats)."""
+    def __call__(self, row: Sequence[float]) -> float | list[float]:
+        """The score of one encoded row (``n_features`` floats); a list of ``outputs`` floats when more than one."""
         with self._lock:
             self._row[:] = row
             if self._fast(*self._args) != 0:
                 self._safe_call(-1)  # raises LightGBMError with LightGBM's last error message
-            if self._out_len.value != 1:
-                raise RuntimeError(f"LightGBM returned {self._out_len.value} values for one row")
-            return self._out[0]
+            if self._out_len.value != self._k:
+                raise RuntimeError(f"LightGBM returned {self._out_len.value} values for one row, expected {self._k}")
+            return self._out[0] if self._k == 1 else self._out[:]
 
     def close(self) -> None:
         """Free the LightGBM config (also done when garbage-collected)."""
@@ -84,13 +88,14 @@ class SingleRowPredictor:
             pass
 
 
-def single_row_predictor(booster: Any, n_features: int) -> Optional[SingleRowPredictor]:
-    """A :class:`SingleRowPredictor` for ``booster``, or None when it cannot be used."""
+def single_row_predictor(booster: Any, n_features: int, outputs: int = 1) -> Optional[SingleRowPredictor]:
+    """A :class:`SingleRowPredictor` for ``booster`` (``outputs`` values per row: 1, or a multiclass model's
+    number of classes), or None when it cannot be used."""
     try:
-        if booster.num_model_per_iteration() != 1:
+        if booster.num_model_per_iteration() != outputs:
             return None
         # Booster.predict's default: best_iteration (-1 when unknown: every iteration)
-        return SingleRowPredictor(booster, n_features, booster.best_iteration)
+        return SingleRowPredictor(booster, n_features, booster.best_iteration, outputs)
     except Exception as exc:  # an older LightGBM, a missing symbol: Booster.predict still works
         log.warning("LightGBM's single-row API is not usable (%s: %s); using Booster.predict",
                     type(exc).__name__, exc)

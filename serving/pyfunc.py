@@ -80,7 +80,8 @@ class BundleModel:
         return out
 
     def predict(self, model_input: Any, params: Mapping[str, Any] | None = None) -> Any:
-        """Scores of the raw input rows (a float64 numpy array), as the service computes them."""
+        """Scores of the raw input rows (a float64 numpy array), as the service computes them; for a multiclass
+        bundle one row of class probabilities per input row (columns in the order of the bundle's classes)."""
         import numpy as np
 
         s = self.served
@@ -97,8 +98,9 @@ _COLSPEC = {"Int64": "long", "Float64": "double", "Boolean": "boolean", "String"
             "Datetime": "string", "Date": "string", "Duration": "string"}
 
 
-def signature(input_schema: Mapping[str, Any]) -> Any:
-    """The MLflow signature of a feature set's input schema (temporal inputs as ISO 8601 strings)."""
+def signature(input_schema: Mapping[str, Any], classes: list[str] | None = None) -> Any:
+    """The MLflow signature of a feature set's input schema (temporal inputs as ISO 8601 strings); the
+    output is ``score``, or one ``double`` per class of a multiclass model (named by the class)."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
@@ -107,7 +109,8 @@ def signature(input_schema: Mapping[str, Any]) -> Any:
         kind = type(f.dtype).__name__
         t = "double" if kind == "Int64" and f.nullable else _COLSPEC[kind]  # pandas: nullable ints are floats
         cols.append(ColSpec(t, name, required=not f.nullable))
-    return ModelSignature(inputs=Schema(cols), outputs=Schema([ColSpec("double", "score")]))
+    outputs = [ColSpec("double", "score")] if classes is None else [ColSpec("double", c) for c in classes]
+    return ModelSignature(inputs=Schema(cols), outputs=Schema(outputs))
 
 
 def save_model(bundle_dir: str | Path, path: str | Path) -> Path:
@@ -118,5 +121,5 @@ def save_model(bundle_dir: str | Path, path: str | Path) -> Path:
 
     bundle = load_bundle(bundle_dir)
     mlflow.pyfunc.save_model(path=str(path), loader_module="skewless.serving.pyfunc", data_path=str(bundle_dir),
-                             signature=signature(bundle.transformer.input_schema()))
+                             signature=signature(bundle.transformer.input_schema(), bundle.classes))
     return Path(path)

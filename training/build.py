@@ -236,8 +236,8 @@ def _random_split(base: "pl.LazyFrame", split: Any, split_by: str, seed: int, ta
     a, b = split
     if not 0.0 < a < b < 1.0:
         raise BuildError(f"split fractions must satisfy 0 < train < valid < 1, got {split!r}")
-    if split_by == "stratified" and task != "binary":
-        raise BuildError(f"a stratified split needs class labels (a Boolean label); this one is {task}: use "
+    if split_by == "stratified" and task == "regression":
+        raise BuildError(f"a stratified split needs class labels (a Boolean or String label); this one is {task}: use "
                          f"split_by='random'")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise BuildError(f"seed must be an integer, got {seed!r}")
@@ -446,6 +446,7 @@ def build_dataset(
     facts, keep_row = _check_rows(fs, lf, cols)
     steps("splitting by time")
     parts = _split_rows(lf, cols, keep_row, split, split_by=split_by, seed=seed, kept=facts["kept"])
+    cols.classes = _classes(parts, cols) if cols.task == "multiclass" else None
     steps("fitting on the training split")
     transformer, want, outputs = _features(feature_set, parts, cols)
     with atomic_dir(Path(out_dir), marker=BUILD_FILE, overwrite=overwrite) as tmp:
@@ -603,6 +604,7 @@ class _Columns:
     task: str
     out_label_dtype: Any
     conformed: list[Any]  # the used inputs with their declared dtypes
+    classes: list[str] | None = None  # multiclass: the training split's class names, sorted (class i -> i)
 
     @property
     def key(self) -> "pl.Expr":
@@ -640,15 +642,23 @@ def _check_columns(fs: "FeatureSet", lf: "pl.LazyFrame", schema: Any, *, event_t
         task = task or "binary"
     elif label_dtype.is_numeric():
         task = task or "regression"
+    elif label_dtype in (pl.String, pl.Categorical) or isinstance(label_dtype, pl.Enum):
+        task = task or "multiclass"
     else:
-        raise SchemaError(f"the label {label_text!r} has dtype {label_dtype}; expected Boolean (binary) or numeric")
-    if task not in ("binary", "regression"):
-        raise BuildError(f"task must be 'binary' or 'regression', not {task!r}")
-    out_label_dtype = pl.Boolean if task == "binary" else pl.Float64
+        raise SchemaError(f"the label {label_text!r} has dtype {label_dtype}; expected Boolean (binary), numeric "
+                          f"(regression) or String (multiclass)")
+    if task not in ("binary", "regression", "multiclass"):
+        raise BuildError(f"task must be 'binary', 'regression' or 'multiclass', not {task!r}")
+    if task == "multiclass" and (label_dtype == pl.Boolean or label_dtype.is_float()):
+        raise SchemaError(f"the label {label_text!r} has dtype {label_dtype}; a multiclass label is a String "
+                          f"(or integer) column of class names")
+    out_label_dtype = {"binary": pl.Boolean, "regression": pl.Float64, "multiclass": pl.String}[task]
     if task == "binary" and label_dtype != pl.Boolean:
         label_expr = label_expr.cast(pl.Boolean, strict=False)
     elif task == "regression":
         label_expr = label_expr.cast(pl.Float64)
+    elif task == "multiclass" and label_dtype != pl.String:
+        label_expr = label_expr.cast(pl.String)  # class names are written as text
     conformed = conform_inputs(fs, schema)  # SchemaError naming a missing or mistyped input
     taken = set(fs.output_schema())
     for name in (event_time, LABEL_COLUMN):
@@ -796,6 +806,28 @@ def _check_split_counts(counted: dict[str, Any], split_info: dict[str, Any], spl
             )
 
 
+def _classes(parts: _Split, cols: _Columns) -> list[str]:
+    """Step 3 (multiclass): the training split's class names, sorted (class ``i`` is the model's output ``i``).
+
+    A class in the validation or test split that the training split lacks is refused naming the label:
+    the model could never predict it and its metrics would be undefined.
+    """
+    import polars as pl
+
+    seen = {s: sorted(parts.frames[s].select(pl.col(LABEL_COLUMN).unique()).collect(engine="streaming")
+                      .to_series().to_list()) for s in SPLITS}
+    classes = seen["train"]
+    if len(classes) < 2:
+        raise BuildError(f"the multiclass label {cols.label_text!r} has {len(classes)} class in the train split "
+                         f"({classes}); it needs at least two")
+    for s in ("valid", "test"):
+        unknown = sorted(set(seen[s]) - set(classes))
+        if unknown:
+            raise BuildError(f"the label {cols.label_text!r} has classes in the {s} split that the train split "
+                             f"lacks: {unknown[:10]} (train has {classes[:20]}); use a stratified split or more rows")
+    return classes
+
+
 def _features(feature_set: "CompiledFeatureSet", parts: _Split,
               cols: _Columns) -> tuple["CompiledFeatureSet", dict[str, Any], dict[str, "pl.LazyFrame"]]:
     """Step 4: fit on the train split only, then each split's features (lazy) and the schema they must have.
@@ -803,11 +835,20 @@ def _features(feature_set: "CompiledFeatureSet", parts: _Split,
     Fitted ops learn their state from the training split (no leakage into validation or test); the
     training rows' target encodings are out of fold, the other splits get the serving transform.
     """
-    transformer = feature_set.prepare(parts.frames["train"], label=LABEL_COLUMN)
+    fit_label = LABEL_COLUMN
+    if cols.task == "multiclass":  # class names are not numbers: fitted ops learn without the label
+        from skewless.fitting.lowering import fitted_nodes
+        from skewless.ir.fitted import TargetEncode
+
+        if any(isinstance(n, TargetEncode) for n in fitted_nodes(feature_set.definition)):
+            raise BuildError(f"target_encode(...) needs a Boolean or numeric label; the label {cols.label_text!r} "
+                             f"is multiclass (class names)")
+        fit_label = None
+    transformer = feature_set.prepare(parts.frames["train"], label=fit_label)
     want = _expected_schema(transformer, cols.event_time, cols.et_dtype, cols.out_label_dtype)
     keep = (cols.event_time, LABEL_COLUMN)
     outputs = {
-        s: (transformer.transform_training(lf_s, label=LABEL_COLUMN, keep=keep) if s == "train"
+        s: (transformer.transform_training(lf_s, label=fit_label, keep=keep) if s == "train"
             else transformer.transform(lf_s, keep=keep))
         for s, lf_s in parts.frames.items()
     }
@@ -906,7 +947,9 @@ def _manifest(tmp: Path, fs: "FeatureSet", transformer: "CompiledFeatureSet", fi
                                  if source_info.get("files") else {}),
         "event_time": {"column": cols.event_time, "dtype": str(cols.et_dtype)},
         "label": {"definition": cols.label_text, "column": LABEL_COLUMN, "task": cols.task,
-                  "dtype": str(cols.out_label_dtype)},
+                  "dtype": str(cols.out_label_dtype),
+                  **({"classes": cols.classes, "encoding": "class i = classes[i] (sorted names of the train split)"}
+                     if cols.classes is not None else {})},
         "split": parts.info,
         "rows": stats["rows"],
         "columns": {name: str(dtype) for name, dtype in want.items()},

@@ -185,6 +185,14 @@ def compare(bundle_a: str | Path | Bundle, bundle_b: str | Path | Bundle, data: 
         raise SkewlessError("the comparison data has no rows (empty data)")
     score_a = np.asarray(a.score_frame(df), dtype=np.float64)
     score_b = np.asarray(b.score_frame(df), dtype=np.float64)
+    prob_a = prob_b = None
+    if a.task == "multiclass":  # per row: the probability each model gives the class A predicts
+        if a.classes != b.classes:
+            raise SkewlessError(f"cannot compare multiclass bundles with different classes: {a.classes} and "
+                                f"{b.classes}")
+        prob_a, prob_b = score_a, score_b
+        rows, pick = np.arange(df.height), prob_a.argmax(axis=1)
+        score_a, score_b = prob_a[rows, pick], prob_b[rows, pick]
     delta = score_b - score_a
     absd = np.abs(delta)
     corr = float(np.corrcoef(score_a, score_b)[0, 1]) if df.height > 1 and score_a.std() > 0 and score_b.std() > 0 \
@@ -193,8 +201,11 @@ def compare(bundle_a: str | Path | Bundle, bundle_b: str | Path | Bundle, data: 
         "mean_a": float(score_a.mean()), "mean_b": float(score_b.mean()), "mean_delta": float(delta.mean()),
         "mean_abs_delta": float(absd.mean()), "max_abs_delta": float(absd.max()),
         "abs_delta_quantiles": {f"q{q}": float(np.quantile(absd, q / 100)) for q in (50, 90, 99)},
-        "identical_rows": int((delta == 0).sum()), "correlation": corr,
+        "identical_rows": int((delta == 0).sum() if prob_a is None else (prob_a == prob_b).all(axis=1).sum()),
+        "correlation": corr,
     }
+    if prob_a is not None:
+        scores["about"] = "per row: the probability of the class model A predicts, in A and in B"
     agreement = None
     if a.task == "binary":
         ta, tb = a.threshold if a.threshold is not None else 0.5, b.threshold if b.threshold is not None else 0.5
@@ -202,6 +213,10 @@ def compare(bundle_a: str | Path | Bundle, bundle_b: str | Path | Bundle, data: 
         agreement = {"threshold_a": ta, "threshold_b": tb, "agree_rate": float((da == db).mean()),
                      "both_positive": int((da & db).sum()), "both_negative": int((~da & ~db).sum()),
                      "a_only": int((da & ~db).sum()), "b_only": int((~da & db).sum())}
+    elif prob_a is not None:
+        la, lb = prob_a.argmax(axis=1), prob_b.argmax(axis=1)
+        agreement = {"agree_rate": float((la == lb).mean()), "changed_labels": int((la != lb).sum()),
+                     "classes": list(a.classes)}
     order = np.argsort(-absd, kind="stable")[:top]
     event_time = a.manifest["data"]["event_time"]["column"]
     input_cols = [c for c in a.feature_set.inputs if c in df.columns]
@@ -222,11 +237,19 @@ def compare(bundle_a: str | Path | Bundle, bundle_b: str | Path | Bundle, data: 
 
         expr, _, cols = parse_label(label_def)
         if all(c in df.columns for c in cols):
-            y = df.select(expr.cast(pl.Float64).alias("y")).to_series().to_numpy()
+            if prob_a is not None:  # class names -> indices; rows of an unknown class are left out
+                index = {c: float(i) for i, c in enumerate(a.classes)}
+                y = df.select(expr.cast(pl.String).replace_strict(index, default=None, return_dtype=pl.Float64)
+                              .alias("y")).to_series().fill_null(float("nan")).to_numpy()
+            else:
+                y = df.select(expr.cast(pl.Float64).alias("y")).to_series().to_numpy()
             ok = np.isfinite(y)
+            sa, sb = (score_a, score_b) if prob_a is None else (prob_a, prob_b)
             if ok.any():
-                ma = metrics_for(a.task, y[ok], score_a[ok], agreement["threshold_a"] if agreement else 0.5)
-                mb = metrics_for(a.task, y[ok], score_b[ok], agreement["threshold_b"] if agreement else 0.5)
+                ta = agreement.get("threshold_a", 0.5) if agreement else 0.5
+                tb = agreement.get("threshold_b", 0.5) if agreement else 0.5
+                ma = metrics_for(a.task, y[ok], sa[ok], ta)
+                mb = metrics_for(a.task, y[ok], sb[ok], tb)
                 metrics["label"] = label_def
                 metrics["on_data"] = {"a": ma, "b": mb, "b_minus_a": {k: mb[k] - ma[k] for k in ma if k != "rows"}}
     except SkewlessError:  # pragma: no cover - the label definition cannot be read on this data
@@ -250,7 +273,7 @@ def compare(bundle_a: str | Path | Bundle, bundle_b: str | Path | Bundle, data: 
         "params_changed": {k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)},
         "data_hash_a": a.manifest["data"]["data_hash"], "data_hash_b": b.manifest["data"]["data_hash"],
     }
-    lo, hi = (0.0, 1.0) if a.task == "binary" else (float(min(score_a.min(), score_b.min())),
+    lo, hi = (0.0, 1.0) if a.task in ("binary", "multiclass") else (float(min(score_a.min(), score_b.min())),
                                                      float(max(score_a.max(), score_b.max())))
     edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 21)
     distributions = {"edges": edges.tolist(), "a": np.histogram(score_a, edges)[0].tolist(),

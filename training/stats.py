@@ -240,6 +240,10 @@ def label_stats(lf: "pl.LazyFrame", label: str, task: str) -> dict[str, Any]:
     """Rows and label summary of one split: the positive rate (binary) or mean/std (regression)."""
     import polars as pl
 
+    if task == "multiclass":  # rows per class name
+        counts = lf.group_by(label).agg(pl.len().cast(pl.Int64).alias("n")).collect(engine="streaming")
+        per_class = dict(sorted(zip(counts[label].to_list(), counts["n"].to_list())))
+        return {"rows": sum(per_class.values()), "classes": per_class}
     y = pl.col(label).cast(pl.Float64)
     exprs = [pl.len().cast(pl.Int64).alias("rows")]
     if task == "binary":

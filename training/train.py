@@ -131,7 +131,25 @@ def regression_metrics(y: "np.ndarray", p: "np.ndarray") -> dict[str, float]:
             "mean_label": float(np.mean(y)), "mean_score": float(np.mean(p)), "rows": float(y.size)}
 
 
+def multiclass_metrics(y: "np.ndarray", p: "np.ndarray") -> dict[str, float]:
+    """Multi log loss, accuracy (argmax) and macro one-vs-rest AUC of class indices ``y`` and probabilities ``p``
+    (rows x classes); a class absent from ``y`` is left out of the macro AUC."""
+    import numpy as np
+
+    y = np.asarray(y).astype(np.int64)
+    p = np.asarray(p, dtype=np.float64)
+    q = np.clip(p[np.arange(y.size), y], 1e-15, 1.0)
+    aucs = [auc(y == k, p[:, k]) for k in range(p.shape[1])]
+    aucs = [a for a in aucs if not math.isnan(a)]
+    return {"multi_logloss": float(-np.mean(np.log(q))),
+            "accuracy": float(np.mean(np.argmax(p, axis=1) == y)),
+            "macro_auc_ovr": float(np.mean(aucs)) if aucs else float("nan"),
+            "rows": float(y.size)}
+
+
 def metrics_for(task: str, y: "np.ndarray", p: "np.ndarray", threshold: float = 0.5) -> dict[str, float]:
+    if task == "multiclass":
+        return multiclass_metrics(y, p)
     return binary_metrics(y, p, threshold) if task == "binary" else regression_metrics(y, p)
 
 
@@ -183,8 +201,19 @@ def _encode(job: _Job) -> None:
     scans = {s: pl.scan_parquet([job.build_dir / f for f in job.build["files"][s]]) for s in SPLITS}
     job.inputs = ModelInputs.fit(job.transformer.output_schema(), scans["train"])
     job.X = {s: job.inputs.encode_frame(scans[s]) for s in SPLITS}
-    job.y = {s: scans[s].select(pl.col(LABEL_COLUMN).cast(pl.Float64)).collect().to_series().to_numpy()
-             for s in SPLITS}
+    classes = job.build["label"].get("classes")
+    if job.task == "multiclass":  # class i = classes[i]; a class the build did not record is refused
+        if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
+            raise TrainError(f"build {str(job.build_dir)!r} is multiclass but records no classes in build.json")
+        index = {c: float(i) for i, c in enumerate(classes)}
+        y_of = pl.col(LABEL_COLUMN).replace_strict(index, return_dtype=pl.Float64)
+    else:
+        y_of = pl.col(LABEL_COLUMN).cast(pl.Float64)
+    try:
+        job.y = {s: scans[s].select(y_of).collect().to_series().to_numpy() for s in SPLITS}
+    except pl.exceptions.InvalidOperationError as exc:
+        raise TrainError(f"build {str(job.build_dir)!r}: a label value is not one of the recorded classes "
+                         f"{classes}: {exc}") from None
 
 
 def _fit(job: _Job, params: dict[str, Any], num_boost_round: int, early_stopping_rounds: int,
@@ -280,8 +309,10 @@ def _manifest(job: _Job, tmp: Path, *, bundle_id: str, saved: Any, best_iteratio
             "file": MODEL_FILE,
             "format": "lightgbm text",
             "task": task,
+            "classes": build["label"].get("classes") if task == "multiclass" else None,
             "decision_threshold": threshold if task == "binary" else None,
-            "score": "probability of the label" if task == "binary" else "predicted label",
+            "score": {"binary": "probability of the label", "regression": "predicted label",
+                      "multiclass": "probability of each class, in the order of classes"}[task],
             "best_iteration": best_iteration,
             "num_trees": saved.num_trees(),
             "params": dict(params),
@@ -390,7 +421,9 @@ def train(
     _encode(job)
     steps("training LightGBM")
     objective = {"binary": {"objective": "binary", "metric": ["binary_logloss", "auc"]},
-                 "regression": {"objective": "regression", "metric": ["rmse"]}}[job.task]
+                 "regression": {"objective": "regression", "metric": ["rmse"]},
+                 "multiclass": {"objective": "multiclass", "num_class": len(job.build["label"].get("classes") or []),
+                                "metric": ["multi_logloss", "multi_error"]}}[job.task]
     from .lgb_params import check_params, given, size_defaults
 
     user_params = check_params(params or {}, error=TrainError)  # a misspelt name is refused, naming the closest
@@ -474,8 +507,8 @@ def _track(job: _Job, tmp: Path, manifest: dict[str, Any], key: str | None, *, b
     run_params = {**{f"lgb.{k}": v for k, v in params.items()},
                   "num_boost_round": num_boost_round, "early_stopping_rounds": early_stopping_rounds,
                   "feature_set": fs.name, "label": build["label"]["definition"], "task": task,
-                  "event_time": build["event_time"]["column"], "train_end": build["split"]["train_end"],
-                  "valid_end": build["split"]["valid_end"], "rows_train": build["rows"]["train"],
+                  "event_time": build["event_time"]["column"], "train_end": build["split"].get("train_end"),
+                  "valid_end": build["split"].get("valid_end"), "rows_train": build["rows"]["train"],
                   "rows_valid": build["rows"]["valid"], "rows_test": build["rows"]["test"],
                   "features": len(build["feature_columns"]), "bundle_dir": str(job.bundle_dir.resolve())}
     try:
@@ -511,7 +544,7 @@ def _golden_rows(build_dir: Path, build: Mapping[str, Any], transformer: "Compil
         rows.append({
             "inputs": {k: encode_value(v, in_types[k]) for k, v in r_in.items()},
             "features": {k: encode_value(v, out_types[k]) for k, v in r_out.items()},
-            "score": encode_float(float(s)),
+            "score": [encode_float(float(v)) for v in s] if s.ndim else encode_float(float(s)),
         })
     return {
         "about": "inputs with their batch-computed (polars) features and the saved model's scores; serving must "

@@ -209,4 +209,6 @@ def same_value(a: Any, b: Any) -> bool:
         return (a != a and b != b) or (a == b and math.copysign(1.0, a) == math.copysign(1.0, b))
     if isinstance(a, _dt.datetime):
         return a == b and a.utcoffset() == b.utcoffset()
+    if isinstance(a, list):  # a multiclass score: element by element, floats bitwise
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     return a == b

@@ -182,7 +182,8 @@ def decode_golden(doc: GoldenFile) -> list[dict[str, Any]]:
             rows.append({
                 "inputs": {k: decode_value(v, in_types[k]) for k, v in r.inputs.items()},
                 "features": {k: decode_value(v, out_types[k]) for k, v in r.features.items()},
-                "score": decode_float(r.score),
+                "score": ([decode_float(v) for v in r.score] if isinstance(r.score, list)
+                          else decode_float(r.score)),
             })
         except (CodecError, KeyError) as exc:
             raise BundleError(f"{GOLDEN_FILE}: row {i}: {type(exc).__name__}: {exc}") from None
@@ -255,13 +256,22 @@ class Bundle:
         return self._booster
 
     # --- scoring --------------------------------------------------------------------
-    def score_row(self, row: Mapping[str, Any]) -> float:
-        """Score one request: the generated per-request function, the encoding, then LightGBM."""
+    @property
+    def classes(self) -> list[str] | None:
+        """A multiclass model's class names (sorted; score ``i`` is the probability of class ``i``), else None."""
+        return self.record.model.classes
+
+    def score_row(self, row: Mapping[str, Any]) -> float | list[float]:
+        """Score one request: the generated per-request function, the encoding, then LightGBM.
+
+        A multiclass model's score is the list of class probabilities (in the order of :attr:`classes`).
+        """
         import numpy as np
 
         features = self.transformer.row_fn(row)
         x = np.asarray([self.inputs.encode_row(features)], dtype=np.float64)
-        return float(self.booster.predict(x)[0])
+        out = self.booster.predict(x)[0]
+        return out.tolist() if self.classes is not None else float(out)
 
     def features_frame(self, data: Any, *, keep: tuple[str, ...] = ()) -> Any:
         """The batch features of ``data`` (the polars pipeline)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictFloat, StrictInt,
+from pydantic import (AfterValidator, model_validator, BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictFloat, StrictInt,
                       StrictStr)
 
 __all__ = ["BundleManifest", "FileEntry", "FeatureSetInfo", "ModelInfo", "ModelInput", "GoldenInfo",
@@ -71,13 +71,23 @@ class ModelInput(_Strict):
 class ModelInfo(_Strict):
     file: FileName
     format: Literal["lightgbm text"]
-    task: Literal["binary", "regression"]
+    task: Literal["binary", "regression", "multiclass"]
+    #: multiclass: the class names, sorted; class i is the model's output i (None for binary/regression)
+    classes: Optional[Annotated[list[Annotated[StrictStr, Field(max_length=4096)]], Field(min_length=2, max_length=10_000)]] = None
     decision_threshold: Annotated[Optional[StrictFloat], AfterValidator(_threshold)]
     score: Text
     best_iteration: Annotated[StrictInt, Field(ge=0, le=10 ** 7)]
     num_trees: Annotated[StrictInt, Field(ge=1, le=10 ** 7)]
     params: Annotated[dict[Name, JsonValue], Field(max_length=500)]
     inputs: Annotated[list[ModelInput], Field(min_length=1, max_length=100_000)]
+
+    @model_validator(mode="after")
+    def _classes_for_multiclass(self) -> "ModelInfo":
+        if (self.task == "multiclass") != (self.classes is not None):
+            raise ValueError("a multiclass model records its classes, other tasks none")
+        if self.classes is not None and self.classes != sorted(set(self.classes)):
+            raise ValueError("the classes must be distinct and sorted")
+        return self
 
 
 class FeatureSetInfo(_Strict):
@@ -161,7 +171,10 @@ class DefinitionFile(_Strict):
 class GoldenRow(_Strict):
     inputs: dict[Name, JsonValue]
     features: dict[Name, JsonValue]
-    score: Union[StrictFloat, dict[Literal["float"], Literal["nan", "inf", "-inf"]]]
+    #: one float (binary, regression) or one per class (multiclass)
+    score: Union[StrictFloat, dict[Literal["float"], Literal["nan", "inf", "-inf"]],
+                 Annotated[list[Union[StrictFloat, dict[Literal["float"], Literal["nan", "inf", "-inf"]]]],
+                           Field(min_length=2, max_length=10_000)]]
 
 
 class GoldenFile(_Strict):
