@@ -230,7 +230,7 @@ def build(
     split: Annotated[Optional[str], typer.Option(help="Row fractions of the cut points, e.g. 0.7,0.85 (default)")] = None,
     train_end: Annotated[Optional[str], typer.Option("--train-end", help="First event time after the training split (ISO)")] = None,
     valid_end: Annotated[Optional[str], typer.Option("--valid-end", help="First event time of the test split (ISO)")] = None,
-    task: Annotated[Optional[str], typer.Option(help="binary or regression (default: from the label's dtype)")] = None,
+    task: Annotated[Optional[str], typer.Option(help="binary, regression or multiclass (default: from the label's dtype: Boolean, numeric, String)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing build in OUT")] = False,
     table: Annotated[Optional[list[str]], typer.Option("--table", help="Entity table of the lookups: NAME=PATH (parquet/CSV file or glob; repeatable); default: each table's declared source")] = None,
     engine: Annotated[str, typer.Option(help="polars (one process, default) or ray (the same build on Ray, bitwise equal)")] = "polars",

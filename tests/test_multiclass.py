@@ -129,6 +129,7 @@ def test_compare_and_pyfunc_take_probability_vectors(trained):
     assert report.task == "multiclass" and report.rows == raw.height
     assert report.agreement["classes"] == CLASSES and 0.8 <= report.agreement["agree_rate"] <= 1.0
     assert set(report.metrics["on_data"]["a"]) >= {"multi_logloss", "accuracy"}
+    assert "predicted classes (argmax of ['Adelie', 'Chinstrap', 'Gentoo']): agree on" in report.summary()
     same = compare(out / "bundle", out / "bundle", raw)
     assert same.scores["identical_rows"] == raw.height and same.agreement["changed_labels"] == 0
     from skewless.serving.pyfunc import BundleModel

@@ -2,8 +2,8 @@
 
 The README's ``<!-- e2e:file NAME -->`` blocks are written to a fresh directory and its ``<!-- e2e:shell -->``
 block runs there with bash (``set -e``), with the virtual environment's commands first on PATH and port
-8000 replaced by a free one: fit, parity with a JUnit report, a stratified and a random build, three
-trainings, a real server answering curl, compare, and assert_parity in the user's own pytest file.
+8000 replaced by a free one: fit, parity with a JUnit report, two stratified builds (multiclass species,
+Adelie or not) and a random one, four trainings, a real server answering curl, compare, and assert_parity in the user's own pytest file.
 """
 
 from __future__ import annotations
@@ -48,16 +48,19 @@ def test_the_readme_penguins_workflow_runs_as_written(tmp_path):
     assert suite.get("failures") == "0" and int(suite.get("tests")) >= 8
     # both builds record their seeded split; the stratified one keeps the Adelie share in every split
     adelie = json.loads((tmp_path / "out/adelie/build.json").read_text())
+    species = json.loads((tmp_path / "out/species/build.json").read_text())
+    assert species["label"]["task"] == "multiclass" and species["label"]["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
     mass = json.loads((tmp_path / "out/mass/build.json").read_text())
     assert adelie["split"]["mode"] == "stratified" and mass["split"]["mode"] == "random"
     assert adelie["split"]["seed"] == mass["split"]["seed"] == 7
     assert mass["label"]["task"] == "regression" and adelie["label"]["task"] == "binary"
     # both models early-stopped on a table of 300 rows
-    for bundle in ("adelie_bundle", "mass_bundle"):
+    for bundle in ("species_bundle", "adelie_bundle", "mass_bundle"):
         model = json.loads((tmp_path / "out" / bundle / "manifest.json").read_text())["model"]
         assert model["best_iteration"] < 950, (bundle, model["best_iteration"])
-    # the service answered curl with a score and a label
-    answer = json.loads(re.search(r'\{"score":[^}]*\}', out).group(0))
-    assert 0.5 < answer["score"] <= 1.0 and answer["label"] is True   # a Torgersen Adelie
-    assert "344 rows, task binary" in out   # compare
+    # the service answered curl with the class probabilities and the class
+    answer = json.loads(re.search(r'^\{"score":.*\}$', out, re.M).group(0))
+    assert answer["label"] == "Adelie" and answer["probabilities"]["Adelie"] > 0.5   # a Torgersen Adelie
+    assert answer["score"] == [answer["probabilities"][c] for c in ("Adelie", "Chinstrap", "Gentoo")]
+    assert "344 rows, task multiclass" in out   # compare
     assert re.search(r"^1 passed", out, re.M)   # the user's assert_parity test

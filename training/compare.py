@@ -69,7 +69,11 @@ class CompareReport:
                  f"scores: mean A {s['mean_a']:.6g}, mean B {s['mean_b']:.6g}, mean delta {s['mean_delta']:+.3g}, "
                  f"mean |delta| {s['mean_abs_delta']:.3g}, max |delta| {s['max_abs_delta']:.3g}, "
                  f"p99 |delta| {s['abs_delta_quantiles']['q99']:.3g}, correlation {s['correlation']:.6f}"]
-        if self.agreement:
+        if self.agreement and "classes" in self.agreement:
+            g = self.agreement
+            lines.append(f"predicted classes (argmax of {g['classes']}): agree on {g['agree_rate']:.4%} of rows; "
+                         f"{g['changed_labels']:,} changed")
+        elif self.agreement:
             g = self.agreement
             lines.append(f"decisions (A >= {g['threshold_a']}, B >= {g['threshold_b']}): agree on {g['agree_rate']:.4%}"
                          f" of rows; positive in A only {g['a_only']:,}, in B only {g['b_only']:,}")

@@ -268,6 +268,8 @@ def summarize(stats: Mapping[str, Any]) -> str:
         extra = ""
         if "positive_rate" in label and label["positive_rate"] is not None:
             extra = f", {label['positive_rate']:.1%} positive"
+        elif "classes" in label:
+            extra = ", classes " + ", ".join(f"{k} {v:,}" for k, v in label["classes"].items())
         elif "mean" in label and isinstance(label["mean"], float):
             extra = f", label mean {label['mean']:.3g}"
         parts.append(f"{name}: {s['rows']:,} rows ({s.get('from')} .. {s.get('to')}){extra}")
