@@ -55,7 +55,7 @@ def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("multiclass")
     build = build_dataset(penguins, _csv(), out / "build", label="species", event_time=None, split_by="stratified",
                           seed=7)
-    result = train(out / "build", out / "bundle", tracking=False, threads=1)
+    result = train(out / "build", out / "bundle", tracking=False, threads=1)  # (an MLflow store costs ~20 s)
     small = train(out / "build", out / "small", tracking=False, threads=1, params={"num_leaves": 4})
     return out, build, result, small
 
@@ -168,3 +168,13 @@ def test_bad_multiclass_labels_are_refused_naming_the_label(tmp_path):
         build_dataset(encoded, raw, tmp_path / "d", label="species", event_time=None, split_by="stratified", seed=7)
     for d in "abcd":
         assert not (tmp_path / d / "build.json").exists()  # nothing half-written looks complete
+
+
+def test_the_mlflow_signature_names_one_output_per_class(trained):
+    from skewless.serving.pyfunc import signature
+
+    out, _, _, _ = trained
+    bundle = load_bundle(out / "bundle")
+    sig = signature(bundle.transformer.input_schema(), bundle.classes)
+    assert sig.outputs.input_names() == CLASSES
+    assert signature(bundle.transformer.input_schema()).outputs.input_names() == ["score"]
