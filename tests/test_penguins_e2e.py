@@ -59,7 +59,7 @@ def test_the_readme_penguins_workflow_runs_as_written(tmp_path):
         model = json.loads((tmp_path / "out" / bundle / "manifest.json").read_text())["model"]
         assert model["best_iteration"] < 950, (bundle, model["best_iteration"])
     # the service answered curl with the class probabilities and the class
-    answer = json.loads(re.search(r'^\{"score":.*\}$', out, re.M).group(0))
+    answer = json.loads(re.search(r'\{"score":\[[^\]]*\],"probabilities":\{[^}]*\},"label":"[^"]*"\}', out).group(0))
     assert answer["label"] == "Adelie" and answer["probabilities"]["Adelie"] > 0.5   # a Torgersen Adelie
     assert answer["score"] == [answer["probabilities"][c] for c in ("Adelie", "Chinstrap", "Gentoo")]
     assert "344 rows, task multiclass" in out   # compare
