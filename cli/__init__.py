@@ -557,6 +557,7 @@ def serve(
 
 
 from . import monitoring as _monitoring  # noqa: E402,F401  (registers skew, drift, report)
+from . import state as _state  # noqa: E402,F401  (registers materialize)
 
 
 def run(argv: Optional[list[str]] = None) -> int:
