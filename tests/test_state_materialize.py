@@ -220,7 +220,7 @@ def test_cli_materializes_and_reports(spec, capsys, tmp_path):
                          "--as-of", "2013-03-01T12:00:00Z")
     assert code == 0, err
     assert "weather: 3 rows live as version 1 (from 26,115 rows read)" in out
-    assert "materialized 2 table(s) into sqlite:" in out and " as of 2013-03-01T12:00:00+00:00 in " in out
+    assert f"materialized 2 table(s) into {open_().name} " in out and " as of 2013-03-01T12:00:00+00:00 in " in out
     store = open_()
     assert store.get_many([("weather", ("EWR",))])[0].event_time == int(T.timestamp()) * 1_000_000
 
