@@ -328,3 +328,25 @@ def test_the_state_package_never_imports_polars(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "[]", proc.stdout
+
+
+def test_reads_from_many_threads_get_their_own_answers(store):
+    # RedisStore reads on one connection per thread: replies must never cross between threads.
+    import threading
+
+    store.write("planes", [((f"N{i}",), i, {"seats": i}) for i in range(40)])
+    wrong = []
+
+    def reader(offset):
+        for _ in range(100):
+            keys = [(offset + j) % 40 for j in range(3)]
+            got = store.get_many([("planes", (f"N{k}",)) for k in keys])
+            if [g.values["seats"] for g in got] != keys:
+                wrong.append((offset, got))
+
+    threads = [threading.Thread(target=reader, args=(i * 7,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not wrong and not any(t.is_alive() for t in threads)
