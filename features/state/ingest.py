@@ -83,7 +83,8 @@ def entity_model(table: EntityTable, *, extra: str = "forbid", allow_non_finite:
     for name, dtype in zip(table.key, table.key_dtypes):
         fields[name] = (input_type(dtype), ...)
     if table.time is not None:
-        fields[table.time] = (input_type(_TIME_DTYPE), ...)
+        # the table's declared time dtype where it has one (a zoned Datetime); any aware datetime is accepted
+        fields[table.time] = (input_type(getattr(table, "time_dtype", None) or _TIME_DTYPE), ...)
     for name, dtype in table.columns.items():
         fields[name] = (Optional[input_type(dtype, allow_non_finite=allow_non_finite)], ...)
     return create_model(f"{table.name}_entity", __config__=ConfigDict(extra=extra), **fields)
