@@ -350,3 +350,19 @@ def test_reads_from_many_threads_get_their_own_answers(store):
     for t in threads:
         t.join(60)
     assert not wrong and not any(t.is_alive() for t in threads)
+
+
+def test_the_fast_key_encoding_is_json_dumps():
+    # encode_key writes one-part str/int keys without json.dumps; the bytes must be exactly json.dumps'.
+    import json
+    import random
+
+    from skewless.state.codec import encode_key
+
+    rng = random.Random(0)
+    keys = [("",), ("N14228",), ('a"b',), ("a\\b",), ("\x7f",), ("\x1f",), ("é",), (" ~",), ("[x]",), (0,), (-5,),
+            (2**70,), (True,), (False,), ("a", 1)]
+    keys += [("".join(chr(rng.randrange(0, 300)) for _ in range(rng.randrange(6))),) for _ in range(3000)]
+    keys += [(rng.randrange(-2**65, 2**65),) for _ in range(300)]
+    for key in keys:
+        assert encode_key("t", key) == json.dumps(list(key), separators=(",", ":"), ensure_ascii=True), key

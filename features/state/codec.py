@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from typing import Any
 
 from skewless.runtime.tz import get_zone
@@ -24,8 +25,18 @@ _EPOCH_DATE = _dt.date(1970, 1, 1)
 _KEY_TYPES = (str, int, bool)
 
 
+# Text json.dumps(..., ensure_ascii=True) writes as itself: printable ASCII except '"' and '\\'.
+_PLAIN_TEXT = re.compile(r'[ !#-\[\]-~]*\Z')
+
+
 def encode_key(table: str, key: Key) -> str:
     """The canonical text of ``key``; :class:`InvalidKey` for a null, float or non-tuple key."""
+    if type(key) is tuple and len(key) == 1:  # the common key, on every request: what json.dumps writes
+        part = key[0]
+        if type(part) is str and _PLAIN_TEXT.match(part):
+            return f'["{part}"]'
+        if type(part) is int:
+            return f"[{part}]"
     if type(key) is not tuple or not key:
         raise InvalidKey(f"table {table!r}: an entity key is a non-empty tuple, got {key!r}")
     for part in key:
@@ -97,4 +108,8 @@ def _decode_value(value: Any) -> Any:
 
 def decode_row(data: bytes | str) -> dict[str, Any]:
     """The row :func:`encode_row` wrote."""
-    return {name: _decode_value(value) for name, value in json.loads(data).items()}
+    row = json.loads(data)
+    for name, value in row.items():
+        if type(value) is list:  # only tagged temporal values need decoding (assigning keeps the dict's size)
+            row[name] = _decode_value(value)
+    return row
