@@ -264,3 +264,20 @@ def test_open_store_names_what_it_wants(tmp_path):
     with pytest.raises(SkewlessError, match="directory '/nope' does not exist"):
         open_store("sqlite:/nope/s.db")
     assert open_store(f"sqlite:{tmp_path / 's.db'}").name == f"sqlite:{tmp_path / 's.db'}"
+
+
+def test_tables_come_from_tables_lookups_or_a_feature_set():
+    from skewless.state.materialize import tables_of
+
+    class WithLookups:  # a feature set with lookups exposes them as .lookups
+        name, lookups = "flights_state", LOOKUPS
+
+    class Without:
+        name, lookups = "flights", None
+
+    assert list(tables_of(WithLookups())) == list(tables_of(LOOKUPS)) == list(tables_of(TABLES)) == ["weather", "planes"]
+    assert list(tables_of(weather)) == ["weather"] and list(tables_of({"p": planes})) == ["planes"]
+    with pytest.raises(SkewlessError, match="'flights' declares no lookups"):
+        tables_of(Without())
+    with pytest.raises(SkewlessError, match="int is not an EntityTable"):
+        tables_of(3)

@@ -86,9 +86,13 @@ def tables_of(obj: Any) -> dict[str, EntityTable]:
     found = getattr(obj, "tables", None)
     if isinstance(found, Mapping) and all(isinstance(t, EntityTable) for t in found.values()):
         return dict(found)
-    inner = getattr(obj, "lookups", None)
-    if inner is not None and not isinstance(inner, (tuple, list)):
-        return tables_of(inner)
+    if hasattr(obj, "lookups") and not isinstance(obj, (tuple, list, Mapping)):
+        inner = obj.lookups
+        if inner is None or not getattr(inner, "tables", None):
+            raise SkewlessError(f"{getattr(obj, 'name', type(obj).__name__)!r} declares no lookups, so no entity "
+                                "tables to materialize")
+        if not isinstance(inner, (tuple, list)):
+            return tables_of(inner)
     items = list(obj.values()) if isinstance(obj, Mapping) else list(obj) if isinstance(obj, (list, tuple)) else None
     if items and all(isinstance(t, EntityTable) for t in items):
         return {t.name: t for t in items}
