@@ -305,6 +305,9 @@ def main(argv=None) -> int:
                 m = {"error": f"exit {proc.returncode}", "rows": rows, "how": mode}
             memory.append(m)
 
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)  # the run's files (the 5·10^7-row spine in BIG_DIR is kept for reuse)
     body = report(results, feast, agree, memory, args, info)
     print("\n" + body)
     if not args.no_append:
