@@ -50,8 +50,9 @@ def materialize(
     tables: Annotated[str, typer.Argument(help="MODULE:NAME of the entity tables: an EntityTable, a list of them, "
                                                "Lookups, or a feature set with lookups")],
     store: Annotated[str, typer.Option("--store", help="sqlite:PATH or redis://HOST:PORT/DB")],
-    data: Annotated[list[str], typer.Option("--data", help="TABLE=PATH: a table's history, parquet or CSV file or "
-                                                          "glob (repeatable)")],
+    data: Annotated[Optional[list[str]], typer.Option("--data", help="TABLE=PATH: a table's history, parquet or CSV "
+                                                                    "file or glob (repeatable; default: every table's "
+                                                                    "declared source=)")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Load the state as of this instant (ISO 8601 with "
                                                                  "an offset; default: all rows)")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per store batch", min=1)] = 10_000,
@@ -65,7 +66,8 @@ def materialize(
 
     def setup():
         declared = tables_of(load_object(tables))
-        return declared, _data_option(data), _as_of_option(as_of), open_store(store, timeout=timeout)
+        sources = _data_option(data) if data else None
+        return declared, sources, _as_of_option(as_of), open_store(store, timeout=timeout)
 
     declared, sources, at, target = _guard(setup)
     bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

