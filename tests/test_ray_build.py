@@ -16,8 +16,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-ray = pytest.importorskip("ray", reason="the Ray engine's tests need pip install -e '.[ray]'")
-
 from skewless.definitions.flights_fitted import flights_fitted  # noqa: E402
 from skewless.exact import float_bits  # noqa: E402
 from skewless.training.build import SPLITS, BuildError, build_dataset  # noqa: E402
@@ -71,7 +69,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def test_lookups_are_refused_on_ray_before_anything_runs(tmp_path):
+    from skewless.definitions.flights_state import flights_state
+
+    with pytest.raises(BuildError, match="lookups are not distributed yet"):
+        build_dataset(flights_state, str(tmp_path / "none.parquet"), tmp_path / "b", engine="ray", **ARGS)
+    with pytest.raises(BuildError, match="engine must be 'polars' or 'ray'"):
+        build_dataset(flights_fitted, str(tmp_path / "none.parquet"), tmp_path / "b", engine="spark", **ARGS)
+    assert not (tmp_path / "b").exists()
+
+
 def test_unreachable_address_is_a_clear_error_within_seconds(flights_parquet, tmp_path):
+    pytest.importorskip("ray", reason="the Ray engine's tests need pip install -e '.[ray]'")
     address = f"127.0.0.1:{_free_port()}"  # nothing listens there
     started = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "skewless", "build", "skewless.definitions.flights:flights",
@@ -86,6 +95,7 @@ def test_unreachable_address_is_a_clear_error_within_seconds(flights_parquet, tm
 
 
 def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray", reason="the Ray engine's tests need pip install -e '.[ray]'")
     faults = tmp_path / "faults"
     faults.mkdir()
     monkeypatch.setenv("SKEWLESS_RAY_FAULT_DIR", str(faults))  # inherited by the workers of the Ray started here
