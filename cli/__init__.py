@@ -488,26 +488,19 @@ def _demo_replay_parity(fs, df, tables, rows: int, store_url: Optional[str]):
 
 def _demo_materialize(bundle_dir: Path, fs, tables) -> str:
     """The embedded store next to the bundle's files (``state.db``, what ``skewless serve`` reads by default),
-    loaded with each entity's newest state at the end of the data."""
+    loaded by :func:`skewless.state.materialize.materialize` with each entity's newest state (every row: no
+    ``as_of``), each table atomically."""
     from skewless.bundle.loader import STORE_FILE
     from skewless.state import SQLiteStore
-    from skewless.state.lookups import state_rows
+    from skewless.state.materialize import materialize
 
     store = SQLiteStore(bundle_dir / STORE_FILE)
     try:
         with console.status(f"materializing the online store {store.name} (newest state of every entity) ..."):
-            counts = {}
-            for name, table in fs.lookups.tables.items():
-                frame = tables[name]
-                if table.versioned:  # only the newest row per key is needed: later ones win
-                    import polars as pl
-
-                    frame = frame.filter(pl.col(table.time).is_not_null()).sort(table.time, maintain_order=True) \
-                        .group_by(list(table.key), maintain_order=True).last()
-                counts[name] = store.load(name, state_rows(table, frame.rows(named=True))).rows
+            result = materialize(store, fs, tables)
     finally:
         store.close()
-    return f"{store.name}  (" + ", ".join(f"{n} {c:,} entities" for n, c in counts.items()) + ")"
+    return f"{result.store}  (" + ", ".join(f"{t.table} {t.rows_loaded:,} entities" for t in result.tables) + ")"
 
 
 def _demo_monitoring(df, out: Path, bundle, tables):
