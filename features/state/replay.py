@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,16 @@ class ReplayReport:
     @property
     def ok(self) -> bool:
         return self.mismatches == 0
+
+    def compare(self, row: int, outputs: Sequence[str], batch: Sequence[Any], online: Mapping[str, Any]) -> None:
+        """Count one row: ``batch[j]`` (the batch value of ``outputs[j]``) against ``online[outputs[j]]``, bitwise."""
+        self.rows += 1
+        for name, expected in zip(outputs, batch):
+            self.values += 1
+            if not same_value(expected, online[name]):
+                self.mismatches += 1
+                if len(self.examples) < 20:
+                    self.examples.append((row, name, expected, online[name]))
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -62,11 +72,5 @@ def replay_parity(lookups: Lookups, spine: pl.DataFrame, tables: Mapping[str, pl
     online = replay_requests(lookups, spine.rows(named=True), rows, store)
     report = ReplayReport()
     for i, got in enumerate(online):
-        report.rows += 1
-        for j, name in enumerate(outputs):
-            report.values += 1
-            if not same_value(batch[i][j], got[name]):
-                report.mismatches += 1
-                if len(report.examples) < 20:
-                    report.examples.append((i, name, batch[i][j], got[name]))
+        report.compare(i, outputs, batch[i], got)
     return report

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from skewless.state.protocol import OnlineStore
-from skewless.state.replay import ReplayReport, same_value
+from skewless.state.replay import ReplayReport
 from skewless.windows.batch import compute_windows
 from skewless.windows.online import OnlineWindows
 from skewless.windows.spec import Windows
@@ -69,12 +69,5 @@ def replay_parity(windows: Windows, events: pl.DataFrame, spine: pl.DataFrame, s
             upto = min(need + 1, done + max_batch)
             online.ingest([rows[j] for j in arrival[done:upto] if pos[j] is not None])
             done = upto
-        got = online(requests[i])
-        report.rows += 1
-        for j, name in enumerate(outputs):
-            report.values += 1
-            if not same_value(batch[i][j], got[name]):
-                report.mismatches += 1
-                if len(report.examples) < 20:
-                    report.examples.append((i, name, batch[i][j], got[name]))
+        report.compare(i, outputs, batch[i], online(requests[i]))
     return report
