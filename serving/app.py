@@ -369,7 +369,7 @@ class _Endpoints:
         fl = getattr(self.app.state, "feature_log", None)
         if fl is not None:
             for i, (r, f) in enumerate(zip(inputs, feats)):
-                fl.submit(route, r, f, None if scores is None else self.served.top(scores[i]), request_id, i)
+                fl.submit(route, r, f, None if scores is None else scores[i], request_id, i)
 
     def score_out(self, score: float) -> Any:
         return score if math.isfinite(score) else non_finite(score)
@@ -530,7 +530,7 @@ def _feature_log(settings: Settings, served: ServedBundle) -> Any:
     return FeatureLog(settings.log_dir, bundle_id=served.manifest["bundle_id"], input_schema=fs.input_schema(),
                       output_schema=fs.output_schema(), sample_rate=settings.log_sample_rate,
                       max_queue=settings.log_max_queue, max_file_bytes=settings.log_max_file_bytes,
-                      max_files=settings.log_max_files)
+                      max_files=settings.log_max_files, classes=served.classes)
 
 
 def _drift_gauges(settings: Settings, served: ServedBundle) -> Any:

@@ -47,7 +47,10 @@ Record columns (``FORMAT_VERSION`` 2)::
     bundle_id   string     the served bundle's id
     inputs      struct     the validated inputs, one field per input of the feature set, typed
     features    struct     the served features, typed by the feature set's output schema
-    score       float64    null on the /v1/features routes
+    score       float64    null on the /v1/features routes; a multiclass model's: the predicted
+                           class's probability
+    probabilities list<float64>  multiclass bundles only: every class's probability, in the order
+                           of the schema metadata ``skewless.classes`` (null on /v1/features)
 
 Inputs are stored as the service validated them, which is what the per-request function computed
 from: a datetime sent with any UTC offset is the same instant in the declared zone (the text of
@@ -74,7 +77,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 __all__ = ["FeatureLog", "read_log", "read_table", "arrow_schema", "recover", "RequestIds", "FORMAT_VERSION",
            "PARQUET", "PART"]
@@ -156,8 +159,12 @@ def _arrow_type(dtype: Any) -> Any:
     raise TypeError(f"no Arrow type for {dtype!r}")
 
 
-def arrow_schema(input_schema: Mapping[str, Any], output_schema: Mapping[str, Any], *, bundle_id: str = "") -> Any:
-    """The Arrow schema of log records for a feature set's input and output schemas (name -> Field)."""
+def arrow_schema(input_schema: Mapping[str, Any], output_schema: Mapping[str, Any], *, bundle_id: str = "",
+                 classes: Sequence[str] | None = None) -> Any:
+    """The Arrow schema of log records for a feature set's input and output schemas (name -> Field);
+    ``classes`` (a multiclass model's) adds the ``probabilities`` column."""
+    import json
+
     import pyarrow as pa
 
     def struct(schema: Mapping[str, Any]) -> Any:
@@ -172,7 +179,14 @@ def arrow_schema(input_schema: Mapping[str, Any], output_schema: Mapping[str, An
         pa.field("inputs", struct(input_schema), nullable=False),
         pa.field("features", struct(output_schema), nullable=False),
         pa.field("score", pa.float64()),
-    ], metadata={"skewless.log_format": str(FORMAT_VERSION), "skewless.bundle_id": bundle_id})
+        *([pa.field("probabilities", pa.list_(pa.float64()))] if classes is not None else []),
+    ], metadata={"skewless.log_format": str(FORMAT_VERSION), "skewless.bundle_id": bundle_id,
+                 **({"skewless.classes": json.dumps(list(classes))} if classes is not None else {})})
+
+
+def _top(score: Any) -> Any:
+    """The logged ``score``: the score, or the predicted class's probability (the first maximum)."""
+    return max(score) if isinstance(score, (list, tuple)) else score
 
 
 # --------------------------------------------------------------------------- reading and recovery
@@ -390,7 +404,7 @@ class FeatureLog:
     def __init__(self, directory: str | os.PathLike, *, bundle_id: str, input_schema: Mapping[str, Any],
                  output_schema: Mapping[str, Any], sample_rate: float = 1.0, max_queue: int = 10_000,
                  max_file_bytes: int = 64 * 2**20, max_files: int | None = None, flush_interval: float = 1.0,
-                 seed: int | None = None):
+                 seed: int | None = None, classes: Sequence[str] | None = None):
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be within [0, 1], got {sample_rate!r}")
         if max_queue < 1 or max_file_bytes < 1 or (max_files is not None and max_files < 1):
@@ -401,7 +415,8 @@ class FeatureLog:
         self.bundle_id = str(bundle_id)
         self.in_names = tuple(input_schema)
         self.out_names = tuple(output_schema)
-        self.schema = arrow_schema(input_schema, output_schema, bundle_id=self.bundle_id)
+        self.schema = arrow_schema(input_schema, output_schema, bundle_id=self.bundle_id, classes=classes)
+        self.classes = None if classes is None else tuple(classes)
         self.sample_rate = float(sample_rate)
         self.max_file_bytes = int(max_file_bytes)
         self.max_files = max_files
@@ -426,8 +441,11 @@ class FeatureLog:
 
     # --- request path -----------------------------------------------------------------
     def submit(self, route: str, inputs: Mapping[str, Any], features: Mapping[str, Any],
-               score: float | None, request_id: str = "", row: int = 0) -> bool:
+               score: float | Sequence[float] | None, request_id: str = "", row: int = 0) -> bool:
         """Queue one record; never blocks. False when sampled out or dropped (queue full, closed).
+
+        ``score`` is a float, or a multiclass model's class probabilities (logged whole, and their maximum as
+        ``score``).
 
         ``inputs`` and ``features`` must not be mutated afterwards (they are encoded later, by the
         writer thread).
@@ -566,8 +584,11 @@ class FeatureLog:
             pa.array([self.bundle_id] * len(items), type=pa.string()),
             pa.StructArray.from_arrays(in_arrays, fields=list(t_in)),
             pa.StructArray.from_arrays(out_arrays, fields=list(t_out)),
-            pa.array([it[6] for it in items], type=pa.float64()),
+            pa.array([_top(it[6]) for it in items], type=pa.float64()),
         ]
+        if self.classes is not None:
+            columns.append(pa.array([None if it[6] is None else list(it[6]) for it in items],
+                                    type=pa.list_(pa.float64())))
         return pa.RecordBatch.from_arrays(columns, schema=s)
 
     def _encode(self, batch: list[tuple]) -> Any:

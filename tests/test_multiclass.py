@@ -178,3 +178,41 @@ def test_the_mlflow_signature_names_one_output_per_class(trained):
     sig = signature(bundle.transformer.input_schema(), bundle.classes)
     assert sig.outputs.input_names() == CLASSES
     assert signature(bundle.transformer.input_schema()).outputs.input_names() == ["score"]
+
+
+def test_the_feature_log_keeps_every_class_probability_and_skew_compares_them(trained, tmp_path):
+    """A multiclass service logs each row's class probabilities (and the predicted class's as ``score``); the
+    skew report compares every class bitwise and counts changed predicted classes (it crashed on the 2-D
+    scores before)."""
+    from fastapi.testclient import TestClient
+
+    from skewless.monitoring.logdata import load_log
+    from skewless.monitoring.skew import skew
+    from skewless.serving.app import create_app
+    from skewless.serving.settings import Settings
+
+    out, _, _, _ = trained
+    rows = list(_raw().select(list(penguins.inputs)).iter_rows(named=True))
+    with TestClient(create_app(Settings(bundle=out / "bundle", log_dir=tmp_path / "log"))) as c:
+        single = [c.post("/v1/predict", json=r).json() for r in rows[:15]]
+        batch = c.post("/v1/predict/batch", json={"rows": rows[15:40]}).json()["rows"]
+        assert c.post("/v1/features", json=rows[40]).status_code == 200
+    logged = load_log(tmp_path / "log").sort("time", "row")
+    served = [*single, *batch]
+    scored = logged.filter(pl.col("score").is_not_null())
+    assert scored["probabilities"].to_list() == [s["score"] for s in served]
+    assert scored["score"].to_list() == [max(s["score"]) for s in served]
+    assert logged.filter(pl.col("route") == "/v1/features")["probabilities"].to_list() == [None]
+
+    same = skew(tmp_path / "log", out / "bundle")
+    assert same.ok and same.score.rows == 40 and same.score.mismatches == 0 and not same.decision_flips
+    probs = logged["probabilities"].to_list()
+    i = next(k for k, p in enumerate(probs) if p is not None)
+    probs[i] = [float(np.nextafter(probs[i][0], 2.0)), *probs[i][1:]]  # one class one ulp off
+    j = next(k for k, p in enumerate(probs) if p is not None and k != i)
+    probs[j] = probs[j][::-1] if np.argmax(probs[j]) != np.argmax(probs[j][::-1]) else probs[j][1:] + probs[j][:1]
+    tampered = logged.with_columns(pl.Series("probabilities", probs, dtype=pl.List(pl.Float64)))
+    other = skew(tampered, out / "bundle")
+    assert not other.ok and other.score.mismatches == 2 and other.decision_flips == 1
+    assert isinstance(other.score.examples[0]["served"], list) and len(other.score.examples[0]["served"]) == 3
+    assert "predicted class changed: 1 of 40 rows" in other.summary()

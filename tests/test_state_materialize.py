@@ -292,3 +292,18 @@ def test_cli_reads_the_declared_sources_of_a_feature_sets_tables(capsys, tmp_pat
     store = SQLiteStore(tmp_path / "s.db")
     at = int(dt.datetime(2013, 7, 1, tzinfo=UTC).timestamp()) * 1_000_000
     assert [s.event_time for s in store.get_many([("weather", (o,)) for o in ("EWR", "JFK", "LGA")])] == [at] * 3
+
+
+def test_one_store_url_parser_for_every_caller(tmp_path):
+    """The service, ``skewless materialize`` and the Python API share ``skewless.state.open_store``."""
+    from skewless.state import materialize as _m
+    from skewless.state import open_store as shared
+
+    assert open_store is shared and _m.open_store is shared
+    assert shared(str(tmp_path / "bare.db")).name == f"sqlite:{tmp_path / 'bare.db'}"  # a bare path is SQLite
+    for bad, message in [("", "expected sqlite:PATH"), ("sqlite:", "expected sqlite:PATH"),
+                         ("mysql://x", "expected sqlite:PATH")]:
+        with pytest.raises(SkewlessError, match=message):
+            shared(bad)
+    with pytest.raises(SkewlessError, match="namespace is a Redis key prefix"):
+        shared(f"sqlite:{tmp_path / 'n.db'}", namespace="x:")

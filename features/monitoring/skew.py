@@ -107,7 +107,9 @@ class SkewReport:
                 lines.append(f"    request {ex['request_id']} row {ex['row']}: served {ex['served']}, "
                              f"recomputed {ex['recomputed']}")
         if self.decision_flips:
-            lines.append(f"  decisions flipped at threshold {self.threshold}: {self.decision_flips:,} of "
+            what = f"decisions flipped at threshold {self.threshold}" if self.threshold is not None else \
+                "predicted class changed"
+            lines.append(f"  {what}: {self.decision_flips:,} of "
                          f"{self.score.rows:,} rows ({self.decision_flips / max(1, self.score.rows):.2%})")
         if self.ok:
             lines.append(f"  0 mismatches: every feature of every row{' and every score' if self.score else ''} "
@@ -134,8 +136,12 @@ def mismatch_mask(served: "pl.Series", ref: "pl.Series") -> Any:
 
 def _value(v: Any) -> Any:
     """A value for the JSON report and the text summary (floats exactly, as repr)."""
+    if hasattr(v, "to_list"):  # a List value read from a polars Series is a Series
+        v = v.to_list()
     if isinstance(v, float):
         return repr(v)
+    if isinstance(v, (list, tuple)):  # a multiclass model's probabilities
+        return [_value(x) for x in v]
     if hasattr(v, "isoformat"):
         return v.isoformat()
     if hasattr(v, "total_seconds"):
@@ -162,6 +168,29 @@ def _load_reference(training: "str | os.PathLike | Bundle | CompiledFeatureSet")
     if isinstance(training, Bundle):
         return training.transformer, training, f"bundle {str(training.path)!r} ({training.manifest['bundle_id']})"
     return training, None, f"feature set {training.name!r}"
+
+
+def _class_skew(sub: "pl.DataFrame", want: Any, classes: list[str], examples: int) -> tuple[FeatureSkew, int]:
+    """The score skew of a multiclass model: a row differs when any class's probability differs (bitwise);
+    ``flips`` counts rows whose predicted class (the first maximum, as the service's label) differs."""
+    import numpy as np
+    import polars as pl
+
+    if "probabilities" not in sub.columns:
+        raise LogError("the log holds no class probabilities (a log written before they were logged): "
+                       "compare with check_score=False")
+    got = sub["probabilities"]
+    lengths = got.list.len().fill_null(0).to_numpy()
+    if (lengths != want.shape[1]).any():
+        raise LogError(f"logged rows hold {sorted(set(lengths.tolist()))} class probabilities, the reference "
+                       f"model {want.shape[1]} ({classes})")
+    got_matrix = np.asarray(got.to_list(), dtype=np.float64)
+    mask = np.zeros(sub.height, dtype=bool)
+    for k in range(want.shape[1]):
+        mask |= mismatch_mask(pl.Series(got_matrix[:, k]), pl.Series(want[:, k]))
+    want_series = pl.Series("probabilities", want.tolist(), dtype=pl.List(pl.Float64))
+    flips = int(np.count_nonzero(got_matrix.argmax(axis=1) != want.argmax(axis=1)))
+    return FeatureSkew("score", sub.height, int(mask.sum()), _examples(sub, mask, got, want_series, examples)), flips
 
 
 def skew(log: Any, bundle: "str | os.PathLike | Bundle", *,
@@ -229,13 +258,17 @@ def skew(log: Any, bundle: "str | os.PathLike | Bundle", *,
         scored = frame["score"].is_not_null().to_numpy()
         if scored.any():
             feats = recomputed.filter(pl.Series(scored))
-            want = pl.Series("score", ref_bundle.score_features(feats.drop(_INDEX)), dtype=pl.Float64)
-            got = frame["score"].filter(pl.Series(scored))
-            mask = mismatch_mask(got, want)
             sub = frame.filter(pl.Series(scored))
-            score = FeatureSkew("score", int(scored.sum()), int(mask.sum()), _examples(sub, mask, got, want, examples))
-            threshold = ref_bundle.threshold
-            if threshold is not None:
-                flips = int(np.count_nonzero((got.to_numpy() >= threshold) != (want.to_numpy() >= threshold)))
+            want_scores = np.asarray(ref_bundle.score_features(feats.drop(_INDEX)), dtype=np.float64)
+            if want_scores.ndim == 2:  # a multiclass model: every class's probability, bitwise
+                score, flips = _class_skew(sub, want_scores, ref_bundle.classes, examples)
+            else:
+                want = pl.Series("score", want_scores, dtype=pl.Float64)
+                got = sub["score"]
+                mask = mismatch_mask(got, want)
+                score = FeatureSkew("score", sub.height, int(mask.sum()), _examples(sub, mask, got, want, examples))
+                threshold = ref_bundle.threshold
+                if threshold is not None:
+                    flips = int(np.count_nonzero((got.to_numpy() >= threshold) != (want.to_numpy() >= threshold)))
     return SkewReport(bundle_id, reference, frame.height, results, score, only_served, only_reference, others,
                       flips, threshold, time.perf_counter() - started)

@@ -45,14 +45,43 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'skewless.state' has no attribute {name!r}")
 
 
-def open_store(url: str, *, timeout: float = 1.0) -> OnlineStore:
-    """The store a URL names: ``redis://...`` / ``rediss://...`` / ``unix://...`` (Redis), ``sqlite:PATH``
-    or a file path (SQLite)."""
-    text = str(url)
+def open_store(url: str, *, timeout: float = 1.0, namespace: str | None = None) -> OnlineStore:
+    """The store a URL names — the one parser of store URLs (the service, ``skewless materialize`` and the
+    Python API all use it).
+
+    Parameters
+    ----------
+    url
+        ``redis://HOST:PORT/DB`` / ``rediss://...`` / ``unix://PATH`` (Redis), ``sqlite:PATH`` or a bare file
+        path (SQLite; the file is created, its directory must exist).
+    timeout
+        Seconds a store operation may take before :class:`StoreUnavailable` (a bulk load wants more than a
+        request: ``skewless materialize`` passes 5 s).
+    namespace
+        Redis key prefix (default ``"skewless:"``); not allowed for SQLite.
+
+    Raises
+    ------
+    SkewlessError
+        An empty URL, an unknown scheme, a SQLite directory that does not exist, or a namespace for SQLite.
+    """
+    from pathlib import Path
+
+    from skewless.errors import SkewlessError
+
+    text = str(url).strip()
     if text.startswith(("redis://", "rediss://", "unix://")):
         from skewless.state.redis_store import RedisStore
 
-        return RedisStore(text, timeout=timeout)
+        return RedisStore(text, timeout=timeout, **({} if namespace is None else {"namespace": namespace}))
+    if namespace is not None:
+        raise SkewlessError(f"store {text!r}: a namespace is a Redis key prefix; SQLite has none")
+    path_text = text[len("sqlite:"):] if text.startswith("sqlite:") else text
+    if not path_text or "://" in path_text:
+        raise SkewlessError(f"store {text!r}: expected sqlite:PATH or redis://HOST:PORT/DB (or a file path)")
+    path = Path(path_text)
+    if not path.parent.is_dir():
+        raise SkewlessError(f"store {text!r}: directory {str(path.parent)!r} does not exist")
     from skewless.state.sqlite_store import SQLiteStore
 
-    return SQLiteStore(text[len("sqlite:"):] if text.startswith("sqlite:") else text, timeout=timeout)
+    return SQLiteStore(path, timeout=timeout)

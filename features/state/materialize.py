@@ -44,6 +44,7 @@ import polars as pl
 from skewless.backends.polars.dtypes import to_polars
 from skewless.dtypes import Datetime, Int64, String
 from skewless.errors import SchemaError, SkewlessError
+from skewless.state import open_store  # re-exported: materialize(store=open_store(...)) reads naturally
 from skewless.state.codec import micros
 from skewless.state.lookups import EntityTable
 from skewless.state.protocol import OnlineStore
@@ -98,24 +99,6 @@ def tables_of(obj: Any) -> dict[str, EntityTable]:
         return {t.name: t for t in items}
     raise SkewlessError(f"{type(obj).__name__} is not an EntityTable, a list of them, Lookups or a feature set "
                         "with lookups")
-
-
-def open_store(spec: str, *, timeout: float = 5.0) -> OnlineStore:
-    """The store ``spec`` names: ``sqlite:PATH`` (the file is created) or ``redis://host:port/db``
-    (also ``rediss://``, ``unix://``). A bulk load writes big batches: the default timeout is 5 s."""
-    text = str(spec)
-    if text.startswith(("redis://", "rediss://", "unix://")):
-        from skewless.state.redis_store import RedisStore
-
-        return RedisStore(text, timeout=timeout)
-    if text.startswith("sqlite:") and len(text) > len("sqlite:"):
-        from skewless.state.sqlite_store import SQLiteStore
-
-        path = Path(text[len("sqlite:"):])
-        if not path.parent.is_dir():
-            raise SkewlessError(f"store {text!r}: directory {str(path.parent)!r} does not exist")
-        return SQLiteStore(path, timeout=timeout)
-    raise SkewlessError(f"store {text!r}: expected sqlite:PATH or redis://HOST:PORT/DB")
 
 
 def _read(table: EntityTable, source: Any) -> pl.LazyFrame:
