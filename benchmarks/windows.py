@@ -104,7 +104,7 @@ def latency_part(sizes: list[int], stores: dict, requests: int = 300) -> list[li
                     online(request)
                     took.append((time.perf_counter_ns() - started) / 1000)
                 (row,) = store.get_many([(wins.entities[0].table, (1,))])
-                held = len(row.values["w"]["e"])
+                held = row.values["w"]["n"]
                 rows.append([scenario, f"{n:,}", name, f"{percentile(took, 50):,.0f}", f"{percentile(took, 99):,.0f}",
                              f"{held:,}", f"{len(encode_row(row.values)):,}"])
                 print(rows[-1], flush=True)

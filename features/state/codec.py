@@ -5,8 +5,11 @@ different entities, as they are in polars. Rows are JSON objects in which every 
 (``repr`` round-trips; ``NaN``, ``Infinity``, ``-Infinity`` and ``-0.0`` are written as such) and temporal
 values are tagged arrays: ``["dt", micros, zone]`` (zone ``null`` for naive), ``["d", days]``,
 ``["td", micros]``; a nested JSON document (the windows' per-entity state: lists and dicts of JSON scalars) is
-``["j", document]``, kept as is (one parse, no string escaping). JSON rather than pickle: a store is shared with other processes and pickle would execute
-what it reads.
+``["j", document]``, kept as is (one parse, no string escaping). ``bytes`` values (the windows' columnar event
+arrays) are ``["b", offset, length]`` into a binary tail: the row is then its JSON text, one ``\n`` (JSON
+written compactly never contains a raw newline) and the concatenated bytes, so a large binary value is
+neither escaped nor parsed, only sliced. JSON rather than pickle: a store is shared with other processes and
+pickle would execute what it reads.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def micros(value: _dt.datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _encode_value(value: Any) -> Any:
+def _encode_value(value: Any, tail: list[bytes] | None = None) -> Any:
     if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, _dt.datetime):
@@ -76,19 +79,25 @@ def _encode_value(value: Any) -> Any:
         return ["td", (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds]
     if type(value) in (list, dict):
         return ["j", value]
+    if type(value) is bytes and tail is not None:
+        offset = sum(map(len, tail))
+        tail.append(value)
+        return ["b", offset, len(value)]
     raise TypeError(f"a {type(value).__name__} value cannot be stored: {value!r}")
 
 
 def encode_row(row: Row) -> bytes:
     """``row`` as UTF-8 JSON bytes; ``TypeError`` naming a value no dtype maps to."""
+    tail: list[bytes] = []
     try:
-        out = {str(name): _encode_value(value) for name, value in row.items()}
+        out = {str(name): _encode_value(value, tail) for name, value in row.items()}
     except AttributeError:
         raise TypeError(f"a state row is a mapping of column to value, got {type(row).__name__}") from None
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=True, allow_nan=True).encode()
+    text = json.dumps(out, separators=(",", ":"), ensure_ascii=True, allow_nan=True).encode()
+    return text + b"\n" + b"".join(tail) if tail else text
 
 
-def _decode_value(value: Any) -> Any:
+def _decode_value(value: Any, tail: bytes = b"") -> Any:
     if type(value) is not list:
         return value
     tag = value[0]
@@ -103,13 +112,23 @@ def _decode_value(value: Any) -> Any:
         return _dt.timedelta(microseconds=value[1])
     if tag == "j":
         return value[1]
+    if tag == "b":
+        _, offset, length = value
+        if offset + length > len(tail):
+            raise ValueError(f"tagged bytes {value!r} reach past the row's binary tail ({len(tail)} bytes)")
+        return tail[offset:offset + length]
     raise ValueError(f"unknown tagged value {value!r} in a stored row")
 
 
 def decode_row(data: bytes | str) -> dict[str, Any]:
     """The row :func:`encode_row` wrote."""
+    tail = b""
+    if type(data) is bytes:
+        cut = data.find(b"\n")
+        if cut >= 0:
+            data, tail = data[:cut], data[cut + 1:]
     row = json.loads(data)
     for name, value in row.items():
-        if type(value) is list:  # only tagged temporal values need decoding (assigning keeps the dict's size)
-            row[name] = _decode_value(value)
+        if type(value) is list:  # only tagged values need decoding (assigning keeps the dict's size)
+            row[name] = _decode_value(value, tail)
     return row

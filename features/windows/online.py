@@ -1,11 +1,10 @@
 """The online side of windows: per-entity state in an :class:`~skewless.state.OnlineStore`, no polars.
 
-State of one entity (one row of the store table :attr:`EntityWindows.table`: a JSON document in column ``w``
-(the codec's ``["j", ...]``); the row's event time is the entity's newest event time)::
-
-    {"m": newest event time, "h": horizon,
-     "e": [[time, order, value, ...], ...],      # every event stamped at or after the horizon, by (time, order)
-     "s": {feature: partial}}                     # lifetime features: exact partials of the events before it
+State of one entity: one row of the store table :attr:`EntityWindows.table`, encoded by
+:mod:`skewless.windows.state` — a small JSON header (newest event time, horizon, events sealed so far, exact
+lifetime partials of the sealed events) and the held events as binary columns with their exact prefix sums,
+so a window's count, sum, mean, var and std are differences of two stored prefixes (O(1) in the window's
+length) and its min/max/n_unique run at C speed over a slice of the stored values.
 
 The horizon is ``newest − max_lateness − longest period`` (calendar days counted as 26 h), so the state of an
 entity holds at most the events of the last ``max_lateness + period`` plus one constant-size exact partial
@@ -39,7 +38,8 @@ from typing import Any
 from skewless.errors import SkewlessError
 from skewless.state.protocol import OnlineStore, StateRow
 from skewless.windows import exact
-from skewless.windows.spec import EntityWindows, Lifetime, Rolling, Windows
+from skewless.windows.spec import EntityWindows, Lifetime, Rolling, Windows, value_kind
+from skewless.windows.state import Column, State, decode_state, encode_state
 from skewless.windows.timing import to_micros, window_start
 
 
@@ -68,10 +68,6 @@ class IngestResult:
 
 
 # -- state -----------------------------------------------------------------------------------------------
-
-def empty_state() -> dict[str, Any]:
-    return {"m": None, "h": None, "e": [], "s": {}}
-
 
 def _same_event(a: list[Any], b: list[Any]) -> bool:
     """Bitwise equality of two stored events (NaN equal to NaN, -0.0 not equal to 0.0, True not 1)."""
@@ -144,98 +140,81 @@ def _empty_partial(agg: str, kind: str) -> Any:
     return lifetime_partial(agg, kind, ())
 
 
-_PREFIXED = frozenset(("count", "sum", "mean", "var", "std"))
+_MOMENTS = frozenset(("sum", "mean", "var", "std"))
 
 
-class _Prefix:
-    """Exact prefix sums of one value slot over a state's events, built once per request on first use.
-
-    ``n[i]`` non-null values, ``total[i]`` their exact sum (floats at scale 2**-1074), NaN/±inf counts, and
-    (lazily) ``squares[i]``, over the first ``i`` events: a window's quantities are differences, so several
-    features over one column cost one pass, whatever their windows.
-    """
-
-    __slots__ = ("kind", "n", "total", "nan", "pinf", "ninf", "scale", "_ints", "_squares")
-
-    def __init__(self, evs: Sequence[list[Any]], slot: int, kind: str):
-        from itertools import accumulate
-
-        self.kind = kind
-        values = [e[slot] for e in evs]
-        present = [0 if v is None else 1 for v in values]
-        self.n = list(accumulate(present, initial=0))
-        if kind == "float":
-            finite = [0.0 if v is None or v - v != 0.0 else v for v in values]
-            self.nan = list(accumulate((1 if v is not None and v != v else 0 for v in values), initial=0))
-            self.pinf = list(accumulate((1 if v == math.inf else 0 for v in values), initial=0))
-            self.ninf = list(accumulate((1 if v == -math.inf else 0 for v in values), initial=0))
-            # exact integers at the slot's own lowest bit (as_integer_ratio is reduced: den is that bit)
-            ratios = [x.as_integer_ratio() for x in finite]
-            top = max((den.bit_length() for _, den in ratios), default=1)
-            ints = [num << (top - den.bit_length()) for num, den in ratios]
-            self.scale = 1 - top
-        else:
-            ints = [0 if v is None else int(v) for v in values]
-            self.nan = self.pinf = self.ninf = None
-            self.scale = 0
-        self._ints = ints
-        self.total = list(accumulate(ints, initial=0))
-        self._squares = None
-
-    @property
-    def squares(self) -> list[int]:
-        if self._squares is None:
-            from itertools import accumulate
-
-            self._squares = list(accumulate((v * v for v in self._ints), initial=0))
-        return self._squares
-
-    def aggregate(self, agg: str, lo: int, hi: int, ddof: int) -> Any:
-        n = self.n[hi] - self.n[lo]
-        if agg == "count":
-            return n
-        total = self.total[hi] - self.total[lo]
-        if self.kind != "float":
+def _window(agg: str, kind: str, col: Column, lo: int, hi: int, ddof: int) -> Any:
+    """The canonical ``agg`` of held events ``[lo, hi)`` from the column's prefix sums (or its values)."""
+    if agg == "len":
+        return hi - lo
+    if kind == "other":
+        return exact.aggregate(agg, kind, col.window_values(lo, hi), ddof)
+    if agg == "count":
+        return col.present(hi) - col.present(lo)
+    if agg in _MOMENTS:
+        n = col.present(hi) - col.present(lo)
+        total = col.total(hi) - col.total(lo)
+        if kind != "float":
             if agg == "sum":
                 return exact.wrap_int64(total) if n else None
             if agg == "mean":
                 return exact.mean(total, 0, n)
-            sq = self.squares[hi] - self.squares[lo]
+            sq = col.square(hi) - col.square(lo)
             return (exact.var if agg == "var" else exact.std)(total, sq, 0, n, ddof)
-        nan, pinf, ninf = (self.nan[hi] - self.nan[lo], self.pinf[hi] - self.pinf[lo], self.ninf[hi] - self.ninf[lo])
+        (nan1, pinf1, ninf1), (nan0, pinf0, ninf0) = col.specials(hi), col.specials(lo)
+        nan, pinf, ninf = nan1 - nan0, pinf1 - pinf0, ninf1 - ninf0
         if agg == "sum":
-            return exact.float_sum(total, self.scale, n, nan, pinf, ninf)
+            return exact.float_sum(total, col.scale, n, nan, pinf, ninf)
         if agg == "mean":
-            return exact.mean(total, self.scale, n, nan, pinf, ninf)
-        sq = self.squares[hi] - self.squares[lo]
-        return (exact.var if agg == "var" else exact.std)(total, sq, self.scale, n, ddof, nan + pinf + ninf)
-
-    def sum_partial(self, hi: int) -> list[int]:
-        """The lifetime ``sum`` partial of the first ``hi`` events (floats at the partials' scale 2**-1074)."""
-        if self.kind != "float":
-            return [self.total[hi], self.n[hi]]
-        return [self.total[hi] << (self.scale - exact.FLOAT_SCALE), self.n[hi], self.nan[hi], self.pinf[hi],
-                self.ninf[hi]]
+            return exact.mean(total, col.scale, n, nan, pinf, ninf)
+        sq = col.square(hi) - col.square(lo)
+        return (exact.var if agg == "var" else exact.std)(total, sq, col.scale, n, ddof, nan + pinf + ninf)
+    if agg == "first":
+        return col.value(lo) if hi > lo else None
+    if agg == "last":
+        return col.value(hi - 1) if hi > lo else None
+    # min, max, n_unique: at C speed over the window's values when no null or NaN is among them
+    plain = (hi > lo and col.present(hi) - col.present(lo) == hi - lo
+             and col.specials(hi)[0] == col.specials(lo)[0])
+    if not plain:
+        return exact.aggregate(agg, kind, col.window_values(lo, hi), ddof)
+    values = col.values[lo:hi]
+    if agg == "n_unique":
+        return len(set(values))  # no NaN, no null: -0.0 == 0.0 and 0 == False as exact.n_unique counts them
+    best = min(values) if agg == "min" else max(values)
+    if kind == "bool":
+        return bool(best)
+    if kind == "float" and best == 0.0:  # the sign of a zero: -0.0 before +0.0, whatever their order
+        if not col.negzero:
+            return 0.0
+        return (exact.float_min if agg == "min" else exact.float_max)(values.tolist())
+    return best
 
 
 class _Plan:
-    """What the online side needs of one entity key's windows (indices into an event's stored values)."""
+    """What the online side needs of one entity key's windows (value slots, kinds, prefix sums kept)."""
 
     def __init__(self, windows: Windows, ent: EntityWindows):
         self.ent = ent
-        self.slot = {v: 2 + i for i, v in enumerate(ent.values)}
-        self.features = [(name, windows.features[name], self.slot[windows.value_name(name)],
+        schema = windows.values.output_schema()
+        self.kinds = [value_kind(schema[v].dtype) for v in ent.values]
+        slot = {v: i for i, v in enumerate(ent.values)}
+        self.features = [(name, windows.features[name], slot[windows.value_name(name)],
                           windows.value_kind(name)) for name in ent.features]
-        self.lifetime = [(name, w.agg, slot, kind) for name, w, slot, kind in self.features
+        self.lifetime = [(name, w.agg, 2 + j, kind) for name, w, j, kind in self.features
                          if isinstance(w.window, Lifetime)]
+        self.squared = frozenset(j for _, w, j, _ in self.features if w.agg in ("var", "std"))
         self.keep_us = windows.source.lateness_us + ent.bound_us
+        self.empty = decode_state(encode_state(None, None, 0, {}, [], self.kinds, self.squared))
 
-    def add(self, state: dict[str, Any] | None, events: Sequence[list[Any]], key: tuple) -> tuple[dict, int]:
-        """``state`` with ``events`` ([time, order, values...]) added; returns (new state, duplicates)."""
-        state = empty_state() if state is None else {**state, "e": list(state["e"]), "s": dict(state["s"])}
-        held = {e[1]: e for e in state["e"]}
+    def add(self, state: State | None, events: Sequence[list[Any]], key: tuple) -> tuple[dict | None, int]:
+        """The store row of ``state`` with ``events`` ([time, order, values...]) added (``None``: unchanged),
+        and the number of duplicates."""
+        if state is None:
+            state = self.empty
+        held = {e[1]: e for e in state.events()}
         dupes = 0
-        newest = state["m"]
+        newest = state.newest
         for ev in events:
             have = held.get(ev[1])
             if have is not None:
@@ -244,71 +223,78 @@ class _Plan:
                                         f"ingested with other contents ({have!r}, now {ev!r})")
                 dupes += 1
                 continue
-            if state["h"] is not None and ev[0] < state["h"]:
+            if state.horizon is not None and ev[0] < state.horizon:
                 raise LateEvent(f"table {self.ent.table!r} key {key!r}: event {ev[1]} at {ev[0]} us is older than "
-                                f"the state horizon {state['h']} us (newest event - max_lateness - longest "
+                                f"the state horizon {state.horizon} us (newest event - max_lateness - longest "
                                 "period); it can no longer be applied exactly")
             held[ev[1]] = ev
             newest = ev[0] if newest is None else max(newest, ev[0])
+        if dupes == len(events):
+            return None, dupes
         evs = sorted(held.values(), key=lambda e: (e[0], e[1]))
         horizon = newest - self.keep_us
-        if state["h"] is not None:
-            horizon = max(horizon, state["h"])
+        if state.horizon is not None:
+            horizon = max(horizon, state.horizon)
         cut = bisect.bisect_left([e[0] for e in evs], horizon)
         sealed, evs = evs[:cut], evs[cut:]
+        partials = dict(state.partials)
         for name, agg, slot, kind in self.lifetime:
-            part = state["s"].get(name)
+            part = partials.get(name)
             if part is None:
                 part = _empty_partial(agg, kind)
             if sealed:
                 part = merge_partials(agg, kind, part, lifetime_partial(agg, kind, (e[slot] for e in sealed)))
-            state["s"][name] = part
-        state.update(m=newest, h=horizon, e=evs)
-        return state, dupes
+            partials[name] = part
+        return encode_state(newest, horizon, state.sealed + len(sealed), partials, evs, self.kinds,
+                            self.squared), dupes
 
-    def evaluate(self, state: dict[str, Any] | None, t: int, order: int | None, zone: str | None,
+    def evaluate(self, state: State | None, t: int, order: int | None, zone: str | None,
                  key: tuple, out: dict[str, Any]) -> None:
-        evs = state["e"] if state is not None else []
-        times = [e[0] for e in evs]
-        positions = [(e[0], e[1]) for e in evs] if order is not None else None
-        horizon = state["h"] if state is not None else None
-        prefixes: dict[int, _Prefix] = {}
-        for name, w, slot, kind in self.features:
+        if state is None:
+            state = self.empty
+        times = state.times
+        if order is None:
+            hi_open = bisect.bisect_left(times, t)
+            hi_closed = bisect.bisect_right(times, t, hi_open)
+        else:  # at an event: (time, order) positions; ties of time ordered by the order column
+            a = bisect.bisect_left(times, t)
+            b = bisect.bisect_right(times, t, a)
+            hi_open = bisect.bisect_left(state.orders, order, a, b)
+            hi_closed = bisect.bisect_right(state.orders, order, a, b)
+        horizon = state.horizon
+        columns = state.columns
+        los: dict[tuple, int] = {}  # window start and lower bound -> first event in the window
+        for name, w, j, kind in self.features:
             win = w.window
-            upper_closed = win.closed in ("right", "both")
-            if order is None:
-                hi = (bisect.bisect_right if upper_closed else bisect.bisect_left)(times, t)
-            else:
-                hi = (bisect.bisect_right if upper_closed else bisect.bisect_left)(positions, (t, order))
+            hi = hi_closed if win.closed in ("right", "both") else hi_open
             if isinstance(win, Rolling):
-                start = window_start(t, win.period.days, win.period.micros, zone)
-                if horizon is not None and start < horizon:
-                    raise RequestBeforeHorizon(f"feature {name!r}: the window of the request at {t} us starts at "
-                                               f"{start} us, before the state horizon {horizon} us of "
-                                               f"{self.ent.table!r} key {key!r}")
-                lo = (bisect.bisect_left if win.closed in ("left", "both") else bisect.bisect_right)(times, start)
-                if w.agg in _PREFIXED and kind != "other":
-                    prefix = prefixes.get(slot)
-                    if prefix is None:
-                        prefix = prefixes[slot] = _Prefix(evs, slot, kind)
-                    out[name] = prefix.aggregate(w.agg, lo, max(lo, hi), w.ddof)
-                else:
-                    out[name] = exact.aggregate(w.agg, kind, [e[slot] for e in evs[lo:hi]], w.ddof)
+                lower = win.closed in ("left", "both")
+                lo = los.get((win.period.days, win.period.micros, lower))
+                if lo is None:
+                    start = window_start(t, win.period.days, win.period.micros, zone)
+                    if horizon is not None and start < horizon:
+                        raise RequestBeforeHorizon(f"feature {name!r}: the window of the request at {t} us starts "
+                                                   f"at {start} us, before the state horizon {horizon} us of "
+                                                   f"{self.ent.table!r} key {key!r}")
+                    lo = los[win.period.days, win.period.micros, lower] = (bisect.bisect_left if lower else bisect.bisect_right)(times, start)
+                out[name] = _window(w.agg, kind, columns[j], lo, max(lo, hi), w.ddof)
+                continue
+            if horizon is not None and t < horizon:
+                raise RequestBeforeHorizon(f"feature {name!r}: the request at {t} us is before the state "
+                                           f"horizon {horizon} us of {self.ent.table!r} key {key!r}")
+            col = columns[j]
+            if w.agg == "count":
+                part = col.present(hi)
+            elif w.agg == "sum" and kind == "float":
+                part = [col.total(hi) << (col.scale - exact.FLOAT_SCALE), col.present(hi), *col.specials(hi)]
+            elif w.agg == "sum":
+                part = [col.total(hi), col.present(hi)]
             else:
-                if horizon is not None and t < horizon:
-                    raise RequestBeforeHorizon(f"feature {name!r}: the request at {t} us is before the state "
-                                               f"horizon {horizon} us of {self.ent.table!r} key {key!r}")
-                if w.agg in ("sum", "count") and kind != "other":
-                    prefix = prefixes.get(slot)
-                    if prefix is None:
-                        prefix = prefixes[slot] = _Prefix(evs, slot, kind)
-                    part = prefix.n[hi] if w.agg == "count" else prefix.sum_partial(hi)
-                else:
-                    part = lifetime_partial(w.agg, kind, (e[slot] for e in evs[:hi]))
-                sealed = state["s"].get(name) if state is not None else None
-                if sealed is not None:
-                    part = merge_partials(w.agg, kind, sealed, part)
-                out[name] = finish_partial(w.agg, kind, part)
+                part = lifetime_partial(w.agg, kind, col.window_values(0, hi))
+            sealed = state.partials.get(name)
+            if sealed is not None:
+                part = merge_partials(w.agg, kind, sealed, part)
+            out[name] = finish_partial(w.agg, kind, part)
 
 
 class OnlineWindows:
@@ -366,12 +352,10 @@ class OnlineWindows:
             counted: dict[tuple, int] = {}
 
             def change(key: tuple, current: StateRow | None, plan=plan, groups=groups, counted=counted):
-                state = None if current is None else current.values["w"]
+                state = None if current is None else decode_state(current.values)
                 new, d = plan.add(state, groups[key], key)
                 counted[key] = d
-                if state is not None and new == state:
-                    return None
-                return new["m"], {"w": new}
+                return None if new is None else (new["w"]["m"], new)
 
             self.store.update(plan.ent.table, list(groups), change)
             dupes += sum(counted.values())
@@ -397,8 +381,7 @@ class OnlineWindows:
         t = to_micros(at, self._zone)
         states = self.store.get_many([(plan.ent.table, key) for plan, key in asked])
         for (plan, key), row in zip(asked, states):
-            state = None if row is None else row.values["w"]
-            plan.evaluate(state, t, order, self._zone, key, out)
+            plan.evaluate(None if row is None else decode_state(row.values), t, order, self._zone, key, out)
         return {name: out[name] for name in self.windows.features}
 
     # -- bulk ------------------------------------------------------------------------------------------
@@ -408,8 +391,8 @@ class OnlineWindows:
         for plan, groups in zip(self._plans, self.prepare(events)):
             rows = []
             for key, evs in groups.items():
-                state, _ = plan.add(None, evs, key)
-                rows.append((key, state["m"], {"w": state}))
+                row, _ = plan.add(None, evs, key)
+                rows.append((key, row["w"]["m"], row))
             out.append((plan.ent.table, rows))
         return out
 

@@ -1,0 +1,225 @@
+"""The per-entity window state and its columnar encoding (pure Python, no polars).
+
+One entity's state is one store row of two columns::
+
+    "w": {"m": newest event time, "h": horizon, "c": events sealed so far, "n": events held,
+          "s": {feature: exact lifetime partial of the sealed events},
+          "k": [column header, ...]}                     # one per value slot, see below
+    "b": bytes                                           # the held events, column after column
+
+The held events (every event stamped at or after the horizon), sorted by (time, order), are stored as
+columns in ``"b"`` (the codec's binary tail: sliced, never parsed): times and orders (int64), then per value
+slot its values (float64 or int64; strings stay in the JSON header) and the **exact prefix sums** that make a
+window's sum, mean, var and std two reads whatever its length:
+
+* ``P[i]`` — the exact sum of the slot's first ``i`` finite non-null values as an integer at the slot's own
+  lowest bit ``2**scale`` (every finite double is an integer multiple of it; int values at scale 0), stored
+  as fixed-width little-endian two's-complement integers (the width fits the largest ``|P[i]|``);
+* ``Q[i]`` — the exact sum of their squares at ``4**scale`` (only for a slot that a var/std feature reads);
+* ``N[i]`` — non-null values so far, only when the slot has nulls (else ``N[i] = i``); a null mask too;
+* ``S[i]`` — NaN, +inf and -inf counts so far, only when the slot has a non-finite value; and a flag
+  saying whether any value is ``-0.0`` (a window's min/max of zero then looks at the zeros' signs).
+
+A window ``[lo, hi)`` of held events then has the exact ``Σx = (P[hi] − P[lo])·2**scale``,
+``Σx² = (Q[hi] − Q[lo])·4**scale`` and ``n = N[hi] − N[lo]``, which :mod:`skewless.windows.exact` rounds once —
+the same exact quantities the batch side gets from its own prefix differences.
+
+Bound: ``16 + Σ_slots (8 + W_P + W_Q)`` bytes per held event (plus a null byte and 8 for ``N`` when the
+slot has nulls, 24 for ``S`` when it has non-finite values) and a header of a few hundred bytes; ``W_P`` is
+about ``(bits of the value range + log2(events)) / 8`` — 9-10 bytes for cents below 10^4 — and ``W_Q`` twice
+that. The held events are those of the last ``max_lateness + longest period``.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from itertools import accumulate
+from typing import Any
+
+#: Stored values per slot kind (``bool`` and ``int`` as int64, ``float`` as float64; ``other`` in the header).
+_TYPECODE = {"float": "d", "int": "q", "bool": "q"}
+
+
+def _width(values: list[int]) -> int:
+    """Bytes of the two's-complement integer that holds every value of ``values``."""
+    top = max((v.bit_length() if v >= 0 else (-v - 1).bit_length() for v in values), default=0)
+    return top // 8 + 1
+
+
+def _ints_bytes(values: list[int], width: int) -> bytes:
+    return b"".join(v.to_bytes(width, "little", signed=True) for v in values)
+
+
+class Column:
+    """One value slot of the held events: values, null mask and exact prefix sums (see the module docstring).
+
+    Indices are positions among the held events; ``[lo, hi)`` is a window.
+    """
+
+    __slots__ = ("kind", "values", "mask", "counts", "special", "scale", "sums", "width", "squares", "width2", "nulls",
+                 "negzero")
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.mask = self.counts = self.special = self.sums = self.squares = None
+        self.scale = self.width = self.width2 = 0
+        self.nulls = self.negzero = False
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def value(self, i: int) -> Any:
+        """The value of held event ``i`` (``None`` for null; ``bool`` for a Boolean slot)."""
+        if self.mask is not None and not self.mask[i]:
+            return None
+        v = self.values[i]
+        return bool(v) if self.kind == "bool" else v
+
+    def present(self, i: int) -> int:
+        """Non-null values among the first ``i`` held events."""
+        return i if self.counts is None else self.counts[i]
+
+    def total(self, i: int) -> int:
+        """``P[i]``: the exact sum of the first ``i`` values at ``2**scale``."""
+        w = self.width
+        return int.from_bytes(self.sums[i * w:(i + 1) * w], "little", signed=True)
+
+    def square(self, i: int) -> int:
+        """``Q[i]``: the exact sum of the first ``i`` squares at ``4**scale``."""
+        w = self.width2
+        return int.from_bytes(self.squares[i * w:(i + 1) * w], "little", signed=True)
+
+    def specials(self, i: int) -> tuple[int, int, int]:
+        """NaN, +inf and -inf counts among the first ``i`` values."""
+        if self.special is None:
+            return 0, 0, 0
+        s = self.special
+        return s[3 * i], s[3 * i + 1], s[3 * i + 2]
+
+    def window_values(self, lo: int, hi: int) -> list[Any]:
+        """The values of ``[lo, hi)``, nulls included."""
+        if self.kind == "other":
+            return self.values[lo:hi]
+        if self.mask is None:
+            values = self.values[lo:hi].tolist()
+            return [bool(v) for v in values] if self.kind == "bool" else values
+        return [self.value(i) for i in range(lo, hi)]
+
+
+class State:
+    """An entity's decoded state: meta data, held events as :class:`Column` s."""
+
+    __slots__ = ("newest", "horizon", "sealed", "partials", "n", "times", "orders", "columns")
+
+    def __init__(self, newest: int | None, horizon: int | None, sealed: int, partials: dict[str, Any], n: int,
+                 times: array, orders: array, columns: list[Column]):
+        self.newest = newest
+        self.horizon = horizon
+        self.sealed = sealed
+        self.partials = partials
+        self.n = n
+        self.times = times
+        self.orders = orders
+        self.columns = columns
+
+    def events(self) -> list[list[Any]]:
+        """The held events as ``[time, order, value, ...]`` lists, in (time, order) order."""
+        cols = [c.window_values(0, self.n) for c in self.columns]
+        return [[t, o, *vals] for t, o, *vals in zip(self.times.tolist(), self.orders.tolist(), *cols)]
+
+
+def decode_state(row: dict[str, Any]) -> State:
+    """The :class:`State` stored in ``row`` (a store row's values)."""
+    head = row["w"]
+    if "k" not in head:
+        raise ValueError("a windows state of the earlier nested-JSON encoding (before the columnar one): "
+                         "build the table again with OnlineWindows.materialize")
+    n = head["n"]
+    blob = memoryview(row["b"])
+    times = array("q")
+    times.frombytes(blob[:8 * n])
+    orders = array("q")
+    orders.frombytes(blob[8 * n:16 * n])
+    at = 16 * n
+    columns = []
+    for spec in head["k"]:
+        col = Column(spec[0])
+        if col.kind == "other":
+            col.values = spec[1]
+            col.mask = [v is not None for v in spec[1]]
+            columns.append(col)
+            continue
+        _, col.scale, col.width, col.width2, nulls, special, col.negzero = spec
+        col.values = array(_TYPECODE[col.kind])
+        col.values.frombytes(blob[at:at + 8 * n])
+        at += 8 * n
+        if nulls:
+            col.nulls = True
+            col.mask = blob[at:at + n]
+            at += n
+            col.counts = array("q")
+            col.counts.frombytes(blob[at:at + 8 * (n + 1)])
+            at += 8 * (n + 1)
+        if special:
+            col.special = array("q")
+            col.special.frombytes(blob[at:at + 24 * (n + 1)])
+            at += 24 * (n + 1)
+        col.sums = blob[at:at + col.width * (n + 1)]
+        at += col.width * (n + 1)
+        if col.width2:
+            col.squares = blob[at:at + col.width2 * (n + 1)]
+            at += col.width2 * (n + 1)
+        columns.append(col)
+    return State(head["m"], head["h"], head.get("c", 0), head["s"], n, times, orders, columns)
+
+
+def encode_state(newest: int | None, horizon: int | None, sealed: int, partials: dict[str, Any],
+                 events: list[list[Any]], kinds: list[str], squared: Any) -> dict[str, Any]:
+    """The store row of a state holding ``events`` ([time, order, value...], sorted by (time, order)).
+
+    ``kinds`` are the value slots' kinds; ``squared`` the slot indices (0-based) whose squares are kept.
+    """
+    n = len(events)
+    parts = [array("q", [e[0] for e in events]).tobytes(), array("q", [e[1] for e in events]).tobytes()]
+    specs: list[Any] = []
+    for j, kind in enumerate(kinds):
+        values = [e[2 + j] for e in events]
+        if kind == "other":
+            specs.append(["other", values])
+            continue
+        nulls = any(v is None for v in values)
+        if kind == "float":
+            parts.append(array("d", [0.0 if v is None else v for v in values]).tobytes())
+            finite = [0.0 if v is None or v - v != 0.0 else v for v in values]
+            ratios = [x.as_integer_ratio() for x in finite]
+            top = max((den.bit_length() for _, den in ratios), default=1)
+            ints = [num << (top - den.bit_length()) for num, den in ratios]
+            scale = 1 - top
+            special = any(v is not None and v - v != 0.0 for v in values)
+            negzero = any(v == 0.0 and math.copysign(1.0, v) < 0 for v in values if v is not None)
+        else:
+            ints = [0 if v is None else int(v) for v in values]
+            parts.append(array("q", ints).tobytes())
+            scale = 0
+            special = negzero = False
+        if nulls:
+            parts.append(bytes(0 if v is None else 1 for v in values))
+            parts.append(array("q", accumulate((v is not None for v in values), initial=0)).tobytes())
+        if special:
+            counts = [0, 0, 0]
+            flat = [0, 0, 0]
+            for v in values:
+                if v is not None and v - v != 0.0:
+                    counts[0 if v != v else 1 if v > 0 else 2] += 1
+                flat += counts
+            parts.append(array("q", flat).tobytes())
+        sums = list(accumulate(ints, initial=0))
+        width = _width(sums)
+        parts.append(_ints_bytes(sums, width))
+        width2 = 0
+        if j in squared:
+            squares = list(accumulate((v * v for v in ints), initial=0))
+            width2 = _width(squares)
+            parts.append(_ints_bytes(squares, width2))
+        specs.append([kind, scale, width, width2, nulls, special, negzero])
+    head = {"m": newest, "h": horizon, "c": sealed, "n": n, "s": partials, "k": specs}
+    return {"w": head, "b": b"".join(parts)}
