@@ -22,7 +22,8 @@ from skewless.runtime.tz import get_zone
 from skewless.state import RedisStore, SQLiteStore
 from skewless.state.replay import same_value
 from skewless.windows import (
-    EventConflict, EventSource, InvalidEvent, LateEvent, OnlineWindows, RequestBeforeHorizon, Windows, col,
+    ConcurrentIngest, EventConflict, EventSource, InvalidEvent, LateEvent, OnlineWindows, RequestBeforeHorizon,
+    Windows, col,
 )
 from skewless.windows.batch import compute_windows
 from skewless.windows.replay import replay_parity
@@ -634,3 +635,62 @@ def test_min_max_order_minus_zero_before_zero_whatever_the_event_order(new_store
     (got,) = both(wins, [{**e, "d": 1} for e in events], [ev(None, T0 + H / 2, d=1)], new_store)
     assert same_value(got["lo"], -0.0) and same_value(got["hi"], 0.0) and same_value(got["cum_lo"], -0.0)
     assert got["names"] == 3
+
+
+# -- materialize while ingesting -------------------------------------------------------------------------------
+
+def _loading_with(store, during):
+    """``store.load`` calls ``during()`` after the first batch of a load has been written (batch_size=1)."""
+    real = store.load
+
+    def load(table, rows, **kw):
+        def gen():
+            for i, row in enumerate(rows):
+                if i == 1:
+                    during()
+                yield row
+        return real(table, gen(), **{**kw, "batch_size": 1})
+
+    store.load = load
+
+
+def test_materialize_merges_events_ingested_while_it_loads(new_store):
+    history = [ev(i, T0 + i * 10 * dt.timedelta(minutes=1), k=k, x=float(i), d=i) for i, k in
+               enumerate("ababab")]
+    live = [ev(100, T0 + H, k="a", x=0.5), ev(101, T0 + H, k="b", x=1.5), ev(102, T0 + H, k="c", x=2.5),
+            history[4]]  # a duplicate of a history event: a no-op
+    feats = {"s": rolling(col("x").sum(), "2h", "left").over("k"),
+             "c": col("x").cum_count().over("k", order_by="t", closed="left")}
+    wins = Windows(source(lateness=H), feats, requests_at="times")
+    store, reference = new_store(), new_store()
+    online = OnlineWindows(wins, store)
+    # "a" is loaded before the ingest (the ingest updates the loaded row), "b" after it (the load merges the
+    # row the ingest created in the version being loaded), "c" has no history (the ingest's row stays)
+    _loading_with(store, lambda: online.ingest(live))
+    online.materialize(history)
+    OnlineWindows(wins, reference).ingest(history + live)
+    table = wins.entities[0].table
+    keys = [(table, (k,)) for k in "abc"]
+    assert [r.values for r in store.get_many(keys)] == [r.values for r in reference.get_many(keys)]
+    req = ev(None, T0 + 2 * H)
+    for k in "abc":
+        assert online({**req, "k": k}) == OnlineWindows(wins, reference)({**req, "k": k})
+
+
+def test_materialize_refuses_what_it_cannot_merge_exactly_and_switches_nothing(new_store):
+    feats = {"c": col("x").cum_count().over("k", order_by="t", closed="left")}
+    wins = Windows(source(lateness=dt.timedelta(0)), {**feats, "r": rolling(col("x").sum(), "1h", "left").over("k")},
+                   requests_at="times")
+    store = new_store()
+    online = OnlineWindows(wins, store)
+    online.ingest([ev(1, T0, k="z", x=1.0)])
+    table = wins.entities[0].table
+    before = store.version(table)
+    history = [ev(i, T0 + i * H, k=k, x=1.0) for i, k in enumerate("ab", start=10)]
+    # the ingest during the load reaches back further than the state keeps: it seals events into its own
+    # lifetime partial, which may overlap the history's (an event cannot be recognised once sealed)
+    _loading_with(store, lambda: online.ingest([ev(50 + i, T0 + i * H, k="b", x=1.0) for i in range(5)]))
+    with pytest.raises(ConcurrentIngest, match="materialize again"):
+        online.materialize(history)
+    assert store.version(table) == before
+    assert online(ev(None, T0 + 5 * H, k="z")) == {"c": 1, "r": None}

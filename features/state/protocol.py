@@ -25,6 +25,10 @@ Rules every store follows (the conformance suite checks each on every store)
 * :meth:`OnlineStore.load` writes a new version of a table and switches to it atomically; readers see the
   old version until the switch and the new one after it, never a mix. Writes arriving during a load go to
   the live version and to the version being loaded, so the switch loses none of them.
+* A load given ``merge=`` combines each loaded row with a row that a write or update put into the version
+  being loaded before the load reached that key (``merge(key, that row, (event time, loaded row))``), in
+  one atomic step, instead of the event-time rule: the windows' bulk build so keeps events ingested while
+  it ran.
 * :meth:`OnlineStore.update` reads, changes and writes the rows of some keys as one atomic step against
   every other writer (the windows' per-entity state is updated so: two ingesters never lose an event); the
   change is applied to the live version and, during a load, to the version being loaded.
@@ -102,10 +106,14 @@ class OnlineStore(Protocol):
         """The state of each ``(table, key)`` (``None`` when absent), in order, in one round trip."""
 
     def load(self, table: str, rows: Iterable[tuple[Key, int, Row]], *, batch_size: int = 10_000,
-             progress: Any = None) -> LoadResult:
+             progress: Any = None, merge: Any = None) -> LoadResult:
         """Replace ``table`` by ``rows`` atomically: write a new version, then switch to it.
 
         ``progress``, when given, is called with the number of rows written so far after each batch.
+        ``merge``, when given, is called as ``merge(key, existing StateRow, (event_time, row))`` for a loaded
+        row whose key already has a row in the version being loaded (written there by a concurrent write or
+        update during the load) and returns the ``(event_time, row)`` to store; when it raises, the load is
+        abandoned (nothing switched).
         """
 
     def update(self, table: str, keys: Sequence[Key],

@@ -153,6 +153,32 @@ redis.call('HSET', meta, 'live', ARGV[3])
 redis.call('HDEL', meta, 'pending')
 return old
 """
+# load(merge=...): read the rows of some keys in the version being loaded, then write the merged batch only if
+# none of them changed since (else the client reads again). ARGV: ns, tbl, version, keys... / then per row:
+# key, expected row ('' = absent), event time, row.
+_READ_VERSION = """
+local ns, tbl, version = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('HGET', ns .. 'meta:' .. tbl, 'pending') ~= version then return redis.error_reply('SKEWLESS_LOAD_REPLACED') end
+local out = {}
+for i = 4, #ARGV do
+  local v = redis.call('HMGET', ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i], 't', 'r')
+  out[#out + 1] = v[1] or ''
+  out[#out + 1] = v[2] or ''
+end
+return out
+"""
+_LOAD_COMPARE_AND_SET = """
+local ns, tbl, version = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('HGET', ns .. 'meta:' .. tbl, 'pending') ~= version then return redis.error_reply('SKEWLESS_LOAD_REPLACED') end
+local prefix = ns .. 'row:' .. tbl .. ':' .. version .. ':'
+for i = 4, #ARGV, 4 do
+  if (redis.call('HGET', prefix .. ARGV[i], 'r') or '') ~= ARGV[i + 1] then return 0 end
+end
+for i = 4, #ARGV, 4 do
+  redis.call('HSET', prefix .. ARGV[i], 't', ARGV[i + 2], 'r', ARGV[i + 3])
+end
+return 1
+"""
 _ABANDON = """
 local meta = ARGV[1] .. 'meta:' .. ARGV[2]
 if redis.call('HGET', meta, 'pending') == ARGV[3] then redis.call('HDEL', meta, 'pending') return 1 end
@@ -188,7 +214,8 @@ class RedisStore:
         self._scripts = {name: self._client.register_script(src) for name, src in
                          (("write", _WRITE), ("get", _GET), ("start", _START), ("switch", _SWITCH),
                           ("abandon", _ABANDON), ("read_for_update", _READ_FOR_UPDATE),
-                          ("compare_and_set", _COMPARE_AND_SET))}
+                          ("compare_and_set", _COMPARE_AND_SET), ("read_version", _READ_VERSION),
+                          ("load_compare_and_set", _LOAD_COMPARE_AND_SET))}
         self._get_sha = self._scripts["get"].sha
         self._local = threading.local()  # each thread's read connection
         self._readers: list[Any] = []
@@ -280,7 +307,8 @@ class RedisStore:
                 for i in range(0, len(flat), 2)]
 
     def load(self, table: str, rows: Iterable[tuple[Key, int, Row]], *, batch_size: int = 10_000,
-             progress: Callable[[int], Any] | None = None) -> LoadResult:
+             progress: Callable[[int], Any] | None = None,
+             merge: Callable[[Key, StateRow, tuple[int, Row]], tuple[int, Row]] | None = None) -> LoadResult:
         check_table(table)
         stale, new = self._call(f"start of a load of {table!r}", "start", [self.namespace, table])
         if stale is not None:  # a load that never finished (its process died): its rows are garbage
@@ -288,20 +316,34 @@ class RedisStore:
         version = str(new)
         written = 0
         try:
-            args: list[Any] = [self.namespace, table, version]
-            for key, ts, row in rows:
-                args += (encode_key(table, key), check_event_time(ts, table, key), encode_row(row))
-                if len(args) >= 3 + 3 * batch_size:
-                    self._call(f"load of {table!r}", "write", args)
-                    written += (len(args) - 3) // 3
-                    args = args[:3]
+            if merge is not None:
+                batch: list[tuple[Key, int, Row]] = []
+                for item in rows:
+                    batch.append(item)
+                    if len(batch) >= batch_size:
+                        written += self._load_merged(table, version, batch, merge)
+                        batch = []
+                        if progress is not None:
+                            progress(written)
+                if batch or written == 0:
+                    written += self._load_merged(table, version, batch, merge)
                     if progress is not None:
                         progress(written)
-            if len(args) > 3 or written == 0:
-                self._call(f"load of {table!r}", "write", args)
-                written += (len(args) - 3) // 3
-                if progress is not None:
-                    progress(written)
+            else:
+                args: list[Any] = [self.namespace, table, version]
+                for key, ts, row in rows:
+                    args += (encode_key(table, key), check_event_time(ts, table, key), encode_row(row))
+                    if len(args) >= 3 + 3 * batch_size:
+                        self._call(f"load of {table!r}", "write", args)
+                        written += (len(args) - 3) // 3
+                        args = args[:3]
+                        if progress is not None:
+                            progress(written)
+                if len(args) > 3 or written == 0:
+                    self._call(f"load of {table!r}", "write", args)
+                    written += (len(args) - 3) // 3
+                    if progress is not None:
+                        progress(written)
             old = self._call(f"switch of {table!r} to version {version}", "switch",
                              [self.namespace, table, version])
         except BaseException:
@@ -314,6 +356,28 @@ class RedisStore:
         if old is not None:
             self._drop_version(table, old.decode())
         return LoadResult(table, int(version), written)
+
+    def _load_merged(self, table: str, version: str, batch: list[tuple[Key, int, Row]],
+                     merge: Callable[[Key, StateRow, tuple[int, Row]], tuple[int, Row]]) -> int:
+        """One batch of a load with ``merge``: read the batch's rows in the version being loaded, merge, and
+        write only if none changed since the read (else read again)."""
+        encoded = [(key, encode_key(table, key), check_event_time(ts, table, key), row) for key, ts, row in batch]
+        if not encoded:
+            return 0
+        for _ in range(_UPDATE_ATTEMPTS):
+            flat = self._call(f"load of {table!r}", "read_version",
+                              [self.namespace, table, version, *(text for _, text, _, _ in encoded)])
+            args: list[Any] = [self.namespace, table, version]
+            for i, (key, text, ts, row) in enumerate(encoded):
+                have_ts, have = flat[2 * i], flat[2 * i + 1]
+                if have:
+                    ts, row = merge(key, StateRow(int(have_ts), decode_row(have)), (ts, row))
+                    ts = check_event_time(ts, table, key)
+                args += (text, have, ts, encode_row(row))
+            if self._call(f"load of {table!r}", "load_compare_and_set", args):
+                return len(encoded)
+        raise StoreUnavailable(self.name, f"load of {table!r}: other writers changed the rows "
+                               f"{_UPDATE_ATTEMPTS} times in a row")
 
     def _drop_version(self, table: str, version: str) -> None:
         pattern = f"{self.namespace}row:{table}:{version}:*"

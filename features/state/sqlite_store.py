@@ -46,6 +46,12 @@ INSERT INTO skewless_state (tbl, version, key, event_time, row) VALUES (?, ?, ?,
 ON CONFLICT (tbl, version, key) DO UPDATE SET event_time = excluded.event_time, row = excluded.row
 WHERE excluded.event_time >= skewless_state.event_time
 """
+# A row decided by the caller (an update's change, a load's merge): written whatever the stored event time.
+_REPLACE = """
+INSERT INTO skewless_state (tbl, version, key, event_time, row) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (tbl, version, key) DO UPDATE SET event_time = excluded.event_time, row = excluded.row
+"""
+_Merge = Callable[[Key, StateRow, tuple[int, Row]], tuple[int, Row]]
 #: Lookups per SELECT (3 bound parameters each; SQLite allows 32,766 parameters per statement).
 _LOOKUPS_PER_STATEMENT = 10_000
 
@@ -143,9 +149,7 @@ class SQLiteStore:
                     if new is not None:
                         ts, row = new
                         writes.append((table, version, text, check_event_time(ts, table, key), encode_row(row)))
-            conn.executemany("INSERT INTO skewless_state (tbl, version, key, event_time, row) VALUES (?, ?, ?, ?, ?) "
-                             "ON CONFLICT (tbl, version, key) DO UPDATE SET event_time = excluded.event_time, "
-                             "row = excluded.row", writes)
+            conn.executemany(_REPLACE, writes)
             conn.execute("COMMIT")
 
         if encoded_keys:
@@ -177,7 +181,7 @@ class SQLiteStore:
         return self._run("read", run) if lookups else []
 
     def load(self, table: str, rows: Iterable[tuple[Key, int, Row]], *, batch_size: int = 10_000,
-             progress: Callable[[int], Any] | None = None) -> LoadResult:
+             progress: Callable[[int], Any] | None = None, merge: _Merge | None = None) -> LoadResult:
         check_table(table)
 
         def start(conn: sqlite3.Connection) -> int:
@@ -199,12 +203,12 @@ class SQLiteStore:
             for item in rows:
                 batch.append(item)
                 if len(batch) >= batch_size:
-                    written += self._load_batch(table, new, batch)
+                    written += self._load_batch(table, new, batch, merge)
                     batch = []
                     if progress is not None:
                         progress(written)
             if batch or written == 0:
-                written += self._load_batch(table, new, batch)
+                written += self._load_batch(table, new, batch, merge)
                 if progress is not None:
                     progress(written)
 
@@ -226,14 +230,32 @@ class SQLiteStore:
                 "DELETE FROM skewless_state WHERE tbl = ? AND version = ?", (table, old)))
         return LoadResult(table, new, written)
 
-    def _load_batch(self, table: str, version: int, batch: list[tuple[Key, int, Row]]) -> int:
+    def _load_batch(self, table: str, version: int, batch: list[tuple[Key, int, Row]],
+                    merge: _Merge | None = None) -> int:
         encoded = _encode_rows(table, batch)
 
         def run(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             if self._meta(conn, table)[1] != version:
                 raise ConcurrentLoad(f"{self.name}: another load of {table!r} replaced this one")
-            conn.executemany(_UPSERT, [(table, version, k, ts, r) for k, ts, r in encoded])
+            if merge is None:
+                conn.executemany(_UPSERT, [(table, version, k, ts, r) for k, ts, r in encoded])
+            else:  # rows an update or write put into this version before the load reached their key
+                found: dict[str, tuple[int, bytes]] = {}
+                texts = [k for k, _, _ in encoded]
+                for i in range(0, len(texts), 500):
+                    chunk = texts[i:i + 500]
+                    sql = ("SELECT key, event_time, row FROM skewless_state WHERE tbl = ? AND version = ? AND key IN "
+                           f"({','.join('?' * len(chunk))})")
+                    found.update((k, (ts, r)) for k, ts, r in conn.execute(sql, (table, version, *chunk)))
+                writes = []
+                for (key, _, row), (text, ts, raw) in zip(batch, encoded):
+                    have = found.get(text)
+                    if have is not None:
+                        ts, row = merge(key, StateRow(have[0], decode_row(have[1])), (ts, row))
+                        ts, raw = check_event_time(ts, table, key), encode_row(row)
+                    writes.append((table, version, text, ts, raw))
+                conn.executemany(_REPLACE, writes)
             conn.execute("COMMIT")
 
         self._run(f"load of {table!r}", run)

@@ -11,9 +11,9 @@ This package's ``__init__``, ``spec``, ``exact``, ``timing`` and ``online`` neve
 from __future__ import annotations
 
 from skewless.windows.online import (
-    EventConflict, IngestResult, InvalidEvent, LateEvent, OnlineWindows, RequestBeforeHorizon,
+    ConcurrentIngest, EventConflict, IngestResult, InvalidEvent, LateEvent, OnlineWindows, RequestBeforeHorizon,
 )
 from skewless.windows.spec import EventSource, Windows, WindowAgg, col
 
-__all__ = ["EventConflict", "EventSource", "IngestResult", "InvalidEvent", "LateEvent", "OnlineWindows",
+__all__ = ["ConcurrentIngest", "EventConflict", "EventSource", "IngestResult", "InvalidEvent", "LateEvent", "OnlineWindows",
            "RequestBeforeHorizon", "WindowAgg", "Windows", "col"]

@@ -55,6 +55,11 @@ class LateEvent(SkewlessError, ValueError):
     """An event older than its entity's state horizon (it could no longer be applied exactly)."""
 
 
+class ConcurrentIngest(SkewlessError, RuntimeError):
+    """Events ingested while :meth:`OnlineWindows.materialize` loaded that cannot be merged into the bulk-built
+    state exactly; the load is abandoned (nothing switched) and can be run again."""
+
+
 class RequestBeforeHorizon(SkewlessError, ValueError):
     """A request whose window reaches before the retained state of an entity."""
 
@@ -248,6 +253,27 @@ class _Plan:
         return encode_state(newest, horizon, state.sealed + len(sealed), partials, evs, self.kinds,
                             self.squared), dupes
 
+    def merge(self, key: tuple, pending: StateRow, loaded: tuple[int, dict]) -> tuple[int, dict]:
+        """The bulk-built row ``loaded`` with the events an ingest put into the version being loaded first.
+
+        That row was built from nothing but the ingested events, so adding them to the bulk-built state is
+        exact — unless it sealed some (they reached back further than the state keeps) while lifetime
+        features read the sealed partials: a sealed event cannot be told apart from a history event any more.
+        """
+        ingested = decode_state(pending.values)
+        if ingested.sealed and self.lifetime:
+            raise ConcurrentIngest(f"materialize of {self.ent.table!r}: events of key {key!r} ingested while the "
+                                   f"load ran reach back more than max_lateness + the longest period, and their "
+                                   "sealed lifetime partials could overlap the history's; nothing was switched "
+                                   "- materialize again")
+        try:
+            row, _ = self.add(decode_state(loaded[1]), ingested.events(), key)
+        except LateEvent as exc:
+            raise ConcurrentIngest(f"materialize of {self.ent.table!r}: an event ingested while the load ran is "
+                                   f"older than the history's state horizon ({exc}); nothing was switched - "
+                                   "materialize again") from None
+        return (loaded[0], loaded[1]) if row is None else (row["w"]["m"], row)
+
     def evaluate(self, state: State | None, t: int, order: int | None, zone: str | None,
                  key: tuple, out: dict[str, Any]) -> None:
         if state is None:
@@ -397,6 +423,13 @@ class OnlineWindows:
         return out
 
     def materialize(self, events: Iterable[Mapping[str, Any]], *, batch_size: int = 10_000) -> dict[str, int]:
-        """Build every entity's state from ``events`` (the history) and load it atomically per table."""
-        return {table: self.store.load(table, rows, batch_size=batch_size).rows
+        """Build every entity's state from ``events`` (the history) and load it atomically per table.
+
+        Events ingested while the load runs are kept: they reach the version being loaded (the store applies
+        updates to it) and are merged by event id with the bulk-built state of their entity
+        (:meth:`_Plan.merge`); what cannot be merged exactly raises :class:`ConcurrentIngest` with nothing
+        switched.
+        """
+        plans = {plan.ent.table: plan for plan in self._plans}
+        return {table: self.store.load(table, rows, batch_size=batch_size, merge=plans[table].merge).rows
                 for table, rows in self.states(events)}
