@@ -429,13 +429,10 @@ def build_dataset(
                              + (f" (options {sorted(engine_options)} are the Ray engine's)" if engine_options else ""))
         from .ray_engine import build_on_ray
 
-        if tables or feature_set.lookups is not None:
-            raise BuildError(f"feature set {feature_set.name!r} looks up entity tables: lookups are not distributed "
-                             f"yet, so the Ray engine refuses them; build it with engine='polars'")
         return build_on_ray(feature_set, source, out_dir, label=label, event_time=event_time, split=split,
                             split_by=split_by, seed=seed, task=task, overwrite=overwrite, rows_per_file=rows_per_file,
                             golden_rows=golden_rows, top_k=top_k, quantile_rows=quantile_rows, progress=progress,
-                            **engine_options)
+                            tables=tables, **engine_options)
     started = time.perf_counter()
     steps = _Steps(progress)
     steps("reading the source")
@@ -511,18 +508,7 @@ def _join_tables(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", tables: 
                              f"{sorted(tables)} were given")
         return lf, lf.collect_schema(), {}, {}
     steps("joining the entity tables (point in time)")
-    unknown = sorted(set(tables or {}) - set(lookups.tables))
-    if unknown:
-        raise BuildError(f"entity tables {unknown} are not looked up by {feature_set.name!r} "
-                         f"(it reads {sorted(lookups.tables)})")
-    frames: dict[str, "pl.LazyFrame"] = {}
-    info: dict[str, Any] = {}
-    for name, table in lookups.tables.items():
-        given = (tables or {}).get(name, table.source)
-        if given is None:
-            raise BuildError(f"entity table {name!r}: no data; pass tables={{{name!r}: ...}} (a frame, a path or a "
-                             f"callable) or declare EntityTable({name!r}, ..., source=...)")
-        frames[name], info[name] = _table_frame(name, given)
+    frames, info = _entity_frames(feature_set, tables)
     from skewless.state.batch import join_lookups
 
     try:
@@ -535,6 +521,25 @@ def _join_tables(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", tables: 
         raise
     except Exception as exc:
         raise BuildError(f"joining the entity tables failed: {type(exc).__name__}: {exc}") from None
+
+
+def _entity_frames(feature_set: "CompiledFeatureSet",
+                   tables: Mapping[str, Any] | None) -> tuple[dict[str, "pl.LazyFrame"], dict[str, Any]]:
+    """Each entity table the lookups read (given in ``tables`` or its declared source) and what it was read from."""
+    lookups = feature_set.lookups
+    unknown = sorted(set(tables or {}) - set(lookups.tables))
+    if unknown:
+        raise BuildError(f"entity tables {unknown} are not looked up by {feature_set.name!r} "
+                         f"(it reads {sorted(lookups.tables)})")
+    frames: dict[str, "pl.LazyFrame"] = {}
+    info: dict[str, Any] = {}
+    for name, table in lookups.tables.items():
+        given = (tables or {}).get(name, table.source)
+        if given is None:
+            raise BuildError(f"entity table {name!r}: no data; pass tables={{{name!r}: ...}} (a frame, a path or a "
+                             f"callable) or declare EntityTable({name!r}, ..., source=...)")
+        frames[name], info[name] = _table_frame(name, given)
+    return frames, info
 
 
 def _table_frame(name: str, given: Any) -> tuple["pl.LazyFrame", dict[str, Any]]:
@@ -971,12 +976,19 @@ def _golden(lf: "pl.LazyFrame", fs: "FeatureSet", cols: _Columns, parts: _Split,
     import polars as pl
 
     inputs_present = [c for c in fs.inputs if c in schema]
-    if parts.by == "time":
-        test_period = lf.filter(pl.col(cols.event_time).is_not_null()).with_columns(cols.conformed) \
-            .filter(parts.conditions["test"])
-    else:  # a random split exists for labelled rows only
-        test_period = parts.base.filter(parts.conditions["test"])
+    test_period = _test_period(lf, parts.base, cols, parts.by, parts.conditions)
     return _golden_inputs(test_period, fs, inputs_present, parts.counted["test"], n)
+
+
+def _test_period(lf: "pl.LazyFrame", base: "pl.LazyFrame", cols: _Columns, by: str,
+                 conditions: dict[str, "pl.Expr"]) -> "pl.LazyFrame":
+    """The rows golden inputs are taken from: every test-period row of a time split (labelled or not), the test
+    rows of a random split (which exists for labelled rows only)."""
+    import polars as pl
+
+    if by == "time":
+        return lf.filter(pl.col(cols.event_time).is_not_null()).with_columns(cols.conformed).filter(conditions["test"])
+    return base.filter(conditions["test"])
 
 
 

@@ -18,14 +18,23 @@ results on the driver. What makes the result equal to the single-machine build, 
   out-of-fold target encodings from :class:`~skewless.fitting.fitted_set.OutOfFold` (partial cell
   sums per partition, merged on the driver, applied per partition). The single-machine build uses
   the same reductions, so the fitted artifact is the same bytes whatever the partitioning.
-* ``stats.json``, the golden inputs and ``build.json`` are computed on the driver exactly as the
-  single-machine build computes them, streaming over the written files (``stats.json``'s sums are
-  exact too, so the file layout does not change a bit).
+* **Lookups (entity-keyed features) are joined per partition**: a point-in-time lookup of a row reads
+  only its own key's table rows up to its own time, so a partition never needs another partition's
+  rows — only the table rows its keys can read. A first pass gives each partition's keys (and, per key,
+  its first and last request time); the driver cuts each entity table down to the rows those requests
+  can read (:func:`_readable_rows`: a key's rows in ``[lo, hi]`` and its newest row before ``lo``, or
+  ``[lo - tolerance, hi]``) and puts them in the object store for that partition, whose tasks run the
+  same ``join_lookups`` as one machine (rows back in their order). No source row moves; the shipped
+  table rows are recorded in ``build.json`` (``engine.entity_rows_shipped``).
+* The golden inputs are taken per partition at their positions in the test period (counted first),
+  so they are the single-machine build's rows; ``stats.json`` and ``build.json`` are computed on the
+  driver exactly as the single-machine build computes them, streaming over the written files
+  (``stats.json``'s sums are exact too, so the file layout does not change a bit).
 
-Not distributed yet: ``stats.json`` and the golden inputs (one streaming pass each on the driver,
-bounded memory), a stratified split (it ranks rows within each class over the whole source: refused),
-CSV sources (a CSV cannot be split without reading it from the start: refused; convert to parquet),
-and lazy frames (cannot be shipped to workers; a polars DataFrame is split into the object store).
+Not distributed yet: ``stats.json`` (one streaming pass on the driver, bounded memory), a stratified
+split (it ranks rows within each class over the whole source: refused), CSV sources (a CSV cannot be
+split without reading it from the start: refused; convert to parquet), and lazy frames (cannot be
+shipped to workers; a polars DataFrame is split into the object store).
 
 Failures: a worker that dies is retried (``max_retries``; every task is idempotent — a write task
 writes hidden staging files and renames them, a retried attempt's leftovers are removed), an error
@@ -135,20 +144,43 @@ class _Job:
     conditions: dict[str, Any] = field(default_factory=dict)
     random_split: Any = None  # the (split, task) of a random split
     frames: list[Any] = field(default_factory=list)  # object refs of in-memory partitions
+    lookups: Any = None  # the feature set's Lookups, None without
+    tables: list[Any] = field(default_factory=list)  # per partition: a ref of {table: the rows its lookups can read}
 
-    def rows(self, i: int, ray: Any = None) -> "pl.LazyFrame":
+    def source_rows(self, i: int, ray: Any = None) -> "pl.LazyFrame":
         """Partition ``i``: its source rows, exactly as the single-machine build scans them."""
         import polars as pl
 
         first, n = self.bounds[i]
         if self.frames:
-            df = self.frames[i] if not hasattr(self.frames[i], "hex") else ray.get(self.frames[i])
+            df = _get(ray, self.frames[i])
             lf = df.lazy()
             if self.split_by != "time":
                 lf = lf.with_row_index(_b.SOURCE_ROW, offset=first).with_columns(pl.col(_b.SOURCE_ROW).cast(pl.Int64))
             return lf
         _, lf, _, _, _ = _b._read_source(self.feature_set, self.source, self.event_time, self.split_by)
         return lf.slice(first, n)
+
+    def rows(self, i: int, ray: Any = None) -> "pl.LazyFrame":
+        """Partition ``i``'s source rows with the lookups' columns joined point in time (``join_lookups``, as on
+        one machine, against the table rows this partition's keys can read: :func:`_readable_rows`)."""
+        lf = self.source_rows(i, ray)
+        if self.lookups is None:
+            return lf
+        from skewless.state.batch import join_lookups
+
+        try:  # collected, as the single-machine build collects its join (the partition is bounded)
+            return join_lookups(self.lookups, lf, _get(ray, self.tables[i])).collect().lazy()
+        except SkewlessError:
+            raise
+        except Exception as exc:
+            raise _b.BuildError(f"joining the entity tables failed: {type(exc).__name__}: {exc}") from None
+
+    def test_period(self, i: int, ray: Any = None) -> "pl.LazyFrame":
+        """Partition ``i``'s rows the golden inputs are taken from (``build._test_period``)."""
+        if self.split_by == "time":
+            return _b._test_period(self.rows(i, ray), None, self.cols, "time", self.conditions)  # type: ignore
+        return _b._test_period(None, self.base(i, ray), self.cols, self.split_by, self.conditions)  # type: ignore
 
     def base(self, i: int, ray: Any = None) -> "pl.LazyFrame":
         """The kept rows of partition ``i``, inputs conformed and the label computed (``build._split_rows``)."""
@@ -162,6 +194,11 @@ class _Job:
 
     def split_rows(self, i: int, split: str, ray: Any = None) -> "pl.LazyFrame":
         return self.base(i, ray).filter(self.conditions[split])
+
+
+def _get(ray: Any, value: Any) -> Any:
+    """``value``, fetched from the object store when it is a reference."""
+    return ray.get(value) if hasattr(value, "hex") else value
 
 
 def _fault(stage: str, i: int) -> None:
@@ -200,14 +237,62 @@ def _keys(job: _Job, i: int, ray: Any) -> "pl.DataFrame":
         .collect(engine="streaming")
 
 
+def _entities(job: _Job, i: int, ray: Any) -> list["pl.DataFrame"]:
+    """Per lookup, the entities partition ``i`` asks for: its distinct keys (named as the table's key columns)
+    and, for a time-versioned table, each key's first and last request time (``__lo``, ``__hi``)."""
+    return _asked(job.lookups, job.source_rows(i, ray))
+
+
+def _asked(lookups: Any, lf: "pl.LazyFrame") -> list["pl.DataFrame"]:
+    """:func:`_entities` of the rows ``lf``."""
+    import polars as pl
+
+    out = []
+    for lk in lookups.lookups:
+        t = lk.table
+        asked = lf.select(*[pl.col(b).alias(k) for b, k in zip(lk.by, t.key)],
+                          *([pl.col(lk.on).alias("__on")] if t.versioned else [])).drop_nulls()  # nulls match nothing
+        if t.versioned:
+            asked = asked.group_by(list(t.key)).agg(pl.col("__on").min().alias("__lo"), pl.col("__on").max().alias("__hi"))
+        else:
+            asked = asked.unique()
+        out.append(asked.collect(engine="streaming"))
+    return out
+
+
 def _count(job: _Job, i: int, ray: Any) -> dict[str, Any]:
     import polars as pl
 
     key = job.cols.key
-    return job.base(i, ray).select(
+    counted = job.base(i, ray).select(
         *[c.sum().cast(pl.Int64).alias(s) for s, c in job.conditions.items()],
         key.min().alias("min"), key.max().alias("max"),
     ).collect(engine="streaming").row(0, named=True)
+    if job.split_by == "time":  # the test period's rows, labelled or not (where golden inputs are taken from);
+        # its condition reads the event time only (conformed as in build._test_period), not the looked-up columns
+        et = job.cols.event_time
+        conformed = [e for e in job.cols.conformed if e.meta.output_name() == et]
+        period = job.source_rows(i, ray).filter(pl.col(et).is_not_null()).with_columns(conformed) \
+            .filter(job.conditions["test"])
+        counted["test_period"] = int(period.select(pl.len()).collect(engine="streaming").item())
+    else:
+        counted["test_period"] = int(counted["test"])
+    return counted
+
+
+def _golden(job: _Job, i: int, ray: Any, offset: int, step: int, n: int, extra: int, columns: list[str],
+            nullable: list[str]) -> tuple["pl.DataFrame", "pl.DataFrame | None"]:
+    """Partition ``i``'s share of ``build._golden_inputs``: the test-period rows at global positions
+    ``0, step, 2*step, ...`` (fewer than ``n`` of them) and its first ``extra`` rows with a null nullable input."""
+    import polars as pl
+
+    test = job.test_period(i, ray).select(columns)
+    g = pl.col("__golden").cast(pl.Int64) + offset
+    spread = test.with_row_index("__golden").filter((g % step == 0) & (g < n * step)).drop("__golden") \
+        .collect(engine="streaming")
+    nulls = test.filter(pl.any_horizontal([pl.col(c).is_null() for c in nullable])).head(extra).collect() \
+        if extra else None
+    return spread, nulls
 
 
 def _fit(job: _Job, i: int, ray: Any, plan: Any) -> list[Any]:
@@ -265,8 +350,8 @@ def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split
     return names
 
 
-_STAGES: dict[str, Callable[..., Any]] = {"check": _check, "keys": _keys, "count": _count, "fit": _fit,
-                                          "oof": _oof, "write": _write}
+_STAGES: dict[str, Callable[..., Any]] = {"entities": _entities, "check": _check, "keys": _keys, "count": _count,
+                                          "fit": _fit, "oof": _oof, "write": _write, "golden": _golden}
 
 
 # --------------------------------------------------------------------------- the driver
@@ -352,10 +437,64 @@ def _cuts_from_keys(keys: "pl.DataFrame", split: tuple[float, float]) -> tuple[i
     return tuple(int(values[bisect.bisect_right(upto, math.floor(q * (n - 1)))]) for q in split)  # type: ignore
 
 
+def _golden_inputs(run: _Runner, fs: "FeatureSet", schema: Any, counts: list[dict[str, Any]], rows: int,
+                   n: int) -> "pl.DataFrame":
+    """``build._golden_inputs`` over the partitions: the same rows (positions in the test period), in order."""
+    import polars as pl
+
+    columns = [c for c in fs.inputs if c in schema]
+    nullable = [c for c in columns if fs.inputs[c].nullable]
+    n = max(0, min(n, rows))
+    step = max(1, rows // max(n, 1))
+    extra = max(1, n // 8) if nullable and n else 0
+    offsets = [0]
+    for c in counts:
+        offsets.append(offsets[-1] + int(c["test_period"]))
+    parts = run("golden", columns, nullable, per_partition=lambda i: (offsets[i], step, n, extra))
+    spread = pl.concat([p[0] for p in parts])
+    nulls = pl.concat([p[1] for p in parts]).head(extra) if extra else None
+    out = pl.concat([spread, nulls]) if nulls is not None and nulls.height else spread
+    return out.unique(maintain_order=True)
+
+
+def _readable_rows(lookups: Any, tables: dict[str, "pl.DataFrame"], asked: list["pl.DataFrame"]) -> dict[str, "pl.DataFrame"]:
+    """Each table's rows, in table order, that lookups asking for ``asked`` (:func:`_entities`) can read.
+
+    A point-in-time lookup of key ``k`` at time ``t`` reads the newest row of ``k`` stamped at or before
+    ``t`` (the last of its time), so for requests of ``k`` in ``[lo, hi]`` only these rows can be read: those
+    stamped in ``[lo, hi]`` and every row stamped at the newest time before ``lo`` — with a ``tolerance``, the
+    rows stamped in ``[lo - tolerance, hi]``. A static table: the rows of the asked keys. Dropping the other
+    rows (order kept) changes no lookup's answer, so the partition's join equals the single-machine join on
+    its rows while only these rows are shipped to it.
+    """
+    import polars as pl
+
+    out = {}
+    for name, t in lookups.tables.items():
+        table = tables[name].with_row_index("__pos")
+        keys, chosen = list(t.key), []
+        for lk, want in zip(lookups.lookups, asked):
+            if lk.table.name != name:
+                continue
+            if not t.versioned:
+                chosen.append(table.join(want, on=keys, how="semi").select("__pos"))
+                continue
+            tm, lo, hi = pl.col(t.time), pl.col("__lo"), pl.col("__hi")
+            if lk.tolerance is not None:
+                keep = (tm >= lo - lk.tolerance) & (tm <= hi)
+            else:
+                keep = ((tm >= lo) & (tm <= hi)) | (tm == pl.when(tm < lo).then(tm).max().over(keys))
+            chosen.append(table.join(want, on=keys, how="inner").filter(keep).select("__pos"))
+        rows = pl.concat(chosen).unique() if chosen else table.head(0).select("__pos")
+        out[name] = table.join(rows, on="__pos", how="semi").sort("__pos").drop("__pos")
+    return out
+
+
 def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | Path, *, label: Any,
                  event_time: str | None, split: tuple[Any, Any], split_by: str, seed: int, task: str | None,
                  overwrite: bool, rows_per_file: int, golden_rows: int, top_k: int, quantile_rows: int,
-                 progress: Callable[[str], None] | None, address: str | None = None, partitions: int | None = None,
+                 progress: Callable[[str], None] | None, tables: Any = None, address: str | None = None,
+                 partitions: int | None = None,
                  partition_rows: int = DEFAULT_PARTITION_ROWS, connect_timeout: float = 5.0,
                  max_retries: int = MAX_RETRIES) -> _b.BuildResult:
     """:func:`~skewless.training.build.build_dataset` on Ray (module docstring); the same files and state."""
@@ -378,10 +517,34 @@ def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | 
     cpus = int(ray.cluster_resources().get("CPU", 1))
     bounds = _partition_bounds(total, partitions, partition_rows, cpus)
     refs = [ray.put(frames[0].slice(a, n)) for a, n in bounds] if frames else []
+    job = _Job(feature_set, paths, event_time, split_by, None, None, bounds, seed, frames=refs)
+    lookups, table_lfs, table_info, shipped = fs.lookups, {}, {}, {}
+    if lookups is None and tables:
+        raise _b.BuildError(f"feature set {fs.name!r} declares no lookups, but entity tables {sorted(tables)} were given")
+    if lookups is not None:  # the entity tables: the rows each partition's keys can read go to that partition
+        steps("joining the entity tables (point in time)")
+        table_lfs, table_info = _b._entity_frames(feature_set, tables)
+        from skewless.state.batch import join_lookups
+
+        try:
+            lf = join_lookups(lookups, lf, table_lfs)  # the driver's lazy plan (schemas); checks the tables
+            schema = lf.collect_schema()
+            held = {name: t.collect() for name, t in table_lfs.items()}
+            job.lookups = lookups
+            asked = _Runner(ray, job, max_retries)("entities")
+            readable = [_readable_rows(lookups, held, a) for a in asked]
+        except SkewlessError:
+            raise
+        except Exception as exc:
+            raise _b.BuildError(f"joining the entity tables failed: {type(exc).__name__}: {exc}") from None
+        job.tables = [ray.put(r) for r in readable]
+        shipped = {name: {"rows": held[name].height, "rows_per_partition": [r[name].height for r in readable]}
+                   for name in held}
+        del held, readable
     steps("checking the inputs")
     cols = _b._check_columns(fs, lf, schema, event_time=event_time, label=label, task=task)
     checks, keep_row = _b._row_checks(fs, cols)
-    job = _Job(feature_set, paths, event_time, split_by, cols, keep_row, bounds, seed, frames=refs)
+    job.cols, job.keep_row = cols, keep_row
     run = _Runner(ray, job, max_retries)
     checked = run("check", checks)
     facts = {k: sum(int(p[k]) for p in checked) for k in checked[0]}
@@ -412,7 +575,7 @@ def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | 
     else:
         from skewless.fitting import fit
 
-        empty = driver.frames["train"].head(0).collect()  # the schema; the rows are the partitions'
+        empty = pl.DataFrame(schema=driver.frames["train"].collect_schema())  # the schema; the rows: the partitions'
         transformer = fit(definition, empty, label=_b.LABEL_COLUMN, partials=lambda plan: run("fit", plan))
     want = _b._expected_schema(transformer, cols.event_time, cols.et_dtype, cols.out_label_dtype)
     keep = (cols.event_time, _b.LABEL_COLUMN)
@@ -451,10 +614,16 @@ def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | 
         write_json(tmp / _b.STATS_FILE, stats, compact_depth=3)
         steps("writing the fitted state and golden inputs")
         fitted_file = _b._write_state(tmp, transformer)
-        _b._golden(lf, fs, cols, driver, schema, golden_rows).write_parquet(tmp / _b.GOLDEN_INPUTS_FILE)
+        golden = _golden_inputs(run, fs, schema, counts, counted["test"], golden_rows)
+        golden.write_parquet(tmp / _b.GOLDEN_INPUTS_FILE)
+        state_file = _b._golden_state(tmp, fs, golden, table_lfs)
         manifest = _b._manifest(tmp, fs, transformer, fitted_file, source_info, cols, driver, stats, want, files)
+        if lookups is not None:
+            manifest["entity_tables"] = table_info
+            manifest["golden_state"] = state_file
         manifest["engine"] = {"name": "ray", "ray": ray.__version__, "partitions": len(bounds),
-                              "partition_rows": [n for _, n in bounds]}
+                              "partition_rows": [n for _, n in bounds],
+                              **({"entity_rows_shipped": shipped} if shipped else {})}
         timings = steps.done()
         manifest["timings_seconds"] = timings
         write_json(tmp / _b.BUILD_FILE, manifest)  # written last: its presence marks a complete build
