@@ -973,8 +973,6 @@ def _golden(lf: "pl.LazyFrame", fs: "FeatureSet", cols: _Columns, parts: _Split,
             n: int) -> "pl.DataFrame":
     """Step 6: golden inputs from every test-period row, labelled or not: serving sees unlabelled rows too
     (here: cancelled flights with null inputs)."""
-    import polars as pl
-
     inputs_present = [c for c in fs.inputs if c in schema]
     test_period = _test_period(lf, parts.base, cols, parts.by, parts.conditions)
     return _golden_inputs(test_period, fs, inputs_present, parts.counted["test"], n)
