@@ -139,6 +139,26 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
             assert shipped["weather"]["rows"] == load_weather().height
             assert all(n < shipped[t]["rows"] for t in shipped for n in shipped[t]["rows_per_partition"])
 
+        # what a user also has: a stratified split (multiclass labels) of a CSV file, and a LazyFrame source —
+        # the unsplittable sources are staged once as parquet next to the output, and the staging goes away
+        import palmerpenguins
+
+        from test_multiclass import penguins
+
+        csv = Path(palmerpenguins.__file__).parent / "data" / "penguins.csv"
+        strat = dict(label="species", event_time=None, split_by="stratified", seed=7)
+        one = build_dataset(penguins, str(csv), tmp_path / "peng", **strat)
+        three = build_dataset(penguins, str(csv), tmp_path / "peng3", engine="ray", partitions=3, **strat)
+        _same_build(one.out_dir, three.out_dir, "stratified multiclass split of a CSV, 3 partitions")
+        assert three.manifest["label"]["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
+        lazy = pl.scan_csv(csv, null_values=["NA", ""], schema_overrides={"flipper_length_mm": pl.Float64}) \
+            .filter(pl.col("year") != 2008)
+        rand = dict(label="species", event_time=None, split_by="random", seed=3)
+        one = build_dataset(penguins, lazy, tmp_path / "lazy", **rand)
+        two = build_dataset(penguins, lazy, tmp_path / "lazy2", engine="ray", partitions=2, **rand)
+        _same_build(one.out_dir, two.out_dir, "a LazyFrame source, random split, 2 partitions")
+        assert not [p.name for p in tmp_path.glob(".*source*")]  # the staged parquet is removed
+
         # a worker that dies on every attempt: the build fails naming the stage, and nothing looks complete
         (faults / "write-0.always").touch()
         with pytest.raises(BuildError, match="a worker died"):

@@ -821,6 +821,11 @@ def _classes(parts: _Split, cols: _Columns) -> list[str]:
 
     seen = {s: sorted(parts.frames[s].select(pl.col(LABEL_COLUMN).unique()).collect(engine="streaming")
                       .to_series().to_list()) for s in SPLITS}
+    return _judge_classes(seen, cols)
+
+
+def _judge_classes(seen: dict[str, list[str]], cols: _Columns) -> list[str]:
+    """:func:`_classes`' verdict on each split's sorted distinct labels."""
     classes = seen["train"]
     if len(classes) < 2:
         raise BuildError(f"the multiclass label {cols.label_text!r} has {len(classes)} class in the train split "
@@ -840,15 +845,7 @@ def _features(feature_set: "CompiledFeatureSet", parts: _Split,
     Fitted ops learn their state from the training split (no leakage into validation or test); the
     training rows' target encodings are out of fold, the other splits get the serving transform.
     """
-    fit_label = LABEL_COLUMN
-    if cols.task == "multiclass":  # class names are not numbers: fitted ops learn without the label
-        from skewless.fitting.lowering import fitted_nodes
-        from skewless.ir.fitted import TargetEncode
-
-        if any(isinstance(n, TargetEncode) for n in fitted_nodes(feature_set.definition)):
-            raise BuildError(f"target_encode(...) needs a Boolean or numeric label; the label {cols.label_text!r} "
-                             f"is multiclass (class names)")
-        fit_label = None
+    fit_label = _fit_label(feature_set, cols)
     transformer = feature_set.prepare(parts.frames["train"], label=fit_label)
     want = _expected_schema(transformer, cols.event_time, cols.et_dtype, cols.out_label_dtype)
     keep = (cols.event_time, LABEL_COLUMN)
@@ -860,6 +857,19 @@ def _features(feature_set: "CompiledFeatureSet", parts: _Split,
     for s, out in outputs.items():  # step 5, before writing
         assert_schema(out.collect_schema(), want, f"the {s} features")
     return transformer, want, outputs
+
+
+def _fit_label(feature_set: "CompiledFeatureSet", cols: _Columns) -> str | None:
+    """The label column fitted ops learn from: none for a multiclass label (class names are not numbers)."""
+    if cols.task != "multiclass":
+        return LABEL_COLUMN
+    from skewless.fitting.lowering import fitted_nodes
+    from skewless.ir.fitted import TargetEncode
+
+    if any(isinstance(n, TargetEncode) for n in fitted_nodes(feature_set.definition)):
+        raise BuildError(f"target_encode(...) needs a Boolean or numeric label; the label {cols.label_text!r} "
+                         f"is multiclass (class names)")
+    return None
 
 
 def _write_splits(tmp: Path, outputs: dict[str, "pl.LazyFrame"], counted: dict[str, int], want: dict[str, Any],

@@ -31,10 +31,15 @@ results on the driver. What makes the result equal to the single-machine build, 
   driver exactly as the single-machine build computes them, streaming over the written files
   (``stats.json``'s sums are exact too, so the file layout does not change a bit).
 
-Not distributed yet: ``stats.json`` (one streaming pass on the driver, bounded memory), a stratified
-split (it ranks rows within each class over the whole source: refused), CSV sources (a CSV cannot be
-split without reading it from the start: refused; convert to parquet), and lazy frames (cannot be
-shipped to workers; a polars DataFrame is split into the object store).
+* **A stratified split** ranks each row within its label class over the whole source: the cut keys of
+  each class are found exactly from the partitions (:func:`_strata`) and every partition splits its own
+  rows against them.
+* **Sources**: parquet files are read by row range; a DataFrame is split into the object store; CSV
+  files and LazyFrames (which cannot be read by row range) are streamed once by the driver into parquet
+  files next to the output, read by row range, and removed at the end.
+
+Not distributed yet: ``stats.json`` (one streaming pass on the driver over the written files, bounded
+memory) and staging a CSV / LazyFrame source (one streaming pass on the driver).
 
 Failures: a worker that dies is retried (``max_retries``; every task is idempotent — a write task
 writes hidden staging files and renames them, a retried attempt's leftovers are removed), an error
@@ -144,6 +149,8 @@ class _Job:
     conditions: dict[str, Any] = field(default_factory=dict)
     random_split: Any = None  # the (split, task) of a random split
     frames: list[Any] = field(default_factory=list)  # object refs of in-memory partitions
+    strata: Any = None  # a stratified split: {class: (train cut, valid cut)} (:func:`_stratified_split`)
+    fit_label: str | None = _b.LABEL_COLUMN  # what fitted ops learn from (None: a multiclass label)
     lookups: Any = None  # the feature set's Lookups, None without
     tables: list[Any] = field(default_factory=list)  # per partition: a ref of {table: the rows its lookups can read}
 
@@ -182,18 +189,127 @@ class _Job:
             return _b._test_period(self.rows(i, ray), None, self.cols, "time", self.conditions)  # type: ignore
         return _b._test_period(None, self.base(i, ray), self.cols, self.split_by, self.conditions)  # type: ignore
 
-    def base(self, i: int, ray: Any = None) -> "pl.LazyFrame":
-        """The kept rows of partition ``i``, inputs conformed and the label computed (``build._split_rows``)."""
+    def base(self, i: int, ray: Any = None, split: bool = True) -> "pl.LazyFrame":
+        """The kept rows of partition ``i``, inputs conformed and the label computed (``build._split_rows``),
+        with a random or stratified split's column (unless ``split=False``)."""
         cols = self.cols
         base = self.rows(i, ray).filter(self.keep_row).with_columns(cols.conformed) \
             .with_columns(cols.label_expr.alias(_b.LABEL_COLUMN))
-        if self.random_split is not None:
-            split, task = self.random_split
-            _, _, _, base = _b._random_split(base, split, self.split_by, self.seed, task)
+        if self.random_split is not None and split:
+            if self.split_by == "stratified":
+                return base.with_columns(_stratified_split(self.strata, self.seed))
+            fractions, task = self.random_split
+            _, _, _, base = _b._random_split(base, fractions, self.split_by, self.seed, task)
         return base
 
     def split_rows(self, i: int, split: str, ray: Any = None) -> "pl.LazyFrame":
         return self.base(i, ray).filter(self.conditions[split])
+
+
+# A stratified split ranks each row's hash within its label class over the whole source. A row's rank is
+# the number of rows of its class with a smaller (hash, source position) — polars' ordinal rank breaks ties
+# by order of occurrence — so the rows of class c in train are those below the key of rank k_a(c), the
+# number of ranks j with j / n_c < a (the single-machine rule ``(rank - 1) / len < a`` in IEEE arithmetic).
+# The cut keys are found exactly in two passes: counts per (class, top 16 bits of the hash), then the rows
+# of the one bucket that holds each cut.
+_BUCKET = 1 << 48
+
+
+def _hash(seed: int) -> "pl.Expr":
+    import polars as pl
+
+    return pl.col(_b.SOURCE_ROW).hash(seed)
+
+
+def _stratified_split(strata: dict[Any, tuple[Any, Any]], seed: int) -> "pl.Expr":
+    """The split column (0 train, 1 valid, 2 test) from each class's cut keys ``(hash, position)``."""
+    import polars as pl
+
+    u, pos = _hash(seed), pl.col(_b.SOURCE_ROW)
+
+    def below(cut: tuple[int, int] | None) -> "pl.Expr":
+        if cut is None:  # every row of the class is below
+            return pl.lit(True)
+        cu = pl.lit(cut[0], dtype=pl.UInt64)
+        return (u < cu) | ((u == cu) & (pos < cut[1]))
+
+    expr: Any = None
+    for cls, (cut_a, cut_b) in strata.items():
+        part = pl.when(below(cut_a)).then(0).when(below(cut_b)).then(1).otherwise(2)
+        is_cls = pl.col(_b.LABEL_COLUMN) == pl.lit(cls)
+        expr = pl.when(is_cls).then(part) if expr is None else expr.when(is_cls).then(part)
+    return expr.otherwise(2).alias(_b._SPLIT)
+
+
+def _ranks_below(n: int, q: float) -> int:
+    """How many ranks ``j`` in ``[0, n)`` have ``float(j) / float(n) < q`` (the division is monotone in j)."""
+    k = min(n, max(0, int(q * n)))
+    while k > 0 and float(k - 1) / float(n) >= q:
+        k -= 1
+    while k < n and float(k) / float(n) < q:
+        k += 1
+    return k
+
+
+def _strata_counts(job: "_Job", i: int, ray: Any) -> "pl.DataFrame":
+    import polars as pl
+
+    return job.base(i, ray, split=False).select(
+        pl.col(_b.LABEL_COLUMN).alias("c"), (_hash(job.seed) // pl.lit(_BUCKET, dtype=pl.UInt64)).alias("b")) \
+        .group_by("c", "b").agg(pl.len().cast(pl.Int64).alias("n")).collect(engine="streaming")
+
+
+def _strata_rows(job: "_Job", i: int, ray: Any, wanted: "pl.DataFrame") -> "pl.DataFrame":
+    import polars as pl
+
+    return job.base(i, ray, split=False).select(
+        pl.col(_b.LABEL_COLUMN).alias("c"), (_hash(job.seed) // pl.lit(_BUCKET, dtype=pl.UInt64)).alias("b"),
+        _hash(job.seed).alias("u"), pl.col(_b.SOURCE_ROW).alias("p")) \
+        .join(wanted.lazy(), on=["c", "b"], how="semi").collect(engine="streaming")
+
+
+def _strata(run: Any, fractions: tuple[float, float]) -> dict[Any, tuple[Any, Any]]:
+    """Each class's train and valid cut keys over all partitions (two passes; see above)."""
+    import polars as pl
+
+    from skewless.exact import merge_sums
+
+    counts = merge_sums(run("strata_counts"), ["c", "b"])
+    wanted: dict[tuple[Any, int], list[tuple[Any, int, int]]] = {}  # (class, bucket) -> (class, which, index)
+    out: dict[Any, list[Any]] = {}
+    for cls in counts["c"].unique(maintain_order=True).to_list():
+        table = counts.filter(pl.col("c") == cls) if cls is not None else counts.filter(pl.col("c").is_null())
+        buckets, sizes = table["b"].to_list(), table["n"].to_list()
+        n = sum(sizes)
+        out[cls] = [None, None]
+        for which, q in enumerate(fractions):
+            k = _ranks_below(n, q)
+            if k == n:
+                continue  # every row of the class is below this cut
+            before = 0
+            for b, size in zip(buckets, sizes):
+                if k < before + size:
+                    wanted.setdefault((cls, b), []).append((cls, which, k - before))
+                    break
+                before += size
+    if wanted:
+        ask = pl.DataFrame({"c": [c for c, _ in wanted], "b": [b for _, b in wanted]},
+                           schema={"c": counts.schema["c"], "b": counts.schema["b"]})
+        rows = pl.concat(run("strata_rows", ask)).sort("u", "p")
+        for (cls, b), picks in wanted.items():
+            mine = rows.filter((pl.col("c") == cls) & (pl.col("b") == b))
+            for _, which, index in picks:
+                out[cls][which] = (int(mine["u"][index]), int(mine["p"][index]))
+    return {cls: (a, b) for cls, (a, b) in out.items()}
+
+
+def _classes(job: "_Job", i: int, ray: Any) -> dict[str, list[str]]:
+    """A multiclass label's distinct classes in each split of partition ``i``."""
+    import polars as pl
+
+    base = job.base(i, ray)
+    return {s: base.filter(c).select(pl.col(_b.LABEL_COLUMN).unique()).collect(engine="streaming")
+            .to_series().to_list() for s, c in job.conditions.items()}
 
 
 def _get(ray: Any, value: Any) -> Any:
@@ -298,7 +414,7 @@ def _golden(job: _Job, i: int, ray: Any, offset: int, step: int, n: int, extra: 
 def _fit(job: _Job, i: int, ray: Any, plan: Any) -> list[Any]:
     from skewless.fitting.plan import training_frame
 
-    return plan.partials(training_frame(job.feature_set.definition, job.split_rows(i, "train", ray), _b.LABEL_COLUMN))
+    return plan.partials(training_frame(job.feature_set.definition, job.split_rows(i, "train", ray), job.fit_label))
 
 
 def _training(job: _Job, i: int, ray: Any, offset: int) -> "pl.LazyFrame":
@@ -325,7 +441,7 @@ def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split
 
         out = OutOfFold(transformer, _b.LABEL_COLUMN).apply(_training(job, i, ray, offset), cells, keep)
     elif split == "train":
-        out = transformer.transform_training(job.split_rows(i, split, ray), label=_b.LABEL_COLUMN, keep=keep)
+        out = transformer.transform_training(job.split_rows(i, split, ray), label=job.fit_label, keep=keep)
     else:
         out = transformer.transform(job.split_rows(i, split, ray), keep=keep)
     target_dir = Path(target)
@@ -350,8 +466,10 @@ def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split
     return names
 
 
-_STAGES: dict[str, Callable[..., Any]] = {"entities": _entities, "check": _check, "keys": _keys, "count": _count,
-                                          "fit": _fit, "oof": _oof, "write": _write, "golden": _golden}
+_STAGES: dict[str, Callable[..., Any]] = {"entities": _entities, "check": _check, "keys": _keys,
+                                          "strata_counts": _strata_counts, "strata_rows": _strata_rows,
+                                          "count": _count, "classes": _classes, "fit": _fit, "oof": _oof,
+                                          "write": _write, "golden": _golden}
 
 
 # --------------------------------------------------------------------------- the driver
@@ -403,8 +521,9 @@ def _partition_bounds(total: int, partitions: int | None, partition_rows: int, c
     return [(a, b - a) for a, b in zip(edges, edges[1:])]
 
 
-def _sources(source: Any, fs: "FeatureSet") -> tuple[Any, list[Any]]:
-    """``(paths, [])`` for parquet paths, ``(None, [DataFrame])`` for in-memory rows; refuses the rest."""
+def _sources(source: Any, fs: "FeatureSet") -> tuple[Any, list[Any], "pl.LazyFrame | None"]:
+    """``(paths, [], None)`` for parquet paths; ``(None, [DataFrame], None)`` for in-memory rows; ``(None, [],
+    rows)`` for a source that cannot be read by row range — CSV files, a LazyFrame — to be staged as parquet."""
     import polars as pl
 
     if type(source).__module__.partition(".")[0] in ("pandas", "pyarrow"):
@@ -412,18 +531,29 @@ def _sources(source: Any, fs: "FeatureSet") -> tuple[Any, list[Any]]:
 
         source = as_polars(source, fs)
     if isinstance(source, pl.DataFrame):
-        return None, [source]
+        return None, [source], None
     if isinstance(source, pl.LazyFrame):
-        raise RayEngineError("the Ray engine cannot ship a polars LazyFrame to its workers: give parquet paths "
-                             "(or a DataFrame)")
+        return None, [], source
     paths = [source] if isinstance(source, (str, Path)) else source
     if isinstance(paths, (list, tuple)) and all(isinstance(p, (str, Path)) for p in paths):
-        csv = [str(p) for p in paths if not str(p).lower().endswith(".parquet")]
-        if csv:
-            raise RayEngineError(f"the Ray engine reads parquet sources (a CSV cannot be split into row ranges "
-                                 f"without reading it from the start); not parquet: {csv}")
-        return source, []
-    raise RayEngineError(f"source must be parquet paths or globs, or a polars DataFrame, not {type(source).__name__}")
+        if all(str(p).lower().endswith((".parquet", ".pq")) for p in paths):
+            return source, [], None
+        return None, [], _b._scan(source, fs)[0]  # the build's own CSV scan (declared dtypes)
+    raise RayEngineError(f"source must be parquet or CSV paths or globs, or a polars frame, not {type(source).__name__}")
+
+
+def _stage_source(rows: "pl.LazyFrame", where: Path, partition_rows: int) -> list[str]:
+    """``rows`` streamed once into parquet files of at most ``partition_rows`` rows under ``where`` (in order)."""
+    import polars as pl
+
+    try:
+        rows.sink_parquet(pl.PartitionBy(where, max_rows_per_file=partition_rows, approximate_bytes_per_file=None),
+                          mkdir=True, engine="streaming")
+    except SkewlessError:
+        raise
+    except Exception as exc:
+        raise _b.BuildError(f"cannot read the source: {type(exc).__name__}: {exc}") from None
+    return [str(f) for f in sorted(where.glob("*.parquet"), key=lambda p: (len(p.name), p.name))]
 
 
 def _cuts_from_keys(keys: "pl.DataFrame", split: tuple[float, float]) -> tuple[int, int]:
@@ -498,21 +628,45 @@ def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | 
                  partition_rows: int = DEFAULT_PARTITION_ROWS, connect_timeout: float = 5.0,
                  max_retries: int = MAX_RETRIES) -> _b.BuildResult:
     """:func:`~skewless.training.build.build_dataset` on Ray (module docstring); the same files and state."""
-    import polars as pl
-
-    from skewless.exact import merge_sums
-    from skewless.fitting.fitted_set import FittedFeatureSet, OutOfFold
-
     started = time.perf_counter()
     steps = _b._Steps(progress)
     steps("connecting to Ray")
     ray = connect(address, connect_timeout=connect_timeout)
     steps("reading the source")
     fs, lf, source_info, schema, event_time = _b._read_source(feature_set, source, event_time, split_by)
-    paths, frames = _sources(source, fs)
-    if split_by == "stratified":
-        raise RayEngineError("a stratified split ranks rows within each label class over the whole source: it is not "
-                             "distributed yet; use the polars engine or split_by='random'")
+    paths, frames, unsplittable = _sources(source, fs)
+    staging = None
+    if unsplittable is not None:  # CSV, a LazyFrame: streamed once into parquet next to the output, then read
+        # by row range like any parquet source (the staged rows are the source's rows in order)
+        steps("staging the source as parquet")
+        staging = Path(out_dir).absolute().parent / f".{Path(out_dir).name}.source-{uuid.uuid4().hex[:8]}"
+        try:
+            paths = _stage_source(unsplittable, staging, partition_rows)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    try:
+        return _build(ray, steps, started, feature_set, fs, lf, source_info, schema, event_time, paths, frames,
+                      out_dir, label=label, split=split, split_by=split_by, seed=seed, task=task,
+                      overwrite=overwrite, rows_per_file=rows_per_file, golden_rows=golden_rows, top_k=top_k,
+                      quantile_rows=quantile_rows, tables=tables, partitions=partitions,
+                      partition_rows=partition_rows, max_retries=max_retries)
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSet", fs: "FeatureSet",
+           lf: "pl.LazyFrame", source_info: dict[str, Any], schema: Any, event_time: str, paths: Any,
+           frames: list[Any], out_dir: str | Path, *, label: Any, split: tuple[Any, Any], split_by: str, seed: int,
+           task: str | None, overwrite: bool, rows_per_file: int, golden_rows: int, top_k: int, quantile_rows: int,
+           tables: Any, partitions: int | None, partition_rows: int, max_retries: int) -> _b.BuildResult:
+    """:func:`build_on_ray` once the source can be read by row range (``paths``) or is in memory (``frames``)."""
+    import polars as pl
+
+    from skewless.exact import merge_sums
+    from skewless.fitting.fitted_set import FittedFeatureSet, OutOfFold
+
     total = frames[0].height if frames else lf.select(pl.len()).collect().item()
     cpus = int(ray.cluster_resources().get("CPU", 1))
     bounds = _partition_bounds(total, partitions, partition_rows, cpus)
@@ -560,6 +714,8 @@ def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | 
     job.conditions = conditions
     if split_by != "time":
         job.random_split = (split, cols.task)
+    if split_by == "stratified":
+        job.strata = _strata(_Runner(ray, job, max_retries), split)
     run = _Runner(ray, job, max_retries)
     counts = run("count")
     counted = {s: sum(int(c[s]) for c in counts) for s in _b.SPLITS}
@@ -567,6 +723,11 @@ def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | 
     _b._check_split_counts({**counted, "min": min(keys, default=None), "max": max(keys, default=None)}, info,
                            split_by, facts["kept"], cols)
     driver = _b._Split(split_by, base, {s: base.filter(c) for s, c in conditions.items()}, conditions, counted, info)
+    if cols.task == "multiclass":
+        seen = run("classes")
+        cols.classes = _b._judge_classes({s: sorted({c for p in seen for c in p[s]}) for s in _b.SPLITS}, cols)
+    fit_label = job.fit_label = _b._fit_label(feature_set, cols)
+    run = _Runner(ray, job, max_retries)
 
     steps("fitting on the training split")
     definition = feature_set.definition
@@ -576,13 +737,13 @@ def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | 
         from skewless.fitting import fit
 
         empty = pl.DataFrame(schema=driver.frames["train"].collect_schema())  # the schema; the rows: the partitions'
-        transformer = fit(definition, empty, label=_b.LABEL_COLUMN, partials=lambda plan: run("fit", plan))
+        transformer = fit(definition, empty, label=fit_label, partials=lambda plan: run("fit", plan))
     want = _b._expected_schema(transformer, cols.event_time, cols.et_dtype, cols.out_label_dtype)
     keep = (cols.event_time, _b.LABEL_COLUMN)
     oof_nodes = isinstance(transformer, FittedFeatureSet) and bool(transformer.target_encode_nodes())
     for s, lf_s in driver.frames.items():  # step 5 before writing, on the driver's lazy plans (nothing collected;
         # out-of-fold encodings have the serving encodings' dtype, and the written files are checked again)
-        out = (transformer.transform_training(lf_s, label=_b.LABEL_COLUMN, keep=keep) if s == "train" and not oof_nodes
+        out = (transformer.transform_training(lf_s, label=fit_label, keep=keep) if s == "train" and not oof_nodes
                else transformer.transform(lf_s, keep=keep))
         _b.assert_schema(out.collect_schema(), want, f"the {s} features")
     offsets = [0]  # each partition's first position in the training split (the out-of-fold key)

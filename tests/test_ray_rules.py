@@ -1,5 +1,10 @@
-"""The Ray engine's lookups: a partition joined against only the table rows its keys can read (what the engine
-ships to it) gets exactly the single-machine join's answers. Runs without Ray (the pruning is polars)."""
+"""The Ray engine's partition-level rules, checked without Ray (they are polars and Python on the driver):
+
+* lookups: a partition joined against only the table rows its keys can read (what the engine ships to it)
+  gets exactly the single-machine join's answers;
+* a stratified split: the cut keys merged from the partitions' counts put every row in the split the
+  single-machine rank over the whole source puts it in.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,14 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skewless import EntityTable, Float64, Int64, Lookup, String
+import pytest
+
+from skewless import EntityTable, FeatureSet, Float64, Input, Int64, Lookup, String, col
 from skewless.state.batch import join_lookups
 from skewless.state.lookups import Lookups
-from skewless.training.ray_engine import _asked, _readable_rows
+from skewless.training import build as _b
+from skewless.training import ray_engine
+from skewless.training.ray_engine import _asked, _Job, _ranks_below, _readable_rows, _strata
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 KEYS = ["a", "b", "c", None]
@@ -81,3 +90,51 @@ def test_only_the_rows_a_partition_can_read_are_shipped():
     within = _readable_rows(_lookups(2, True), {"obs": obs, "sites": pl.DataFrame({"site": ["a"], "size": [1]})},
                             _asked(lookups, spine.lazy()))
     assert within["obs"]["v"].to_list() == [2.0, 3.0, 4.0, 5.0, 6.0]  # tolerance 2 h: from hour 4 - 2 h
+
+
+STRATA_SET = FeatureSet("strata", {"x": Input(Float64())}, {"y": col("x") * 2.0})
+
+
+@st.composite
+def _strata_case(draw):
+    n = draw(st.integers(3, 300))
+    labels = draw(st.sampled_from([[True, False], ["a", "b", "c"], ["only"]]))
+    df = pl.DataFrame({"x": [float(i) for i in range(n)],
+                       "c": draw(st.lists(st.sampled_from(labels), min_size=n, max_size=n))})
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=4)))
+    a = draw(st.floats(0.01, 0.98))
+    b = draw(st.floats(a + 0.001, 0.999))
+    return df, [0, *cuts, n], (a, b), draw(st.integers(0, 2**32)), draw(st.sampled_from([1 << 48, 1 << 62]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_strata_case())
+def test_stratified_cuts_merged_from_partitions_split_every_row_as_one_machine(case):
+    df, edges, fractions, seed, bucket = case
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ray_engine, "_BUCKET", bucket)  # 4 buckets: many rows share the cut's bucket
+        lf = df.lazy().with_row_index(_b.SOURCE_ROW).with_columns(pl.col(_b.SOURCE_ROW).cast(pl.Int64))
+        cols = _b._check_columns(STRATA_SET, lf, lf.collect_schema(), event_time=_b.SOURCE_ROW, label="c",
+                                 task="binary" if df.schema["c"] == pl.Boolean else "multiclass")
+        checks, keep = _b._row_checks(STRATA_SET, cols)
+        base = _b._kept_rows(lf, cols, keep)
+        conditions, _, whole = _b._split_conditions(base, cols, fractions, split_by="stratified", seed=seed,
+                                                    quantiles=None)
+        want = whole.select(_b._SPLIT).collect()[_b._SPLIT].to_list()
+        bounds = [(a, b - a) for a, b in zip(edges, edges[1:])]
+        job = _Job(STRATA_SET, None, _b.SOURCE_ROW, "stratified", cols, keep, bounds, seed,
+                   frames=[df.slice(a, n) for a, n in bounds], conditions=conditions,
+                   random_split=(fractions, cols.task))
+
+        def run(stage, *args):
+            return [ray_engine._STAGES[stage](job, i, None, *args) for i in range(len(bounds))]
+
+        job.strata = _strata(run, fractions)
+        got = [v for i in range(len(bounds)) for v in job.base(i).select(_b._SPLIT).collect()[_b._SPLIT].to_list()]
+    assert got == want
+
+
+def test_ranks_below_is_the_count_of_positions_below_the_fraction():
+    for n in (1, 2, 3, 7, 10, 49, 1000, 12345):
+        for q in (1e-9, 0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 0.9999):
+            assert _ranks_below(n, q) == sum(float(j) / float(n) < q for j in range(n)), (n, q)
