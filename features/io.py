@@ -36,8 +36,22 @@ _POLARS_ENCODINGS = {"utf8": "utf8", "utf-8": "utf8", "utf8-lossy": "utf8-lossy"
 _OTHER_SEPARATORS = (";", "\t", "|")
 
 
+#: What an object-store URL starts with (polars reads these itself, credentials from the environment).
+OBJECT_STORE_SCHEMES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "http://", "https://")
+
+
+def is_url(path: Any) -> bool:
+    """Whether ``path`` is an object-store URL (``s3://bucket/key``, ``gs://...``, ...), not a local path."""
+    return isinstance(path, str) and path.lower().startswith(OBJECT_STORE_SCHEMES)
+
+
 def _paths(path: str | Path) -> list[str]:
     text = str(path)
+    if is_url(path):  # polars lists, globs and reads it (a missing object fails the scan, naming it)
+        if not text.lower().endswith((".parquet", ".pq")):
+            raise SkewlessError(f"{text!r}: only parquet is read from an object store (a CSV there cannot be "
+                                f"checked and parsed as local CSV files are); convert it to parquet")
+        return [text]
     matches = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
     if not matches or not all(Path(m).exists() for m in matches):
         raise SkewlessError(f"no data at {text!r} (file not found)")
@@ -89,7 +103,14 @@ def scan_data(
     suffixes = {Path(m).suffix.lower() for m in matches}
     if suffixes <= {".parquet", ".pq"}:
         lf = pl.scan_parquet(matches)
-        return _select(lf, lf.collect_schema().names(), inputs, columns)
+        try:
+            names = lf.collect_schema().names()
+        except Exception as exc:
+            if not is_url(text):
+                raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SkewlessError(f"cannot read {text!r} from the object store: {reason[:300]}") from None
+        return _select(lf, names, inputs, columns)
     if not suffixes <= {".csv", ".tsv", ".txt"}:
         raise SkewlessError(f"unsupported data format {sorted(suffixes)} for {text!r}; use parquet or csv")
     return _scan_csv(matches, inputs, columns, separator, null_values, encoding,

@@ -95,6 +95,11 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
     faults = tmp_path / "faults"
     faults.mkdir()
     monkeypatch.setenv("SKEWLESS_RAY_FAULT_DIR", str(faults))  # inherited by the workers of the Ray started here
+    pytest.importorskip("moto", reason="the object-store source needs moto[server] (pip install -e '.[test]')")
+    from test_object_store import s3_server
+
+    s3 = s3_server(monkeypatch, {f"history/flights/{n}": flights_parquet / n for n in ("a.parquet", "b.parquet")})
+    s3.__enter__()  # before ray.init: the workers inherit its endpoint and credentials
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         source = str(flights_parquet / "*.parquet")
@@ -109,6 +114,10 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
         assert not list((tmp_path / "ray2" / "train").glob(".*"))  # no staging leftovers
         on_five = build_dataset(flights_fitted, source, tmp_path / "ray5", engine="ray", partitions=5, **ARGS)
         _same_build(single.out_dir, on_five.out_dir, "5 partitions")
+        # the same files on an S3-compatible object store (moto on loopback): every task reads its range there
+        from_s3 = build_dataset(flights_fitted, "s3://history/flights/*.parquet", tmp_path / "ray_s3", engine="ray",
+                                partitions=3, **ARGS)
+        _same_build(single.out_dir, from_s3.out_dir, "3 partitions read from s3://")
 
         # a source larger than a task may hold: partition_rows bounds every partition
         bounded = build_dataset(flights_fitted, source, tmp_path / "ray_small", engine="ray", partitions=1,
@@ -167,3 +176,4 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
         assert not list(tmp_path.glob(".killed*"))  # the temporary directory went too
     finally:
         ray.shutdown()
+        s3.__exit__(None, None, None)

@@ -138,7 +138,7 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
 
     import polars as pl
 
-    from skewless.io import scan_data
+    from skewless.io import is_url, scan_data
 
     from skewless.frames import as_polars, describe_kind
 
@@ -161,6 +161,8 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
     files: list[str] = []
     for s in sources:
         text = str(s)
+        if is_url(s):
+            continue  # an object-store URL is recorded by its URL (``paths``), not listed or hashed
         files += sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
     try:
         lf = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
