@@ -120,13 +120,16 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
         _same_build(single.out_dir, from_s3.out_dir, "3 partitions read from s3://")
 
         # a source larger than a task may hold: partition_rows bounds every partition
+        # (and stats.json's quantiles from a sample of every k-th row: each partition's share is at its offset)
         bounded = build_dataset(flights_fitted, source, tmp_path / "ray_small", engine="ray", partitions=1,
-                                partition_rows=20_000, **{**ARGS, "split": (0.7, 0.85)})
+                                partition_rows=20_000, quantile_rows=7_000, **{**ARGS, "split": (0.7, 0.85)})
         sizes = bounded.manifest["engine"]["partition_rows"]
         assert max(sizes) <= 20_000 and sum(sizes) == single.manifest["rows"]["total"] + \
             single.manifest["rows"]["dropped_without_event_time_or_label"]
-        fractions = build_dataset(flights_fitted, source, tmp_path / "single_fr", split=(0.7, 0.85),
+        fractions = build_dataset(flights_fitted, source, tmp_path / "single_fr", split=(0.7, 0.85), quantile_rows=7_000,
                                   **{k: v for k, v in ARGS.items() if k != "split"})
+        assert json.loads((fractions.out_dir / "stats.json").read_text())["features"]["distance_log_std"]["train"][
+            "quantiles_from"] < 10_000
         _same_build(fractions.out_dir, bounded.out_dir, "row fractions, partitions of at most 20,000 rows")
 
         # entity-keyed features: the demo set with its lookups (planes: the declared source, a callable; weather:

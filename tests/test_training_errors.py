@@ -114,7 +114,7 @@ def test_failure_while_writing_leaves_nothing_and_keeps_the_previous_build(tmp_p
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(skewless.training.stats, "column_stats", boom)
+    monkeypatch.setattr(skewless.training.stats, "merge_column_partials", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         _build(small, out, overwrite=True)
     # the previous, complete build is untouched and no temporary directory is left

@@ -895,25 +895,45 @@ def _write_splits(tmp: Path, outputs: dict[str, "pl.LazyFrame"], counted: dict[s
     return files
 
 
-def _statistics(tmp: Path, fs: "FeatureSet", transformer: "CompiledFeatureSet", want: dict[str, Any], cols: _Columns,
-                parts: _Split, facts: dict[str, Any], *, top_k: int, quantile_rows: int) -> dict[str, Any]:
-    """Step 6: ``stats.json`` of the written files (per split: rows, time range, label, every feature)."""
+def _split_partial(lf: "pl.LazyFrame", transformer: "CompiledFeatureSet", cols: _Columns, *, top_k: int, step: int,
+                   offset: int, sketch: bool) -> dict[str, Any]:
+    """The mergeable statistics of some rows of one written split (``offset``: the first one's position in it)."""
     import polars as pl
 
-    from .stats import column_stats, label_stats
+    from .stats import column_partial, label_partial
+
+    et = lf.select(pl.col(cols.event_time).min().alias("from"), pl.col(cols.event_time).max().alias("to")) \
+        .collect().row(0, named=True)
+    return {"columns": column_partial(lf, list(transformer.output_schema()), top_k=top_k, step=step, offset=offset,
+                                      sketch=sketch),
+            "label": label_partial(lf, LABEL_COLUMN, cols.task), "from": et["from"], "to": et["to"]}
+
+
+def _statistics(tmp: Path, fs: "FeatureSet", transformer: "CompiledFeatureSet", want: dict[str, Any], cols: _Columns,
+                parts: _Split, facts: dict[str, Any], *, top_k: int, quantile_rows: int,
+                partials: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """Step 6: ``stats.json`` of the written files (per split: rows, time range, label, every feature), merged from
+    ``partials`` (:func:`_split_partial` of each part of each split, in order) or computed over the files."""
+    import polars as pl
+
+    from .stats import merge_column_partials, merge_label_partials, sample_step
 
     event_time, task, counted = cols.event_time, cols.task, parts.counted
     declared = transformer.output_schema()
     split_stats: dict[str, Any] = {}
     feature_stats: dict[str, dict[str, Any]] = {name: {"dtype": str(want[name])} for name in declared}
     for s in SPLITS:
-        scan = pl.scan_parquet(tmp / s / "*.parquet")
-        stats_of = column_stats(scan, list(declared), top_k=top_k, rows=counted[s], quantile_rows=quantile_rows,
-                                sketch=s == "train")  # the drift reference (skewless.monitoring)
-        et_range = scan.select(pl.col(event_time).min().alias("from"), pl.col(event_time).max().alias("to")) \
-            .collect().row(0, named=True)
-        split_stats[s] = {"rows": counted[s], "from": et_range["from"], "to": et_range["to"],
-                          "label": label_stats(scan, LABEL_COLUMN, task)}
+        step = sample_step(counted[s], quantile_rows)
+        pieces = partials[s] if partials is not None else [_split_partial(
+            pl.scan_parquet(tmp / s / "*.parquet"), transformer, cols, top_k=top_k, step=step, offset=0,
+            sketch=s == "train")]  # the drift reference (skewless.monitoring)
+        stats_of = merge_column_partials([p["columns"] for p in pieces], {c: want[c] for c in declared}, top_k=top_k,
+                                         rows=counted[s], step=step, sketch=s == "train")
+        starts = [p["from"] for p in pieces if p["from"] is not None]
+        ends = [p["to"] for p in pieces if p["to"] is not None]
+        split_stats[s] = {"rows": counted[s], "from": min(starts) if starts else None,
+                          "to": max(ends) if ends else None,
+                          "label": merge_label_partials([p["label"] for p in pieces], task)}
         if split_stats[s]["label"]["rows"] != counted[s]:
             raise BuildError(f"internal: the {s} split has {split_stats[s]['label']['rows']} rows written, "
                              f"{counted[s]} counted")

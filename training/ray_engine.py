@@ -27,9 +27,11 @@ results on the driver. What makes the result equal to the single-machine build, 
   same ``join_lookups`` as one machine (rows back in their order). No source row moves; the shipped
   table rows are recorded in ``build.json`` (``engine.entity_rows_shipped``).
 * The golden inputs are taken per partition at their positions in the test period (counted first),
-  so they are the single-machine build's rows; ``stats.json`` and ``build.json`` are computed on the
-  driver exactly as the single-machine build computes them, streaming over the written files
-  (``stats.json``'s sums are exact too, so the file layout does not change a bit).
+  so they are the single-machine build's rows. ``stats.json`` is merged from partial statistics that
+  each write task computes over the files it wrote (``build._split_partial``: integer counts,
+  order-key extremes, exact moment pieces, value counts, and its share of the quantile sample — the
+  rows at multiples of the sample step of the whole split); the single-machine build merges one such
+  partial of each split, so the file is the same bytes.
 
 * **A stratified split** ranks each row within its label class over the whole source: the cut keys of
   each class are found exactly from the partitions (:func:`_strata`) and every partition splits its own
@@ -38,8 +40,8 @@ results on the driver. What makes the result equal to the single-machine build, 
   files and LazyFrames (which cannot be read by row range) are streamed once by the driver into parquet
   files next to the output, read by row range, and removed at the end.
 
-Not distributed yet: ``stats.json`` (one streaming pass on the driver over the written files, bounded
-memory) and staging a CSV / LazyFrame source (one streaming pass on the driver).
+On the driver: merging (the quantiles of the merged sample, at most ``quantile_rows`` rows per split),
+``build.json``, and staging a CSV / LazyFrame source (one streaming pass).
 
 Failures: a worker that dies is retried (``max_retries``; every task is idempotent — a write task
 writes hidden staging files and renames them, a retried attempt's leftovers are removed), an error
@@ -431,8 +433,9 @@ def _oof(job: _Job, i: int, ray: Any, transformer: "FittedFeatureSet", offset: i
 
 
 def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split: str, target: str, rows_per_file: int,
-           offset: int | None, cells: Any) -> list[str]:
-    """The features of partition ``i``'s ``split`` rows, written as ``<target>/part-IIIII-JJJJJ.parquet``."""
+           offset: int | None, cells: Any, stats: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
+    """The features of partition ``i``'s ``split`` rows, written as ``<target>/part-IIIII-JJJJJ.parquet``, and
+    the mergeable statistics of what it wrote (``build._split_partial`` with ``stats``; None when nothing)."""
     import polars as pl
 
     keep = (job.cols.event_time, _b.LABEL_COLUMN)
@@ -463,7 +466,9 @@ def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split
         os.replace(f, target_dir / name)  # a retried attempt publishes the same names
         names.append(name)
     shutil.rmtree(staging, ignore_errors=True)
-    return names
+    if not names:
+        return names, None
+    return names, _b._split_partial(pl.scan_parquet([target_dir / n for n in names]), transformer, job.cols, **stats)
 
 
 _STAGES: dict[str, Callable[..., Any]] = {"entities": _entities, "check": _check, "keys": _keys,
@@ -756,22 +761,31 @@ def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSe
         cells = OutOfFold(transformer, _b.LABEL_COLUMN).cells(parts)
     with atomic_dir(Path(out_dir), marker=_b.BUILD_FILE, overwrite=overwrite) as tmp:
         files: dict[str, list[str]] = {}
+        partials: dict[str, list[dict[str, Any]]] = {}
+        from .stats import sample_step
+
         for s in _b.SPLITS:
             steps(f"writing the {s} split ({counted[s]:,} rows)")
             target = tmp / s
             target.mkdir()
-            written = run("write", per_partition=lambda i, s=s: (
+            starts = [0]  # each partition's first position in split s (where its rows fall in the stats' sample)
+            for c in counts:
+                starts.append(starts[-1] + int(c[s]))
+            stats_of = {"top_k": top_k, "step": sample_step(counted[s], quantile_rows), "sketch": s == "train"}
+            written = run("write", per_partition=lambda i, s=s, starts=starts, stats_of=stats_of: (
                 transformer, s, str(target), rows_per_file, offsets[i] if s == "train" else None,
-                cells if s == "train" else None))
+                cells if s == "train" else None, {**stats_of, "offset": starts[i]}))
             for leftover in target.glob(".part-*"):  # a killed attempt's staging files
                 shutil.rmtree(leftover, ignore_errors=True)
-            files[s] = sorted(n for names in written for n in names)
+            files[s] = sorted(n for names, _ in written for n in names)
+            partials[s] = [part for _, part in written if part is not None]
             if not files[s]:  # pragma: no cover - the split was counted non-empty
                 raise _b.BuildError(f"internal: the {s} split wrote no file")
             _b.assert_schema(pl.read_parquet_schema(target / files[s][0]), want, f"the written {s} file")
-        steps("computing statistics")
+        steps("computing statistics")  # merged from the write tasks' partials (exact, in partition order)
         stats = _b._statistics(tmp, fs, transformer, want, cols, driver, facts, top_k=top_k,
-                               quantile_rows=quantile_rows)
+                               quantile_rows=quantile_rows, partials=partials)
+        del partials
         write_json(tmp / _b.STATS_FILE, stats, compact_depth=3)
         steps("writing the fitted state and golden inputs")
         fitted_file = _b._write_state(tmp, transformer)

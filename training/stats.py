@@ -37,7 +37,8 @@ from skewless.exact import from_order_key, int_moments_exprs, moments_query, ord
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
-__all__ = ["column_stats", "QUANTILES", "bin_index", "drift_sketch"]
+__all__ = ["column_stats", "column_partial", "merge_column_partials", "label_stats", "label_partial",
+           "merge_label_partials", "sample_step", "QUANTILES", "bin_index", "drift_sketch"]
 
 #: Quantiles written for every numeric column.
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -107,7 +108,7 @@ def drift_sketch(values: Any, dtype: Any) -> dict[str, Any] | None:
 def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k: int = 10, rows: int | None = None,
                  quantile_rows: int = 1_000_000, sketch: bool = False) -> dict[str, dict[str, Any]]:
     """Statistics of ``columns`` (default: all) of ``lf``: one aggregation pass, one group-by per text or boolean
-    column, and one pass over a sample for the quantiles.
+    column and per float column (exact moments), and one pass over a sample for the quantiles.
 
     Counts, extremes, mean and std are exact streaming reductions. Quantiles need
     the values in memory, so when ``lf`` has more than ``quantile_rows`` rows
@@ -115,6 +116,9 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
     (``quantiles_from`` then says how many rows were used); the memory of the
     statistics stays bounded whatever the size of the split. ``sketch`` adds the ``drift``
     reference (module docstring) computed on the same sample.
+
+    The same as :func:`merge_column_partials` of one :func:`column_partial` of ``lf``: the statistics of
+    rows cut into parts (a build on Ray) are the merge of the parts' partials, bit for bit.
     """
     import polars as pl
 
@@ -122,142 +126,180 @@ def column_stats(lf: "pl.LazyFrame", columns: list[str] | None = None, *, top_k:
     columns = list(schema) if columns is None else columns
     if rows is None:
         rows = lf.select(pl.len()).collect(engine="streaming").item()
-    step = max(1, -(-rows // quantile_rows)) if quantile_rows else 1
-    # Every step-th row, as gather_every(step) would pick them; a row index and a filter stream, while
-    # gather_every held the whole split (stats of a 32M-row split: 1.72 GiB).
-    sampled = lf if step == 1 else (lf.with_row_index("__skewless_row").filter(pl.col("__skewless_row") % step == 0)
-                                    .drop("__skewless_row"))
-    sample_rows = -(-rows // step)
+    step = sample_step(rows, quantile_rows)
+    part = column_partial(lf, columns, top_k=top_k, step=step, sketch=sketch)
+    return merge_column_partials([part], {c: schema[c] for c in columns}, top_k=top_k, rows=rows, step=step,
+                                 sketch=sketch)
+
+
+def sample_step(rows: int, quantile_rows: int) -> int:
+    """Quantiles are computed on every ``step``-th row: at most about ``quantile_rows`` rows."""
+    return max(1, -(-rows // quantile_rows)) if quantile_rows else 1
+
+
+def _sampled(kind: str, sketch: bool) -> bool:
+    return kind in ("int", "float") or (sketch and kind in ("bool", "string"))
+
+
+def column_partial(lf: "pl.LazyFrame", columns: list[str], *, top_k: int, step: int, offset: int = 0,
+                   sketch: bool = False) -> dict[str, Any]:
+    """The mergeable pieces of :func:`column_stats` over ``lf``, rows ``offset ..`` of the whole: integer counts,
+    order-key extremes and exact moment pieces (one row), the value counts of text and boolean columns, and
+    the quantile sample — the rows whose position in the whole is a multiple of ``step``."""
+    import polars as pl
+
+    schema = lf.collect_schema()
     aggs: list[pl.Expr] = []
-    qaggs: list[pl.Expr] = []
-    top_queries: list[tuple[str, pl.LazyFrame]] = []
-    moment_queries: list[tuple[str, pl.LazyFrame]] = []
-    moment_columns: list[str] = []
-
-    def agg(col: str, stat: str, expr: pl.Expr, *, quantile: bool = False) -> None:
-        (qaggs if quantile and step > 1 else aggs).append(expr.alias(f"{col}{_SEP}{stat}"))
-
+    moments: dict[str, pl.LazyFrame] = {}
+    groups: dict[str, pl.LazyFrame] = {}
     for c in columns:
         kind = _kind(schema[c])
         x = pl.col(c)
-        agg(c, "count", x.count().cast(pl.Int64))
-        agg(c, "nulls", x.null_count().cast(pl.Int64))
+        aggs += [x.count().cast(pl.Int64).alias(f"{c}{_SEP}count"), x.null_count().cast(pl.Int64).alias(f"{c}{_SEP}nulls")]
         if kind in ("int", "float"):
             v = x.cast(pl.Float64)
             if kind == "float":
-                agg(c, "nans", x.is_nan().sum().cast(pl.Int64))
+                aggs.append(x.is_nan().sum().cast(pl.Int64).alias(f"{c}{_SEP}nans"))
                 v = pl.when(v.is_not_nan()).then(v)  # NaN -> null; a filter inside the aggregations cost memory
             # exact, order-independent (skewless.exact): the same bits whatever the files, threads or partitions
             # (integers cast to Float64 have no -0.0: their plain min / max are order-independent)
-            agg(c, "min", order_key(v).min() if kind == "float" else v.min())
-            agg(c, "max", order_key(v).max() if kind == "float" else v.max())
-            agg(c, "pinf", (v == math.inf).sum().cast(pl.Int64))
-            agg(c, "ninf", (v == -math.inf).sum().cast(pl.Int64))
+            aggs.append((order_key(v).min() if kind == "float" else v.min()).alias(f"{c}{_SEP}min"))
+            aggs.append((order_key(v).max() if kind == "float" else v.max()).alias(f"{c}{_SEP}max"))
+            aggs.append((v == math.inf).sum().cast(pl.Int64).alias(f"{c}{_SEP}pinf"))
+            aggs.append((v == -math.inf).sum().cast(pl.Int64).alias(f"{c}{_SEP}ninf"))
             if kind == "int":  # exact integer sums in the shared select
-                aggs.extend(e for e in int_moments_exprs(x, f"{c}{_SEP}m:"))
+                aggs.extend(int_moments_exprs(x, f"{c}{_SEP}m:"))
             else:  # exact float moments: a group_by of their own (skewless.exact)
-                finite = v.filter(v.is_finite())
-                moment_queries.append((c, lf.select(finite.alias("x"))))
-            moment_columns.append(c)
-            for q in QUANTILES:
-                agg(c, f"q{round(q * 100):02d}", v.quantile(q, interpolation="linear"), quantile=True)
+                moments[c] = moments_query(lf.select(v.filter(v.is_finite()).alias("x")), pl.col("x"))
         elif kind == "bool":
-            agg(c, "mean", x.cast(pl.Float64).mean())
+            aggs.append(x.cast(pl.Int64).sum().alias(f"{c}{_SEP}trues"))
         elif kind == "temporal":
-            agg(c, "min", x.min())
-            agg(c, "max", x.max())
-        if kind in ("string", "bool"):
+            aggs += [x.min().alias(f"{c}{_SEP}min"), x.max().alias(f"{c}{_SEP}max")]
+        if kind in ("string", "bool") and (top_k > 0 or kind == "string"):
             # n_unique() is not a streaming reduction (it would make the whole select fall back to the
             # in-memory engine): count the groups of a streaming group-by instead
-            groups = lf.select(x.alias("value")).drop_nulls().group_by("value").agg(pl.len().cast(pl.Int64).alias("n"))
-            if top_k > 0:
-                top_queries.append((c, groups.sort(["n", "value"], descending=[True, False]).head(top_k)))
-            if kind == "string":
-                top_queries.append((f"{c}{_SEP}distinct", groups.select(pl.len().cast(pl.Int64).alias("n"))))
-    queries = [lf.select(aggs), *(q for _, q in top_queries)]
-    if qaggs:
-        # The sample (at most quantile_rows rows) is collected first and the quantiles computed on it in
-        # memory: the same values, but the streaming engine no longer holds the split's columns for the sorts.
-        needed = [c for c in columns if _kind(schema[c]) in ("int", "float")]
-        queries.append(sampled.select(needed).collect(engine="streaming").lazy().select(qaggs))
+            groups[c] = lf.select(x.alias("value")).drop_nulls().group_by("value").agg(pl.len().cast(pl.Int64).alias("n"))
+    sample = [c for c in columns if _sampled(_kind(schema[c]), sketch)]
+    # Every step-th row of the whole, as gather_every(step) would pick them; a row index and a filter stream,
+    # while gather_every held the whole split (stats of a 32M-row split: 1.72 GiB).
+    sampled = lf.select(sample) if step == 1 else (
+        lf.select(sample).with_row_index("__skewless_row")
+        .filter((pl.col("__skewless_row").cast(pl.Int64) + offset) % step == 0).drop("__skewless_row"))
     # One query at a time: collect_all would share the scan between the queries, and the streaming engine
     # then buffers rows for the slower consumers (memory growing with the split: 1.5 vs 0.9 GiB at 3e7 rows).
-    frames = [q.collect(engine="streaming") for q in queries]
-    row = frames[0].row(0, named=True)
-    float_moments = {c: read_moments(moments_query(q, pl.col("x")).collect(engine="streaming"))
-                     for c, q in moment_queries}
-    for c in moment_columns:  # mean and std over the non-NaN values: exact moments, ±inf counted apart
-        if c in float_moments:
-            m = float_moments[c]
-            for stat in ("min", "max"):
-                row[f"{c}{_SEP}{stat}"] = from_order_key(row[f"{c}{_SEP}{stat}"])
-        else:
-            m = read_int_moments(row, f"{c}{_SEP}m:")
-            for k in [k for k in row if k.startswith(f"{c}{_SEP}m:")]:
-                del row[k]
-        pinf, ninf = row.pop(f"{c}{_SEP}pinf"), row.pop(f"{c}{_SEP}ninf")
-        if pinf or ninf:
-            row[f"{c}{_SEP}mean"] = math.nan if pinf and ninf else (math.inf if pinf else -math.inf)
-            row[f"{c}{_SEP}std"] = math.nan if m.count + pinf + ninf > 1 else None
-        else:
-            row[f"{c}{_SEP}mean"], row[f"{c}{_SEP}std"] = m.mean(), m.std(1)
-    if qaggs:
-        row.update(frames[-1].row(0, named=True))
-        frames = frames[:-1]
+    return {"row": lf.select(aggs).collect(engine="streaming").row(0, named=True) if aggs else {},
+            "moments": {c: q.collect(engine="streaming") for c, q in moments.items()},
+            "groups": {c: q.collect(engine="streaming") for c, q in groups.items()},
+            "sample": sampled.collect(engine="streaming") if sample else None}
+
+
+def merge_column_partials(parts: list[dict[str, Any]], schema: Mapping[str, Any], *, top_k: int, rows: int, step: int,
+                          sketch: bool = False) -> dict[str, dict[str, Any]]:
+    """:func:`column_stats` from the :func:`column_partial` of each part of the rows, in order (exact merges)."""
+    import polars as pl
+
+    from skewless.exact import Moments, merge_sums
+
+    def total(key: str) -> int:
+        return sum(int(p["row"][key] or 0) for p in parts)
+
+    def extreme(key: str, pick: Any) -> Any:
+        values = [p["row"][key] for p in parts if p["row"][key] is not None]
+        return pick(values) if values else None
+
+    samples = [p["sample"] for p in parts if p["sample"] is not None]
+    sample = pl.concat(samples) if samples else None
+    sample_rows = -(-rows // step)
     out: dict[str, dict[str, Any]] = {}
-    for c in columns:
-        entry: dict[str, Any] = {"dtype": str(schema[c])}
-        quantiles: dict[str, Any] = {}
-        for key, value in row.items():
-            col, _, stat = key.rpartition(_SEP)
-            if col != c:
-                continue
-            if stat.startswith("q") and stat[1:].isdigit():
-                quantiles[stat] = value
+    for c, dtype in schema.items():
+        kind, key = _kind(dtype), f"{c}{_SEP}"
+        entry: dict[str, Any] = {"dtype": str(dtype), "count": total(key + "count"), "nulls": total(key + "nulls")}
+        if kind in ("int", "float"):
+            if kind == "float":
+                entry["nans"] = total(key + "nans")
+                entry["min"] = from_order_key(extreme(key + "min", min))
+                entry["max"] = from_order_key(extreme(key + "max", max))
+                m = read_moments(pl.concat([p["moments"][c] for p in parts]))  # Moments add exactly
             else:
-                entry[stat] = value
-        if quantiles:
-            entry["quantiles"] = quantiles
+                entry["min"], entry["max"] = extreme(key + "min", min), extreme(key + "max", max)
+                m = Moments()
+                for p in parts:
+                    m = m + read_int_moments(p["row"], key + "m:")
+            pinf, ninf = total(key + "pinf"), total(key + "ninf")
+            if pinf or ninf:  # mean and std over the non-NaN values: exact moments, ±inf counted apart
+                entry["mean"] = math.nan if pinf and ninf else (math.inf if pinf else -math.inf)
+                entry["std"] = math.nan if m.count + pinf + ninf > 1 else None
+            else:
+                entry["mean"], entry["std"] = m.mean(), m.std(1)
+            v = pl.col(c).cast(pl.Float64)
+            if kind == "float":
+                v = pl.when(v.is_not_nan()).then(v)
+            entry["quantiles"] = sample.lazy().select(
+                v.quantile(q, interpolation="linear").alias(f"q{round(q * 100):02d}") for q in QUANTILES
+            ).collect().row(0, named=True)
             if step > 1:
                 entry["quantiles_from"] = sample_rows
+        elif kind == "bool":
+            # the share of true: an exact count divided once (polars' mean of 0.0/1.0 gives the same value)
+            entry["mean"] = total(key + "trues") / entry["count"] if entry["count"] else None
+        elif kind == "temporal":
+            entry["min"], entry["max"] = extreme(key + "min", min), extreme(key + "max", max)
+        if sketch and _sampled(kind, True):
+            entry["drift"] = drift_sketch(sample[c], dtype)
+        if c in parts[0]["groups"]:
+            counted = merge_sums([p["groups"][c] for p in parts], ["value"])
+            if top_k > 0:
+                top = counted.sort(["n", "value"], descending=[True, False]).head(top_k)
+                entry["top"] = [[r["value"], r["n"]] for r in top.iter_rows(named=True)]
+            if kind == "string":
+                entry["distinct"] = counted.height
         out[c] = entry
-    if sketch:
-        kinds = [c for c in columns if _kind(schema[c]) in ("int", "float", "bool", "string")]
-        if kinds:
-            sample = sampled.select(kinds).collect(engine="streaming")
-            for c in kinds:
-                out[c]["drift"] = drift_sketch(sample[c], schema[c])
-    for (c, _), frame in zip(top_queries, frames[1:]):
-        col, _, stat = c.partition(_SEP)
-        if stat == "distinct":
-            out[col]["distinct"] = frame.item()
-        else:
-            out[col]["top"] = [[r["value"], r["n"]] for r in frame.iter_rows(named=True)]
     return out
 
 
 def label_stats(lf: "pl.LazyFrame", label: str, task: str) -> dict[str, Any]:
     """Rows and label summary of one split: the positive rate (binary) or mean/std (regression)."""
+    return merge_label_partials([label_partial(lf, label, task)], task)
+
+
+def label_partial(lf: "pl.LazyFrame", label: str, task: str) -> dict[str, Any]:
+    """The mergeable pieces of :func:`label_stats` over ``lf``: counts, order-key extremes, exact moments."""
     import polars as pl
 
     if task == "multiclass":  # rows per class name
-        counts = lf.group_by(label).agg(pl.len().cast(pl.Int64).alias("n")).collect(engine="streaming")
-        per_class = dict(sorted(zip(counts[label].to_list(), counts["n"].to_list())))
-        return {"rows": sum(per_class.values()), "classes": per_class}
+        return {"classes": lf.group_by(label).agg(pl.len().cast(pl.Int64).alias("n")).collect(engine="streaming")
+                .rename({label: "value"})}
     y = pl.col(label).cast(pl.Float64)
     exprs = [pl.len().cast(pl.Int64).alias("rows")]
     if task == "binary":
-        exprs += [y.sum().cast(pl.Int64).alias("positives")]
-        out = lf.select(exprs).collect(engine="streaming").row(0, named=True)
-        # an exact count divided once (polars' mean of 0.0/1.0 gives the same value, in any order)
-        out["positive_rate"] = out["positives"] / out["rows"] if out["rows"] else None
-        return out
+        return {"row": lf.select(*exprs, y.sum().cast(pl.Int64).alias("positives")).collect(engine="streaming")
+                .row(0, named=True)}
     # the build keeps finite regression labels only: exact moments (skewless.exact) and total-order extremes
     exprs += [order_key(y).min().alias("min"), order_key(y).max().alias("max")]
-    out = lf.select(exprs).collect(engine="streaming").row(0, named=True)
-    m = read_moments(moments_query(lf.select(y.filter(y.is_finite()).alias("x")), pl.col("x")).collect(engine="streaming"))
-    return {"rows": out["rows"], "mean": m.mean(), "std": m.std(1), "min": from_order_key(out["min"]),
-            "max": from_order_key(out["max"])}
+    return {"row": lf.select(exprs).collect(engine="streaming").row(0, named=True),
+            "moments": moments_query(lf.select(y.filter(y.is_finite()).alias("x")), pl.col("x")).collect(engine="streaming")}
+
+
+def merge_label_partials(parts: list[dict[str, Any]], task: str) -> dict[str, Any]:
+    """:func:`label_stats` from the :func:`label_partial` of each part of the rows (exact merges)."""
+    import polars as pl
+
+    from skewless.exact import merge_sums
+
+    if task == "multiclass":
+        counts = merge_sums([p["classes"] for p in parts], ["value"])
+        per_class = dict(sorted(zip(counts["value"].to_list(), counts["n"].to_list())))
+        return {"rows": sum(per_class.values()), "classes": per_class}
+    rows = sum(int(p["row"]["rows"]) for p in parts)
+    if task == "binary":
+        positives = sum(int(p["row"]["positives"] or 0) for p in parts)
+        # an exact count divided once (polars' mean of 0.0/1.0 gives the same value, in any order)
+        return {"rows": rows, "positives": positives, "positive_rate": positives / rows if rows else None}
+    lows = [p["row"]["min"] for p in parts if p["row"]["min"] is not None]
+    highs = [p["row"]["max"] for p in parts if p["row"]["max"] is not None]
+    m = read_moments(pl.concat([p["moments"] for p in parts]))
+    return {"rows": rows, "mean": m.mean(), "std": m.std(1), "min": from_order_key(min(lows) if lows else None),
+            "max": from_order_key(max(highs) if highs else None)}
 
 
 def summarize(stats: Mapping[str, Any]) -> str:
