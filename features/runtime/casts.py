@@ -69,7 +69,13 @@ def date_to_str(days: int) -> str:
     from .temporal import civil
 
     d = civil(days)
-    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+    return f"{year_text(d.year)}-{d.month:02d}-{d.day:02d}"
+
+
+def year_text(year: int) -> str:
+    """A year as polars (chrono) writes it: 4 digits within 0-9999 (``0000``), else signed (``-0109``,
+    ``+11095``)."""
+    return f"{year:04d}" if 0 <= year <= 9999 else f"{year:+05d}"
 
 
 def datetime_to_str(value: int, unit: str, key: str | None) -> str:
@@ -77,7 +83,7 @@ def datetime_to_str(value: int, unit: str, key: str | None) -> str:
 
     ``YYYY-MM-DD HH:MM:SS.ffffff`` (3 fractional digits for ``ms``) of the wall clock, plus, in a zone,
     its offset as ``+HH:MM``: the seconds of a local-mean-time offset are dropped (``-04:56:02`` is
-    written ``-04:56``), and a wall clock in year 0 is written ``0000-...`` as polars does.
+    written ``-04:56``), and the year as :func:`year_text` (``0000``, ``-0109``, ``+11095``) as polars does.
     """
     from .temporal import UNITS_PER_SECOND, civil, local_value
 
@@ -87,7 +93,7 @@ def datetime_to_str(value: int, unit: str, key: str | None) -> str:
     seconds, frac = divmod(rest, per_second)
     d = civil(days)
     digits = 6 if unit == "us" else 3
-    text = (f"{d.year:04d}-{d.month:02d}-{d.day:02d} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
+    text = (f"{year_text(d.year)}-{d.month:02d}-{d.day:02d} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
             f"{seconds % 60:02d}.{frac:0{digits}d}")
     if key is None:
         return text

@@ -33,6 +33,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .casts import year_text
+
 __all__ = ["WHITESPACE", "tokenize", "parse_plan", "parse_value", "format_value", "FormatError", "TextParser"]
 
 #: Rust's ``char::is_whitespace`` (the Unicode White_Space property).
@@ -477,7 +479,7 @@ def format_value(items, days: int, tod_us: int | None, offset_s: int | None, ins
             continue
         spec, pad = it[1], it[2]
         if spec == "Y":
-            out.append(f"{year:04d}" if 0 <= year <= 9999 else f"{year:+05d}")
+            out.append(year_text(year))
             continue
         if spec in ("m", "d", "e", "y", "j", "H", "k", "I", "l", "M", "S", "u", "w", "U", "W", "V", "G", "g", "q"):
             width, fill = 2, "0"

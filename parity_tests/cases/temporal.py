@@ -441,3 +441,31 @@ case(
           for a, b in ((1, 0), (-1, 30), (2**40, None), (2**63 - 1, 1), (0, -(2**62)), (-7, -1999), (1999, 7))],
     edge_limit=1500,
 )
+
+# Calendar fields, text and truncation of Dates and naive Datetimes COMPUTED past years 1-9999 (a Python date
+# cannot hold them; polars can): the per-request function reads them as ProlepticDate, and writes their year as
+# polars does ("-0109", "+11095"). Found by the differential fuzzer (seed 1201): d + duration crashed in
+# fromordinal, and cast(String) wrote "-109".
+_FAR = dt.timedelta(days=400_000)
+
+
+def _far_fields(x) -> dict:
+    return {"year": x.dt.year(), "month": x.dt.month(), "day": x.dt.day(), "quarter": x.dt.quarter(),
+            "week": x.dt.week(), "weekday": x.dt.weekday(), "ordinal_day": x.dt.ordinal_day(),
+            "text": x.cast(String), "strftime": x.dt.strftime("%Y/%m/%d %j"), "month_start": x.dt.truncate("1mo").cast(String),
+            "bucket": x.hash_bucket(1000)}
+
+
+case(
+    "temporal.computed_past_year_range",
+    {"d": Date, "n": Datetime("us"), "du": Duration("us")},
+    {f"{name}_{k}": v for name, x in (("d_plus", col("d") + col("du")), ("d_minus", col("d") - col("du")),
+                                      ("n_plus", col("n") + col("du")), ("n_minus", col("n") - col("du")),
+                                      ("n_date", (col("n") + col("du")).dt.date()))
+     for k, v in _far_fields(x).items() if not (name.startswith("n") and k == "bucket")},
+    edges=False,
+    rows=[{"d": d, "n": dt.datetime(d.year, d.month, d.day, 5, 6, 7, 89), "du": du}
+          for d in (dt.date(1, 1, 1), dt.date(1, 3, 1), dt.date(9999, 12, 31), dt.date(2024, 2, 29))
+          for du in (_FAR, -_FAR, dt.timedelta(days=1), dt.timedelta(days=-1), dt.timedelta(days=366 * 3))]
+    + [{"d": None, "n": None, "du": None}],
+)

@@ -196,7 +196,13 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
             continue
         try:
             # with_columns broadcasts a scalar-valued expression to the frame's height, as a feature is
-            raw_series = df.with_columns(expr.alias("__mirror__"))["__mirror__"]
+            if mirror_mod.has_null_operand(node, fs._fields):
+                # polars' optimizer rewrites logic over an untyped null into other values than the expression
+                # gives as written (see mirror.DEVIATIONS["NullOperand"]): compare with the unoptimized query
+                raw_series = (df.lazy().with_columns(expr.alias("__mirror__"))
+                              .collect(optimizations=pl.QueryOptFlags.none())["__mirror__"])
+            else:
+                raw_series = df.with_columns(expr.alias("__mirror__"))["__mirror__"]
         except Exception as exc:
             if mirror_mod.has_null_operand(node, fs._fields):
                 if stats is not None:

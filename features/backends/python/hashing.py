@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 
 from ...dtypes import Boolean, Date, Int64, Null
 from ...ir import hashing as ops
 from ...runtime import hashing as rt
-from ...runtime.temporal import EPOCH_ORDINAL
+from ...runtime.casts import date_to_str
 from .codegen import Arg, Emitter
 from .table import RULES
 
@@ -18,8 +17,8 @@ def _text(e: Emitter, a: Arg) -> str:
         return f"str({a.src})"
     if isinstance(a.dtype, Boolean):
         return f"('true' if {a.src} else 'false')"
-    if isinstance(a.dtype, Date):  # internal: days since 1970-01-01, always within years 1-9999
-        return f"{e.helper(_dt.date.fromordinal)}({a.src} + {EPOCH_ORDINAL}).isoformat()"
+    if isinstance(a.dtype, Date):  # internal: days since 1970-01-01; a computed Date can be in any year
+        return f"{e.helper(date_to_str)}({a.src})"
     return a.src
 
 

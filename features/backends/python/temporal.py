@@ -14,6 +14,7 @@ from bisect import bisect_right
 
 from ...dtypes import Date, Datetime, Null
 from ...ir import temporal as ops
+from ...ir.base import Column, Literal
 from ...runtime import arith
 from ...runtime import calendar, chrono
 from ...runtime import temporal as rt
@@ -65,9 +66,12 @@ def civil_src(e: Emitter, arg: Arg) -> str:
 
 
 def _may_leave_range(arg: Arg) -> bool:
-    # A zoned value's wall clock can fall in year 0 or 10000 (polars reads it there);
-    # Dates and naive datetimes come from Python values, always within years 1-9999.
-    return isinstance(arg.dtype, Datetime) and arg.dtype.time_zone is not None
+    # A zoned value's wall clock can fall in year 0 or 10000 (polars reads it there). A Date or naive
+    # Datetime read from an input or a literal is a Python value, within years 1-9999; one computed by
+    # arithmetic (Date + Duration, Datetime - Duration, dt.offset_by, ...) can be any year polars holds.
+    if isinstance(arg.dtype, Datetime) and arg.dtype.time_zone is not None:
+        return True
+    return not isinstance(arg.node, (Column, Literal))
 
 
 def _null_operand(rule):
