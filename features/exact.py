@@ -26,8 +26,10 @@ Only finite values may be given to the moment queries (the callers filter null, 
 The integer sums are Int64 per exponent for the sum (exact up to 2**36 values of one exponent in
 one partition) and Int128 for the squares.
 
-Where this could be shared later: the exact window sums of :mod:`skewless.windows` decompose floats
-the same way; both could use one ``float_bits`` and one integer accumulator.
+The scalar rules here (:func:`exact_int`, :func:`scaled_quotient`, :func:`scaled_sqrt`,
+:func:`exact_variance`) are the ONE definition of exact float statistics in the package: the windows
+(:mod:`skewless.windows.exact`, batch and online) round their exact window sums with the same functions,
+so a window's std and a fitted std of the same values are the same bits.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
 __all__ = ["Moments", "moments_of", "moments_query", "read_moments", "grouped_moments_query", "read_grouped_moments",
-           "to_float", "sqrt_to_float", "order_key", "from_order_key", "float_bits", "exact_fsum", "SUM_SCALE",
+           "to_float", "sqrt_to_float", "scaled_quotient", "scaled_sqrt", "exact_variance", "exact_int",
+           "exact_ints", "order_key", "from_order_key", "float_bits", "exact_fsum", "SUM_SCALE",
            "SQ_SCALE"]
 
 #: ``Σx * 2**SUM_SCALE`` is an integer for finite floats (the smallest subnormal is 2**-1074).
@@ -61,23 +64,66 @@ def to_float(q: Fraction | int) -> float:
         return math.inf if q > 0 else -math.inf
 
 
+def exact_int(x: float, scale: int = -SUM_SCALE) -> int:
+    """The finite double ``x`` as the exact integer ``x / 2**scale`` (``scale`` at most ``x``'s lowest bit)."""
+    num, den = x.as_integer_ratio()  # den is a power of two
+    shift = -scale - den.bit_length() + 1
+    return num << shift if shift >= 0 else num >> -shift
+
+
+def exact_ints(xs: Iterable[float]) -> list[int]:
+    """:func:`exact_int` of each finite double at the scale ``2**-1074`` (``x * 2**SUM_SCALE``)."""
+    return [num << (SUM_SCALE + 1 - den.bit_length()) for num, den in map(float.as_integer_ratio, xs)]
+
+
+def scaled_quotient(num: int, den: int, scale: int = 0) -> float:
+    """``num * 2**scale / den`` correctly rounded (ties to even; ±inf past the largest double); ``den > 0``."""
+    try:
+        if scale >= 0:
+            return (num << scale) / den
+        return num / (den << -scale)
+    except OverflowError:  # int/int true division is correctly rounded and raises only past the largest double
+        return math.inf if num > 0 else -math.inf
+
+
+def scaled_sqrt(num: int, den: int, scale: int = 0) -> float:
+    """The correctly rounded square root of ``num * 2**scale / den`` (``num >= 0``, ``den > 0``): one rounding.
+
+    The integer root of the scaled rational has >= 60 significant bits; an inexact root gets a sticky bit
+    below them (round to odd), so rounding it once more to 53 bits — also into the subnormal range — is the
+    correct rounding of the true root.
+    """
+    if num < 0:
+        raise ValueError("square root of a negative number")
+    if num == 0:
+        return 0.0
+    if scale % 2:
+        num, scale = num << 1, scale - 1
+    k = max(0, 122 - (num.bit_length() - den.bit_length()))
+    k += k % 2
+    shifted = num << k
+    scaled, rest = divmod(shifted, den)
+    root = math.isqrt(scaled)
+    half = scale // 2 - k // 2
+    if rest or root * root != scaled:
+        return scaled_quotient(2 * root + 1, 1, half - 1)
+    return scaled_quotient(root, 1, half)
+
+
 def sqrt_to_float(q: Fraction) -> float:
     """The correctly rounded square root of a rational ``q >= 0``."""
     if q < 0:
         raise ValueError("square root of a negative number")
-    if q == 0:
-        return 0.0
-    num, den = q.numerator, q.denominator
-    # sqrt(num / den) = sqrt(num * den) / den; scale so the integer root has >= 60 significant bits
-    k = max(0, 120 - (num.bit_length() - den.bit_length()))
-    k += k % 2
-    scaled = (num << k) // den
-    exact = (num << k) % den == 0
-    root = math.isqrt(scaled)
-    if root * root != scaled or not exact:
-        root = 2 * root + 1  # strictly between root and root + 1: a sticky bit below the rounding point
-        return to_float(Fraction(root, 1 << (k // 2 + 1)))
-    return to_float(Fraction(root, 1 << (k // 2)))
+    return scaled_sqrt(q.numerator, q.denominator)
+
+
+def exact_variance(total: int, squares: int, n: int, ddof: int) -> tuple[int, int] | None:
+    """``(numerator, denominator)`` of the exact variance ``(n·Σx² − (Σx)²) / (n(n − ddof))`` of ``n`` values
+    whose exact sums are ``total`` and ``squares`` (any common scale: ``Σx / 2**s`` and ``Σx² / 4**s``);
+    None when ``n <= ddof``. Never the float sum-of-squares formula: the integers are exact."""
+    if n <= ddof:
+        return None
+    return n * squares - total * total, n * (n - ddof)
 
 
 @dataclass(frozen=True)
@@ -96,46 +142,29 @@ class Moments:
 
     def total(self) -> float:
         """The correctly rounded sum (0.0 for no values; a sum of only -0.0 is 0.0)."""
-        return to_float(self.exact_sum())
+        return scaled_quotient(self.sum, 1, -SUM_SCALE) if self.sum else 0.0
 
     def mean(self) -> float | None:
         """The exact mean rounded once; None for no values (as polars)."""
         if not self.count:
             return None
-        return to_float(Fraction(self.sum, self.count << SUM_SCALE))
+        return scaled_quotient(self.sum, self.count, -SUM_SCALE) if self.sum else 0.0
 
     def variance(self, ddof: int = 1) -> Fraction | None:
         """The exact variance; None when ``count <= ddof`` (as polars' std)."""
-        n = self.count
-        if n - ddof <= 0:
-            return None
-        # (n Σx² - (Σx)²) / (n (n - ddof)), both sums scaled by 2**SQ_SCALE
-        return Fraction(n * self.sumsq - self.sum * self.sum, n * (n - ddof) << SQ_SCALE)
+        v = exact_variance(self.sum, self.sumsq, self.count, ddof)
+        return None if v is None else Fraction(v[0], v[1] << SQ_SCALE)
 
     def std(self, ddof: int = 1) -> float | None:
-        """The correctly rounded standard deviation; None when ``count <= ddof``."""
-        var = self.variance(ddof)
-        return None if var is None else sqrt_to_float(var)
-
-
-def _decompose(x: float) -> tuple[int, int]:
-    """``(E, signed M)`` of a finite float."""
-    (bits,) = struct.unpack("<Q", struct.pack("<d", x))
-    e = (bits >> 52) & 0x7FF
-    m = (bits & ((1 << 52) - 1)) | ((1 << 52) if e else 0)
-    return e, -m if bits >> 63 else m
+        """The correctly rounded standard deviation (one rounding); None when ``count <= ddof``."""
+        v = exact_variance(self.sum, self.sumsq, self.count, ddof)
+        return None if v is None else scaled_sqrt(v[0], v[1], -SQ_SCALE)
 
 
 def moments_of(values: Iterable[float]) -> Moments:
     """:class:`Moments` of finite Python floats (the reference the polars queries are tested against)."""
-    n = s = q = 0
-    for v in values:
-        e, m = _decompose(float(v))
-        shift = max(e, 1) - 1
-        n += 1
-        s += m << shift
-        q += (m * m) << (2 * shift)
-    return Moments(n, s, q)
+    ints = exact_ints(float(v) for v in values)
+    return Moments(len(ints), sum(ints), sum(i * i for i in ints))
 
 
 def exact_fsum(values: Iterable[float]) -> float:

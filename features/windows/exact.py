@@ -17,9 +17,9 @@ Definitions (values are the window's non-null values; ``n`` their number):
 * ``mean``: the exact rational ``Σx / n`` correctly rounded (Float64 output for every input dtype), with the
   NaN/inf rules of ``sum``. Null when ``n == 0``.
 * ``var`` (``ddof`` 0 or 1, default 1 as polars): the exact rational ``(nΣx² − (Σx)²) / (n(n − ddof))``
-  correctly rounded; ``std = sqrt(var)`` (IEEE square root of the rounded variance: two roundings, the same
-  on both sides). Never the float sum-of-squares formula. NaN when any value is NaN or ±inf; null when
-  ``n <= ddof``.
+  correctly rounded; ``std``: the **correctly rounded square root of that exact variance** (one rounding — the
+  same definition as the fitted std of :class:`skewless.exact.Moments`, by the same function). Never the float
+  sum-of-squares formula. NaN when any value is NaN or ±inf; null when ``n <= ddof``.
 * ``min``/``max``: in the total order ``-inf < ... < -0.0 < +0.0 < ... < +inf``; NaN is ignored unless every
   value is NaN (then NaN), as polars' ``min``/``max`` ignore NaN. (polars' choice between ``-0.0`` and ``0.0``
   depends on their order; here it does not.) Null when ``n == 0``.
@@ -34,6 +34,12 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+# The one implementation of exact float statistics in the package (also the fitted state's and stats.json's).
+from skewless.exact import exact_int, exact_ints, exact_variance, scaled_quotient, scaled_sqrt
+
+__all__ = ["FLOAT_SCALE", "wrap_int64", "exact_int", "exact_ints", "scaled_quotient", "special", "float_sum",
+           "mean", "var", "std", "float_min", "float_max", "distinct_key", "n_unique", "aggregate", "NAN_KEY"]
+
 #: Exact float values are integers at this scale: every finite double is a multiple of 2**-1074.
 FLOAT_SCALE = -1074
 _INT64 = 1 << 64
@@ -44,28 +50,6 @@ def wrap_int64(value: int) -> int:
     """``value`` modulo 2**64 as a signed Int64 (polars' Int64 sum wraps)."""
     value %= _INT64
     return value - _INT64 if value >= 1 << 63 else value
-
-
-def exact_int(x: float, scale: int = FLOAT_SCALE) -> int:
-    """The finite double ``x`` as the exact integer ``x / 2**scale`` (``scale`` at most ``x``'s lowest bit)."""
-    num, den = x.as_integer_ratio()  # den is a power of two
-    shift = -scale - den.bit_length() + 1
-    return num << shift if shift >= 0 else num >> -shift
-
-
-def exact_ints(xs: Sequence[float]) -> list[int]:
-    """:func:`exact_int` of each finite double at the scale ``2**-1074`` (the fast spelling)."""
-    return [num << (1075 - den.bit_length()) for num, den in map(float.as_integer_ratio, xs)]
-
-
-def scaled_quotient(num: int, den: int, scale: int) -> float:
-    """``num * 2**scale / den`` correctly rounded (±inf beyond the largest double); ``den > 0``."""
-    try:
-        if scale >= 0:
-            return (num << scale) / den
-        return num / (den << -scale)
-    except OverflowError:  # int/int true division is correctly rounded and raises only past the largest double
-        return math.inf if num > 0 else -math.inf
 
 
 def special(nan: int, pinf: int, ninf: int) -> float | None:
@@ -104,18 +88,22 @@ def var(total: int, squares: int, scale: int, n: int, ddof: int, nonfinite: int 
 
     ``total`` and ``squares`` are the exact ``Σx / 2**scale`` and ``Σx² / 4**scale``.
     """
-    if n <= ddof:
+    v = exact_variance(total, squares, n, ddof)
+    if v is None:
         return None
     if nonfinite:
         return math.nan
-    num = n * squares - total * total
-    return scaled_quotient(num, n * (n - ddof), 2 * scale) if num else 0.0
+    return scaled_quotient(v[0], v[1], 2 * scale) if v[0] else 0.0
 
 
 def std(total: int, squares: int, scale: int, n: int, ddof: int, nonfinite: int = 0) -> float | None:
-    """``sqrt(var)``: the IEEE square root of the canonical variance."""
-    v = var(total, squares, scale, n, ddof, nonfinite)
-    return None if v is None else math.sqrt(v)
+    """The canonical std: the correctly rounded square root of the exact variance (one rounding)."""
+    v = exact_variance(total, squares, n, ddof)
+    if v is None:
+        return None
+    if nonfinite:
+        return math.nan
+    return scaled_sqrt(v[0], v[1], 2 * scale)
 
 
 def float_min(values: Sequence[float]) -> float | None:
