@@ -1,16 +1,19 @@
 """The batch side of windows: every spine row's aggregates as of its own position, with polars and numpy.
 
 Each entity table's events are sorted by (key, time, order); every window bound of every request (its
-position, and its window start) is placed among them by one merged sort, which gives each request the index
-range ``[lo, hi)`` of its window's events. Aggregates then come from prefix differences, exact by
+position, and its window start) is placed among them by one ``searchsorted`` over a composite (entity, time)
+integer key (ties in time resolved by a vectorised binary search over the order column; one merged sort when
+the key would not fit int64), which gives each request the index range ``[lo, hi)`` of its window's events. Aggregates then come from prefix differences, exact by
 construction:
 
 * counts, Int64/Boolean sums: int64 prefix sums (an Int64 sum wraps as polars' does; a difference of wrapped
   prefixes is the wrapped window sum);
 * Float64 sums, means, variances: every finite value as an exact integer multiple of the column's lowest set
-  bit (``2**scale``), prefix sums of those integers and of their squares — in int64 when the column's range
-  cannot overflow, else in Python integers — so ``prefix[hi] - prefix[lo]`` is the window's exact sum; the one
-  rounding is :mod:`skewless.windows.exact`'s, shared with the online side. NaN and ±inf are counted apart;
+  bit (``2**scale``), prefix sums of those integers — Int128 in polars when the column's range allows
+  (:mod:`skewless.windows.fixed`: nearly every real column), else 32-bit limbs (:mod:`skewless.windows.limbs`)
+  — so ``prefix[hi] - prefix[lo]`` is the window's exact sum, rounded once with the rules of
+  :mod:`skewless.windows.exact` (the online side's); variances from exact Σx and Σx² (Int128 or Python
+  integers), rounded by :mod:`skewless.windows.exact`. NaN and ±inf are counted apart;
 * min/max: a range-minimum structure (block minima + a sparse table over blocks) over a total-order integer
   key of each value; first/last: the values at ``lo`` and ``hi - 1``; n_unique: a sliding distinct count.
 
@@ -28,7 +31,7 @@ import polars as pl
 
 from skewless.backends.polars.dtypes import to_polars
 from skewless.errors import SchemaError
-from skewless.windows import exact, limbs
+from skewless.windows import exact, fixed, limbs
 from skewless.windows.spec import EntityWindows, Lifetime, Rolling, Windows
 from skewless.windows.timing import window_start
 
@@ -52,33 +55,37 @@ def compute_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame,
     engine
         The polars engine reading the events and computing their values (``"streaming"`` too: the values
         are row-wise and every aggregate exact, so the result does not depend on it).
+
+    See :func:`skewless.windows.chunked.write_windows` for a build bounded in memory (entity-partitioned
+    chunks streamed to parquet).
     """
     src = windows.source
     ev = _events(windows, events, engine)
     spine = spine.lazy().collect() if isinstance(spine, pl.LazyFrame) else spine
+    req = _requests(windows, spine)
+    outputs: dict[str, pl.Series] = {}
+    for ent in windows.entities:
+        outputs.update(_entity(windows, ent, ev, req))
+    return pl.DataFrame([outputs[name].cast(to_polars(dtype)).alias(name) for name, dtype in windows.outputs.items()])
+
+
+def _requests(windows: Windows, spine: pl.DataFrame) -> pl.DataFrame:
+    src = windows.source
     missing = [c for c in windows.request_columns if c not in spine.columns]
     if missing:
         raise SchemaError(f"windows of {src.name!r}: the spine has no column {missing[0]!r} (requests need "
                           f"{list(windows.request_columns)})")
     tdtype = to_polars(src.columns[src.time])
-    req = spine.select(
+    return spine.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(_ROW),
         *[pl.col(k) for k in dict.fromkeys(k for e in windows.entities for k in e.by)],
         pl.col(src.time).cast(tdtype, strict=True).to_physical().alias("__t"),
         (pl.col(src.order).cast(pl.Int64, strict=True) if windows.requests_at == "events"
          else pl.lit(0, pl.Int64)).alias("__o"),
     )
-    outputs: dict[str, np.ndarray] = {}
-    for ent in windows.entities:
-        outputs.update(_entity(windows, ent, ev, req))
-    height = spine.height
-    cols = []
-    for name, dtype in windows.outputs.items():
-        cols.append(pl.Series(name, outputs[name].tolist() if height else [], dtype=to_polars(dtype)))
-    return pl.DataFrame(cols)
 
 
-def _events(windows: Windows, events: pl.DataFrame | pl.LazyFrame, engine: str) -> pl.DataFrame:
+def _events(windows: Windows, events: pl.DataFrame | pl.LazyFrame, engine: str, *, check: bool = True) -> pl.DataFrame:
     src = windows.source
     lf = events.lazy()
     names = lf.collect_schema().names()
@@ -90,28 +97,35 @@ def _events(windows: Windows, events: pl.DataFrame | pl.LazyFrame, engine: str) 
     df = values.with_columns(pl.col(src.time).cast(to_polars(src.columns[src.time]), strict=True)
                              .to_physical().alias("__t"),
                              pl.col(src.order).cast(pl.Int64, strict=True).alias("__o")).collect(engine=engine)
-    if df["__o"].null_count():
-        raise SchemaError(f"event source {src.name!r}: the order column {src.order!r} has nulls (every event "
-                          "needs its id)")
-    dupes = df.filter(pl.col("__o").is_duplicated()).head(1)
-    if dupes.height:
-        raise SchemaError(f"event source {src.name!r}: the order column {src.order!r} has the value "
-                          f"{dupes['__o'][0]} more than once (it is the unique event id)")
+    if check:
+        check_ids(src, df["__o"])
     return df.filter(pl.col("__t").is_not_null())
 
 
-def _entity(windows: Windows, ent: EntityWindows, ev: pl.DataFrame, req: pl.DataFrame) -> dict[str, np.ndarray]:
+def check_ids(src, ids: pl.Series) -> None:
+    """:class:`SchemaError` for a null or repeated event id (the order column is the unique event id)."""
+    if ids.null_count():
+        raise SchemaError(f"event source {src.name!r}: the order column {src.order!r} has nulls (every event "
+                          "needs its id)")
+    if ids.n_unique() != ids.len():
+        dupe = ids.filter(ids.is_duplicated()).head(1)[0]
+        raise SchemaError(f"event source {src.name!r}: the order column {src.order!r} has the value "
+                          f"{dupe} more than once (it is the unique event id)")
+
+
+def _entity(windows: Windows, ent: EntityWindows, ev: pl.DataFrame, req: pl.DataFrame) -> dict[str, pl.Series]:
     by = list(ent.by)
     e = (ev.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in by]))
          .select(*by, "__t", "__o", *ent.values).sort([*by, "__t", "__o"]))
-    groups = e.select(by).unique(maintain_order=True).with_row_index("__g")
-    e = e.join(groups, on=by, how="left", maintain_order="left")
+    gkey = pl.col(by[0]) if len(by) == 1 else pl.struct(by)
+    e = e.with_columns(gkey.rle_id().cast(pl.Int64).alias("__g"))  # sorted: consecutive ids per entity
+    groups = e.filter(pl.col("__g") != pl.col("__g").shift(1, fill_value=-1)).select(*by, "__g")
     ok = pl.all_horizontal([pl.col(k).is_not_null() for k in (*by, "__t", "__o")])
     r = (req.filter(ok).select(_ROW, *by, "__t", "__o")
-         .join(groups, on=by, how="left", maintain_order="left"))
+         .join(groups, on=by, how="left", maintain_order="left", nulls_equal=False))
     n_req = r.height
     known = r["__g"].is_not_null().to_numpy()
-    g = r["__g"].fill_null(0).cast(pl.Int64).to_numpy()
+    g = r["__g"].fill_null(0).to_numpy()
     t = r["__t"].to_numpy()
     o = r["__o"].to_numpy()
     # The bounds to place: (name, times, orders, kind); kind 0 sorts before events of equal (time, order),
@@ -122,11 +136,10 @@ def _entity(windows: Windows, ent: EntityWindows, ev: pl.DataFrame, req: pl.Data
     for name in ent.features:
         w = windows.features[name]
         upper_closed = w.window.closed in ("right", "both")
+        up = ("up", upper_closed)
         if windows.requests_at == "events":
-            up = ("up", upper_closed)
             bounds.setdefault(up, (t, o, 2 if upper_closed else 0))
         else:
-            up = ("up", upper_closed)
             fill = _I64_MAX if upper_closed else _I64_MIN
             bounds.setdefault(up, (t, np.full(n_req, fill, np.int64), 2 if upper_closed else 0))
         if isinstance(w.window, Lifetime):
@@ -141,20 +154,17 @@ def _entity(windows: Windows, ent: EntityWindows, ev: pl.DataFrame, req: pl.Data
                 fill = _I64_MIN if lower_closed else _I64_MAX
                 bounds[low] = (starts, np.full(n_req, fill, np.int64), 0 if lower_closed else 2)
         plan.append((name, w, up, low))
-    index = _place(e, g, bounds)
+    index = place(e["__g"].to_numpy(), e["__t"].to_numpy(), e["__o"].to_numpy(), g, bounds)
     for k in index:
         index[k][~known] = 0  # an entity without events: an empty window
     arrays = _Arrays(e, windows, ent)
-    out: dict[str, np.ndarray] = {}
-    rows = r[_ROW].to_numpy()
-    total = req.height
-    for name, w, up, low in plan:
-        lo, hi = index[low], index[up]
-        vals = arrays.aggregate(name, w.agg, w.ddof, lo, hi, g)
-        full = np.full(total, None, dtype=object)
-        full[rows] = vals
-        out[name] = full
-    return out
+    out = {name: arrays.aggregate(name, w.agg, w.ddof, index[low], index[up]).alias(name)
+           for name, w, up, low in plan}
+    if n_req == req.height:  # every request has its keys and time: the rows are the spine's, in order
+        return out
+    frame = pl.DataFrame([r[_ROW], *out.values()])
+    full = req.select(_ROW).join(frame, on=_ROW, how="left", maintain_order="left")
+    return {name: full[name] for name in out}
 
 
 def _starts(t: np.ndarray, days: int, micros: int, zone: str | None) -> np.ndarray:
@@ -165,17 +175,64 @@ def _starts(t: np.ndarray, days: int, micros: int, zone: str | None) -> np.ndarr
     return starts[inverse]
 
 
-def _place(e: pl.DataFrame, g: np.ndarray, bounds: dict) -> dict[tuple, np.ndarray]:
-    """For each bound, the number of events (in the sorted events) before it."""
+def place(eg: np.ndarray, et: np.ndarray, eo: np.ndarray, g: np.ndarray, bounds: dict) -> dict[tuple, np.ndarray]:
+    """For each bound ``(times, orders, kind)`` of requests of the entities ``g``: the number of events before it
+    in the events sorted by (entity ``eg``, time ``et``, order ``eo``).
+
+    A bound of kind 0 sorts before an event of equal (entity, time, order), kind 2 after it. One
+    ``np.searchsorted`` over the composite key ``entity * span + time`` places every bound among the events
+    of other times; events tied with it in time are then split by order with a vectorised binary search
+    (ties are few). When the composite key would not fit int64, one merged polars sort does the same.
+    """
+    n = len(et)
+    if n == 0:
+        return {name: np.zeros(len(g), np.int64) for name in bounds}
+    tmin, tmax = int(et.min()), int(et.max())
+    span = tmax - tmin + 3
+    groups = int(eg[-1]) + 1
+    if groups * span >= 1 << 62:
+        return _place_sorted(eg, et, eo, g, bounds)
+    key = eg * span + (et - tmin + 1)
+    base = g * span - tmin + 1
+    out = {}
+    for name, (times, orders, kind) in bounds.items():
+        bk = base + np.clip(times, tmin - 1, tmax + 1)
+        left = np.searchsorted(key, bk, "left")
+        right = np.searchsorted(key, bk, "right")
+        # (time, order) bounds whose order is a sentinel fall before or after every tie
+        first = orders == _I64_MIN if kind == 0 else np.zeros(len(orders), bool)
+        last = orders == _I64_MAX if kind == 2 else np.zeros(len(orders), bool)
+        pos = np.where(first, left, right)
+        tied = ~first & ~last & (right > left)
+        one = tied & (right - left == 1)  # one tied event (the usual case): compare with it directly
+        if one.any():
+            at = eo[left[one]]
+            pos[one] = left[one] + ((at <= orders[one]) if kind == 2 else (at < orders[one]))
+            tied &= ~one
+        if tied.any():
+            lo, hi, ob = left[tied], right[tied], orders[tied]
+            while True:  # the number of tied events ordered before the bound (kind 0: <, kind 2: <=)
+                active = lo < hi
+                if not active.any():
+                    break
+                mid = (lo + hi) // 2
+                before = eo[np.minimum(mid, n - 1)] <= ob if kind == 2 else eo[np.minimum(mid, n - 1)] < ob
+                lo = np.where(active & before, mid + 1, lo)
+                hi = np.where(active & ~before, mid, hi)
+            pos[tied] = lo
+        out[name] = pos
+    return out
+
+
+def _place_sorted(eg, et, eo, g, bounds: dict) -> dict[tuple, np.ndarray]:
+    """:func:`place` by one merged sort of the events and every bound (for keys too wide for int64)."""
     n_req = len(g)
-    frames = [pl.DataFrame({"g": e["__g"].cast(pl.Int64), "t": e["__t"], "o": e["__o"],
-                            "k": pl.repeat(1, e.height, dtype=pl.Int8, eager=True),
-                            "q": pl.repeat(-1, e.height, dtype=pl.Int64, eager=True)})]
+    frames = [pl.DataFrame({"g": eg, "t": et, "o": eo, "k": np.ones(len(et), np.int8),
+                            "q": np.full(len(et), -1, np.int64)})]
     names = list(bounds)
     for i, name in enumerate(names):
         times, orders, kind = bounds[name]
-        frames.append(pl.DataFrame({"g": g, "t": times, "o": orders,
-                                    "k": np.full(n_req, kind, np.int8),
+        frames.append(pl.DataFrame({"g": g, "t": times, "o": orders, "k": np.full(n_req, kind, np.int8),
                                     "q": np.arange(n_req, dtype=np.int64) + i * n_req}))
     allp = pl.concat(frames, how="vertical").sort(["g", "t", "o", "k"])
     is_event = (allp["k"] == 1).cast(pl.Int64)
@@ -207,6 +264,21 @@ def _sum_table(ints: np.ndarray, bits: int, n: int) -> np.ndarray:
     return _obj_prefix(ints)
 
 
+def _masked(values: Any, valid: np.ndarray | None) -> pl.Series:
+    """``values`` as a Series, null where not ``valid``."""
+    s = values if isinstance(values, pl.Series) else pl.Series(values)
+    if valid is None or valid.all():
+        return s
+    return pl.DataFrame({"v": s, "ok": valid}).select(pl.when(pl.col("ok")).then(pl.col("v"))).to_series()
+
+
+def _special(nan: np.ndarray, pinf: np.ndarray, ninf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(forced, value)``: windows whose result NaN/±inf force (:func:`skewless.windows.exact.special`)."""
+    forced = (nan > 0) | (pinf > 0) | (ninf > 0)
+    value = np.where((nan > 0) | ((pinf > 0) & (ninf > 0)), np.nan, np.where(pinf > 0, np.inf, -np.inf))
+    return forced, value
+
+
 class _Arrays:
     """The sorted events' value columns and their prefix tables, built on first use."""
 
@@ -220,9 +292,6 @@ class _Arrays:
             self.cache[key] = build()
         return self.cache[key]
 
-    def column(self, v: str) -> pl.Series:
-        return self.e[v]
-
     def notnull_prefix(self, v: str) -> np.ndarray:
         return self._get(("nn", v), lambda: _prefix(self.e[v].is_not_null().cast(pl.Int64).to_numpy()))
 
@@ -232,50 +301,96 @@ class _Arrays:
             return s.fill_null(0).to_numpy(), s.is_not_null().to_numpy()
         return self._get(("int", v), build)
 
-    def float_parts(self, v: str) -> dict[str, Any]:
-        return self._get(("float", v), lambda: _float_parts(self.e[v]))
+    def floats(self, v: str) -> dict[str, Any]:
+        """The column as float64 (nulls 0), its finite mask, NaN/±inf prefix counts and its fixed point."""
+        def build():
+            s = self.e[v].cast(pl.Float64)
+            x = s.fill_null(0.0).to_numpy().astype(np.float64, copy=False)
+            null = s.is_null().to_numpy()
+            finite = np.isfinite(x) & ~null
+            scale, bits = fixed.plan(x, finite)
+            return {"x": x, "finite": finite, "scale": scale, "bits": bits,
+                    "fits": fixed.fits(bits, len(x)), "sq_fits": fixed.fits(2 * bits, len(x)),
+                    "nan": _prefix((np.isnan(x) & ~null).astype(np.int64)),
+                    "pinf": _prefix(np.isposinf(x).astype(np.int64)),
+                    "ninf": _prefix(np.isneginf(x).astype(np.int64))}
+        return self._get(("floats", v), build)
 
-    def aggregate(self, name: str, agg: str, ddof: int, lo: np.ndarray, hi: np.ndarray, g: np.ndarray) -> np.ndarray:
+    def fixed_sums(self, key: str, ints) -> pl.Series:
+        """The Int128 prefix table of the exact integers ``ints()``."""
+        return self._get(("fixed", key), lambda: fixed.prefix(ints()))
+
+    def aggregate(self, name: str, agg: str, ddof: int, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
         v = self.windows.value_name(name)
         kind = self.windows.value_kind(name)
         if agg == "len":
-            return (hi - lo).astype(object)
+            return pl.Series(hi - lo)
         nn = self.notnull_prefix(v)
         count = nn[hi] - nn[lo]
         if agg == "count":
-            return count.astype(object)
+            return pl.Series(count)
         if agg in ("first", "last"):
             return self._first_last(v, agg, lo, hi)
         if agg == "n_unique":
-            return self._n_unique(v, lo, hi)
+            return pl.Series(self._n_unique(v, lo, hi))
         if agg in ("min", "max"):
             return self._min_max(v, kind, agg, lo, hi, count)
         if kind == "float":
-            return self._float(v, agg, ddof, lo, hi, count)
+            fl = self.floats(v)
+            if fl["fits"]:
+                return self._float_fixed(v, fl, agg, ddof, lo, hi, count)
+            return self._float_wide(v, agg, ddof, lo, hi, count)
         vals, _ = self.int_values(v)
         if agg == "sum":
             p = self._get(("wrap", v), lambda: _prefix(vals))  # int64 wraps: the wrapped window sum
-            s = (p[hi] - p[lo]).astype(object)
-            s[count == 0] = None
-            return s
+            return _masked(p[hi] - p[lo], count > 0)
+        total = fixed.window_sums(self.fixed_sums(f"i:{v}", lambda: pl.Series(vals)), lo, hi)
+        if agg == "mean":  # Int64: 64 bits + log2(n) always fit Int128
+            return _masked(fixed.to_mean(total, count, 0), count > 0)
         bits = int(np.abs(vals).max()).bit_length() if len(vals) else 0
-        if agg == "mean":
-            k = limbs.limb_count(64, len(vals))
-            table = self._get(("ilimbs", v), lambda: limbs.prefix(limbs.split(vals, np.zeros(len(vals), np.int64), k)))
-            out = np.empty(len(lo), dtype=object)
-            out[:] = _rounded(table, lo, hi, count, 0, "mean").tolist()
-            out[count == 0] = None
-            return out
-        ps = self._get(("isum", v), lambda: _sum_table(vals, bits, len(vals)))
-        total = ps[hi] - ps[lo]
-        pq = self._get(("isq", v), lambda: _sum_table(vals.astype(object) ** 2 if 2 * bits > 62 else vals * vals,
-                                                      2 * bits, len(vals)))
-        sq = pq[hi] - pq[lo]
+        if fixed.fits(2 * bits, len(vals)):
+            sq = fixed.window_sums(self.fixed_sums(f"i2:{v}", lambda: pl.Series(vals).cast(pl.Int128) ** 2), lo, hi)
+        else:
+            pq = self._get(("isq", v), lambda: _obj_prefix(vals.astype(object) ** 2))
+            sq = pl.Series(pq[hi] - pq[lo], dtype=pl.Object)
         fn = exact.var if agg == "var" else exact.std
-        return _frompy(lambda s, q, n: fn(int(s), int(q), 0, int(n), ddof), total, sq, count)
+        return pl.Series(_frompy(lambda s, q, n: fn(s, q, 0, n, ddof), total.to_list(), sq.to_list(),
+                                 count.tolist()).tolist(), dtype=pl.Float64)
 
-    def _float(self, v: str, agg: str, ddof: int, lo, hi, count) -> np.ndarray:
-        fp = self.float_parts(v)
+    def _float_fixed(self, v: str, fl: dict, agg: str, ddof: int, lo, hi, count) -> pl.Series:
+        scale = fl["scale"]
+        ints = lambda: fixed.scaled_ints(fl["x"], fl["finite"], scale)  # noqa: E731
+        total = fixed.window_sums(self.fixed_sums(f"f:{v}", ints), lo, hi)
+        nonfinite = fl["nan"][-1] or fl["pinf"][-1] or fl["ninf"][-1]
+        if nonfinite:
+            nan = fl["nan"][hi] - fl["nan"][lo]
+            pinf = fl["pinf"][hi] - fl["pinf"][lo]
+            ninf = fl["ninf"][hi] - fl["ninf"][lo]
+        else:
+            nan = pinf = ninf = np.zeros(len(lo), np.int64)
+        if agg in ("sum", "mean"):
+            out = fixed.to_sum(total, scale) if agg == "sum" else fixed.to_mean(total, count, scale)
+            forced, value = _special(nan, pinf, ninf) if nonfinite else (np.zeros(len(lo), bool), None)
+            slow = np.isnan(out) & ~forced & (count > 0)  # a mean below the normal range: Python integers
+            if slow.any():
+                out[slow] = [exact.mean(t, scale, c) for t, c in zip(total.filter(pl.Series(slow)).to_list(),
+                                                                     count[slow].tolist())]
+            if nonfinite:
+                out = np.where(forced, value, out)
+            return _masked(out, count > 0)
+        if fl["sq_fits"]:
+            sq = fixed.window_sums(self.fixed_sums(f"f2:{v}", lambda: ints() ** 2), lo, hi).to_list()
+        else:
+            pq = self._get(("fsq", v), lambda: _obj_prefix(np.array(ints().to_list(), dtype=object) ** 2))
+            sq = (pq[hi] - pq[lo]).tolist()
+        fn = exact.var if agg == "var" else exact.std
+        nonfinite = (nan + pinf + ninf).tolist()
+        return pl.Series(_frompy(lambda s, q, n, f: fn(s, q, scale, n, ddof, f), total.to_list(), sq,
+                                 count.tolist(), nonfinite).tolist(), dtype=pl.Float64)
+
+    def _float_wide(self, v: str, agg: str, ddof: int, lo, hi, count) -> pl.Series:
+        """Columns too wide for one Int128 fixed point: 32-bit limbs (sums, means), Python integers (var, std)."""
+        fp = self._get(("float", v), lambda: _float_parts(self.e[v]))
         scale = fp["scale"]
         ints = lambda: self._get(("fints", v), lambda: _exact_ints(fp))  # noqa: E731
         sums = lambda: self._get(("fsum", v), lambda: _sum_table(ints(), fp["bits"], len(ints())))  # noqa: E731
@@ -284,34 +399,33 @@ class _Arrays:
         ninf = fp["ninf"][hi] - fp["ninf"][lo]
         if agg in ("sum", "mean"):
             table = self._get(("limbs", v), lambda: limbs.prefix(limbs.split(fp["mant"], fp["shift"], fp["k"])))
-            fast = _rounded(table, lo, hi, count, scale, agg)
-            forced = (nan > 0) | (pinf > 0) | (ninf > 0)
-            out = np.empty(len(lo), dtype=object)
-            out[:] = fast.tolist()
-            out[forced] = np.where(nan[forced] > 0, np.nan, np.where(pinf[forced] > 0,
-                                   np.where(ninf[forced] > 0, np.nan, np.inf), -np.inf)).tolist()
-            slow = np.isnan(fast) & ~forced & (count > 0)  # results below the normal range: exact ints
+            out = _rounded(table, lo, hi, count, scale, agg)
+            forced, value = _special(nan, pinf, ninf)
+            slow = np.isnan(out) & ~forced & (count > 0)  # results below the normal range: exact ints
             if slow.any():
                 fn = exact.float_sum if agg == "sum" else exact.mean
                 out[slow] = _frompy(lambda s, n: fn(int(s), scale, int(n)), sums()[hi[slow]] - sums()[lo[slow]],
                                     count[slow]).tolist()
-            out[count == 0] = None
-            return out
+            out = np.where(forced, value, out)
+            return _masked(out, count > 0)
         sq = self._get(("fsq", v), lambda: _sum_table(ints().astype(object) ** 2 if 2 * fp["bits"] > 62
                                                       else ints() * ints(), 2 * fp["bits"], len(ints())))
         q = sq[hi] - sq[lo]
         total = sums()[hi] - sums()[lo]
         fn = exact.var if agg == "var" else exact.std
-        return _frompy(lambda s, qq, n, a, b, c: fn(int(s), int(qq), scale, int(n), ddof, int(a) + int(b) + int(c)),
-                       total, q, count, nan, pinf, ninf)
+        return pl.Series(_frompy(lambda s, qq, n, a, b, c: fn(int(s), int(qq), scale, int(n), ddof,
+                                                              int(a) + int(b) + int(c)),
+                                 total, q, count, nan, pinf, ninf).tolist(), dtype=pl.Float64)
 
-    def _first_last(self, v: str, agg: str, lo, hi) -> np.ndarray:
-        values = self._get(("obj", v), lambda: np.array(self.e[v].to_list() + [None], dtype=object))
+    def _first_last(self, v: str, agg: str, lo, hi) -> pl.Series:
+        nonempty = hi > lo
+        col = self.e[v]
+        if not nonempty.any():
+            return pl.Series([None] * len(lo), dtype=col.dtype)
         idx = lo if agg == "first" else hi - 1
-        out = values[np.where(hi > lo, idx, len(values) - 1)]
-        return out
+        return _masked(col.gather(pl.Series(np.where(nonempty, idx, 0))), nonempty)
 
-    def _min_max(self, v: str, kind: str, agg: str, lo, hi, count) -> np.ndarray:
+    def _min_max(self, v: str, kind: str, agg: str, lo, hi, count) -> pl.Series:
         def build():
             s = self.e[v]
             if kind == "float":
@@ -330,19 +444,15 @@ class _Arrays:
         res = np.zeros(len(lo), np.int64)
         if nonempty.any():
             res[nonempty] = rmq.query(lo[nonempty], hi[nonempty])
-        out = np.empty(len(lo), dtype=object)
         if kind == "float":
             sentinel = _I64_MAX if agg == "min" else _I64_MIN
             bits = res ^ ((res >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
-            vals = bits.view(np.float64)
-            out[:] = vals.tolist()
-            out[nonempty & (res == sentinel)] = float("nan")  # only NaN in the window
+            vals = np.where(res == sentinel, np.nan, bits.view(np.float64))  # only NaN in the window: NaN
         elif kind == "bool":
-            out[:] = res.astype(bool).tolist()
+            vals = res.astype(bool)
         else:
-            out[:] = res.tolist()
-        out[~nonempty] = None
-        return out
+            vals = res
+        return _masked(vals, nonempty)
 
     def _n_unique(self, v: str, lo, hi) -> np.ndarray:
         codes = self._get(("codes", v), lambda: _codes(self.e[v]))
@@ -388,7 +498,7 @@ class _Arrays:
                     distinct += 1
                 counts[k] += 1
             out[i] = distinct
-        return out.astype(object)
+        return out
 
 
 def _codes(s: pl.Series) -> np.ndarray:
