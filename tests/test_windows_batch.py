@@ -162,3 +162,17 @@ def test_searchsorted_placement_equals_the_merged_sort(events, requests):
     slow = batch_mod._place_sorted(eg, et, eo, g, bounds)
     for name in bounds:
         assert fast[name].tolist() == slow[name].tolist(), name
+
+
+def test_placement_through_long_runs_of_tied_times():
+    n = 50  # one entity, 50 events at one time (past the stepping, into the binary search), then one more
+    eg = np.zeros(n + 1, np.int64)
+    et = np.array([7] * n + [9], np.int64)
+    eo = np.arange(n + 1, dtype=np.int64) * 2
+    orders = np.arange(-1, 2 * n + 3, dtype=np.int64)
+    g = np.zeros(len(orders), np.int64)
+    bounds = {(kind, t): (np.full(len(orders), t, np.int64), orders, kind) for kind in (0, 2) for t in (6, 7, 8, 9)}
+    fast = batch_mod.place(eg, et, eo, g, bounds)
+    slow = batch_mod._place_sorted(eg, et, eo, g, bounds)
+    for name in bounds:
+        assert fast[name].tolist() == slow[name].tolist(), name

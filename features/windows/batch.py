@@ -181,8 +181,9 @@ def place(eg: np.ndarray, et: np.ndarray, eo: np.ndarray, g: np.ndarray, bounds:
 
     A bound of kind 0 sorts before an event of equal (entity, time, order), kind 2 after it. One
     ``np.searchsorted`` over the composite key ``entity * span + time`` places every bound among the events
-    of other times; events tied with it in time are then split by order with a vectorised binary search
-    (ties are few). When the composite key would not fit int64, one merged polars sort does the same.
+    of other times; events tied with it in time are then split by order (a few vectorised steps, then a
+    vectorised binary search for long runs of ties). When the composite key would not fit int64, one merged
+    polars sort does the same.
     """
     n = len(et)
     if n == 0:
@@ -197,29 +198,39 @@ def place(eg: np.ndarray, et: np.ndarray, eo: np.ndarray, g: np.ndarray, bounds:
     out = {}
     for name, (times, orders, kind) in bounds.items():
         bk = base + np.clip(times, tmin - 1, tmax + 1)
-        left = np.searchsorted(key, bk, "left")
-        right = np.searchsorted(key, bk, "right")
-        # (time, order) bounds whose order is a sentinel fall before or after every tie
-        first = orders == _I64_MIN if kind == 0 else np.zeros(len(orders), bool)
-        last = orders == _I64_MAX if kind == 2 else np.zeros(len(orders), bool)
-        pos = np.where(first, left, right)
-        tied = ~first & ~last & (right > left)
-        one = tied & (right - left == 1)  # one tied event (the usual case): compare with it directly
-        if one.any():
-            at = eo[left[one]]
-            pos[one] = left[one] + ((at <= orders[one]) if kind == 2 else (at < orders[one]))
-            tied &= ~one
-        if tied.any():
-            lo, hi, ob = left[tied], right[tied], orders[tied]
-            while True:  # the number of tied events ordered before the bound (kind 0: <, kind 2: <=)
+        # (time, order) bounds whose order is a sentinel fall before (kind 0, MIN) or after (kind 2, MAX)
+        # every event of their time: one search each
+        if kind == 0 and (orders == _I64_MIN).all():
+            out[name] = np.searchsorted(key, bk, "left")
+            continue
+        if kind == 2 and (orders == _I64_MAX).all():
+            out[name] = np.searchsorted(key, bk, "right")
+            continue
+        pos = np.searchsorted(key, bk, "left")
+        # step over the events tied with the bound in time that are ordered before it (kind 0: order <,
+        # kind 2: order <=); ties are few: a few steps on the shrinking set of bounds still tied, then a
+        # binary search for long runs of ties
+        live = np.flatnonzero(pos < n)
+        for _ in range(8):
+            if not len(live):
+                break
+            at = pos[live]
+            ahead = (key[at] == bk[live]) & (eo[at] <= orders[live] if kind == 2 else eo[at] < orders[live])
+            live = live[ahead]
+            pos[live] += 1
+            live = live[pos[live] < n]
+        if len(live):
+            lo, hi, ob = pos[live], np.searchsorted(key, bk[live], "right"), orders[live]
+            while True:
                 active = lo < hi
                 if not active.any():
                     break
                 mid = (lo + hi) // 2
-                before = eo[np.minimum(mid, n - 1)] <= ob if kind == 2 else eo[np.minimum(mid, n - 1)] < ob
+                em = eo[np.minimum(mid, n - 1)]
+                before = em <= ob if kind == 2 else em < ob
                 lo = np.where(active & before, mid + 1, lo)
                 hi = np.where(active & ~before, mid, hi)
-            pos[tied] = lo
+            pos[live] = lo
         out[name] = pos
     return out
 
@@ -307,26 +318,41 @@ class _Arrays:
             s = self.e[v].cast(pl.Float64)
             x = s.fill_null(0.0).to_numpy().astype(np.float64, copy=False)
             null = s.is_null().to_numpy()
-            finite = np.isfinite(x) & ~null
+            finite = np.isfinite(x)
+            nonfinite = not finite.all()
+            finite &= ~null
             scale, bits = fixed.plan(x, finite)
+            zero = np.zeros(1, np.int64)
             return {"x": x, "finite": finite, "scale": scale, "bits": bits,
                     "fits": fixed.fits(bits, len(x)), "sq_fits": fixed.fits(2 * bits, len(x)),
-                    "nan": _prefix((np.isnan(x) & ~null).astype(np.int64)),
-                    "pinf": _prefix(np.isposinf(x).astype(np.int64)),
-                    "ninf": _prefix(np.isneginf(x).astype(np.int64))}
+                    "nan": _prefix((np.isnan(x) & ~null).astype(np.int64)) if nonfinite else zero,
+                    "pinf": _prefix(np.isposinf(x).astype(np.int64)) if nonfinite else zero,
+                    "ninf": _prefix(np.isneginf(x).astype(np.int64)) if nonfinite else zero}
         return self._get(("floats", v), build)
 
     def fixed_sums(self, key: str, ints) -> pl.Series:
         """The Int128 prefix table of the exact integers ``ints()``."""
         return self._get(("fixed", key), lambda: fixed.prefix(ints()))
 
+    def window_sums(self, key: str, ints, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
+        """Exact Int128 sums of ``ints()`` over ``[lo, hi)`` (shared by the features of one column and window)."""
+        hit = self.cache.get(("wsum", key))
+        if hit is not None and hit[0] is lo and hit[1] is hi:
+            return hit[2]
+        total = fixed.window_sums(self.fixed_sums(key, ints), lo, hi)
+        self.cache[("wsum", key)] = (lo, hi, total)
+        return total
+
     def aggregate(self, name: str, agg: str, ddof: int, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
         v = self.windows.value_name(name)
         kind = self.windows.value_kind(name)
         if agg == "len":
             return pl.Series(hi - lo)
-        nn = self.notnull_prefix(v)
-        count = nn[hi] - nn[lo]
+        if self.e[v].null_count():
+            nn = self.notnull_prefix(v)
+            count = nn[hi] - nn[lo]
+        else:
+            count = hi - lo
         if agg == "count":
             return pl.Series(count)
         if agg in ("first", "last"):
@@ -344,7 +370,7 @@ class _Arrays:
         if agg == "sum":
             p = self._get(("wrap", v), lambda: _prefix(vals))  # int64 wraps: the wrapped window sum
             return _masked(p[hi] - p[lo], count > 0)
-        total = fixed.window_sums(self.fixed_sums(f"i:{v}", lambda: pl.Series(vals)), lo, hi)
+        total = self.window_sums(f"i:{v}", lambda: pl.Series(vals), lo, hi)
         if agg == "mean":  # Int64: 64 bits + log2(n) always fit Int128
             return _masked(fixed.to_mean(total, count, 0), count > 0)
         bits = int(np.abs(vals).max()).bit_length() if len(vals) else 0
@@ -360,7 +386,7 @@ class _Arrays:
     def _float_fixed(self, v: str, fl: dict, agg: str, ddof: int, lo, hi, count) -> pl.Series:
         scale = fl["scale"]
         ints = lambda: fixed.scaled_ints(fl["x"], fl["finite"], scale)  # noqa: E731
-        total = fixed.window_sums(self.fixed_sums(f"f:{v}", ints), lo, hi)
+        total = self.window_sums(f"f:{v}", ints, lo, hi)
         nonfinite = fl["nan"][-1] or fl["pinf"][-1] or fl["ninf"][-1]
         if nonfinite:
             nan = fl["nan"][hi] - fl["nan"][lo]

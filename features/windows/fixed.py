@@ -119,7 +119,7 @@ def to_mean(total: pl.Series, count: np.ndarray, scale: int) -> np.ndarray:
         den = pl.col("c").cast(pl.Int128)
         q = num // den
         one, zero = pl.lit(1, pl.Int128), pl.lit(0, pl.Int128)
-        sticky = (num % den != zero) & (q.and_(one) == zero)
+        sticky = (num - q * den != zero) & (q.and_(one) == zero)
         odd = pl.DataFrame(cols).select((q + sticky.cast(pl.Int128)).cast(pl.Float64)).to_series()  # round to odd
         mag = _times_pow2(odd.to_numpy(), (scale - a).astype(np.int64))
         signed = np.where(fb < 0, -mag, mag)
