@@ -34,6 +34,7 @@ def report_dict(report: "ParityReport", transformer: "CompiledFeatureSet") -> di
         "engine_differences": list(report.engine_differences),
         "time_zone_differences": list(report.tz_differences),
         "errors": list(report.errors),
+        "udf_features": list(getattr(report, "udf_features", [])),  # compared, but outside the op-by-op proof
     })
 
 

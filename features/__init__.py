@@ -19,6 +19,8 @@ from .api.expr import Expr, coalesce, col, lit, when
 from .api.numeric import max_horizontal, min_horizontal, sum_horizontal
 from .api.strings import concat_str
 from .api.temporal import duration
+from .api.udf import udf
+from .ir.udf import UdfError
 from .dtypes import Boolean, DataType, Date, Datetime, Duration, Field, Float64, Int64, String
 from .errors import (
     CompileError,
@@ -45,6 +47,8 @@ __all__ = [
     "coalesce",
     "concat_str",
     "duration",
+    "udf",
+    "UdfError",
     "min_horizontal",
     "max_horizontal",
     "sum_horizontal",

@@ -137,6 +137,8 @@ class ParityReport:
     #: rows on which the per-request function raised
     per_request_errors: int = 0
     seconds: float = 0.0
+    #: features computed through a udf: compared on these rows, but outside the op-by-op proof
+    udf_features: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -150,6 +152,9 @@ class ParityReport:
             f"{sum(self.mismatch_counts.values())} mismatching values in {len(self.mismatch_counts)} features"
             f" ({self.seconds:.1f}s)"
         ]
+        if self.udf_features:
+            lines.append(f"  udf features (user functions, outside the op-by-op proof; compared on these rows): "
+                         f"{', '.join(self.udf_features)}")
         if self.batch_error is not None:
             lines.append(f"  batch raised: {self.batch_error}; the per-request function raised on "
                          f"{self.per_request_errors} of {self.rows} rows (values not compared)")
@@ -352,6 +357,10 @@ def check_parity(
     outputs_schema = fs.output_schema()
     df = _frame(plain, data)
     report = ParityReport(fs.name, df.height)
+    from .ir.base import walk
+    from .ir.udf import Udf
+
+    report.udf_features = [k for k, f in plain.features.items() if any(isinstance(n, Udf) for n in walk(f.node))]
     zones = sorted({f.dtype.time_zone for f in plain._fields.values() if isinstance(f.dtype, Datetime) and f.dtype.time_zone})
     if zones:
         # The two runtimes read different copies of the IANA database (polars' compiled-in

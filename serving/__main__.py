@@ -44,7 +44,8 @@ def serve(bundle: str, host: str = "127.0.0.1", port: int = 8000, workers: int =
     from .bundle_loader import load_served_bundle
 
     try:
-        load_served_bundle(settings.bundle, key=settings.bundle_key.get_secret_value() if settings.bundle_key else None)
+        load_served_bundle(settings.bundle, key=settings.bundle_key.get_secret_value() if settings.bundle_key else None,
+                           udf_modules=settings.allowed_udf_modules)
     except BundleError as exc:
         _fail(str(exc))
     from .server import run

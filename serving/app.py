@@ -551,7 +551,8 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
         settings = Settings(bundle=Path(settings))
     if settings.bundle is None:
         raise ValueError("no bundle to serve: pass one or set SKEWLESS_SERVE_BUNDLE")
-    served = load_served_bundle(settings.bundle, key=settings.bundle_key.get_secret_value() if settings.bundle_key else None)
+    served = load_served_bundle(settings.bundle, key=settings.bundle_key.get_secret_value() if settings.bundle_key else None,
+                              udf_modules=settings.allowed_udf_modules)
     store = _open_store(settings, served)
 
     @asynccontextmanager

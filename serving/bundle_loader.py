@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Collection, Mapping, Optional
 
 import numpy as np
 
@@ -143,19 +143,26 @@ class ServedBundle:
         return problems
 
 
-def load_served_bundle(path: str | Path, *, key: str | bytes | None = None) -> ServedBundle:
-    """Load and verify the bundle at ``path`` (model not loaded yet: see :meth:`ServedBundle.load_model`)."""
-    bundle = load_bundle(path, key=key)
+def load_served_bundle(path: str | Path, *, key: str | bytes | None = None,
+                       udf_modules: Collection[str] | None = None) -> ServedBundle:
+    """Load and verify the bundle at ``path`` (model not loaded yet: see :meth:`ServedBundle.load_model`).
+
+    ``udf_modules``: the modules a bundle's udfs may be imported from (the service passes its setting
+    ``udf_modules``, ``SKEWLESS_SERVE_UDF_MODULES``: a bundle with a udf elsewhere is refused); None
+    (``train``'s check of the bundle it wrote): any (see :func:`skewless.bundle.udfs.check_udfs`).
+    """
+    bundle = load_bundle(path, key=key, udf_modules=udf_modules)
     return ServedBundle(bundle, bundle.transformer.row_fn)
 
 
-def check_bundle(path: str | Path, *, key: str | bytes | None = None) -> ServedBundle:
+def check_bundle(path: str | Path, *, key: str | bytes | None = None,
+                 udf_modules: Collection[str] | None = None) -> ServedBundle:
     """What the service runs before it reports ready: load, parse the model, replay the golden rows.
 
     Raises :class:`~skewless.bundle.BundleError` when the bundle cannot be loaded; the self-check's
     problems are in ``.problems`` (empty: ready).
     """
-    served = load_served_bundle(path, key=key)
+    served = load_served_bundle(path, key=key, udf_modules=udf_modules)
     served.load_model()
     served.self_check()
     return served

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     bundle_key: Optional[SecretStr] = Field(
         None, description="HMAC key: when set, only bundles whose signature.json verifies with it are served "
         "(train signs with SKEWLESS_BUNDLE_KEY); see skewless.bundle.seal for what this does and does not protect")
+    udf_modules: str = Field(
+        "", description="Comma-separated modules whose udf functions the service may import: a bundle whose "
+        "feature set calls a udf is refused unless every udf's module is listed here and each function's source "
+        "still has the SHA-256 the bundle records (unset: bundles with udfs are refused; without udfs nothing is "
+        "imported)")
     max_batch_size: int = Field(1000, ge=1, description="Most rows in one batch request (more: 422 naming the limit)")
     max_body_bytes: int = Field(
         8 * 2 ** 20, ge=1, description="Largest request body read, in bytes (more: 413 naming the limit, before the "
@@ -67,6 +72,14 @@ class Settings(BaseSettings):
         "a worker also answers 503 and closes any connection over its file-descriptor limit (RLIMIT_NOFILE) "
         "less 64, so idle connections cannot take every descriptor")
     backlog: int = Field(2048, ge=1, le=65535, description="Pending connections the listening socket queues")
+
+
+    @property
+    def allowed_udf_modules(self) -> frozenset[str]:
+        """``udf_modules`` as a set of module names."""
+        from skewless.bundle.udfs import parse_modules
+
+        return parse_modules(self.udf_modules)
 
 
 class ServeArgs(BaseModel):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from pydantic import ValidationError
 
@@ -339,7 +339,7 @@ def lookup_problems(golden: list[dict[str, Any]], looked: list[dict[str, Any]] |
 
 
 def load_bundle(path: str | Path, feature_set: "CompiledFeatureSet | None" = None, *,
-                key: str | bytes | None = None) -> Bundle:
+                key: str | bytes | None = None, udf_modules: "Collection[str] | None" = None) -> Bundle:
     """Load and verify a sealed bundle.
 
     Parameters
@@ -350,6 +350,11 @@ def load_bundle(path: str | Path, feature_set: "CompiledFeatureSet | None" = Non
         served from its own serialized definition.
     key : optional
         The HMAC key: the bundle's ``signature.json`` must verify with it (see :mod:`.seal`).
+    udf_modules : optional
+        With udfs in the definition: the modules that may be imported for them (the service passes
+        ``SKEWLESS_SERVE_UDF_MODULES``; another module is refused before anything is imported). None:
+        any. Either way each udf function's source must still have the SHA-256 the bundle records
+        (:func:`skewless.bundle.udfs.check_udfs`). Without udfs no module is imported.
     """
     from .definition import DefinitionDataError, definition_from_data
 
@@ -371,6 +376,9 @@ def load_bundle(path: str | Path, feature_set: "CompiledFeatureSet | None" = Non
     if fs.name != info.name:
         raise BundleError(f"{where}: {info.definition_file} defines {fs.name!r}, the manifest says {info.name!r}")
     check_definition(fs, info.model_dump(), where + " (its own definition)")
+    from .udfs import check_udfs
+
+    check_udfs(fs, udf_modules, where)  # (before anything could compile the features and call a udf)
     if feature_set is not None:
         check_definition(feature_set.definition, info.model_dump(), where)
     transformer = _load_fitted(path, files, info, fs) if info.fitted else fs

@@ -18,6 +18,7 @@ _FAMILIES = {
     "base": "leaves", "core": "core (arithmetic, comparison, logic, conditionals, casts)", "numeric": "numeric",
     "strings": "strings", "temporal": "temporal", "hashing": "hashing", "fitted": "fitted (state learned by fit)",
     "applied": "fitted state applied (what fitted ops lower to)",
+    "udf": "udf (a user's Python function: the escape hatch)",
 }
 
 
@@ -34,7 +35,7 @@ def op_entries() -> list[dict[str, str]]:
     """``[{"name", "family", "description", "polars", "python"}, ...]`` in registry order, grouped by family."""
     from ..backends.polars.table import RULES as POLARS
     from ..backends.python.table import RULES as PYTHON
-    from . import applied, core, fitted, hashing, numeric, strings, temporal  # noqa: F401  (register every op)
+    from . import applied, core, fitted, hashing, numeric, strings, temporal, udf  # noqa: F401  (register every op)
     from .base import OPS
 
     # the backends' rule modules register their rules on import

@@ -21,7 +21,7 @@ from ..edges import edge_rows
 
 __all__ = ["Case", "case", "all_cases"]
 
-CATEGORIES = ("core", "numeric", "strings", "temporal", "hashing", "fitted")
+CATEGORIES = ("core", "numeric", "strings", "temporal", "hashing", "fitted", "udf")
 
 
 @dataclass

@@ -126,8 +126,8 @@ def productions() -> list[Production]:
         out.append(Production(f"op:{name}", "unary", (), fn))
     for name in sorted(skewless.__all__):
         obj = getattr(skewless, name)
-        if name in NOT_EXPRESSIONS or not inspect.isfunction(obj):
-            continue
+        if name in NOT_EXPRESSIONS or not inspect.isfunction(obj) or getattr(obj, "not_fuzzed", None):
+            continue  # (not_fuzzed: the function says why it is not drawn, e.g. udf needs a user's function)
         params = tuple(inspect.signature(obj).parameters.values())
         kind = "when" if obj is when else "function"
         out.append(Production(f"fn:{name}", kind, params, obj))

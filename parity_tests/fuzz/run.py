@@ -380,13 +380,15 @@ def coverage(stats: Stats) -> dict[str, Any]:
 
     # ops a backend declares as a gap are refused at definition time by design: never in an accepted set
     gaps = sorted({op.__name__ for rules in backends().values() for op in getattr(rules, "gaps", {})})
-    all_ops = sorted(set(OPS) - {"Column", "Literal"} - set(gaps))
+    # ops that declare why they are not drawn (``not_fuzzed``, e.g. Udf: no user function to call)
+    not_fuzzed = sorted(n for n, cls in OPS.items() if getattr(cls, "not_fuzzed", None))
+    all_ops = sorted(set(OPS) - {"Column", "Literal"} - set(gaps) - set(not_fuzzed))
     missing_ops = [o for o in all_ops if not stats.ops.get(o)]
     # fitted ops are lowered before the backends see them: count them as exercised when drawn
     names = [p.name for p in productions()]
     return {
         "ops": len(all_ops) - len(missing_ops), "ops_total": len(all_ops), "missing_ops": missing_ops,
-        "gaps": gaps,
+        "gaps": gaps, "not_fuzzed": not_fuzzed,
         "op_pairs": len(stats.pairs),
         "productions": sum(1 for n in names if stats.productions.get(n)), "productions_total": len(names),
         "missing_productions": [n for n in names if not stats.productions.get(n)],
@@ -406,7 +408,7 @@ def report(stats: Stats) -> str:
         f"mirror: {stats.mirror_compared} features compared; skipped as documented deviations "
         f"{dict(stats.mirror_deviation)}; no polars spelling {dict(stats.mirror_missing)}",
         f"coverage: ops {cov['ops']}/{cov['ops_total']} (missing {cov['missing_ops']}; declared gaps,"
-        f" refused by design: {cov['gaps']}), "
+        f" refused by design: {cov['gaps']}; not fuzzed: {cov['not_fuzzed']}), "
         f"{cov['op_pairs']} distinct op pairs, API productions {cov['productions']}/{cov['productions_total']}"
         f" (missing {cov['missing_productions']})",
         f"refusals: {sum(stats.refusals.values())} in {len(stats.refusals)} kinds; most common:",
