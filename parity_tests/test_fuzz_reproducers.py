@@ -203,3 +203,24 @@ def test_the_mirror_reads_untyped_nulls_as_written_not_as_polars_optimizer_rewri
         (~pl.col("d").is_between(dt.date(2013, 1, 1), pl.lit(None), closed="both")).fill_null(False))
     assert raw.collect()["d"].to_list() == [False, True]  # polars' optimizer (if this changes, drop the special case)
     assert raw.collect(optimizations=pl.QueryOptFlags.none())["d"].to_list() == [False, False]
+
+
+def test_a_literal_compared_with_a_maybe_scalar_expression_keeps_every_row():
+    """polars' in-memory engine gave ONE row for ``lit(False) > when(b_n).then(lit(False)).otherwise(b)`` when
+    every ``b_n`` is true (the streaming engine two): the batch pipeline returned 1 row for 2. The compiler now
+    emits the mirrored comparison; every comparison op, with a when/then, coalesce and fill_null operand."""
+    from skewless import Boolean as B
+
+    rows = [{"b": False, "b_n": True, "f": 1.0, "i": 1}, {"b": True, "b_n": True, "f": 2.0, "i": 3}]
+    maybe_scalar = {"when": when(col("b_n")).then(lit(1.0)).otherwise(col("f")), "coalesce": coalesce(lit(1.0), col("f")),
+                    "fill_null": lit(1).fill_null(col("i")), "when_bool": when(col("b_n")).then(lit(False)).otherwise(col("b"))}
+    features = {}
+    for name, x in maybe_scalar.items():
+        k = lit(False) if name == "when_bool" else lit(0.5)
+        for op, f in {"gt": k > x, "ge": k >= x, "lt": k < x, "le": k <= x, "eq": k == x, "ne": k != x,
+                      "eq_missing": k.eq_missing(x), "ne_missing": k.ne_missing(x)}.items():
+            features[f"{name}_{op}"] = f
+    inputs = {"b": B, "b_n": Input(B, nullable=True), "f": Float64, "i": Int64}
+    for name, feature in features.items():  # one feature per set: a select of only that column
+        fs, _ = _parity({name: feature}, inputs, rows)
+        assert fs.transform(pl.DataFrame(rows).lazy()).collect(engine="in-memory").height == 2, name

@@ -202,7 +202,7 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
                 raw_series = (df.lazy().with_columns(expr.alias("__mirror__"))
                               .collect(optimizations=pl.QueryOptFlags.none())["__mirror__"])
             else:
-                raw_series = df.with_columns(expr.alias("__mirror__"))["__mirror__"]
+                raw_series = _raw_polars(df, expr)
         except Exception as exc:
             if mirror_mod.has_null_operand(node, fs._fields):
                 if stats is not None:
@@ -223,6 +223,21 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
                                f"row {i}: skewless {want[i] if want else None!r}, polars {raw[i] if raw else None!r}"))
     _ = pl
     return out
+
+
+def _raw_polars(df: Any, expr: Any) -> Any:
+    """``expr`` on ``df`` in raw polars. polars 2.1's in-memory engine computes a literal compared with an
+    expression it takes for a possible scalar (``lit(True) >= coalesce(lit(True), col("b"))``) as ONE row and
+    then refuses to broadcast it; its streaming engine computes every row, so the mirror asks that one (the
+    skewless compiler mirrors such comparisons, see skewless.backends.polars.core._comparison)."""
+    import polars as pl
+
+    try:
+        return df.with_columns(expr.alias("__mirror__"))["__mirror__"]
+    except pl.exceptions.InvalidOperationError as exc:
+        if "to be broadcasted" not in str(exc):
+            raise
+        return df.lazy().with_columns(expr.alias("__mirror__")).collect(engine="streaming")["__mirror__"]
 
 
 def _mirror_same(polars_value: Any, skewless_value: Any, dtype: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 from ...dtypes import Float64, Int64
 from ...ir import core as ops
@@ -44,14 +45,32 @@ def _add_sub(c, node, args):
 RULES.register(ops.Mul)(lambda c, n, a: a[0].expr * a[1].expr)
 RULES.register(ops.TrueDiv)(lambda c, n, a: quotient(a[0], a[1]))
 RULES.register(ops.Neg)(lambda c, n, a: -a[0].expr)
-RULES.register(ops.Eq)(lambda c, n, a: a[0].expr == a[1].expr)
-RULES.register(ops.Ne)(lambda c, n, a: a[0].expr != a[1].expr)
-RULES.register(ops.Lt)(lambda c, n, a: a[0].expr < a[1].expr)
-RULES.register(ops.Le)(lambda c, n, a: a[0].expr <= a[1].expr)
-RULES.register(ops.Gt)(lambda c, n, a: a[0].expr > a[1].expr)
-RULES.register(ops.Ge)(lambda c, n, a: a[0].expr >= a[1].expr)
-RULES.register(ops.EqMissing)(lambda c, n, a: a[0].expr.eq_missing(a[1].expr))
-RULES.register(ops.NeMissing)(lambda c, n, a: a[0].expr.ne_missing(a[1].expr))
+
+
+def _comparison(compare, mirrored):
+    """A comparison rule. With a literal on the left only, the mirrored comparison is emitted (``lit(0.5) > x``
+    as ``x < lit(0.5)``, the same value in polars' total order and null rules): polars 2.1's in-memory engine
+    gives ONE row for a literal compared with an expression it takes for a possible scalar — ``when(c).then(
+    lit(1.0)).otherwise(f)``, ``coalesce(lit, col)``, ``lit.fill_null(col)`` — when the frame has more (the
+    streaming engine and the mirrored form give every row; measured, found by the differential fuzzer)."""
+
+    def rule(c, node, args):
+        left, right = args
+        if left.is_literal and not right.is_literal:
+            return mirrored(right.expr, left.expr)
+        return compare(left.expr, right.expr)
+
+    return rule
+
+
+RULES.register(ops.Eq)(_comparison(operator.eq, operator.eq))
+RULES.register(ops.Ne)(_comparison(operator.ne, operator.ne))
+RULES.register(ops.Lt)(_comparison(operator.lt, operator.gt))
+RULES.register(ops.Le)(_comparison(operator.le, operator.ge))
+RULES.register(ops.Gt)(_comparison(operator.gt, operator.lt))
+RULES.register(ops.Ge)(_comparison(operator.ge, operator.le))
+RULES.register(ops.EqMissing)(_comparison(lambda x, y: x.eq_missing(y), lambda x, y: x.eq_missing(y)))
+RULES.register(ops.NeMissing)(_comparison(lambda x, y: x.ne_missing(y), lambda x, y: x.ne_missing(y)))
 RULES.register(ops.And)(lambda c, n, a: a[0].expr & a[1].expr)
 RULES.register(ops.Or)(lambda c, n, a: a[0].expr | a[1].expr)
 RULES.register(ops.Xor)(lambda c, n, a: a[0].expr ^ a[1].expr)
