@@ -224,3 +224,20 @@ def test_cli_build_from_csv_writes_a_complete_build(tmp_path, small):
     assert manifest["source"]["kind"] == "files" and manifest["source"]["sha256"]
     assert sum(manifest["rows"][s] for s in ("train", "valid", "test")) == manifest["rows"]["total"]
     assert "wrote the build to" in " ".join(result.output.split())
+
+
+def test_mlflows_own_request_timeout_reads_as_the_tracking_bound():
+    """MLflow's HTTP timeout can fire just before the bound (a flake in the merge train): the same one-line
+    "did not answer within N s", not MLflow's wrapped ReadTimeoutError text."""
+    from skewless.training.tracking import TrackingError, bounded
+
+    def stalled():
+        try:
+            raise TimeoutError("HTTPConnectionPool(host='127.0.0.1', port=1): Read timed out. (read timeout=2)")
+        except TimeoutError as exc:
+            raise RuntimeError("API request to http://127.0.0.1:1/api/2.0/mlflow/experiments failed") from exc
+
+    with pytest.raises(TrackingError, match=r"MLflow did not answer within 2 s \(experiment\)"):
+        bounded("experiment", 2, stalled)
+    with pytest.raises(ValueError, match="not a timeout"):
+        bounded("experiment", 2, lambda: (_ for _ in ()).throw(ValueError("not a timeout")))

@@ -58,7 +58,8 @@ def _quiet_mlflow(timeout: float = DEFAULT_TIMEOUT) -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     # An unreachable server otherwise costs 120 s per request times 7 retries with back-off.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout))))
+    # (a second more than the bound: the bound is what answers, "did not answer within N s")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout)) + 1))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     for name in ("mlflow", "alembic", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -102,8 +103,22 @@ def bounded(what: str, timeout: float, fn: Any, *args: Any, **kwargs: Any) -> An
     if thread.is_alive():
         raise TrackingError(f"MLflow did not answer within {timeout:g} s ({what})")
     if "error" in box:
+        if _timed_out(box["error"]):  # MLflow's own HTTP timeout fired first: the same answer as ours
+            raise TrackingError(f"MLflow did not answer within {timeout:g} s ({what})") from box["error"]
         raise box["error"]
     return box.get("value")
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` (an MlflowException wrapping urllib3's ReadTimeoutError, a TimeoutError, ...) is a
+    request that timed out."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, TimeoutError) or "timed out" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class Tracker:
