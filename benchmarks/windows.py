@@ -5,6 +5,7 @@ Run from the repository root::
     python -m benchmarks.windows                      # 10^7 events, latency at 10 .. 10^5 events per entity
     python -m benchmarks.windows --events 1000000     # a quicker batch part
     python -m benchmarks.windows --events 1000000 --skip-latency --bounded 10000000,50000000 --no-append
+    python -m benchmarks.windows --requests-only      # only the per-request part
 
 1. **Batch**: ``--events`` events over ``--entities`` entities and one year, amounts with cents; three windowed
    features (24 h ``len``, ``sum``, ``mean``, ``closed="left"``, per entity) built by
@@ -17,14 +18,18 @@ Run from the repository root::
    parquet files, time and peak RSS of a fresh process.
 2. **Per request**: 10 windowed features of one entity (SQLite, the embedded store; Redis when
    ``redis-server`` is on the PATH), p50/p99 of ``OnlineWindows(request)`` with N = 10 … 10^5 events of history:
-   *history* — one event every 10 minutes, so the 24 h windows hold ≤ 144 events whatever N (the state keeps
+   *sparse* — one event every 10 minutes, so the 24 h windows hold ≤ 144 events whatever N (the state keeps
    the last ``max_lateness + period``); *dense* — all N events inside the 24 h window (the state must hold them).
-3. **State bytes** per entity for each N.
+   Side by side: the fastest hand-written Python over the same held events in the same store
+   (:func:`peer_request`: JSON lists, bisect, ``math.fsum``, float mean/std — not exact), the ratio, and how
+   many of its 10 values differ from the exact ones.
+3. **State bytes** per entity for each N (skewless' columnar state with prefix sums vs the peer's JSON lists).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import datetime as dt
 import math
 import shutil
@@ -38,7 +43,8 @@ import polars as pl
 from benchmarks._common import append_results, machine_info, md_table, percentile, print_machine
 from skewless.dtypes import Datetime, Float64, Int64
 from skewless.state import RedisStore, SQLiteStore
-from skewless.state.codec import encode_row
+from skewless.state.codec import encode_row, micros
+from skewless.state.replay import same_value
 from skewless.windows import EventSource, OnlineWindows, Windows, col
 from skewless.windows.batch import compute_windows
 
@@ -173,6 +179,9 @@ def bounded_part(n: int, entities: int, chunk: int, files: int = 0) -> list[list
 BOUNDED_HEAD = ["bounded build (write_windows)", "chunk_events", "partitions", "time", "peak RSS"]
 
 
+# -- per request (helper q16's part) ------------------------------------------------------------------------
+# skewless (exact) against the fastest hand-written Python over the same held events, in the same store.
+
 LATENCY_FEATURES = {
     "n_1h": roll(col("x").len(), "1h").over("k"), "n_24h": roll(col("x").len()).over("k"),
     "sum_24h": roll(col("x").sum()).over("k"), "mean_24h": roll(col("x").mean()).over("k"),
@@ -180,35 +189,89 @@ LATENCY_FEATURES = {
     "std_24h": roll(col("x").std()).over("k"), "last_24h": roll(col("x").last()).over("k"),
     "mean_1h": roll(col("x").mean(), "1h").over("k"), "total": col("x").cum_sum().over("k", order_by="t", closed="left"),
 }
+_HOUR_US = 3_600_000_000
+
+
+def peer_state(events: list[dict], keep_us: int) -> tuple[int, dict]:
+    """The hand-written peer's state of one entity: the times and values of the events of the last
+    ``keep_us`` as two JSON lists and a float running sum of the older ones (float sums: not exact)."""
+    held = sorted((micros(e["t"]), e["x"]) for e in events)
+    newest = held[-1][0]
+    kept = [(t, x) for t, x in held if t >= newest - keep_us]
+    old = [x for t, x in held if t < newest - keep_us]
+    return newest, {"w": {"t": [t for t, _ in kept], "x": [x for _, x in kept], "total": math.fsum(old)}}
+
+
+def peer_request(store, table: str, key: tuple, t: int) -> dict:
+    """LATENCY_FEATURES by hand: one get_many, bisect on the sorted times, math.fsum, float mean and a
+    two-pass float std (what one writes for speed; the means and std are not correctly rounded)."""
+    (row,) = store.get_many([(table, key)])
+    s = row.values["w"]
+    times, xs = s["t"], s["x"]
+    hi = bisect.bisect_left(times, t)
+    day, hour = xs[bisect.bisect_left(times, t - 24 * _HOUR_US):hi], xs[bisect.bisect_left(times, t - _HOUR_US):hi]
+    n, n1 = len(day), len(hour)
+    total = math.fsum(day)
+    mean = total / n if n else None
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in day) / (n - 1)) if n > 1 else None
+    return {"n_1h": n1, "n_24h": n, "sum_24h": total if n else None, "mean_24h": mean,
+            "min_24h": min(day) if n else None, "max_24h": max(day) if n else None, "std_24h": std,
+            "last_24h": day[-1] if n else None, "mean_1h": math.fsum(hour) / n1 if n1 else None,
+            "total": s["total"] + math.fsum(xs[:hi])}
+
+
+def _p50_p99(fn, requests: int) -> tuple[float, float]:
+    fn()
+    took = []
+    for _ in range(requests):
+        started = time.perf_counter_ns()
+        fn()
+        took.append((time.perf_counter_ns() - started) / 1000)
+    return percentile(took, 50), percentile(took, 99)
+
+
+LATENCY_HEADER = ["events in window", "events per entity", "store", "skewless p50 µs", "p99 µs",
+                  "hand-written p50 µs", "ratio", "events held", "state bytes", "hand-written bytes",
+                  "hand-written ≠ exact"]
 
 
 def latency_part(sizes: list[int], stores: dict, requests: int = 300) -> list[list]:
+    """p50/p99 of OnlineWindows(request) (10 features) vs :func:`peer_request` on the same held events.
+
+    *sparse*: one event every 10 minutes (the 24 h window holds ≤ 144 whatever the history); *dense*: every
+    event of the history inside the 24 h window (the state must hold them all).
+    """
     wins = Windows(SOURCE, LATENCY_FEATURES, requests_at="times")
+    table = wins.entities[0].table
+    keep = SOURCE.lateness_us + wins.entities[0].bound_us
     rows = []
-    for scenario, step in (("history", dt.timedelta(minutes=10)), ("dense", None)):
+    for scenario, step in (("sparse (≤ 144)", dt.timedelta(minutes=10)), ("dense (all)", None)):
         for n in sizes:
             span = dt.timedelta(hours=23)
             events = [{"t": T0 + (i * step if step else span * i / n), "id": i, "k": 1, "x": (i % 977) / 100}
                       for i in range(n)]
             end = events[-1]["t"] + dt.timedelta(minutes=1)
+            request = {"t": end, "k": 1, "id": None, "x": None}
             for name, make in stores.items():
                 store = make()
                 online = OnlineWindows(wins, store)
                 online.materialize(events)
-                request = {"t": end, "k": 1, "id": None, "x": None}
-                online(request)
-                took = []
-                for _ in range(requests):
-                    started = time.perf_counter_ns()
-                    online(request)
-                    took.append((time.perf_counter_ns() - started) / 1000)
-                (row,) = store.get_many([(wins.entities[0].table, (1,))])
-                held = row.values["w"]["n"]
-                rows.append([scenario, f"{n:,}", name, f"{percentile(took, 50):,.0f}", f"{percentile(took, 99):,.0f}",
-                             f"{held:,}", f"{len(encode_row(row.values)):,}"])
+                ours = _p50_p99(lambda: online(request), requests)
+                newest, peer_row = peer_state(events, keep)
+                store.write("peer", [((1,), newest, peer_row)])
+                theirs = _p50_p99(lambda: peer_request(store, "peer", (1,), micros(end)), requests)
+                exact_values = online(request)
+                differ = sum(not same_value(v, exact_values[k])
+                             for k, v in peer_request(store, "peer", (1,), micros(end)).items())
+                (row,) = store.get_many([(table, (1,))])
+                (prow,) = store.get_many([("peer", (1,))])
+                rows.append([scenario, f"{n:,}", name, f"{ours[0]:,.0f}", f"{ours[1]:,.0f}", f"{theirs[0]:,.0f}",
+                             f"{ours[0] / theirs[0]:.2f}×", f"{row.values['w']['n']:,}",
+                             f"{len(encode_row(row.values)):,}", f"{len(encode_row(prow.values)):,}",
+                             f"{differ} of 10"])
                 print(rows[-1], flush=True)
                 store.close()
-    print(md_table(["history", "events per entity", "store", "p50 µs", "p99 µs", "events held", "state bytes"], rows))
+    print(md_table(LATENCY_HEADER, rows))
     return rows
 
 
@@ -224,12 +287,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--no-append", action="store_true")
+    parser.add_argument("--requests-only", action="store_true", help="only the per-request part")
     args = parser.parse_args()
     info = machine_info()
     print_machine(info)
-    batch_rows, _ = batch_part(args.events, args.entities, args.reps)
+    batch_rows = [] if args.requests_only else batch_part(args.events, args.entities, args.reps)[0]
     bounded_rows = []
-    for n in [int(v) for v in args.bounded.split(",") if v]:
+    for n in [] if args.requests_only else [int(v) for v in args.bounded.split(",") if v]:
         bounded_rows += bounded_part(n, args.entities, args.chunk)
     lat_rows = []
     if not args.skip_latency:
@@ -250,14 +314,14 @@ def main() -> None:
             if server is not None:
                 server.stop()
             shutil.rmtree(tmp, ignore_errors=True)
-    body = md_table(BATCH_HEAD, batch_rows)
+    body = md_table(BATCH_HEAD, batch_rows) if batch_rows else ""
     if bounded_rows:
         body += "\n\nBounded build from parquet (entity-partitioned chunks streamed to parquet, a fresh process):\n\n"
         body += md_table(BOUNDED_HEAD, bounded_rows)
     if lat_rows:
-        body += ("\n\nPer request, 10 windowed features of one entity (one store round trip):\n\n"
-                 + md_table(["history", "events per entity", "store", "p50 µs", "p99 µs", "events held",
-                             "state bytes"], lat_rows))
+        body += (("\n\n" if body else "") + "Per request, 10 windowed features of one entity (one store round trip), "
+                 "skewless (exact) vs the hand-written Python peer over the same held events in the same store "
+                 "(ratio = skewless / peer):\n\n" + md_table(LATENCY_HEADER, lat_rows))
     if not args.no_append:
         append_results("windows: exact batch build vs polars rolling_*_by (inexact) and a hand-written exact "
                        "polars peer, bounded build, per-request latency, state size (`python -m benchmarks.windows`)",

@@ -35,19 +35,20 @@ ints = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.integers(-5, 5))
 
 @settings(max_examples=150, deadline=None, database=None, derandomize=True)
 @given(st.lists(st.tuples(floats, ints, st.one_of(st.none(), st.booleans()), st.one_of(st.none(), st.sampled_from("abc"))),
-                min_size=0, max_size=25), st.data())
-def test_every_aggregate_from_the_stored_state_equals_the_exact_definition(rows, data):
+                min_size=0, max_size=25), st.integers(1, 12), st.data())
+def test_every_aggregate_from_the_stored_state_equals_the_exact_definition(rows, repeat, data):
     kinds = ["float", "int", "bool", "other"]
+    rows = rows[:len(rows) // 2] + rows * repeat  # long enough for the block minima/maxima (64 values) too
     events = [[1000 * i, i, *r] for i, r in enumerate(rows)]
     row = decode_row(encode_row(encode_state(None if not events else events[-1][0], 0, 0, {}, events, kinds,
-                                             frozenset({0, 1, 2}))))
+                                             frozenset({0, 1, 2}), frozenset({0, 1, 2}))))
     state = decode_state(row)
     back = state.events()
     assert len(back) == len(events)
     for a, b in zip(back, events):
         assert all(same_value(x, y) and type(x) is type(y) for x, y in zip(a, b)), (a, b)
     n = len(events)
-    for _ in range(6):
+    for _ in range(8):
         lo = data.draw(st.integers(0, n))
         hi = data.draw(st.integers(lo, n))
         for j, kind in enumerate(kinds):
@@ -58,3 +59,27 @@ def test_every_aggregate_from_the_stored_state_equals_the_exact_definition(rows,
                 got = _window(agg, kind, state.columns[j], lo, hi, 1)
                 want = exact.aggregate(agg, kind, values, 1)
                 assert same_value(got, want) and type(got) is type(want), (agg, kind, values, got, want)
+
+
+plain_floats = st.one_of(st.sampled_from([x for x in EDGE if x == x]), st.floats(allow_nan=False),
+                         st.integers(-10**6, 10**6).map(lambda i: i / 100))
+
+
+@settings(max_examples=60, deadline=None, database=None, derandomize=True)
+@given(st.lists(st.tuples(plain_floats, st.integers(-2**63, 2**63 - 1), st.booleans()), min_size=1, max_size=40),
+       st.integers(1, 10), st.data())
+def test_min_max_from_the_block_extremes_without_nulls_or_nan(rows, repeat, data):
+    kinds = ["float", "int", "bool"]
+    rows = rows * repeat
+    events = [[1000 * i, i, *r] for i, r in enumerate(rows)]
+    state = decode_state(decode_row(encode_row(encode_state(events[-1][0], 0, 0, {}, events, kinds, frozenset(),
+                                                            frozenset({0, 1, 2})))))
+    n = len(events)
+    for _ in range(10):
+        lo = data.draw(st.integers(0, n))
+        hi = data.draw(st.integers(lo, n))
+        for j, kind in enumerate(kinds):
+            values = [e[2 + j] for e in events[lo:hi]]
+            for agg in ("min", "max"):
+                got, want = _window(agg, kind, state.columns[j], lo, hi, 1), exact.aggregate(agg, kind, values)
+                assert same_value(got, want) and type(got) is type(want), (agg, kind, lo, hi, got, want)

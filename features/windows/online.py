@@ -39,7 +39,7 @@ from skewless.errors import SkewlessError
 from skewless.state.protocol import OnlineStore, StateRow
 from skewless.windows import exact
 from skewless.windows.spec import EntityWindows, Lifetime, Rolling, Windows, value_kind
-from skewless.windows.state import Column, State, decode_state, encode_state
+from skewless.windows.state import BLOCK, Column, State, decode_state, encode_state
 from skewless.windows.timing import to_micros, window_start
 
 
@@ -183,16 +183,25 @@ def _window(agg: str, kind: str, col: Column, lo: int, hi: int, ddof: int) -> An
              and col.specials(hi)[0] == col.specials(lo)[0])
     if not plain:
         return exact.aggregate(agg, kind, col.window_values(lo, hi), ddof)
-    values = col.values[lo:hi]
     if agg == "n_unique":
-        return len(set(values))  # no NaN, no null: -0.0 == 0.0 and 0 == False as exact.n_unique counts them
-    best = min(values) if agg == "min" else max(values)
+        return len(set(col.values[lo:hi]))  # no NaN, no null: -0.0 == 0.0 and 0 == False as exact counts them
+    pick = min if agg == "min" else max
+    first, last = -(-lo // BLOCK), hi // BLOCK  # the blocks inside the window
+    if col.lows is not None and last - first > 1:
+        ends = [pick(col.lows[first:last] if agg == "min" else col.highs[first:last])]
+        if lo < first * BLOCK:
+            ends.append(pick(col.values[lo:first * BLOCK]))
+        if last * BLOCK < hi:
+            ends.append(pick(col.values[last * BLOCK:hi]))
+        best = pick(ends)
+    else:
+        best = pick(col.values[lo:hi])
     if kind == "bool":
         return bool(best)
     if kind == "float" and best == 0.0:  # the sign of a zero: -0.0 before +0.0, whatever their order
         if not col.negzero:
             return 0.0
-        return (exact.float_min if agg == "min" else exact.float_max)(values.tolist())
+        return (exact.float_min if agg == "min" else exact.float_max)(col.values[lo:hi].tolist())
     return best
 
 
@@ -209,8 +218,9 @@ class _Plan:
         self.lifetime = [(name, w.agg, 2 + j, kind) for name, w, j, kind in self.features
                          if isinstance(w.window, Lifetime)]
         self.squared = frozenset(j for _, w, j, _ in self.features if w.agg in ("var", "std"))
+        self.blocked = frozenset(j for _, w, j, _ in self.features if w.agg in ("min", "max"))
         self.keep_us = windows.source.lateness_us + ent.bound_us
-        self.empty = decode_state(encode_state(None, None, 0, {}, [], self.kinds, self.squared))
+        self.empty = decode_state(encode_state(None, None, 0, {}, [], self.kinds, self.squared, self.blocked))
 
     def add(self, state: State | None, events: Sequence[list[Any]], key: tuple) -> tuple[dict | None, int]:
         """The store row of ``state`` with ``events`` ([time, order, values...]) added (``None``: unchanged),
@@ -251,7 +261,7 @@ class _Plan:
                 part = merge_partials(agg, kind, part, lifetime_partial(agg, kind, (e[slot] for e in sealed)))
             partials[name] = part
         return encode_state(newest, horizon, state.sealed + len(sealed), partials, evs, self.kinds,
-                            self.squared), dupes
+                            self.squared, self.blocked), dupes
 
     def merge(self, key: tuple, pending: StateRow, loaded: tuple[int, dict]) -> tuple[int, dict]:
         """The bulk-built row ``loaded`` with the events an ingest put into the version being loaded first.
@@ -315,8 +325,10 @@ class _Plan:
                 part = [col.total(hi) << (col.scale - exact.FLOAT_SCALE), col.present(hi), *col.specials(hi)]
             elif w.agg == "sum":
                 part = [col.total(hi), col.present(hi)]
-            else:
-                part = lifetime_partial(w.agg, kind, col.window_values(0, hi))
+            else:  # min / max: [best number or None, values seen]
+                best = _window(w.agg, kind, col, 0, hi, w.ddof)
+                part = [None if best is None or best != best else int(best) if kind == "bool" else best,
+                        col.present(hi)]
             sealed = state.partials.get(name)
             if sealed is not None:
                 part = merge_partials(w.agg, kind, sealed, part)

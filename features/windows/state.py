@@ -18,7 +18,9 @@ window's sum, mean, var and std two reads whatever its length:
 * ``Q[i]`` — the exact sum of their squares at ``4**scale`` (only for a slot that a var/std feature reads);
 * ``N[i]`` — non-null values so far, only when the slot has nulls (else ``N[i] = i``); a null mask too;
 * ``S[i]`` — NaN, +inf and -inf counts so far, only when the slot has a non-finite value; and a flag
-  saying whether any value is ``-0.0`` (a window's min/max of zero then looks at the zeros' signs).
+  saying whether any value is ``-0.0`` (a window's min/max of zero then looks at the zeros' signs);
+* the min and max of every block of :data:`BLOCK` stored values (only for a slot a min/max feature reads):
+  a window without nulls and NaN takes its min/max from the blocks it covers and the values at its two ends.
 
 A window ``[lo, hi)`` of held events then has the exact ``Σx = (P[hi] − P[lo])·2**scale``,
 ``Σx² = (Q[hi] − Q[lo])·4**scale`` and ``n = N[hi] − N[lo]``, which :mod:`skewless.windows.exact` rounds once —
@@ -37,6 +39,8 @@ from array import array
 from itertools import accumulate
 from typing import Any
 
+#: Events per block of the block minima and maxima (a window's min/max reads O(2·BLOCK + events/BLOCK)).
+BLOCK = 64
 #: Stored values per slot kind (``bool`` and ``int`` as int64, ``float`` as float64; ``other`` in the header).
 _TYPECODE = {"float": "d", "int": "q", "bool": "q"}
 
@@ -58,13 +62,14 @@ class Column:
     """
 
     __slots__ = ("kind", "values", "mask", "counts", "special", "scale", "sums", "width", "squares", "width2", "nulls",
-                 "negzero")
+                 "negzero", "lows", "highs")
 
     def __init__(self, kind: str):
         self.kind = kind
         self.mask = self.counts = self.special = self.sums = self.squares = None
         self.scale = self.width = self.width2 = 0
         self.nulls = self.negzero = False
+        self.lows = self.highs = None
 
     # -- reading ---------------------------------------------------------------------------------------
     def value(self, i: int) -> Any:
@@ -148,7 +153,7 @@ def decode_state(row: dict[str, Any]) -> State:
             col.mask = [v is not None for v in spec[1]]
             columns.append(col)
             continue
-        _, col.scale, col.width, col.width2, nulls, special, col.negzero = spec
+        _, col.scale, col.width, col.width2, nulls, special, col.negzero, blocks = spec
         col.values = array(_TYPECODE[col.kind])
         col.values.frombytes(blob[at:at + 8 * n])
         at += 8 * n
@@ -168,15 +173,22 @@ def decode_state(row: dict[str, Any]) -> State:
         if col.width2:
             col.squares = blob[at:at + col.width2 * (n + 1)]
             at += col.width2 * (n + 1)
+        if blocks:
+            m = -(-n // BLOCK)
+            col.lows, col.highs = array(col.values.typecode), array(col.values.typecode)
+            col.lows.frombytes(blob[at:at + 8 * m])
+            col.highs.frombytes(blob[at + 8 * m:at + 16 * m])
+            at += 16 * m
         columns.append(col)
     return State(head["m"], head["h"], head.get("c", 0), head["s"], n, times, orders, columns)
 
 
 def encode_state(newest: int | None, horizon: int | None, sealed: int, partials: dict[str, Any],
-                 events: list[list[Any]], kinds: list[str], squared: Any) -> dict[str, Any]:
+                 events: list[list[Any]], kinds: list[str], squared: Any, blocked: Any = ()) -> dict[str, Any]:
     """The store row of a state holding ``events`` ([time, order, value...], sorted by (time, order)).
 
-    ``kinds`` are the value slots' kinds; ``squared`` the slot indices (0-based) whose squares are kept.
+    ``kinds`` are the value slots' kinds; ``squared`` the slot indices (0-based) whose squares are kept,
+    ``blocked`` those whose block minima and maxima are kept.
     """
     n = len(events)
     parts = [array("q", [e[0] for e in events]).tobytes(), array("q", [e[1] for e in events]).tobytes()]
@@ -188,7 +200,7 @@ def encode_state(newest: int | None, horizon: int | None, sealed: int, partials:
             continue
         nulls = any(v is None for v in values)
         if kind == "float":
-            parts.append(array("d", [0.0 if v is None else v for v in values]).tobytes())
+            stored = array("d", [0.0 if v is None else v for v in values])
             finite = [0.0 if v is None or v - v != 0.0 else v for v in values]
             ratios = [x.as_integer_ratio() for x in finite]
             top = max((den.bit_length() for _, den in ratios), default=1)
@@ -198,9 +210,10 @@ def encode_state(newest: int | None, horizon: int | None, sealed: int, partials:
             negzero = any(v == 0.0 and math.copysign(1.0, v) < 0 for v in values if v is not None)
         else:
             ints = [0 if v is None else int(v) for v in values]
-            parts.append(array("q", ints).tobytes())
+            stored = array("q", ints)
             scale = 0
             special = negzero = False
+        parts.append(stored.tobytes())
         if nulls:
             parts.append(bytes(0 if v is None else 1 for v in values))
             parts.append(array("q", accumulate((v is not None for v in values), initial=0)).tobytes())
@@ -220,6 +233,11 @@ def encode_state(newest: int | None, horizon: int | None, sealed: int, partials:
             squares = list(accumulate((v * v for v in ints), initial=0))
             width2 = _width(squares)
             parts.append(_ints_bytes(squares, width2))
-        specs.append([kind, scale, width, width2, nulls, special, negzero])
+        blocks = j in blocked
+        if blocks:  # min and max of each block of stored values (nulls as stored, NaN as min/max place it)
+            chunks = [stored[i:i + BLOCK] for i in range(0, n, BLOCK)]
+            parts.append(array(stored.typecode, map(min, chunks)).tobytes())
+            parts.append(array(stored.typecode, map(max, chunks)).tobytes())
+        specs.append([kind, scale, width, width2, nulls, special, negzero, blocks])
     head = {"m": newest, "h": horizon, "c": sealed, "n": n, "s": partials, "k": specs}
     return {"w": head, "b": b"".join(parts)}
