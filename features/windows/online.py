@@ -219,6 +219,7 @@ class _Plan:
                          if isinstance(w.window, Lifetime)]
         self.squared = frozenset(j for _, w, j, _ in self.features if w.agg in ("var", "std"))
         self.blocked = frozenset(j for _, w, j, _ in self.features if w.agg in ("min", "max"))
+        self.floats = [2 + j for j, kind in enumerate(self.kinds) if kind == "float"]
         self.keep_us = windows.source.lateness_us + ent.bound_us
         self.empty = decode_state(encode_state(None, None, 0, {}, [], self.kinds, self.squared, self.blocked))
 
@@ -376,7 +377,11 @@ class OnlineWindows:
                 key = tuple(row[k] for k in plan.ent.by)
                 if any(part is None for part in key):
                     continue  # a null key part names no entity
-                groups.setdefault(key, []).append([t, row[src.order], *(values[v] for v in plan.ent.values)])
+                event = [t, row[src.order], *(values[v] for v in plan.ent.values)]
+                for j in plan.floats:  # Float64 values as floats (an int would not round-trip a float64 column)
+                    if type(event[j]) is int:
+                        event[j] = float(event[j])
+                groups.setdefault(key, []).append(event)
         return grouped
 
     def ingest(self, events: Iterable[Mapping[str, Any]]) -> IngestResult:
