@@ -220,6 +220,10 @@ class _Plan:
         self.squared = frozenset(j for _, w, j, _ in self.features if w.agg in ("var", "std"))
         self.blocked = frozenset(j for _, w, j, _ in self.features if w.agg in ("min", "max"))
         self.floats = [2 + j for j, kind in enumerate(self.kinds) if kind == "float"]
+        # per feature: (name, agg, slot, kind, upper bound closed, (days, micros, lower bound closed) or None)
+        self.compiled = [(name, w, j, kind, w.window.closed in ("right", "both"),
+                          (w.window.period.days, w.window.period.micros, w.window.closed in ("left", "both"))
+                          if isinstance(w.window, Rolling) else None) for name, w, j, kind in self.features]
         self.keep_us = windows.source.lateness_us + ent.bound_us
         self.empty = decode_state(encode_state(None, None, 0, {}, [], self.kinds, self.squared, self.blocked))
 
@@ -300,21 +304,20 @@ class _Plan:
             hi_closed = bisect.bisect_right(state.orders, order, a, b)
         horizon = state.horizon
         columns = state.columns
-        los: dict[tuple, int] = {}  # window start and lower bound -> first event in the window
-        for name, w, j, kind in self.features:
-            win = w.window
-            hi = hi_closed if win.closed in ("right", "both") else hi_open
-            if isinstance(win, Rolling):
-                lower = win.closed in ("left", "both")
-                lo = los.get((win.period.days, win.period.micros, lower))
+        los: dict[tuple, int] = {}  # (days, micros, lower bound closed) -> first event in the window
+        for name, w, j, kind, upper, bound in self.compiled:
+            hi = hi_closed if upper else hi_open
+            if bound is not None:
+                lo = los.get(bound)
                 if lo is None:
-                    start = window_start(t, win.period.days, win.period.micros, zone)
+                    start = window_start(t, bound[0], bound[1], zone)
                     if horizon is not None and start < horizon:
                         raise RequestBeforeHorizon(f"feature {name!r}: the window of the request at {t} us starts "
                                                    f"at {start} us, before the state horizon {horizon} us of "
                                                    f"{self.ent.table!r} key {key!r}")
-                    lo = los[win.period.days, win.period.micros, lower] = (bisect.bisect_left if lower else bisect.bisect_right)(times, start)
-                out[name] = _window(w.agg, kind, columns[j], lo, max(lo, hi), w.ddof)
+                    lo = (bisect.bisect_left if bound[2] else bisect.bisect_right)(times, start)
+                    los[bound] = lo
+                out[name] = _window(w.agg, kind, columns[j], lo, hi if hi > lo else lo, w.ddof)
                 continue
             if horizon is not None and t < horizon:
                 raise RequestBeforeHorizon(f"feature {name!r}: the request at {t} us is before the state "
