@@ -323,9 +323,15 @@ def main() -> None:
                  "skewless (exact) vs the hand-written Python peer over the same held events in the same store "
                  "(ratio = skewless / peer):\n\n" + md_table(LATENCY_HEADER, lat_rows))
     if not args.no_append:
-        append_results("windows: exact batch build vs polars rolling_*_by (inexact) and a hand-written exact "
-                       "polars peer, bounded build, per-request latency, state size (`python -m benchmarks.windows`)",
-                       info, "python -m benchmarks.windows " + " ".join(sys_argv()), body)
+        if args.requests_only:
+            append_results("windows per request: skewless (exact) vs hand-written Python, sparse and dense, state "
+                           "size (`python -m benchmarks.windows --requests-only`)", info,
+                           "python -m benchmarks.windows --requests-only", body)
+        else:
+            append_results("windows: exact batch build vs polars rolling_*_by (inexact) and a hand-written exact "
+                           "polars peer, bounded build, per-request latency, state size "
+                           "(`python -m benchmarks.windows`)", info,
+                           "python -m benchmarks.windows " + " ".join(sys_argv()), body)
 
 
 def sys_argv() -> list[str]:
