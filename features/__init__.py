@@ -36,6 +36,8 @@ from .api.fitted import __all__ as _fitted_api
 from .api.fitted import *  # noqa: F403  (standardize, one_hot, ..., map_values, bucketize)
 from .fitting import FittedFeatureSet, fit
 from .state.lookups import EntityTable, Lookup
+from .windows.declared import Windowed
+from .windows.spec import EventSource, Windows
 
 __version__ = "0.1.0"
 
@@ -73,4 +75,4 @@ __all__ = [
     "CompileError",
     "InvalidOperationError",
 ]
-__all__ += [*_fitted_api, "fit", "FittedFeatureSet", "EntityTable", "Lookup"]
+__all__ += [*_fitted_api, "fit", "FittedFeatureSet", "EntityTable", "Lookup", "EventSource", "Windows", "Windowed"]

@@ -16,7 +16,11 @@ join (:func:`skewless.state.batch.join_lookups`) before the features; per reques
 round trip, then runs the generated function, which takes the looked-up columns as inputs
 (``input_schema()``; a request carries ``request_schema()``).
 
-A later kind (windowed aggregations) implements the same members: what it learns
+Windowed aggregations (:mod:`skewless.windows.declared`) likewise: the batch transforms take the event
+history (``events={"flights": frame}``) and compute each row's windows point in time before the features;
+:meth:`~CompiledFeatureSet.online_row_fn` reads them from the same store as the lookups.
+
+A later kind implements the same members: what it learns
 or reads from training rows is produced by :meth:`~CompiledFeatureSet.prepare`, saved by
 :meth:`~CompiledFeatureSet.save_state` and read back by :func:`load`; how it computes the
 training rows' features (point-in-time) is :meth:`~CompiledFeatureSet.transform_training`.
@@ -124,6 +128,11 @@ class CompiledFeatureSet(abc.ABC):
         """The definition's entity lookups (``None`` when it declares none)."""
         return self.definition.lookups
 
+    @property
+    def windows(self) -> Any:
+        """The definition's windows (:class:`skewless.windows.declared.FeatureWindows`; ``None`` without)."""
+        return self.definition.windows
+
     @abc.abstractmethod
     def used_inputs(self) -> list[str]:
         """Inputs read by at least one output column, in declaration order."""
@@ -179,17 +188,25 @@ class CompiledFeatureSet(abc.ABC):
         :class:`~skewless.state.StoreUnavailable` propagates.
         """
         row_fn = self.row_fn
-        if self.lookups is None:
+        if self.lookups is None and self.windows is None:
             return row_fn
         if store is None:
             from .errors import SkewlessError
 
-            raise SkewlessError(f"feature set {self.name!r} looks up {sorted(self.lookups.tables)}: give the "
-                                f"online store they are read from")
-        read = self.lookups.online(store, observe)
-
-        def online(request: Mapping[str, Any]) -> dict[str, Any]:
-            return row_fn({**request, **read(request)})
+            what = (f"looks up {sorted(self.lookups.tables)}" if self.lookups is not None
+                    else f"aggregates the events of {sorted(self.windows.sources)}")
+            raise SkewlessError(f"feature set {self.name!r} {what}: give the online store they are read from")
+        read = self.lookups.online(store, observe) if self.lookups is not None else None
+        windows = self.windows.online(store) if self.windows is not None else None
+        if windows is None:
+            def online(request: Mapping[str, Any]) -> dict[str, Any]:
+                return row_fn({**request, **read(request)})
+        elif read is None:
+            def online(request: Mapping[str, Any]) -> dict[str, Any]:
+                return row_fn({**request, **windows(request)})
+        else:
+            def online(request: Mapping[str, Any]) -> dict[str, Any]:
+                return row_fn({**request, **read(request), **windows(request)})
 
         return online
 
@@ -225,6 +242,39 @@ class CompiledFeatureSet(abc.ABC):
 
         return join_lookups(lookups, lf, {k: as_polars(v) for k, v in tables.items()})
 
+    def join_windows(self, frame: Frame, events: "Tables | None") -> "pl.LazyFrame":
+        """``frame`` with every window output appended, point in time (:meth:`FeatureWindows.join`).
+
+        ``events``: each event source's history by name (a table not given is read from its declared
+        ``Windowed(source=...)``). Without ``events`` (and without declared sources) the frame must already
+        hold every window output the features read; a set without windows refuses ``events``.
+        """
+        import polars as pl
+
+        from .errors import SchemaError
+        from .frames import as_polars
+
+        frame = as_polars(frame, self)
+        lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+        windows = self.windows
+        if windows is None:
+            if events:
+                raise SchemaError(f"feature set {self.name!r} declares no windows, but events of {sorted(events)} "
+                                  f"were given")
+            return lf
+        if events is None:
+            have = lf.collect_schema()
+            used = set(self.used_inputs())
+            missing = [c for c in windows.outputs if c in used and c not in have]
+            if not missing:
+                return lf
+            if any(d.source is None for d in windows.declared):
+                raise SchemaError(f"feature set {self.name!r} aggregates the events of {sorted(windows.sources)}: "
+                                  f"pass events={{...}} (each source's history) or a frame that holds the window "
+                                  f"outputs (missing: {missing[:5]})")
+        frames = event_frames(windows, events)
+        return windows.join(lf, frames).lazy()
+
     def replay_parity(self, spine: Any, tables: "Tables", store: "OnlineStore") -> "ReplayReport":
         """Replay parity of the lookups: :func:`skewless.state.replay.replay_parity` (``store`` must be fresh)."""
         from .errors import SkewlessError
@@ -239,29 +289,32 @@ class CompiledFeatureSet(abc.ABC):
         return self.plain.compile_python().source
 
     def transform(self, frame: Frame, *, keep: tuple[str, ...] = (), per_batch: bool = True,
-                  tables: "Tables | None" = None) -> "pl.LazyFrame":
+                  tables: "Tables | None" = None, events: "Tables | None" = None) -> "pl.LazyFrame":
         """The batch pipeline, serving semantics: ``LazyFrame -> LazyFrame`` of the output columns.
 
         ``keep`` columns are passed through in front. ``per_batch`` (default True) runs the lookup
         kernels of fitted state (``replace_strict``, ``search_sorted``) batch by batch, which keeps
         polars' streaming engine in bounded memory; False emits them natively (identical values,
         checked by ``check_parity``; faster on tiny in-memory frames). ``tables``: the entity tables of
-        the lookups, joined point-in-time first (see :meth:`join_lookups`).
+        the lookups, joined point-in-time first (see :meth:`join_lookups`); ``events``: the event sources
+        of the windows, computed point-in-time next (see :meth:`join_windows`).
         """
         from .backends.polars.compiler import transform
 
         if self.lookups is not None or tables:
             frame = self.join_lookups(frame, tables)
+        if self.windows is not None or events:
+            frame = self.join_windows(frame, events)
         return transform(self.plain, frame, keep=keep, per_batch=per_batch)
 
     def transform_training(self, frame: Frame, *, label: Label = None, keep: tuple[str, ...] = (),
-                           tables: "Tables | None" = None) -> "pl.LazyFrame":
+                           tables: "Tables | None" = None, events: "Tables | None" = None) -> "pl.LazyFrame":
         """The batch pipeline of the *training rows* (the rows :meth:`prepare` learned from).
 
         The same as :meth:`transform` unless state learned from these rows would leak their labels
         (out-of-fold target encodings, see :meth:`skewless.fitting.FittedFeatureSet.transform_training`).
         """
-        return self.transform(frame, keep=keep, tables=tables)
+        return self.transform(frame, keep=keep, tables=tables, events=events)
 
     def check_parity(self, data: Any, **kwargs: Any) -> "ParityReport":
         """:func:`skewless.parity.check_parity` of this set on ``data``."""
@@ -299,6 +352,42 @@ class CompiledFeatureSet(abc.ABC):
         from .errors import SkewlessError
 
         raise SkewlessError(f"feature set {self.name!r} holds no state to save")
+
+
+def event_frames(windows: Any, events: "Tables | None") -> dict[str, "pl.LazyFrame"]:
+    """Each event source's history as a LazyFrame: ``events[name]`` or the declared ``Windowed(source=)``.
+
+    A value is a polars (or any :mod:`skewless.frames`) frame, a parquet/CSV path or glob, or a callable
+    returning one.
+    """
+    from pathlib import Path as _Path
+
+    import polars as pl
+
+    from .errors import SchemaError
+    from .frames import as_polars
+
+    events = dict(events or {})
+    unknown = sorted(set(events) - set(windows.sources))
+    if unknown:
+        raise SchemaError(f"events of {unknown} are not aggregated by these windows (they read "
+                          f"{sorted(windows.sources)})")
+    out = {}
+    for d in windows.declared:
+        name = d.windows.source.name
+        given = events.get(name, d.source)
+        if given is None:
+            raise SchemaError(f"event source {name!r}: no events; pass events={{{name!r}: ...}} (a frame, a path or a "
+                              f"callable) or declare Windowed(..., source=...)")
+        if callable(given) and not isinstance(given, (pl.LazyFrame, pl.DataFrame)):
+            given = given()
+        if isinstance(given, (str, _Path)):
+            from .io import scan_data
+
+            given = scan_data(given, None, columns="all")
+        frame = as_polars(given)
+        out[name] = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+    return out
 
 
 def load(definition: "FeatureSet", state_file: str | os.PathLike[str] | None, *,

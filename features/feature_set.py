@@ -149,7 +149,7 @@ class FeatureSet(CompiledFeatureSet):
     """
 
     def __init__(self, name: str, inputs: Mapping[str, Any], features: Mapping[str, Any], *,
-                 lookups: Iterable[Any] = (), doc: str | None = None):
+                 lookups: Iterable[Any] = (), windows: Iterable[Any] = (), doc: str | None = None):
         from .api.expr import Expr, UnknownMethod
 
         if not isinstance(name, str) or not name:
@@ -171,6 +171,13 @@ class FeatureSet(CompiledFeatureSet):
 
             self._lookups = Lookups({k: f.dtype for k, f in self.request_inputs.items()}, lookups)
             self.inputs.update({k: Field(d, True) for k, d in self._lookups.outputs.items()})
+        self._windows = None
+        windows = tuple(windows)
+        if windows:
+            from .windows.declared import FeatureWindows
+
+            self._windows = FeatureWindows(self.request_inputs, windows, taken=tuple(self.inputs))
+            self.inputs.update({k: Field(d, True) for k, d in self._windows.outputs.items()})
         if not features:
             raise DefinitionError(f"feature set {name!r} defines no features")
 
@@ -233,6 +240,11 @@ class FeatureSet(CompiledFeatureSet):
         """The entity lookups (:class:`skewless.state.lookups.Lookups`), or ``None`` when none are declared."""
         return self._lookups
 
+    @property
+    def windows(self):
+        """The declared windows (:class:`skewless.windows.declared.FeatureWindows`), or ``None``."""
+        return self.__dict__.get("_windows")
+
     def output_schema(self) -> dict[str, Field]:
         """Output columns and their fields, in order (a feature with several columns gives each its field)."""
         return {c: f.field for f in self.features.values() for c in f.columns}
@@ -261,6 +273,9 @@ class FeatureSet(CompiledFeatureSet):
                     if lk.on else "static"
                 lines.append(f"  {lk.table.name} by {list(lk.by)} ({how}): "
                              + ", ".join(f"{k}: {self.inputs[k]!r}" for k in lk.outputs))
+        if self.windows is not None:
+            lines.append("windows:")
+            lines += self.windows.describe()
         lines.append("features:")
         lines += [f"  {k}: {f.field!r} = {f.source()}" for k, f in self.features.items()]
         return "\n".join(lines)
@@ -277,6 +292,8 @@ class FeatureSet(CompiledFeatureSet):
         }
         if self.lookups is not None:  # (absent without lookups: the fingerprints of other sets are unchanged)
             data["lookups"] = self.lookups.to_json()
+        if self.windows is not None:  # (likewise absent without windows)
+            data["windows"] = self.windows.to_json()
         return data
 
     def feature_fingerprints(self) -> dict[str, str]:
@@ -433,21 +450,27 @@ def feature_set(cls: type | None = None, *, name: str | None = None) -> Any:
         from .api.foreign import is_foreign
 
         from .state.lookups import Lookup
+        from .windows.declared import Windowed, named
+        from .windows.spec import Windows
 
         inputs: dict[str, Input] = {}
         features: dict[str, Any] = {}
         lookups: list[Lookup] = []
+        windows: list[Windowed] = []
         for key, value in vars(klass).items():
             if key.startswith("_"):
                 continue
             if isinstance(value, Lookup):
                 lookups.append(value)
+            elif isinstance(value, (Windowed, Windows)):
+                windows.append(named(value, key))
             elif isinstance(value, Input):
                 inputs[value.name or key] = value
             elif isinstance(value, (Expr, UnknownMethod)) or is_foreign(value):
                 features[key] = value  # a polars expression is refused by FeatureSet, naming the feature
             elif isinstance(value, DataType) or (isinstance(value, type) and issubclass(value, DataType)):
                 raise DefinitionError(f"write {key} = Input({value!r}) to declare an input", feature=key)
-        return FeatureSet(name or klass.__name__, inputs, features, lookups=lookups, doc=klass.__doc__)
+        return FeatureSet(name or klass.__name__, inputs, features, lookups=lookups, windows=windows,
+                          doc=klass.__doc__)
 
     return build(cls) if cls is not None else build

@@ -387,6 +387,7 @@ def build_dataset(
     quantile_rows: int = 1_000_000,
     progress: Callable[[str], None] | None = None,
     tables: Mapping[str, Any] | None = None,
+    events: Mapping[str, Any] | None = None,
     engine: str = "polars",
     **engine_options: Any,
 ) -> BuildResult:
@@ -418,6 +419,11 @@ def build_dataset(
         callable returning a frame; a table not given is read from its declared ``EntityTable(source=...)``.
         They are joined point-in-time onto the source rows first (``join_lookups``: never a state stamped
         after a row's time), so every later step sees the looked-up columns as inputs
+    events : the event histories of the feature set's windows, by event source name (the same kinds of
+        values as ``tables``; a source not given is read from its declared ``Windowed(source=...)``). Each
+        source row's windows are computed point in time next (:func:`skewless.windows.batch.compute_windows`
+        with the source rows as the spine: only events before a row's position are counted), so every later
+        step sees the window outputs as inputs
     engine : ``"polars"`` (default: this process) or ``"ray"``: the same build on Ray, bitwise equal
         (:mod:`skewless.training.ray_engine`; its options ``address``, ``partitions``, ``partition_rows``)
 
@@ -431,6 +437,9 @@ def build_dataset(
                              + (f" (options {sorted(engine_options)} are the Ray engine's)" if engine_options else ""))
         from .ray_engine import build_on_ray
 
+        if events or feature_set.windows is not None:
+            raise BuildError(f"feature set {feature_set.name!r} aggregates events over windows: windows are not "
+                             f"distributed yet, so the Ray engine refuses them; build it with engine='polars'")
         return build_on_ray(feature_set, source, out_dir, label=label, event_time=event_time, split=split,
                             split_by=split_by, seed=seed, task=task, overwrite=overwrite, rows_per_file=rows_per_file,
                             golden_rows=golden_rows, top_k=top_k, quantile_rows=quantile_rows, progress=progress,
@@ -440,6 +449,7 @@ def build_dataset(
     steps("reading the source")
     fs, lf, source_info, schema, event_time = _read_source(feature_set, source, event_time, split_by)
     lf, schema, table_frames, table_info = _join_tables(feature_set, lf, tables, steps)
+    lf, schema, event_frames, event_info = _join_windows(feature_set, lf, events, steps)
     steps("checking the inputs")
     cols = _check_columns(fs, lf, schema, event_time=event_time, label=label, task=task)
     facts, keep_row = _check_rows(fs, lf, cols)
@@ -458,10 +468,14 @@ def build_dataset(
         golden = _golden(lf, fs, cols, parts, schema, golden_rows)
         golden.write_parquet(tmp / GOLDEN_INPUTS_FILE)
         state_file = _golden_state(tmp, fs, golden, table_frames)
+        events_file = _golden_events(tmp, fs, golden, event_frames)
         manifest = _manifest(tmp, fs, transformer, fitted_file, source_info, cols, parts, stats, want, files)
         if fs.lookups is not None:
             manifest["entity_tables"] = table_info
             manifest["golden_state"] = state_file
+        if fs.windows is not None:
+            manifest["event_sources"] = event_info
+            manifest["golden_events"] = events_file
         timings = steps.done()
         manifest["timings_seconds"] = timings
         write_json(tmp / BUILD_FILE, manifest)  # written last: its presence marks a complete build
@@ -544,8 +558,52 @@ def _entity_frames(feature_set: "CompiledFeatureSet",
     return frames, info
 
 
-def _table_frame(name: str, given: Any) -> tuple["pl.LazyFrame", dict[str, Any]]:
-    """One entity table as a LazyFrame, and what it was read from (kind, rows, files and their hash)."""
+def _join_windows(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", events: Mapping[str, Any] | None,
+                  steps: "_Steps") -> tuple["pl.LazyFrame", Any, dict[str, "pl.LazyFrame"], dict[str, Any]]:
+    """Step 1c (feature sets with windows): every source row's windows, point in time (the rows are the spine)."""
+    windows = feature_set.windows
+    if windows is None:
+        if events:
+            raise BuildError(f"feature set {feature_set.name!r} declares no windows, but events of {sorted(events)} "
+                             f"were given")
+        return lf, lf.collect_schema(), {}, {}
+    steps("computing the windows (point in time)")
+    unknown = sorted(set(events or {}) - set(windows.sources))
+    if unknown:
+        raise BuildError(f"events of {unknown} are not aggregated by {feature_set.name!r} "
+                         f"(its windows read {sorted(windows.sources)})")
+    frames: dict[str, "pl.LazyFrame"] = {}
+    info: dict[str, Any] = {}
+    for d in windows.declared:
+        name = d.windows.source.name
+        given = (events or {}).get(name, d.source)
+        if given is None:
+            raise BuildError(f"event source {name!r}: no events; pass events={{{name!r}: ...}} (a frame, a path or a "
+                             f"callable) or declare Windowed(..., source=...)")
+        frame, info[name] = _table_frame(name, given, what="event source")
+        frames[name] = frame.collect().lazy()  # read once: the windows and the golden events use it
+    try:
+        joined = windows.join(lf, frames).lazy()
+        return joined, joined.collect_schema(), frames, info
+    except SkewlessError:
+        raise
+    except Exception as exc:
+        raise BuildError(f"computing the windows failed: {type(exc).__name__}: {exc}") from None
+
+
+def _golden_events(tmp: Path, fs: "FeatureSet", golden: "pl.DataFrame", events: dict[str, "pl.LazyFrame"]) -> str | None:
+    """Step 6 (windows): ``golden_events.json``, the events the golden inputs' windows read."""
+    if fs.windows is None:
+        return None
+    from skewless.windows.golden import GOLDEN_EVENTS_FILE, encode_events, used_events
+
+    write_json(tmp / GOLDEN_EVENTS_FILE, encode_events(fs.windows, used_events(fs.windows, golden, events)),
+               compact_depth=3)
+    return GOLDEN_EVENTS_FILE
+
+
+def _table_frame(name: str, given: Any, what: str = "entity table") -> tuple["pl.LazyFrame", dict[str, Any]]:
+    """One entity table (or event source) as a LazyFrame, and what it was read from (kind, rows, files, hash)."""
     import polars as pl
 
     from skewless.frames import as_polars, describe_kind
@@ -558,7 +616,7 @@ def _table_frame(name: str, given: Any) -> tuple["pl.LazyFrame", dict[str, Any]]
         except SkewlessError:
             raise
         except Exception as exc:
-            raise BuildError(f"entity table {name!r}: its source raised {type(exc).__name__}: {exc}") from None
+            raise BuildError(f"{what} {name!r}: its source raised {type(exc).__name__}: {exc}") from None
     if isinstance(given, (str, Path)):
         import glob
 
@@ -574,16 +632,16 @@ def _table_frame(name: str, given: Any) -> tuple["pl.LazyFrame", dict[str, Any]]
         except SkewlessError:
             raise
         except Exception as exc:
-            raise BuildError(f"entity table {name!r}: not a frame ({type(given).__name__}): {exc}") from None
+            raise BuildError(f"{what} {name!r}: not a frame ({type(given).__name__}): {exc}") from None
         info.setdefault("kind", describe_kind(given))
         if not isinstance(frame, (pl.LazyFrame, pl.DataFrame)):
-            raise BuildError(f"entity table {name!r}: expected a polars frame, a path or a callable, got "
+            raise BuildError(f"{what} {name!r}: expected a polars frame, a path or a callable, got "
                              f"{type(given).__name__}")
     lf = frame.lazy()
     try:
         info["rows"] = int(lf.select(pl.len()).collect().item())
     except Exception as exc:
-        raise BuildError(f"entity table {name!r}: cannot read it: {exc}") from None
+        raise BuildError(f"{what} {name!r}: cannot read it: {exc}") from None
     return lf, info
 
 

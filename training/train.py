@@ -279,6 +279,13 @@ def _write_files(job: _Job, tmp: Path, saved: Any) -> dict[str, Any]:
             raise TrainError(f"build {str(job.build_dir)!r} has lookups but no golden state; build it again")
         shutil.copyfile(job.build_dir / build["golden_state"], tmp / GOLDEN_STATE_FILE)
         section["state_file"] = GOLDEN_STATE_FILE
+    if fs.windows is not None:  # the events the golden rows' windows read, for the same private store
+        from skewless.windows.golden import GOLDEN_EVENTS_FILE
+
+        if not build.get("golden_events"):
+            raise TrainError(f"build {str(job.build_dir)!r} has windows but no golden events; build it again")
+        shutil.copyfile(job.build_dir / build["golden_events"], tmp / GOLDEN_EVENTS_FILE)
+        section["events_file"] = GOLDEN_EVENTS_FILE
     return section
 
 

@@ -115,6 +115,16 @@ def definition_from_data(data: Mapping[str, Any]) -> Any:
             lookups = Lookups.from_json({k: i.field().dtype for k, i in inputs.items()}, data["lookups"]).lookups
         except (SkewlessError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DefinitionDataError(f"lookups: {type(exc).__name__}: {exc}") from None
+    windows: tuple = ()
+    if "windows" in data:
+        from skewless.windows.declared import FeatureWindows
+
+        try:
+            # (name clashes with looked-up columns are checked again by FeatureSet below)
+            windows = FeatureWindows.from_json({k: i.field() for k, i in inputs.items()}, data["windows"],
+                                               _node).declared
+        except (SkewlessError, DefinitionDataError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DefinitionDataError(f"windows: {type(exc).__name__}: {exc}") from None
     features = {}
     for key, tree in raw.items():
         try:
@@ -125,6 +135,6 @@ def definition_from_data(data: Mapping[str, Any]) -> Any:
             raise DefinitionDataError(f"feature {key!r}: the definition does not serialize back to itself")
         features[key] = Expr(node)
     try:
-        return FeatureSet(name, inputs, features, lookups=lookups)
+        return FeatureSet(name, inputs, features, lookups=lookups, windows=windows)
     except (SkewlessError, TypeError, ValueError) as exc:
         raise DefinitionDataError(f"the serialized definition does not type-check: {exc}") from None

@@ -205,9 +205,11 @@ class Bundle:
     """
 
     def __init__(self, path: Path, record: BundleManifest, transformer: "CompiledFeatureSet", files: Mapping[str, bytes],
-                 golden: list[dict[str, Any]], golden_state: "Mapping[str, list[dict[str, Any]]] | None" = None):
+                 golden: list[dict[str, Any]], golden_state: "Mapping[str, list[dict[str, Any]]] | None" = None,
+                 golden_events: "Mapping[str, list[dict[str, Any]]] | None" = None):
         self.path = path
         self.golden_state = golden_state
+        self.golden_events = golden_events
         self.record = record
         self.manifest = record.model_dump(mode="json")
         self.transformer = transformer
@@ -313,9 +315,34 @@ class Bundle:
             finally:
                 store.close()
 
+    def golden_windows(self) -> list[dict[str, Any]] | None:
+        """The golden rows' windows computed on the serving path, from a private store fed the golden events.
+
+        ``None`` without windows. The golden events are ingested in time order into a fresh embedded store in
+        a temporary directory, each golden request asked once the events before it arrived
+        (:func:`skewless.windows.golden.replay_golden`).
+        """
+        windows = self.transformer.windows
+        if windows is None:
+            return None
+        import tempfile
+
+        from skewless.state.sqlite_store import SQLiteStore
+        from skewless.windows.golden import replay_golden
+
+        request = list(self.transformer.request_schema())
+        with tempfile.TemporaryDirectory(prefix="skewless-golden-") as tmp:
+            store = SQLiteStore(Path(tmp) / "golden.db")
+            try:
+                return replay_golden(windows, [{k: g["inputs"][k] for k in request} for g in self._golden],
+                                     self.golden_events or {}, store)
+            finally:
+                store.close()
+
     def self_check(self) -> list[str]:
-        """Replay the golden rows per request (lookups, features and ``Booster.predict``); the problems found."""
+        """Replay the golden rows per request (lookups, windows, features and ``Booster.predict``); the problems."""
         problems = lookup_problems(self._golden, self.golden_lookups())
+        problems += lookup_problems(self._golden, self.golden_windows(), what="window")
         for i, g in enumerate(self._golden):
             got = self.transformer.row_fn(g["inputs"])
             for name, want in g["features"].items():
@@ -327,13 +354,15 @@ class Bundle:
         return problems
 
 
-def lookup_problems(golden: list[dict[str, Any]], looked: list[dict[str, Any]] | None) -> list[str]:
-    """Where the lookups read on the serving path differ from the looked-up inputs the batch join recorded."""
+def lookup_problems(golden: list[dict[str, Any]], looked: list[dict[str, Any]] | None, *,
+                    what: str = "lookup") -> list[str]:
+    """Where the lookups (or windows) read on the serving path differ from the inputs the batch recorded."""
     problems = []
+    batch = "the batch join" if what == "lookup" else "the batch windows"
     for i, (g, got) in enumerate(zip(golden, looked or ())):
         for name, value in got.items():
             if not same_value(value, g["inputs"].get(name)):
-                problems.append(f"golden row {i}: lookup {name!r} read {value!r} from the store, the batch join "
+                problems.append(f"golden row {i}: {what} {name!r} read {value!r} from the store, {batch} "
                                 f"gave {g['inputs'].get(name)!r}")
     return problems
 
@@ -396,7 +425,8 @@ def load_bundle(path: str | Path, feature_set: "CompiledFeatureSet | None" = Non
         raise BundleError(f"{where}: {record.golden.file} holds {len(golden)} rows; the manifest says "
                           f"{record.golden.rows} (at least {least})")
     state = _golden_state(where, record, files, transformer, golden)
-    bundle = Bundle(path, record, transformer, files, golden, state)
+    events = _golden_events(where, record, files, transformer, golden)
+    bundle = Bundle(path, record, transformer, files, golden, state, events)
     coverage = golden_coverage(golden, bundle.inputs)
     if coverage != record.golden.coverage.model_dump():
         raise BundleError(f"{where}: the golden rows do not cover what the manifest records ({coverage} vs "
@@ -433,6 +463,34 @@ def _golden_state(where: str, record: BundleManifest, files: Mapping[str, bytes]
         if not outputs <= set(g["inputs"]):
             raise BundleError(f"{where}: golden row {i} lacks the looked-up inputs {sorted(outputs - set(g['inputs']))}")
     return state
+
+
+def _golden_events(where: str, record: BundleManifest, files: Mapping[str, bytes], transformer: "CompiledFeatureSet",
+                   golden: list[dict[str, Any]]) -> "dict[str, list[dict[str, Any]]] | None":
+    """The golden events of a feature set with windows (decoded), checked against the golden rows' inputs."""
+    windows = transformer.windows
+    name = record.golden.events_file
+    if windows is None:
+        if name is not None:
+            raise BundleError(f"{where}: the manifest names {name}, but the feature set declares no windows")
+        return None
+    if name is None or name not in files:
+        raise BundleError(f"{where}: the feature set aggregates the events of {sorted(windows.sources)}, but the "
+                          f"bundle has no golden events (the events its golden rows read)")
+    from skewless.bundle.manifest import GoldenEvents
+    from skewless.windows.golden import decode_events
+
+    try:
+        events = decode_events(windows, GoldenEvents.model_validate_json(files[name]).model_dump(mode="json"))
+    except ValidationError as exc:
+        raise BundleError(f"{where}: {name}: {_pydantic_errors(exc)}") from None
+    except (CodecError, KeyError) as exc:
+        raise BundleError(f"{where}: {name}: {type(exc).__name__}: {exc}") from None
+    outputs = set(windows.outputs)
+    for i, g in enumerate(golden):
+        if not outputs <= set(g["inputs"]):
+            raise BundleError(f"{where}: golden row {i} lacks the window inputs {sorted(outputs - set(g['inputs']))}")
+    return events
 
 
 def _load_fitted(path: Path, files: Mapping[str, bytes], info: Any, fs: "FeatureSet") -> "CompiledFeatureSet":

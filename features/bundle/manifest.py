@@ -120,6 +120,8 @@ class GoldenInfo(_Strict):
     coverage: GoldenCoverage
     #: The entity-table rows the golden rows' lookups read (feature sets with lookups; see skewless.state.golden).
     state_file: Optional[FileName] = None
+    #: The events the golden rows' windows read (feature sets with windows; see skewless.windows.golden).
+    events_file: Optional[FileName] = None
 
 
 class CheckInfo(_Strict):
@@ -192,6 +194,14 @@ class GoldenState(_Strict):
                       Field(max_length=64)]
 
 
+class GoldenEvents(_Strict):
+    """``golden_events.json``: per event source, the events the golden rows' windows read (bundle codec values)."""
+
+    about: Text
+    sources: Annotated[dict[Name, Annotated[list[dict[Name, JsonValue]], Field(max_length=1_000_000)]],
+                       Field(max_length=64)]
+
+
 class BuildFeatureSet(_Strict):
     name: Name
     spec: Optional[Text]
@@ -227,5 +237,9 @@ class BuildRecord(_Strict):
     entity_tables: dict[Name, JsonValue] = {}
     #: ``golden_state.json`` (feature sets with lookups): the rows the golden inputs' lookups read.
     golden_state: Optional[FileName] = None
+    #: The event sources the windows were computed from (name -> kind, rows, files and their hash).
+    event_sources: dict[Name, JsonValue] = {}
+    #: ``golden_events.json`` (feature sets with windows): the events the golden inputs' windows read.
+    golden_events: Optional[FileName] = None
     #: The engine of a build not made by the single-process polars engine (``{"name": "ray", ...}``).
     engine: dict[Name, JsonValue] = {}

@@ -125,7 +125,7 @@ class FittedFeatureSet(CompiledFeatureSet):
 
     def transform_training(
         self, frame: Any, *, label: Any = None, fold_key: str | None = None, keep: tuple[str, ...] = (),
-        check_rows: bool = True, tables: Any = None,
+        check_rows: bool = True, tables: Any = None, events: Any = None,
     ) -> "pl.LazyFrame":
         """Features of the *training* rows, with out-of-fold target encodings (see the module docstring).
 
@@ -136,15 +136,18 @@ class FittedFeatureSet(CompiledFeatureSet):
         fold_key : a column whose value (as text) decides each row's fold; default: the row position
         keep : columns passed through in front
         tables : the entity tables of the lookups, joined point-in-time first (see ``join_lookups``)
+        events : the event sources of the windows, computed point-in-time next (see ``join_windows``)
         check_rows : refuse a frame whose row and labelled-row counts differ from the fitted ones
             (out-of-fold encodings of other rows would leak their own labels)
         """
         import polars as pl
 
         if not self.target_encode_nodes():
-            return self.transform(frame, keep=keep, tables=tables)
+            return self.transform(frame, keep=keep, tables=tables, events=events)
         if self.lookups is not None or tables:
             frame = self.join_lookups(frame, tables)
+        if self.windows is not None or events:
+            frame = self.join_windows(frame, events)
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
         oof = OutOfFold(self, label, fold_key)
         if check_rows:
