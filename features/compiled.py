@@ -90,6 +90,9 @@ class CompiledFeatureSet(abc.ABC):
         Entity state: what a request carries (the inputs without the looked-up columns), the declared
         lookups, reading a request's lookups from an online store (alone, or followed by the generated
         function), the batch point-in-time join, and replay parity of the two.
+    windows, join_windows()
+        Windowed aggregations: the declared windows (read per request by ``online_row_fn()`` from the same
+        store) and their batch point-in-time computation from the event history.
     plain
         The plain :class:`~skewless.feature_set.FeatureSet` whose IR both runtimes compile.
     needs_state, state, state_fingerprint, prepare(), save_state()
