@@ -176,3 +176,26 @@ def test_placement_through_long_runs_of_tied_times():
     slow = batch_mod._place_sorted(eg, et, eo, g, bounds)
     for name in bounds:
         assert fast[name].tolist() == slow[name].tolist(), name
+    own = {kind: (et, eo, kind) for kind in (0, 2)}  # the requests are the events themselves, in order
+    fast, slow = batch_mod.place(eg, et, eo, eg, own), batch_mod._place_sorted(eg, et, eo, eg, own)
+    assert all(fast[k].tolist() == slow[k].tolist() for k in own)
+
+
+ZONES = ["America/New_York", "Europe/London", "Europe/Dublin", "Australia/Lord_Howe", "America/Santiago",
+         "Pacific/Apia", "Asia/Kolkata", "America/St_Johns"]
+
+
+@settings(max_examples=60, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(ZONES), st.sampled_from([1995, 2011, 2024, 2041]), st.lists(st.integers(0, 366 * 24 * 4), min_size=1,
+                                                                            max_size=30),
+       st.sampled_from([1, 2, 7]), st.sampled_from([0, 1, 3_600_000_000]), st.integers(-2, 2))
+def test_vectorised_calendar_starts_equal_window_start(zone, year, quarters, days, micros, jitter):
+    """Calendar-day window starts across every DST change of a year (incl. negative DST, a skipped day and a
+    year past tzdata's explicit transitions): the batch's vectorised starts == the online side's function."""
+    from skewless.windows.timing import window_start
+
+    base = int(dt.datetime(year, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    t = np.array([base + q * 900_000_000 + jitter for q in quarters], np.int64)  # quarter hours, ±2 us
+    got = batch_mod._starts(t, days, micros, zone)
+    assert got.tolist() == [window_start(int(v), days, micros, zone) for v in t]

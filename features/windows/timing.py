@@ -51,3 +51,40 @@ def window_start(t_us: int, days: int, micros: int, zone: str | None) -> int:
         else:
             t_us = _calendar_back(t_us, days, zone)
     return t_us - micros
+
+
+_SAMPLE_US = 3_600_000_000  # offsets sampled hourly: a transition between two samples is then bisected
+_MAX_SAMPLES = 500_000  # ~57 years; wider ranges use window_start per time
+
+
+def _offset_us(tz, t_us: int) -> int:
+    off = (_EPOCH_UTC + _dt.timedelta(microseconds=t_us)).astimezone(tz).utcoffset()
+    return (off.days * 86_400 + off.seconds) * 1_000_000 + off.microseconds
+
+
+def transitions(zone: str, start_us: int, end_us: int) -> tuple[int, list[tuple[int, int, int]]] | None:
+    """The UTC offset at ``start_us`` and every offset change in ``(start_us, end_us]`` of ``zone``, as
+    ``(instant, offset before, offset after)`` in µs — read from the same zone data as :func:`window_start`
+    (the offset is sampled hourly, a change bisected to the µs). None when the range is too long to sample.
+    """
+    if (end_us - start_us) // _SAMPLE_US > _MAX_SAMPLES:
+        return None
+    tz = get_zone(zone)
+    first = prev = _offset_us(tz, start_us)
+    out = []
+    t = start_us
+    while t < end_us:
+        nxt = min(t + _SAMPLE_US, end_us)
+        off = _offset_us(tz, nxt)
+        if off != prev:
+            lo, hi = t, nxt  # offset(lo) == prev != offset(hi): the change is at some instant in (lo, hi]
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _offset_us(tz, mid) == prev:
+                    lo = mid
+                else:
+                    hi = mid
+            out.append((hi, prev, off))
+            prev = off
+        t = nxt
+    return first, out
