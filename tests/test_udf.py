@@ -251,3 +251,15 @@ def test_a_function_whose_source_changed_is_refused_naming_it_and_both_hashes():
         resolve(missing)
     with pytest.raises(UdfError, match="cannot be imported"):
         resolve(dataclasses.replace(node, module="no_such_module_u13"))
+
+
+def test_parity_reports_list_udf_features_as_outside_the_op_by_op_proof(tmp_path):
+    from skewless.cli.reports import report_dict
+    from skewless.parity import check_parity
+
+    fs = FeatureSet("u", {"x": Input(Float64, nullable=True)},
+                    {"y": udf(double, "x", return_dtype=Float64), "z": col("x") + 1.0})
+    report = check_parity(fs, [{"x": 1.5}, {"x": None}, {"x": float("nan")}])
+    assert report.ok and report.udf_features == ["y"]
+    assert "udf features (user functions, outside the op-by-op proof; compared on these rows): y" in report.summary()
+    assert report_dict(report, fs)["udf_features"] == ["y"]  # skewless parity --json
