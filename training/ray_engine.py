@@ -26,8 +26,9 @@ results on the driver. What makes the result equal to the single-machine build, 
   ``[lo - tolerance, hi]``) and puts them in the object store for that partition, whose tasks run the
   same ``join_lookups`` as one machine (rows back in their order). No source row moves; the shipped
   table rows are recorded in ``build.json`` (``engine.entity_rows_shipped``).
-* The golden inputs are taken per partition at their positions in the test period (counted first),
-  so they are the single-machine build's rows. ``stats.json`` is merged from partial statistics that
+* The golden inputs: one streaming pass of the driver over the test period; with lookups (whose columns
+  exist in the partitions only) they are taken per partition at their positions in the test period
+  (counted first), so they are the single-machine build's rows either way. ``stats.json`` is merged from partial statistics that
   each write task computes over the files it wrote (``build._split_partial``: integer counts,
   order-key extremes, exact moment pieces, value counts, and its share of the quantile sample — the
   rows at multiples of the sample step of the whole split); the single-machine build merges one such
@@ -386,6 +387,8 @@ def _count(job: _Job, i: int, ray: Any) -> dict[str, Any]:
         *[c.sum().cast(pl.Int64).alias(s) for s, c in job.conditions.items()],
         key.min().alias("min"), key.max().alias("max"),
     ).collect(engine="streaming").row(0, named=True)
+    if job.lookups is None:  # golden inputs come from the driver's one pass over the test period
+        return counted
     if job.split_by == "time":  # the test period's rows, labelled or not (where golden inputs are taken from);
         # its condition reads the event time only (conformed as in build._test_period), not the looked-up columns
         et = job.cols.event_time
@@ -789,7 +792,10 @@ def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSe
         write_json(tmp / _b.STATS_FILE, stats, compact_depth=3)
         steps("writing the fitted state and golden inputs")
         fitted_file = _b._write_state(tmp, transformer)
-        golden = _golden_inputs(run, fs, schema, counts, counted["test"], golden_rows)
+        if lookups is None:  # one streaming pass over the test period (it stops early for the null rows)
+            golden = _b._golden(lf, fs, cols, driver, schema, golden_rows)
+        else:  # the looked-up columns exist in the partitions only: each gives its rows at their positions
+            golden = _golden_inputs(run, fs, schema, counts, counted["test"], golden_rows)
         golden.write_parquet(tmp / _b.GOLDEN_INPUTS_FILE)
         state_file = _b._golden_state(tmp, fs, golden, table_lfs)
         manifest = _b._manifest(tmp, fs, transformer, fitted_file, source_info, cols, driver, stats, want, files)
