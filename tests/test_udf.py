@@ -263,3 +263,18 @@ def test_parity_reports_list_udf_features_as_outside_the_op_by_op_proof(tmp_path
     assert report.ok and report.udf_features == ["y"]
     assert "udf features (user functions, outside the op-by-op proof; compared on these rows): y" in report.summary()
     assert report_dict(report, fs)["udf_features"] == ["y"]  # skewless parity --json
+
+
+def test_fitted_ops_learn_over_a_udf_and_both_runtimes_agree():
+    from skewless import fit, one_hot, quantile_bucketize, standardize
+    from skewless.parity import check_parity
+
+    fs = FeatureSet("u", {"x": Input(Float64, nullable=True), "s": Input(String, nullable=True)},
+                    {"y": standardize(udf(double, "x", return_dtype=Float64)),
+                     "q": quantile_bucketize(udf(double, "x", return_dtype=Float64), 4), "o": one_hot(col("s"))})
+    data = pl.DataFrame({"x": [1.0, 2.0, None, 4.0, 8.0, -1.0, -0.0], "s": ["a", "b", None, "a", "c", "a", "b"]})
+    fitted = fit(fs, data)
+    report = check_parity(fitted, data, single_row_frames=True)
+    assert report.ok and report.udf_features == ["y", "q"], report.summary()
+    mean = sum(2.0 * v for v in [1.0, 2.0, 4.0, 8.0, -1.0, -0.0]) / 6
+    assert fitted.row_fn({"x": mean / 2, "s": "a"})["y"] == 0.0  # standardized around the udf's own mean
