@@ -22,7 +22,9 @@ window's sum, mean, var and std two reads whatever its length:
 * the min and max of every block of :data:`BLOCK` stored values (only for a slot a min/max feature reads):
   a window without nulls and NaN takes its min/max from the blocks it covers and the values at its two ends.
 
-A window ``[lo, hi)`` of held events then has the exact ``Σx = (P[hi] − P[lo])·2**scale``,
+The prefix columns are only ever read as differences, so they need not start at zero: an in-order ingest
+(:func:`extend_state`) drops the sealed events from the front and appends the new ones in O(new events),
+and the columns keep their base. A window ``[lo, hi)`` of held events then has the exact ``Σx = (P[hi] − P[lo])·2**scale``,
 ``Σx² = (Q[hi] − Q[lo])·4**scale`` and ``n = N[hi] − N[lo]``, which :mod:`skewless.windows.exact` rounds once —
 the same exact quantities the batch side gets from its own prefix differences.
 
@@ -126,10 +128,15 @@ class State:
         self.orders = orders
         self.columns = columns
 
-    def events(self) -> list[list[Any]]:
-        """The held events as ``[time, order, value, ...]`` lists, in (time, order) order."""
-        cols = [c.window_values(0, self.n) for c in self.columns]
-        return [[t, o, *vals] for t, o, *vals in zip(self.times.tolist(), self.orders.tolist(), *cols)]
+    def events(self, lo: int = 0, hi: int | None = None) -> list[list[Any]]:
+        """The held events ``[lo, hi)`` as ``[time, order, value, ...]`` lists, in (time, order) order."""
+        hi = self.n if hi is None else hi
+        cols = [c.window_values(lo, hi) for c in self.columns]
+        return [[t, o, *vals] for t, o, *vals in zip(self.times[lo:hi].tolist(), self.orders[lo:hi].tolist(), *cols)]
+
+    def event(self, i: int) -> list[Any]:
+        """Held event ``i`` as ``[time, order, value, ...]``."""
+        return [self.times[i], self.orders[i], *(c.value(i) for c in self.columns)]
 
 
 def decode_state(row: dict[str, Any]) -> State:
@@ -239,5 +246,92 @@ def encode_state(newest: int | None, horizon: int | None, sealed: int, partials:
             parts.append(array(stored.typecode, map(min, chunks)).tobytes())
             parts.append(array(stored.typecode, map(max, chunks)).tobytes())
         specs.append([kind, scale, width, width2, nulls, special, negzero, blocks])
+    head = {"m": newest, "h": horizon, "c": sealed, "n": n, "s": partials, "k": specs}
+    return {"w": head, "b": b"".join(parts)}
+
+
+def find_order(state: State, order: int) -> int | None:
+    """The index of the held event with order id ``order`` (C-speed search of the stored ids), or ``None``."""
+    raw = state.orders.tobytes()
+    needle = order.to_bytes(8, "little", signed=True)
+    at = raw.find(needle)
+    while at >= 0:
+        if at % 8 == 0:
+            return at // 8
+        at = raw.find(needle, at + 1)
+    return None
+
+
+def extend_state(state: State, cut: int, new: list[list[Any]], newest: int, horizon: int, sealed: int,
+                 partials: dict[str, Any], kinds: list[str], squared: Any, blocked: Any) -> dict[str, Any] | None:
+    """The row of ``state`` without its first ``cut`` held events and with ``new`` appended — every new event
+    after the last held one — in O(new events) for the prefix columns (they are read as differences only, so
+    they keep their base); ``None`` when a column's layout has to change (a first null or non-finite value, a
+    value finer than the column's scale, a prefix wider than its width): then encode everything again."""
+    n_old = state.n
+    n = n_old - cut + len(new)
+    parts = [(state.times[cut:] + array("q", [e[0] for e in new])).tobytes(),
+             (state.orders[cut:] + array("q", [e[1] for e in new])).tobytes()]
+    specs: list[Any] = []
+    for j, (kind, col) in enumerate(zip(kinds, state.columns)):
+        values = [e[2 + j] for e in new]
+        if kind == "other":
+            specs.append(["other", list(col.values[cut:]) + values])
+            continue
+        if not col.nulls and any(v is None for v in values):
+            return None
+        negzero = col.negzero
+        if kind == "float":
+            if col.special is None and any(v is not None and v - v != 0.0 for v in values):
+                return None
+            ints = []
+            for v in values:
+                if v is None or v - v != 0.0:
+                    ints.append(0)
+                    continue
+                num, den = v.as_integer_ratio()
+                shift = -col.scale - den.bit_length() + 1
+                if shift < 0:
+                    return None
+                ints.append(num << shift)
+                if v == 0.0 and math.copysign(1.0, v) < 0:
+                    negzero = True
+            stored = array("d", [0.0 if v is None else v for v in values])
+        else:
+            ints = [0 if v is None else int(v) for v in values]
+            stored = array("q", ints)
+        sums = list(accumulate(ints, initial=col.total(n_old)))[1:]
+        if _width(sums) > col.width:
+            return None
+        squares = None
+        if col.width2:
+            squares = list(accumulate((v * v for v in ints), initial=col.square(n_old)))[1:]
+            if _width(squares) > col.width2:
+                return None
+        kept = col.values[cut:] + stored
+        parts.append(kept.tobytes())
+        if col.nulls:
+            parts.append(bytes(col.mask[cut:]) + bytes(0 if v is None else 1 for v in values))
+            counts = list(accumulate((v is not None for v in values), initial=col.counts[n_old]))[1:]
+            parts.append((col.counts[cut:] + array("q", counts)).tobytes())
+        if col.special is not None:
+            counts = list(col.special[3 * n_old:3 * n_old + 3])
+            flat = []
+            for v in values:
+                if v is not None and v - v != 0.0:
+                    counts[0 if v != v else 1 if v > 0 else 2] += 1
+                flat += counts
+            parts.append((col.special[3 * cut:] + array("q", flat)).tobytes())
+        w = col.width
+        parts.append(bytes(col.sums[cut * w:]) + _ints_bytes(sums, w))
+        if squares is not None:
+            w2 = col.width2
+            parts.append(bytes(col.squares[cut * w2:]) + _ints_bytes(squares, w2))
+        blocks = j in blocked
+        if blocks:
+            chunks = [kept[i:i + BLOCK] for i in range(0, n, BLOCK)]
+            parts.append(array(kept.typecode, map(min, chunks)).tobytes())
+            parts.append(array(kept.typecode, map(max, chunks)).tobytes())
+        specs.append([kind, col.scale, col.width, col.width2, col.nulls, col.special is not None, negzero, blocks])
     head = {"m": newest, "h": horizon, "c": sealed, "n": n, "s": partials, "k": specs}
     return {"w": head, "b": b"".join(parts)}
