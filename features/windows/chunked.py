@@ -2,8 +2,9 @@
 
 Windows never cross entities, so the events and the spine rows of one set of entities are all a window
 aggregate needs. :func:`write_windows` splits every entity table's keys into ``P`` partitions by a hash of
-the key (``P = ceil(events / chunk_events)``), and for each partition reads only its events and spine rows
-(a filtered scan of the sources: the ``LazyFrame`` is never collected whole), computes the features with
+the key (``P = ceil(events / chunk_events)``): one streaming pass writes each source's rows into one
+directory of parquet files per partition (``sink_parquet(pl.PartitionBy(...))``; the ``LazyFrame`` is never
+collected whole); then, partition by partition, it reads only those events and spine rows, computes the features with
 :func:`skewless.windows.batch.compute_windows`' kernel and writes them to a temporary parquet file. The
 partitions are then streamed into ``path`` (the spine's columns, then the features; rows grouped by
 partition, not in the spine's order: ``row_index=`` names a column with each row's position in the spine).
@@ -84,15 +85,21 @@ def write_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame, events: 
     out = Path(path)
     work = Path(tempfile.mkdtemp(prefix=".skewless-windows-", dir=out.parent if out.parent.exists() else None))
     try:
-        _check_ids(src, ev_lf, parts, engine)
+        _check_ids(src, ev_lf, parts, engine, work)
         tables = []
+        ev_schema = ev_lf.select(list(src.columns)).collect_schema()
+        sp_schema = sp_lf.collect_schema()
         for i, ent in enumerate(windows.entities):
             keys = [pl.col(k).cast(key_dtypes[k], strict=True) for k in ent.by]
-            part_of = (pl.struct(keys).hash(0) % parts).alias(_PART)
+            part_of = (pl.struct(keys).hash(0) % parts).fill_null(0).alias(_PART)
+            # one streaming pass per source splits it into the partitions' files (hive directories)
+            ev_dir, sp_dir = work / f"t{i}-events", work / f"t{i}-spine"
+            _split(ev_lf.select(list(src.columns)).with_columns(part_of), ev_dir, engine)
+            _split(sp_lf.with_columns(part_of), sp_dir, engine)
             files = []
             for p in range(parts):
-                ev = _events(windows, ev_lf.filter(part_of == p), engine, check=False)
-                sp = sp_lf.filter(part_of == p).collect(engine=engine)
+                ev = _events(windows, _part(ev_dir, p, ev_schema), engine, check=False)
+                sp = _part(sp_dir, p, sp_schema).collect(engine=engine)
                 feats = _entity(windows, ent, ev, _requests(windows, sp)) if sp.height else {
                     n: pl.Series(n, [], dtype=to_polars(windows.outputs[n])) for n in ent.features}
                 frame = (sp if i == 0 else sp.select(_POS)).with_columns(
@@ -101,6 +108,8 @@ def write_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame, events: 
                 frame.write_parquet(f)
                 files.append(f)
                 del ev, sp, feats, frame  # the bound: one partition in memory at a time
+            shutil.rmtree(ev_dir, ignore_errors=True)
+            shutil.rmtree(sp_dir, ignore_errors=True)
             tables.append(pl.scan_parquet(files))
         whole = tables[0]
         for t in tables[1:]:
@@ -116,9 +125,24 @@ def write_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame, events: 
     return WindowsWritten(out, rows, n_events, parts)
 
 
-def _check_ids(src, ev_lf: pl.LazyFrame, parts: int, engine: str) -> None:
-    """The order column is a unique event id: checked partition by partition of the id's hash (bounded)."""
-    ids = pl.col(src.order).cast(pl.Int64, strict=True)
+def _split(lf: pl.LazyFrame, directory: Path, engine: str) -> None:
+    """Stream ``lf`` into one directory of parquet files per value of its partition column (one pass)."""
+    lf.sink_parquet(pl.PartitionBy(str(directory), key=_PART, include_key=False), mkdir=True, engine=engine)
+
+
+def _part(directory: Path, p: int, schema) -> pl.LazyFrame:
+    """The rows of partition ``p`` written by :func:`_split` (none: an empty frame of ``schema``)."""
+    files = sorted((directory / f"{_PART}={p}").glob("*.parquet"))
+    return pl.scan_parquet(files) if files else pl.LazyFrame(schema=schema)
+
+
+def _check_ids(src, ev_lf: pl.LazyFrame, parts: int, engine: str, work: Path) -> None:
+    """The order column is a unique event id: split by the id's hash in one pass, checked partition by
+    partition (a repeated id lands in one partition; memory follows one partition's ids)."""
+    ids = pl.col(src.order).cast(pl.Int64, strict=True).alias(src.order)
+    directory = work / "ids"
+    _split(ev_lf.select(ids).with_columns((ids.hash(0) % parts).fill_null(0).alias(_PART)), directory, engine)
+    schema = {src.order: pl.Int64}
     for p in range(parts):
-        check_ids(src, ev_lf.select(ids).filter((ids.hash(0) % parts == p) | ids.is_null()).collect(engine=engine)
-                  .to_series())
+        check_ids(src, _part(directory, p, schema).collect(engine=engine).to_series())
+    shutil.rmtree(directory, ignore_errors=True)
