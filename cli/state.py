@@ -48,28 +48,39 @@ def _as_of_option(text: Optional[str]) -> Optional[dt.datetime]:
 @app.command()
 def materialize(
     tables: Annotated[str, typer.Argument(help="MODULE:NAME of the entity tables: an EntityTable, a list of them, "
-                                               "Lookups, or a feature set with lookups")],
+                                               "Lookups, or a feature set with lookups and/or windows")],
     store: Annotated[str, typer.Option("--store", help="sqlite:PATH or redis://HOST:PORT/DB")],
     data: Annotated[Optional[list[str]], typer.Option("--data", help="TABLE=PATH: a table's history, parquet or CSV "
                                                                     "file or glob (repeatable; default: every table's "
                                                                     "declared source=)")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Load the state as of this instant (ISO 8601 with "
                                                                  "an offset; default: all rows)")] = None,
+    events: Annotated[Optional[list[str]], typer.Option("--events", help="SOURCE=PATH: an event source's history for "
+                                                                        "the windows, parquet or CSV file or glob "
+                                                                        "(repeatable; default: its declared "
+                                                                        "Windowed(source=))")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per store batch", min=1)] = 10_000,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds each store operation may take", min=0.01)] = 5.0,
 ) -> None:
-    """Load entity tables into an online store as of a time: one atomic switch per table, idempotent."""
+    """Load entity tables (and the windows' state) into an online store as of a time: one atomic switch per table,
+    idempotent. Then ingest live events from as-of minus the source's max_lateness on (duplicates are no-ops)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from skewless.io import load_object
     from skewless.state.materialize import materialize as run, open_store, tables_of
 
     def setup():
-        declared = tables_of(load_object(tables))
-        sources = _data_option(data) if data else None
-        return declared, sources, _as_of_option(as_of), open_store(store, timeout=timeout)
+        from skewless.errors import SkewlessError
 
-    declared, sources, at, target = _guard(setup)
+        obj = load_object(tables)
+        windowed = getattr(obj, "windows", None) is not None and not isinstance(obj, (list, tuple, dict))
+        declared = tables_of(obj) if not windowed or getattr(obj, "lookups", None) is not None else {}
+        if events and not windowed:
+            raise SkewlessError(f"--events: {tables!r} declares no windows")
+        sources = _data_option(data) if data else None
+        return (obj if windowed else None), declared, sources, _as_of_option(as_of), open_store(store, timeout=timeout)
+
+    windowed, declared, sources, at, target = _guard(setup)
     bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=False)
     tasks: dict[str, int] = {}
@@ -83,7 +94,15 @@ def materialize(
         from skewless.errors import SkewlessError
 
         try:
-            return run(target, declared, sources, as_of=at, batch_size=batch_size, progress=progress)
+            loaded = run(target, declared, sources, as_of=at, batch_size=batch_size, progress=progress) \
+                if declared else None
+            if windowed is not None:
+                from skewless.windows.materialize import materialize_windows
+
+                wins = materialize_windows(target, windowed, _data_option(events) if events else None, as_of=at,
+                                           batch_size=batch_size)
+                return loaded, wins
+            return loaded, []
         except SkewlessError as exc:  # say which tables switched before the failure
             notes = getattr(exc, "__notes__", None)
             if notes:
@@ -92,17 +111,22 @@ def materialize(
 
     try:
         with bars:
-            result = _guard(job)
+            result, wins = _guard(job)
     except KeyboardInterrupt as exc:
         notes = " ".join(getattr(exc, "__notes__", []))
         errors.print(f"interrupted: {_one_line(notes) or 'nothing was switched'}", highlight=False, markup=False)
         raise typer.Exit(_EXIT_INTERRUPTED) from None
     finally:
         target.close()
-    for t in result.tables:
-        console.print(f"{t.table}: {t.rows_loaded:,} rows live as version {t.version} (from {t.rows_read:,} rows "
-                      f"read) in {t.seconds:.1f}s", highlight=False, markup=False)
-    when = f"as of {result.as_of.isoformat()}" if result.as_of else "with every row (no --as-of)"
-    console.print(f"materialized {len(result.tables)} table(s) into {result.store} {when} in "
-                  f"{result.seconds:.1f}s", highlight=False, markup=False)
+    when = f"as of {at.isoformat()}" if at else "with every row (no --as-of)"
+    if result is not None:
+        for t in result.tables:
+            console.print(f"{t.table}: {t.rows_loaded:,} rows live as version {t.version} (from {t.rows_read:,} rows "
+                          f"read) in {t.seconds:.1f}s", highlight=False, markup=False)
+        console.print(f"materialized {len(result.tables)} table(s) into {result.store} {when} in "
+                      f"{result.seconds:.1f}s", highlight=False, markup=False)
+    for w in wins:
+        console.print(f"windows of {w.source}: {w.events:,} events -> "
+                      + ", ".join(f"{t} {n:,} entities" for t, n in w.tables.items())
+                      + f" into {target.name} {when} in {w.seconds:.1f}s", highlight=False, markup=False)
 

@@ -357,8 +357,9 @@ class CompiledFeatureSet(abc.ABC):
         raise SkewlessError(f"feature set {self.name!r} holds no state to save")
 
 
-def event_frames(windows: Any, events: "Tables | None") -> dict[str, "pl.LazyFrame"]:
-    """Each event source's history as a LazyFrame: ``events[name]`` or the declared ``Windowed(source=)``.
+def event_frames(windows: Any, events: "Tables | None", only: Any = None) -> dict[str, "pl.LazyFrame"]:
+    """Each event source's history as a LazyFrame: ``events[name]`` or the declared ``Windowed(source=)``
+    (``only``: of these sources only).
 
     A value is a polars (or any :mod:`skewless.frames`) frame, a parquet/CSV path or glob, or a callable
     returning one.
@@ -378,6 +379,8 @@ def event_frames(windows: Any, events: "Tables | None") -> dict[str, "pl.LazyFra
     out = {}
     for d in windows.declared:
         name = d.windows.source.name
+        if only is not None and name not in only:
+            continue
         given = events.get(name, d.source)
         if given is None:
             raise SchemaError(f"event source {name!r}: no events; pass events={{{name!r}: ...}} (a frame, a path or a "

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
 from skewless.bundle import GOLDEN_FILE
+from skewless.windows.online import RequestBeforeHorizon
 from skewless.state.protocol import StoreUnavailable
 
 from .feature_log import RequestIds
@@ -296,10 +297,17 @@ def _health_router(served: ServedBundle, metrics: ServiceMetrics) -> APIRouter:
 
 
 def store_problems(served: ServedBundle) -> list[str]:
-    """Why the live store cannot serve the lookups: unreachable, or an entity table never loaded into it."""
+    """Why the live store cannot serve the lookups: unreachable, or an entity table never loaded into it.
+
+    (A window table may be empty: entities without events have empty windows, and events arrive by ingestion.)
+    """
     store = served.store
+    lookups = served.bundle.transformer.lookups
     try:
-        missing = [t for t in served.bundle.transformer.lookups.tables if store.version(t) is None]
+        if lookups is None:
+            store.version(served.bundle.transformer.windows.declared[0].windows.entities[0].table)  # reachable?
+            return []
+        missing = [t for t in lookups.tables if store.version(t) is None]
     except StoreUnavailable as exc:
         return [str(exc)]
     return [f"entity table {t!r} was never loaded into the online store {store.name} (run skewless materialize, "
@@ -402,6 +410,11 @@ class _Endpoints:
             raise BoundedValidationError([{"loc": list(loc), "type": "value_error",
                                            "msg": f"a feature cannot be computed for this input "
                                                   f"(out of range: {str(exc)[:100]})"}]) from None
+        except RequestBeforeHorizon as exc:  # a request time older than the windows' retained state
+            field = next(iter(s.bundle.transformer.windows.times.used_inputs()), None)
+            raise BoundedValidationError([{"loc": [*loc, *([field] if field else [])], "type": "value_error",
+                                           "msg": f"the windows cannot be computed at this request time: "
+                                                  f"{str(exc)[:300]}"}]) from None
 
     async def body(self, request: Request, single: bool) -> bytes:
         """The request body, after the media checks (415) and within the row or body limit (413)."""
@@ -588,7 +601,7 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     app.state.metrics = metrics
     if store is not None:
         served.store = store
-        served.lookup = served.bundle.transformer.lookup_fn(store, observe=metrics.store_read)
+        served.lookup = _state_reader(served.bundle.transformer, store, metrics)
     app.state.store = store
 
     @app.exception_handler(NotReady)
@@ -636,12 +649,18 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
 
     app.include_router(_health_router(served, metrics))
     app.include_router(endpoints.router())
-    if store is not None:  # entity upserts into the store the lookups read (skewless.serving.entities)
-        from .entities import entities_router
+    if store is not None and served.bundle.transformer.lookups is not None:
+        from .entities import entities_router  # entity upserts into the store the lookups read
 
         app.include_router(entities_router(served.bundle.transformer.lookups.tables, lambda: app.state.store,
                                            max_errors=settings.max_errors,
                                            allow_non_finite=settings.allow_non_finite))
+    if store is not None and served.bundle.transformer.windows is not None:
+        from .events import events_router  # events into the same store, which the windows read
+
+        app.include_router(events_router(served.bundle.transformer.windows, lambda: app.state.store,
+                                         max_errors=settings.max_errors,
+                                         allow_non_finite=settings.allow_non_finite))
     if settings.fast_path:
         from .fast_path import SingleRowFastPath
 
@@ -653,10 +672,26 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     return app
 
 
+def _state_reader(fs: Any, store: Any, metrics: Any) -> Any:
+    """``fn(row) -> {looked-up column or window output: value}``: the lookups, then the windows, from ``store``."""
+    read = fs.lookup_fn(store, observe=metrics.store_read) if fs.lookups is not None else None
+    windows = fs.windows.online(store) if fs.windows is not None else None
+    if windows is None:
+        return read
+    if read is None:
+        return windows
+
+    def both(row: Any) -> dict[str, Any]:
+        return {**read(row), **windows(row)}
+
+    return both
+
+
 def _open_store(settings: Settings, served: ServedBundle) -> Any:
-    """The online store of the bundle's lookups (None without lookups): ``settings.store``, by default the
-    embedded store ``state.db`` in the bundle's directory (created empty when absent)."""
-    if served.bundle.transformer.lookups is None:
+    """The online store of the bundle's lookups and windows (None without either): ``settings.store``, by
+    default the embedded store ``state.db`` in the bundle's directory (created empty when absent)."""
+    fs = served.bundle.transformer
+    if fs.lookups is None and fs.windows is None:
         return None
     from skewless.bundle.loader import STORE_FILE
     from skewless.state import open_store

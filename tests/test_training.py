@@ -40,21 +40,28 @@ def test_demo_runs_the_main_job_and_says_where_everything_went(demo):
     text = " ".join(proc.stdout.split())
     for what in ("build:", "stats:", "bundle:", "store:", "MLflow: run", "test metrics:", "auc", "log_loss",
                  "golden rows: all match per request", "0 mismatching values in 0 features",
-                 "replay parity: 0 mismatching values of"):
+                 "replay parity: 0 mismatching values of", "windows on the served path: 0 mismatching values of"):
         assert what in text, what
     assert "Traceback" not in proc.stderr
     # the whole table, split by time: Jan-Sep train, Oct valid, Nov-Dec test
     build = read_build(out / "build")
     assert build["rows"] == {"train": 244_646, "valid": 28_635, "test": 54_065, "total": 327_346,
                              "dropped_without_event_time_or_label": 9_430}
-    assert build["feature_set"]["spec"] == "skewless.definitions.flights_state:flights_state"
+    assert build["feature_set"]["spec"] == "skewless.definitions.flights_windows:flights_windows"
+    assert build["event_sources"]["departures"]["rows"] == 328_521 and build["golden_events"] == "golden_events.json"
+    # the AUC with and without the windowed features, both measured in this run
+    auc = re.search(r"windows: test AUC (0\.\d+) with the 11 windowed features, (0\.\d+) without them", text)
+    assert auc, text[-3000:]
+    m = json.loads((out / "bundle" / "manifest.json").read_text())
+    assert float(auc.group(1)) == round(m["metrics"]["test"]["auc"], 4)
+    assert (out / "bundle-without-windows" / "manifest.json").is_file()
     assert build["entity_tables"]["weather"]["rows"] == 26_115 and build["entity_tables"]["planes"]["rows"] == 3_322
     assert build["golden_state"] == "golden_state.json"
     assert build["feature_set"]["fitted"] and (out / "build" / "fitted.json").is_file()
     assert build["split"]["train_end"] == "2013-10-01T00:00:00+00:00"
     # nothing temporary left next to the outputs
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
-    assert "def features_" in (out / "features_flights_state.py").read_text()
+    assert "def features_" in (out / "features_flights_windows.py").read_text()
 
 
 def test_demo_ends_by_serving_the_test_split_and_reporting_skew_and_drift(demo):
@@ -67,6 +74,7 @@ def test_demo_ends_by_serving_the_test_split_and_reporting_skew_and_drift(demo):
     n = int(served.group(1).replace(",", ""))
     assert n == 55_479  # every flight scheduled from November on (with or without a label)
     assert f"skew: {n:,} logged rows" in text and "0 mismatches: every feature of every row and every score" in text
+    assert f"windows on the served path: 0 mismatching values of {11 * n:,} ({n:,} served rows' 11 windows" in text
     assert f"drift: {n:,} served rows vs the training split" in text and "per day of time_hour" in text
     report = out / "reports" / "monitoring.html"
     assert f"report: {report}" in text and report.stat().st_size > 10_000
@@ -102,8 +110,8 @@ def test_demo_bundle_is_complete_and_checks_itself(demo):
     out, _ = demo
     bundle_dir = out / "bundle"
     assert sorted(p.name for p in bundle_dir.iterdir()) == [
-        "feature_set.json", "fitted.json", "golden_rows.json", "golden_state.json", "manifest.json", "model.txt",
-        "state.db", "stats.json"]  # state.db: the embedded store the demo materialized (not sealed)
+        "feature_set.json", "fitted.json", "golden_events.json", "golden_rows.json", "golden_state.json",
+        "manifest.json", "model.txt", "state.db", "stats.json"]  # state.db: the embedded store the demo materialized (not sealed)
     assert (bundle_dir / "model.txt").read_text().startswith("tree\nversion=")  # LightGBM text, not a pickle
     m = json.loads((bundle_dir / "manifest.json").read_text())
     assert m["model"]["task"] == "binary" and m["model"]["num_trees"] == m["model"]["best_iteration"]
@@ -120,6 +128,8 @@ def test_demo_bundle_is_complete_and_checks_itself(demo):
     assert any(g["inputs"]["dep_time"] is None for g in golden)  # rows with nulls are among them
     assert any(g["inputs"]["wx_temp"] is not None for g in golden)  # with the state they were computed with
     assert any(g["inputs"]["plane_year"] is None for g in golden)
+    assert any(g["inputs"]["tail_departures_24h"] for g in golden)  # and the windows they were computed with
+    assert bundle.golden_events["departures"]
     assert bundle.self_check() == []
     # a tampered golden score is caught (on a copy)
     import shutil
@@ -188,19 +198,23 @@ def test_the_bundle_is_an_mlflow_pyfunc_model_scoring_bitwise_like_the_service(d
     import datetime as dt
 
     from skewless.datasets import load_planes, load_weather
-    from skewless.definitions.flights_state import flights_state
+    from skewless.definitions.flights_windows import flights_windows, load_departures
     from skewless.serving.settings import Settings
     from skewless.state import SQLiteStore
     from skewless.state.lookups import state_rows
+    from skewless.windows.materialize import materialize_windows
 
     hour = dt.datetime(2013, 12, 20, 15, tzinfo=dt.timezone.utc)
     raw = load_flights().filter(pl.col("time_hour") == hour)
     tables = {"planes": load_planes(), "weather": load_weather().filter(pl.col("time_hour") <= hour)}
-    df = flights_state.join_lookups(raw, tables).collect().select(inputs)
-    assert df.height > 40 and df["wx_temp"].null_count() == 0
+    events = {"departures": load_departures()}
+    df = flights_windows.join_windows(flights_windows.join_lookups(raw, tables), events).collect().select(inputs)
+    assert df.height > 40 and df["wx_temp"].null_count() == 0 and df["tail_departures_so_far"].null_count() == 0
     store = SQLiteStore(out / "pyfunc-state.db")
-    for name, table in flights_state.lookups.tables.items():
+    for name, table in flights_windows.lookups.tables.items():
         store.load(name, state_rows(table, tables[name].rows(named=True)))
+    # the departures up to the end of the hour (the requests are at hour + their scheduled minute)
+    materialize_windows(store, flights_windows, events, as_of=hour + dt.timedelta(hours=1))
     store.close()
     frame = df.to_pandas()
     for name, spec in zip(inputs, model.metadata.get_input_schema().inputs):
@@ -209,7 +223,7 @@ def test_the_bundle_is_an_mlflow_pyfunc_model_scoring_bitwise_like_the_service(d
         elif spec.type.name == "string" and df.schema[name] != pl.String:  # temporal inputs: ISO 8601, as over HTTP
             frame[name] = [v.isoformat() for v in df[name].to_list()]
     got = np.asarray(model.predict(frame), dtype=np.float64)
-    request = list(flights_state.request_schema())
+    request = list(flights_windows.request_schema())
     rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
             for r in raw.select(request).iter_rows(named=True)]
     with TestClient(create_app(Settings(bundle=out / "bundle", store=f"sqlite:{out / 'pyfunc-state.db'}"))) as c:

@@ -195,11 +195,12 @@ class GoldenState(_Strict):
 
 
 class GoldenEvents(_Strict):
-    """``golden_events.json``: per event source, the events the golden rows' windows read (bundle codec values)."""
+    """``golden_events.json``: per event source, the events the golden rows' windows read, column by column
+    (bundle codec values)."""
 
     about: Text
-    sources: Annotated[dict[Name, Annotated[list[dict[Name, JsonValue]], Field(max_length=1_000_000)]],
-                       Field(max_length=64)]
+    sources: Annotated[dict[Name, Annotated[dict[Name, Annotated[list[JsonValue], Field(max_length=10_000_000)]],
+                                            Field(max_length=10_000)]], Field(max_length=64)]
 
 
 class BuildFeatureSet(_Strict):

@@ -58,13 +58,14 @@ def used_events(windows: Any, golden: Any, events: Mapping[str, Any]) -> dict[st
 
 
 def encode_events(windows: Any, events: Mapping[str, Any]) -> dict[str, Any]:
-    """``golden_events.json``'s content: per source, its events as rows of bundle-codec values."""
+    """``golden_events.json``'s content: per source, its events column by column (bundle-codec values)."""
     from skewless.bundle.codec import encode_value
 
     out = {}
     for name, src in windows.sources.items():
-        rows = events[name].rows(named=True) if name in events else []
-        out[name] = [{c: encode_value(r[c], d) for c, d in src.columns.items()} for r in rows]
+        frame = events.get(name)
+        out[name] = {c: [encode_value(v, d) for v in (frame.get_column(c).to_list() if frame is not None else [])]
+                     for c, d in src.columns.items()}
     return {"about": "the events the golden rows' windows read in batch; the self-check ingests them into a "
                      "private store in time order and asks the golden requests on the serving path",
             "sources": out}
@@ -79,13 +80,13 @@ def decode_events(windows: Any, data: Mapping[str, Any]) -> dict[str, list[dict[
         raise KeyError(f"golden events hold sources {sorted(sources)}, the windows read {sorted(windows.sources)}")
     out = {}
     for name, src in windows.sources.items():
-        rows = []
-        for row in sources[name]:
-            if set(row) != set(src.columns):
-                raise KeyError(f"golden events of {name!r}: an event has columns {sorted(row)}, expected "
-                               f"{sorted(src.columns)}")
-            rows.append({c: decode_value(row[c], d) for c, d in src.columns.items()})
-        out[name] = rows
+        columns = sources[name]
+        if set(columns) != set(src.columns):
+            raise KeyError(f"golden events of {name!r} have columns {sorted(columns)}, expected {sorted(src.columns)}")
+        if len({len(v) for v in columns.values()}) > 1:
+            raise KeyError(f"golden events of {name!r}: the columns have different lengths")
+        decoded = {c: [decode_value(v, d) for v in columns[c]] for c, d in src.columns.items()}
+        out[name] = [dict(zip(decoded, values)) for values in zip(*decoded.values())]
     return out
 
 
