@@ -51,6 +51,8 @@ def demo_sets() -> dict[str, object]:
                 if value.lookups is not None:  # the looked-up columns, from the tables' declared sources
                     tables = {name: t.source() for name, t in value.lookups.tables.items()}
                     rows = value.join_lookups(data, tables).collect().rechunk()
+                if value.windows is not None:  # the window outputs, from the sources' declared history
+                    rows = value.join_windows(rows, None).collect().rechunk()
                 # In memory, on one chunk: the streaming engine's float sums (means, stds) depend on the
                 # number of threads, so the fitted constants would differ between machines.
                 out[value.name] = fit(value, rows, label=module.training_label(), engine="in-memory")
