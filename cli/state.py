@@ -72,9 +72,11 @@ def materialize(
     def setup():
         from skewless.errors import SkewlessError
 
+        from skewless.compiled import CompiledFeatureSet
+
         obj = load_object(tables)
-        windowed = getattr(obj, "windows", None) is not None and not isinstance(obj, (list, tuple, dict))
-        declared = tables_of(obj) if not windowed or getattr(obj, "lookups", None) is not None else {}
+        windowed = isinstance(obj, CompiledFeatureSet) and obj.windows is not None
+        declared = tables_of(obj) if not windowed or obj.lookups is not None else {}
         if events and not windowed:
             raise SkewlessError(f"--events: {tables!r} declares no windows")
         sources = _data_option(data) if data else None

@@ -672,7 +672,7 @@ def create_app(settings: Settings | str | Path | None = None) -> FastAPI:
     return app
 
 
-def _state_reader(fs: Any, store: Any, metrics: Any) -> Any:
+def _state_reader(fs: "CompiledFeatureSet", store: Any, metrics: Any) -> Any:
     """``fn(row) -> {looked-up column or window output: value}``: the lookups, then the windows, from ``store``."""
     read = fs.lookup_fn(store, observe=metrics.store_read) if fs.lookups is not None else None
     windows = fs.windows.online(store) if fs.windows is not None else None
