@@ -195,3 +195,21 @@ def test_cli_skew_exit_codes_and_json(bundle_dir, rows, clean_log, tmp_path):
     proc = subprocess.run([*CLI, "skew", str(tmp_path / "nowhere"), "--bundle", str(bundle_dir)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "no served-feature log" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_replay_whose_feature_log_lost_rows_fails_instead_of_reporting_on_part_of_them(bundle_dir, slice_df,
+                                                                                         tmp_path, monkeypatch):
+    """The service's log drops records when its writer falls behind (by design on the request path); a replay
+    (the demo's served test split) now has a queue for all its rows, and a loss raises naming it — under load
+    the demo once reported skew over fewer rows than it served."""
+    from skewless.errors import SkewlessError
+    from skewless.monitoring.replay import replay
+    from skewless.serving.feature_log import FeatureLog
+
+    rows = slice_df.filter(pl.col("day") == 20).head(300)
+    ok = replay(bundle_dir, rows, tmp_path / "ok", single=10, batch_size=100)
+    assert ok.log_stats["written"] == 300 and ok.log_stats["dropped"] == 0
+    real_stats = FeatureLog.stats
+    monkeypatch.setattr(FeatureLog, "stats", lambda self: {**real_stats(self), "dropped": 7})
+    with pytest.raises(SkewlessError, match="the feature log lost 7 of 300 served rows"):
+        replay(bundle_dir, rows, tmp_path / "lossy", single=10, batch_size=100)

@@ -82,13 +82,21 @@ def replay(bundle_dir: str | Path, rows: "pl.DataFrame", log_dir: str | Path, *,
     stateful = lookups is not None or windows is not None
     scratch = tempfile.TemporaryDirectory(prefix="skewless-replay-") if stateful else None
     settings = Settings(bundle=Path(bundle_dir), log_dir=Path(log_dir), max_batch_size=max(batch_size, 1),
-                        log_max_queue=max(10_000, 2 * batch_size),
+                        # every row must reach the log: the service drops records when its writer falls behind
+                        # (by design, on the request path); a replay holds all its rows anyway
+                        log_max_queue=max(10_000, rows.height + 2 * batch_size),
                         store=f"sqlite:{Path(scratch.name) / 'replay.db'}" if scratch is not None else None)
     try:
         if not stateful:
-            return _serve(create_app(settings), rows, log_dir, single, batch_size, request_prefix, started)
-        return _serve_in_time(create_app(settings), rows, log_dir, batch_size, request_prefix, started, lookups, tables,
-                              windows, events)
+            result = _serve(create_app(settings), rows, log_dir, single, batch_size, request_prefix, started)
+        else:
+            result = _serve_in_time(create_app(settings), rows, log_dir, batch_size, request_prefix, started, lookups,
+                                    tables, windows, events)
+        lost = result.log_stats.get("dropped", 0)
+        if lost:  # a skew report over a partial log would look complete
+            raise SkewlessError(f"the feature log lost {lost:,} of {result.rows:,} served rows "
+                                f"(written {result.log_stats.get('written', 0):,}); see {log_dir}")
+        return result
     finally:
         if scratch is not None:
             scratch.cleanup()
