@@ -442,55 +442,58 @@ def _golden_state(where: str, record: BundleManifest, files: Mapping[str, bytes]
                   golden: list[dict[str, Any]]) -> "dict[str, list[dict[str, Any]]] | None":
     """The golden state of a feature set with lookups (decoded), checked against the golden rows' inputs."""
     lookups = transformer.lookups
-    name = record.golden.state_file
     if lookups is None:
-        if name is not None:
-            raise BundleError(f"{where}: the manifest names {name}, but the feature set looks nothing up")
-        return None
-    if name is None or name not in files:
-        raise BundleError(f"{where}: the feature set looks up {sorted(lookups.tables)}, but the bundle has no golden "
-                          f"state (the rows its golden rows read)")
+        return _golden_history(where, record.golden.state_file, files, golden, None, None, None,
+                               absent="the feature set looks nothing up")
     from skewless.state.golden import decode_state
 
-    try:
-        state = decode_state(lookups, GoldenState.model_validate_json(files[name]).model_dump(mode="json"))
-    except ValidationError as exc:
-        raise BundleError(f"{where}: {name}: {_pydantic_errors(exc)}") from None
-    except (CodecError, KeyError) as exc:
-        raise BundleError(f"{where}: {name}: {type(exc).__name__}: {exc}") from None
-    outputs = set(lookups.outputs)
-    for i, g in enumerate(golden):
-        if not outputs <= set(g["inputs"]):
-            raise BundleError(f"{where}: golden row {i} lacks the looked-up inputs {sorted(outputs - set(g['inputs']))}")
-    return state
+    return _golden_history(
+        where, record.golden.state_file, files, golden, lookups.outputs,
+        lambda data: decode_state(lookups, GoldenState.model_validate_json(data).model_dump(mode="json")),
+        f"the feature set looks up {sorted(lookups.tables)}, but the bundle has no golden state (the rows its golden "
+        "rows read)", inputs_noun="looked-up inputs")
 
 
 def _golden_events(where: str, record: BundleManifest, files: Mapping[str, bytes], transformer: "CompiledFeatureSet",
                    golden: list[dict[str, Any]]) -> "dict[str, list[dict[str, Any]]] | None":
     """The golden events of a feature set with windows (decoded), checked against the golden rows' inputs."""
     windows = transformer.windows
-    name = record.golden.events_file
     if windows is None:
-        if name is not None:
-            raise BundleError(f"{where}: the manifest names {name}, but the feature set declares no windows")
-        return None
-    if name is None or name not in files:
-        raise BundleError(f"{where}: the feature set aggregates the events of {sorted(windows.sources)}, but the "
-                          f"bundle has no golden events (the events its golden rows read)")
+        return _golden_history(where, record.golden.events_file, files, golden, None, None, None,
+                               absent="the feature set declares no windows")
     from skewless.bundle.manifest import GoldenEvents
     from skewless.windows.golden import decode_events
 
+    return _golden_history(
+        where, record.golden.events_file, files, golden, windows.outputs,
+        lambda data: decode_events(windows, GoldenEvents.model_validate_json(data).model_dump(mode="json")),
+        f"the feature set aggregates the events of {sorted(windows.sources)}, but the bundle has no golden events "
+        "(the events its golden rows read)", inputs_noun="window inputs")
+
+
+def _golden_history(where: str, name: str | None, files: Mapping[str, bytes], golden: list[dict[str, Any]],
+                    outputs: Any, decode: Any, missing: str | None, *, absent: str = "",
+                    inputs_noun: str = "") -> Any:
+    """The decoded golden history file ``name`` (lookups' state or windows' events) of the bundle: refused when
+    the feature set declares none but the manifest names one (``outputs`` None, ``absent`` says why), when it is
+    missing (``missing``) or undecodable, or when a golden row lacks one of the ``outputs`` among its inputs."""
+    if outputs is None:
+        if name is not None:
+            raise BundleError(f"{where}: the manifest names {name}, but {absent}")
+        return None
+    if name is None or name not in files:
+        raise BundleError(f"{where}: {missing}")
     try:
-        events = decode_events(windows, GoldenEvents.model_validate_json(files[name]).model_dump(mode="json"))
+        history = decode(files[name])
     except ValidationError as exc:
         raise BundleError(f"{where}: {name}: {_pydantic_errors(exc)}") from None
     except (CodecError, KeyError) as exc:
         raise BundleError(f"{where}: {name}: {type(exc).__name__}: {exc}") from None
-    outputs = set(windows.outputs)
+    wanted = set(outputs)
     for i, g in enumerate(golden):
-        if not outputs <= set(g["inputs"]):
-            raise BundleError(f"{where}: golden row {i} lacks the window inputs {sorted(outputs - set(g['inputs']))}")
-    return events
+        if not wanted <= set(g["inputs"]):
+            raise BundleError(f"{where}: golden row {i} lacks the {inputs_noun} {sorted(wanted - set(g['inputs']))}")
+    return history
 
 
 def _load_fitted(path: Path, files: Mapping[str, bytes], info: Any, fs: "FeatureSet") -> "CompiledFeatureSet":
