@@ -194,9 +194,10 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
             if stats is not None:
                 stats.mirror_missing[str(exc)] += 1
             continue
+        null_operand = mirror_mod.has_null_operand(node, fs._fields)
         try:
             # with_columns broadcasts a scalar-valued expression to the frame's height, as a feature is
-            if mirror_mod.has_null_operand(node, fs._fields):
+            if null_operand:
                 # polars' optimizer rewrites logic over an untyped null into other values than the expression
                 # gives as written (see mirror.DEVIATIONS["NullOperand"]): compare with the unoptimized query
                 raw_series = (df.lazy().with_columns(expr.alias("__mirror__"))
@@ -204,7 +205,7 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
             else:
                 raw_series = _raw_polars(df, expr)
         except Exception as exc:
-            if mirror_mod.has_null_operand(node, fs._fields):
+            if null_operand:
                 if stats is not None:
                     stats.mirror_deviation["NullOperand"] += 1
                 continue
