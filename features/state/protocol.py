@@ -32,6 +32,11 @@ Rules every store follows (the conformance suite checks each on every store)
 * :meth:`OnlineStore.update` reads, changes and writes the rows of some keys as one atomic step against
   every other writer (the windows' per-entity state is updated so: two ingesters never lose an event); the
   change is applied to the live version and, during a load, to the version being loaded.
+* :meth:`OnlineStore.transact` is the multi-key form: ``change(read)`` reads any rows of the table (``read(keys)``,
+  as often as it needs, each read seeing the same consistent state) and returns the rows to write or delete;
+  the reads and the writes are one atomic step against every other writer (SQLite: one ``BEGIN IMMEDIATE``
+  transaction; Redis: optimistic — one script writes only if no row it read and neither version changed
+  since, else ``change`` runs again). The windows' paged state (a head row and page rows) changes so.
 * Any failure to reach or use the store (refused connection, timeout, locked or unreadable database) raises
   :class:`StoreUnavailable` naming the store, after at most the store's ``timeout`` seconds per operation.
 """
@@ -123,6 +128,20 @@ class OnlineStore(Protocol):
         ``change`` must be a pure function of its arguments: a store may call it again when another writer
         got in between (Redis), and calls it once per version (live, and pending during a load). When it
         raises, nothing is written.
+        """
+
+    def transact(self, table: str,
+                 change: Callable[[Callable[[Sequence[Key]], list[StateRow | None]]],
+                                  Mapping[Key, tuple[int, Row] | None]]) -> None:
+        """Atomically apply ``change(read)`` to ``table``: ``read(keys)`` returns the current rows of ``keys``
+        (``None`` when absent; it may be called several times, keys decided from earlier reads) and ``change``
+        returns ``{key: (event_time, row)}`` to write (whatever the stored event time) or ``{key: None}`` to
+        delete.
+
+        The writes apply only together with the reads they were decided from: no other writer changes a row
+        that was read in between. ``change`` must be a pure function of what it read: it is called once per
+        version (live, and pending during a load, each reading its own version) and a store may call it
+        again when another writer got in between (Redis). When it raises, nothing is written.
         """
 
     def version(self, table: str) -> int | None:

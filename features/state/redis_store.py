@@ -11,7 +11,10 @@ Every operation is one server-side Lua script, so each is atomic and is one roun
 * a read of all lookups of a request resolves each table's live version and reads every row in the same
   script: one round trip (what pipelined ``MGET`` would give) *and* one consistent version per table, which
   a client-side version cache could not give during a switch;
-* the version switch of a load sets ``live`` and clears ``pending`` at once.
+* the version switch of a load sets ``live`` and clears ``pending`` at once;
+* :meth:`RedisStore.update` and :meth:`RedisStore.transact` are optimistic: scripts read the rows, the client
+  decides the change, and one script writes it only if neither version and no row read changed since (else
+  the client reads again, at most 100 times, then :class:`StoreUnavailable`).
 
 The first use of a script after the server starts costs two more round trips (``SCRIPT LOAD`` on
 ``NOSCRIPT``); after that a read is one ``EVALSHA``. Reads are the hot path: each thread sends them on a
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -136,6 +139,50 @@ for j, k in ipairs(keys) do
 end
 return 1
 """
+# transact(): the rows of some keys in one version ('' = no live version yet: every row absent) ...
+_READ_ROWS = """
+local ns, tbl, version = ARGV[1], ARGV[2], ARGV[3]
+local out = {}
+for i = 4, #ARGV do
+  if version == '' then
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+  else
+    local v = redis.call('HMGET', ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i], 't', 'r')
+    out[#out + 1] = v[1] or ''
+    out[#out + 1] = v[2] or ''
+  end
+end
+return out
+"""
+# ... then the writes and deletes, only if neither version and no row read changed since (else run again).
+# ARGV: ns, tbl, live, pending, number of reads, per read: version ('live'/'pending'), key, row read ('' =
+# absent); then per write: version, key, event time ('' = delete the row), row.
+_TRANSACT = """
+local ns, tbl = ARGV[1], ARGV[2]
+local meta = ns .. 'meta:' .. tbl
+local live = redis.call('HGET', meta, 'live') or ''
+local pending = redis.call('HGET', meta, 'pending') or ''
+if live ~= ARGV[3] or pending ~= ARGV[4] then return 0 end
+local reads = tonumber(ARGV[5])
+for i = 6, 5 + 3 * reads, 3 do
+  local version = (ARGV[i] == 'live') and live or pending
+  if version ~= '' then
+    local k = ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i + 1]
+    if (redis.call('HGET', k, 'r') or '') ~= ARGV[i + 2] then return 0 end
+  end
+end
+if live == '' then
+  live = tostring(redis.call('HINCRBY', meta, 'next', 1))
+  redis.call('HSET', meta, 'live', live)
+end
+for i = 6 + 3 * reads, #ARGV, 4 do
+  local version = (ARGV[i] == 'live') and live or pending
+  local k = ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i + 1]
+  if ARGV[i + 2] == '' then redis.call('DEL', k) else redis.call('HSET', k, 't', ARGV[i + 2], 'r', ARGV[i + 3]) end
+end
+return 1
+"""
 #: Attempts of an update against concurrent writers before StoreUnavailable (each attempt is 2 round trips).
 _UPDATE_ATTEMPTS = 100
 _START = """
@@ -215,7 +262,8 @@ class RedisStore:
                          (("write", _WRITE), ("get", _GET), ("start", _START), ("switch", _SWITCH),
                           ("abandon", _ABANDON), ("read_for_update", _READ_FOR_UPDATE),
                           ("compare_and_set", _COMPARE_AND_SET), ("read_version", _READ_VERSION),
-                          ("load_compare_and_set", _LOAD_COMPARE_AND_SET))}
+                          ("load_compare_and_set", _LOAD_COMPARE_AND_SET), ("read_rows", _READ_ROWS),
+                          ("transact", _TRANSACT))}
         self._get_sha = self._scripts["get"].sha
         self._local = threading.local()  # each thread's read connection
         self._readers: list[Any] = []
@@ -295,6 +343,41 @@ class RedisStore:
                 return
         raise StoreUnavailable(self.name, f"update of {table!r}: other writers changed the rows "
                                f"{_UPDATE_ATTEMPTS} times in a row")
+
+    def transact(self, table: str, change: Callable[[Callable[[Sequence[Key]], list[StateRow | None]]],
+                                                    Mapping[Key, tuple[int, Row] | None]]) -> None:
+        check_table(table)
+        what = f"transaction on {table!r}"
+        for _ in range(_UPDATE_ATTEMPTS):
+            live, pending = (v.decode() for v in self._call(what, "read_for_update", [self.namespace, table]))
+            reads: list[Any] = []
+            writes: list[Any] = []
+            for tag, version in (("live", live), ("pending", pending)):
+                if tag == "pending" and not pending:
+                    continue
+
+                def read(keys: Sequence[Key], tag: str = tag, version: str = version) -> list[StateRow | None]:
+                    texts = [encode_key(table, key) for key in keys]
+                    if not texts:
+                        return []
+                    flat = self._call(what, "read_rows", [self.namespace, table, version, *texts])
+                    out = []
+                    for i, text in enumerate(texts):
+                        ts, raw = flat[2 * i], flat[2 * i + 1]
+                        reads.extend((tag, text, raw))
+                        out.append(StateRow(int(ts), decode_row(raw)) if raw else None)
+                    return out
+
+                for key, new in change(read).items():
+                    text = encode_key(table, key)
+                    if new is None:
+                        writes += (tag, text, "", "")
+                    else:
+                        writes += (tag, text, check_event_time(new[0], table, key), encode_row(new[1]))
+            if not writes or self._call(what, "transact", [self.namespace, table, live, pending, len(reads) // 3,
+                                                           *reads, *writes]):
+                return
+        raise StoreUnavailable(self.name, f"{what}: other writers changed the rows {_UPDATE_ATTEMPTS} times in a row")
 
     def get_many(self, lookups: Sequence[tuple[str, Key]]) -> list[StateRow | None]:
         args: list[Any] = [self.namespace]

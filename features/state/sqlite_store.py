@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,42 @@ class SQLiteStore:
 
         if encoded_keys:
             self._run(f"update of {table!r}", run)
+
+    def transact(self, table: str, change: Callable[[Callable[[Sequence[Key]], list[StateRow | None]]],
+                                                    Mapping[Key, tuple[int, Row] | None]]) -> None:
+        check_table(table)
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")  # the write lock first: every read below and the writes are one step
+            live, pending, nxt = self._meta(conn, table)
+            if live is None:
+                live = nxt + 1
+                conn.execute("INSERT INTO skewless_tables (name, live, next) VALUES (?, ?, ?) "
+                             "ON CONFLICT (name) DO UPDATE SET live = excluded.live, next = excluded.next",
+                             (table, live, live))
+            writes, deletes = [], []
+            for version in (live,) if pending is None else (live, pending):
+                def read(keys: Sequence[Key], version: int = version) -> list[StateRow | None]:
+                    out: list[StateRow | None] = []
+                    for key in keys:
+                        found = conn.execute("SELECT event_time, row FROM skewless_state WHERE tbl = ? AND "
+                                             "version = ? AND key = ?",
+                                             (table, version, encode_key(table, key))).fetchone()
+                        out.append(None if found is None else StateRow(found[0], decode_row(found[1])))
+                    return out
+
+                for key, new in change(read).items():
+                    text = encode_key(table, key)
+                    if new is None:
+                        deletes.append((table, version, text))
+                    else:
+                        writes.append((table, version, text, check_event_time(new[0], table, key),
+                                       encode_row(new[1])))
+            conn.executemany("DELETE FROM skewless_state WHERE tbl = ? AND version = ? AND key = ?", deletes)
+            conn.executemany(_REPLACE, writes)
+            conn.execute("COMMIT")
+
+        self._run(f"transaction on {table!r}", run)
 
     def get_many(self, lookups: Sequence[tuple[str, Key]]) -> list[StateRow | None]:
         params: list[Any] = []

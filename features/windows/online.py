@@ -260,7 +260,13 @@ class _Plan:
             horizon = max(horizon, state.horizon)
         cut = bisect.bisect_left([e[0] for e in evs], horizon)
         sealed, evs = evs[:cut], evs[cut:]
-        partials = dict(state.partials)
+        partials = self._seal(state.partials, sealed)
+        return encode_state(newest, horizon, state.sealed + len(sealed), partials, evs, self.kinds,
+                            self.squared, self.blocked), dupes
+
+    def _seal(self, partials: dict[str, Any], sealed: Sequence[list[Any]]) -> dict[str, Any]:
+        """The lifetime partials with the ``sealed`` events ([time, order, values...]) merged in."""
+        partials = dict(partials)
         for name, agg, slot, kind in self.lifetime:
             part = partials.get(name)
             if part is None:
@@ -268,8 +274,7 @@ class _Plan:
             if sealed:
                 part = merge_partials(agg, kind, part, lifetime_partial(agg, kind, (e[slot] for e in sealed)))
             partials[name] = part
-        return encode_state(newest, horizon, state.sealed + len(sealed), partials, evs, self.kinds,
-                            self.squared, self.blocked), dupes
+        return partials
 
     def _append(self, state: State, events: Sequence[list[Any]], key: tuple) -> tuple[dict | None, int] | None:
         """:meth:`add` when every new event comes after every held one (in-order arrival, the common case):
@@ -301,16 +306,7 @@ class _Plan:
         cut = bisect.bisect_left(state.times, horizon)
         if new[0][0] < horizon or cut == state.n:
             return None
-        partials = dict(state.partials)
-        if self.lifetime:
-            sealed = state.events(0, cut) if cut else []
-            for name, agg, slot, kind in self.lifetime:
-                part = partials.get(name)
-                if part is None:
-                    part = _empty_partial(agg, kind)
-                if sealed:
-                    part = merge_partials(agg, kind, part, lifetime_partial(agg, kind, (e[slot] for e in sealed)))
-                partials[name] = part
+        partials = self._seal(state.partials, state.events(0, cut) if cut and self.lifetime else [])
         row = extend_state(state, cut, new, newest, horizon, state.sealed + cut, partials, self.kinds,
                            self.squared, self.blocked)
         return None if row is None else (row, dupes)
