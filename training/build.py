@@ -388,6 +388,7 @@ def build_dataset(
     progress: Callable[[str], None] | None = None,
     tables: Mapping[str, Any] | None = None,
     events: Mapping[str, Any] | None = None,
+    window_chunk_events: int = 2_000_000,
     engine: str = "polars",
     **engine_options: Any,
 ) -> BuildResult:
@@ -421,9 +422,15 @@ def build_dataset(
         after a row's time), so every later step sees the looked-up columns as inputs
     events : the event histories of the feature set's windows, by event source name (the same kinds of
         values as ``tables``; a source not given is read from its declared ``Windowed(source=...)``). Each
-        source row's windows are computed point in time next (:func:`skewless.windows.batch.compute_windows`
-        with the source rows as the spine: only events before a row's position are counted), so every later
-        step sees the window outputs as inputs
+        source row's windows are computed point in time next (the source rows are the spine: only events
+        before a row's position are counted), so every later step sees the window outputs as inputs. A parquet
+        path or glob is scanned, never read whole, when the source has more than ``window_chunk_events``
+        events
+    window_chunk_events : an event source with at most this many events is aggregated in memory
+        (:func:`skewless.windows.batch.compute_windows`); a larger one by the bounded writer
+        (:func:`skewless.windows.chunked.write_windows`, entity-partitioned chunks of about this many events
+        written into the build's temporary directory): peak memory follows this number and the source rows,
+        not the events. The same bits either way
     engine : ``"polars"`` (default: this process) or ``"ray"``: the same build on Ray, bitwise equal
         (:mod:`skewless.training.ray_engine`; its options ``address``, ``partitions``, ``partition_rows``)
 
@@ -448,17 +455,18 @@ def build_dataset(
     steps = _Steps(progress)
     steps("reading the source")
     fs, lf, source_info, schema, event_time = _read_source(feature_set, source, event_time, split_by)
-    lf, schema, table_frames, table_info = _join_tables(feature_set, lf, tables, steps)
-    lf, schema, event_frames, event_info = _join_windows(feature_set, lf, events, steps)
-    steps("checking the inputs")
-    cols = _check_columns(fs, lf, schema, event_time=event_time, label=label, task=task)
-    facts, keep_row = _check_rows(fs, lf, cols)
-    steps("splitting by time")
-    parts = _split_rows(lf, cols, keep_row, split, split_by=split_by, seed=seed, kept=facts["kept"])
-    cols.classes = _classes(parts, cols) if cols.task == "multiclass" else None
-    steps("fitting on the training split")
-    transformer, want, outputs = _features(feature_set, parts, cols)
     with atomic_dir(Path(out_dir), marker=BUILD_FILE, overwrite=overwrite) as tmp:
+        lf, schema, table_frames, table_info = _join_tables(feature_set, lf, tables, steps)
+        lf, schema, event_frames, event_info = _join_windows(feature_set, lf, events, steps, work_dir=tmp / ".windows",
+                                                             chunk_events=window_chunk_events)
+        steps("checking the inputs")
+        cols = _check_columns(fs, lf, schema, event_time=event_time, label=label, task=task)
+        facts, keep_row = _check_rows(fs, lf, cols)
+        steps("splitting by time")
+        parts = _split_rows(lf, cols, keep_row, split, split_by=split_by, seed=seed, kept=facts["kept"])
+        cols.classes = _classes(parts, cols) if cols.task == "multiclass" else None
+        steps("fitting on the training split")
+        transformer, want, outputs = _features(feature_set, parts, cols)
         files = _write_splits(tmp, outputs, parts.counted, want, rows_per_file, steps)
         steps("computing statistics")
         stats = _statistics(tmp, fs, transformer, want, cols, parts, facts, top_k=top_k, quantile_rows=quantile_rows)
@@ -559,8 +567,16 @@ def _entity_frames(feature_set: "CompiledFeatureSet",
 
 
 def _join_windows(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", events: Mapping[str, Any] | None,
-                  steps: "_Steps") -> tuple["pl.LazyFrame", Any, dict[str, "pl.LazyFrame"], dict[str, Any]]:
-    """Step 1c (feature sets with windows): every source row's windows, point in time (the rows are the spine)."""
+                  steps: "_Steps", *, work_dir: Path | None = None,
+                  chunk_events: int = 2_000_000) -> tuple["pl.LazyFrame", Any, dict[str, "pl.LazyFrame"], dict[str, Any]]:
+    """Step 1c (feature sets with windows): every source row's windows, point in time (the rows are the spine).
+
+    A source of at most ``chunk_events`` events is read once into memory (the windows and the golden events use
+    it); a larger one stays a lazy scan, aggregated by the bounded writer in ``work_dir`` (removed when done)
+    and filtered to the golden rows' entities for the golden events.
+    """
+    import shutil
+
     windows = feature_set.windows
     if windows is None:
         if events:
@@ -568,6 +584,8 @@ def _join_windows(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", events:
                              f"were given")
         return lf, lf.collect_schema(), {}, {}
     steps("computing the windows (point in time)")
+    if isinstance(chunk_events, bool) or not isinstance(chunk_events, int) or chunk_events < 1:
+        raise BuildError(f"window_chunk_events must be a positive integer, got {chunk_events!r}")
     unknown = sorted(set(events or {}) - set(windows.sources))
     if unknown:
         raise BuildError(f"events of {unknown} are not aggregated by {feature_set.name!r} "
@@ -581,14 +599,19 @@ def _join_windows(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", events:
             raise BuildError(f"event source {name!r}: no events; pass events={{{name!r}: ...}} (a frame, a path or a "
                              f"callable) or declare Windowed(..., source=...)")
         frame, info[name] = _table_frame(name, given, what="event source")
-        frames[name] = frame.collect().lazy()  # read once: the windows and the golden events use it
+        # small: read once (the windows and the golden events use it); large: scanned, never read whole
+        frames[name] = frame.collect().lazy() if info[name]["rows"] <= chunk_events else frame
     try:
-        joined = windows.join(lf, frames).lazy()
+        frames = windows.conform_events(frames)  # SchemaError naming the source and column, before any pass
+        joined = windows.join(lf, frames, chunk_events=chunk_events, work_dir=work_dir).lazy()
         return joined, joined.collect_schema(), frames, info
     except SkewlessError:
         raise
     except Exception as exc:
         raise BuildError(f"computing the windows failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        if work_dir is not None:
+            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def _golden_events(tmp: Path, fs: "FeatureSet", golden: "pl.DataFrame", events: dict[str, "pl.LazyFrame"]) -> str | None:

@@ -41,6 +41,7 @@ from skewless.windows.spec import Duration, EventSource, Lifetime, Rolling, Wind
 __all__ = ["Windowed", "FeatureWindows"]
 
 _AT = "__skewless_at"
+_ROW = "__skewless_spine_row"
 
 
 @dataclass(frozen=True)
@@ -229,8 +230,19 @@ class FeatureWindows:
                        .with_columns(at.get_column(f"{_AT}{i}").alias(w.source.time)))
         return out
 
-    def join(self, frame: Any, events: Mapping[str, Any], *, engine: str = "auto") -> Any:
-        """``frame`` (collected) with every window output appended, point in time (``events`` by source name)."""
+    def join(self, frame: Any, events: Mapping[str, Any], *, engine: str = "auto", chunk_events: int | None = None,
+             work_dir: Any = None) -> Any:
+        """``frame`` (collected) with every window output appended, point in time (``events`` by source name).
+
+        Each source's events are checked first (:meth:`conform_events`). A source of at most ``chunk_events``
+        events (every source when ``chunk_events`` is None) is computed in memory by
+        :func:`skewless.windows.batch.compute_windows`; a larger one by the bounded writer
+        :func:`skewless.windows.chunked.write_windows` (entity-partitioned chunks of about ``chunk_events``
+        events, the ``LazyFrame`` never collected whole) into a parquet file in ``work_dir`` (a temporary
+        directory when None; the file is removed once read), read back in the rows' order. Both give the same
+        bits (each aggregate is exact and depends on its window's contents only): only the memory differs —
+        the in-memory path holds every event, the bounded one about ``chunk_events`` of them plus the rows.
+        """
         import polars as pl
 
         from skewless.windows.batch import compute_windows
@@ -239,9 +251,52 @@ class FeatureWindows:
         missing = [n for n in self.sources if n not in events]
         if missing:
             raise KeyError(missing[0])
-        parts = [compute_windows(d.windows, spine, events[d.windows.source.name], engine=engine)
-                 for d, spine in zip(self.declared, self.spines(df))]
+        conformed = self.conform_events(events)
+        parts = []
+        for i, (d, spine) in enumerate(zip(self.declared, self.spines(df))):
+            ev = conformed[d.windows.source.name]
+            if chunk_events is None or _rows(ev) <= chunk_events:
+                parts.append(compute_windows(d.windows, spine, ev, engine=engine))
+            else:
+                parts.append(_bounded(d.windows, spine, ev, chunk_events, work_dir, i))
         return df.hstack([s for p in parts for s in p.get_columns()])
+
+    def conform_events(self, events: Mapping[str, Any]) -> dict[str, Any]:
+        """Each source's events (a ``LazyFrame``) with every declared column in its declared dtype.
+
+        :class:`~skewless.errors.SchemaError` naming the source and the column when a declared column is missing
+        or has a dtype that does not widen to the declared one (the widenings of a feature set's inputs: Int32
+        -> Int64, Float32 -> Float64, Categorical -> String, a datetime of another unit in the same zone, an
+        all-null column). Checked on the schema, before any pass over the events; the same for the in-memory
+        and the bounded path.
+        """
+        import polars as pl
+
+        from skewless.backends.polars.compiler import _base_name, _WIDENINGS
+        from skewless.backends.polars.dtypes import to_polars
+        from skewless.errors import SchemaError
+
+        out = {}
+        for d in self.declared:
+            src = d.windows.source
+            lf = events[src.name].lazy()
+            schema = lf.collect_schema()
+            missing = [c for c in src.columns if c not in schema]
+            if missing:
+                raise SchemaError(f"event source {src.name!r}: the events have no column {missing[0]!r}")
+            casts = []
+            for c, dtype in src.columns.items():
+                have, want = schema[c], to_polars(dtype)
+                if have == want:
+                    continue
+                if not (have == pl.Null or _base_name(have) in _WIDENINGS.get(_base_name(want), ()) or (
+                        isinstance(have, pl.Datetime) and isinstance(want, pl.Datetime)
+                        and have.time_zone == want.time_zone)):
+                    raise SchemaError(f"event source {src.name!r}: column {c!r} has dtype {have}, but the source "
+                                      f"declares {want}")
+                casts.append(pl.col(c).cast(want))
+            out[src.name] = lf.with_columns(casts) if casts else lf
+        return out
 
     # -- serialization ----------------------------------------------------------------------------------
     def to_json(self) -> list[dict[str, Any]]:
@@ -268,6 +323,36 @@ class FeatureWindows:
                          f"(requests_at={w.requests_at!r}):")
             lines += [f"    {k}: {w.outputs[k]!r} = {agg.render()}" for k, agg in w.features.items()]
         return lines
+
+
+def _rows(lf: Any) -> int:
+    import polars as pl
+
+    return lf.select(pl.len()).collect().item()
+
+
+def _bounded(windows: Windows, spine: Any, events: Any, chunk_events: int, work_dir: Any, i: int) -> Any:
+    """:func:`skewless.windows.chunked.write_windows` of ``spine`` into ``work_dir``, read back in the spine's order."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import polars as pl
+
+    from skewless.windows.chunked import write_windows
+
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".windows-{i}-", dir=work_dir))
+    try:
+        write_windows(windows, spine, events, work / "windows.parquet", chunk_events=chunk_events, row_index=_ROW)
+        out = pl.read_parquet(work / "windows.parquet", columns=[_ROW, *windows.outputs]).sort(_ROW)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if out.height != spine.height or not out.get_column(_ROW).equals(pl.Series(_ROW, range(spine.height), out[_ROW].dtype)):
+        raise RuntimeError(f"windows of {windows.source.name!r}: the bounded build wrote {out.height} rows for "
+                           f"{spine.height} requests")  # pragma: no cover - write_windows writes each row once
+    return out.drop(_ROW)
 
 
 def windows_to_json(w: Windows) -> dict[str, Any]:

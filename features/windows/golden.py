@@ -27,7 +27,11 @@ GOLDEN_EVENTS_FILE = "golden_events.json"
 
 
 def used_events(windows: Any, golden: Any, events: Mapping[str, Any]) -> dict[str, Any]:
-    """Per event source, the events the windows of the ``golden`` rows can read (polars DataFrames, by order)."""
+    """Per event source, the events the windows of the ``golden`` rows can read (polars DataFrames, by order).
+
+    ``events`` may be lazy scans of any size: they are filtered to the golden rows' entities and times before
+    anything is collected (streaming), so memory follows the events chosen, not the source.
+    """
     import polars as pl
 
     from skewless.backends.polars.dtypes import to_polars
@@ -37,8 +41,7 @@ def used_events(windows: Any, golden: Any, events: Mapping[str, Any]) -> dict[st
         w, src = d.windows, d.windows.source
         tdtype = to_polars(src.columns[src.time])
         ev = (events[src.name].lazy().select(list(src.columns))
-              .with_columns(pl.col(src.time).cast(tdtype, strict=True).to_physical().alias("__skewless_t"))
-              .collect())
+              .with_columns(pl.col(src.time).cast(tdtype, strict=True).to_physical().alias("__skewless_t")))
         req = spine.with_columns(pl.col(src.time).cast(tdtype, strict=True).to_physical().alias("__skewless_at"))
         chosen = []
         for ent in w.entities:
@@ -47,13 +50,15 @@ def used_events(windows: Any, golden: Any, events: Mapping[str, Any]) -> dict[st
                 pl.all_horizontal([pl.col(c).is_not_null() for c in [*by, "__skewless_at"]])).unique()
             if not asked.height:
                 continue
-            j = ev.select(*by, "__skewless_t", src.order).join(asked, on=by, how="inner")
+            j = ev.select(*by, "__skewless_t", src.order).join(asked.lazy(), on=by, how="inner")
             cond = pl.col("__skewless_t") <= pl.col("__skewless_at")
             if not ent.lifetime:
                 cond = cond & (pl.col("__skewless_t") >= pl.col("__skewless_at") - ent.bound_us)
             chosen.append(j.filter(cond).select(src.order))
-        ids = pl.concat(chosen).unique() if chosen else pl.DataFrame({src.order: []}, schema={src.order: pl.Int64})
-        out[src.name] = ev.join(ids, on=src.order, how="semi").sort("__skewless_t", src.order).drop("__skewless_t")
+        ids = (pl.concat(chosen).unique().collect(engine="streaming") if chosen
+               else pl.DataFrame({src.order: []}, schema={src.order: pl.Int64}))
+        out[src.name] = (ev.join(ids.lazy(), on=src.order, how="semi").collect(engine="streaming")
+                         .sort("__skewless_t", src.order).drop("__skewless_t"))
     return out
 
 
