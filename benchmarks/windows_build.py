@@ -104,7 +104,8 @@ def main() -> None:
     parser.add_argument("--events", default="10000000,50000000", help="comma-separated event counts")
     parser.add_argument("--entities", type=int, default=10_000)
     parser.add_argument("--rows", type=int, default=1_000_000, help="training rows (the spine)")
-    parser.add_argument("--chunk", type=int, default=2_000_000, help="window_chunk_events")
+    parser.add_argument("--chunk", default="2000000", help="window_chunk_events (comma-separated: this checkout "
+                                                            "once per value; the peer with the first)")
     parser.add_argument("--peer-python", default="", help="an older checkout's interpreter, run side by side")
     parser.add_argument("--peer-max-events", type=int, default=10_000_000)
     parser.add_argument("--no-append", action="store_true")
@@ -119,14 +120,15 @@ def main() -> None:
         for n in [int(v) for v in args.events.split(",") if v]:
             shutil.rmtree(tmp / "events", ignore_errors=True)
             events_glob = write_events(tmp / "events", n, args.entities)
-            sides = [("this checkout", sys.executable, ROOT)]
+            chunks = [int(c) for c in args.chunk.split(",")]
+            sides = [("this checkout", sys.executable, ROOT, c) for c in chunks]
             if args.peer_python and n <= args.peer_max_events:
-                sides.append(("peer", args.peer_python, Path(tempfile.gettempdir())))
-            for label, python, cwd in sides:
+                sides.append(("peer", args.peer_python, Path(tempfile.gettempdir()), chunks[0]))
+            for label, python, cwd, chunk in sides:
                 load = _load()
                 r = run_child(python, cwd, events_glob, rows_glob, tmp / f"out-{label.replace(' ', '-')}-{n}",
-                              args.chunk)
-                path = "in memory" if r["code"] == "in-memory" or n <= args.chunk else f"bounded (chunk {args.chunk:,})"
+                              chunk)
+                path = "in memory" if r["code"] == "in-memory" or n <= chunk else f"bounded (chunk {chunk:,})"
                 row = [f"{n:,} ({args.entities:,} entities, {args.rows:,} rows)", label, path,
                        f"{r['seconds']:.1f} s", f"{r['windows_s']:.1f} s", f"{r['rss_gib']:.2f} GiB"]
                 print(md_table(head, [row]), f"(load before {load}, after {_load()}; skewless at {r['path']})",

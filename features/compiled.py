@@ -219,31 +219,7 @@ class CompiledFeatureSet(abc.ABC):
         Without ``tables`` the frame must already hold every looked-up column the features read (a frame
         joined before, e.g. a feature log of served rows); a set without lookups refuses ``tables``.
         """
-        from .errors import SchemaError
-        from .frames import as_polars
-
-        import polars as pl
-
-        frame = as_polars(frame, self)
-        lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        lookups = self.lookups
-        if lookups is None:
-            if tables:
-                raise SchemaError(f"feature set {self.name!r} declares no lookups, but entity tables "
-                                  f"{sorted(tables)} were given")
-            return lf
-        if tables is None:
-            have = lf.collect_schema()
-            used = set(self.used_inputs())
-            missing = [c for c in lookups.outputs if c in used and c not in have]
-            if missing:
-                raise SchemaError(f"feature set {self.name!r} looks up {sorted(lookups.tables)}: pass tables={{...}} "
-                                  f"(each entity table's history) or a frame that holds the looked-up columns "
-                                  f"(missing: {missing[:5]})")
-            return lf
-        from .state.batch import join_lookups
-
-        return join_lookups(lookups, lf, {k: as_polars(v) for k, v in tables.items()})
+        return self._join_history(frame, tables, "lookups")
 
     def join_windows(self, frame: Frame, events: "Tables | None") -> "pl.LazyFrame":
         """``frame`` with every window output appended, point in time (:meth:`FeatureWindows.join`).
@@ -252,6 +228,16 @@ class CompiledFeatureSet(abc.ABC):
         ``Windowed(source=...)``). Without ``events`` (and without declared sources) the frame must already
         hold every window output the features read; a set without windows refuses ``events``.
         """
+        return self._join_history(frame, events, "windows")
+
+    def _join_history(self, frame: Frame, given: "Tables | None", kind: str) -> "pl.LazyFrame":
+        """The stateful inputs' step of both kinds: :meth:`join_lookups` (``kind="lookups"``, ``given`` the entity
+        tables) and :meth:`join_windows` (``"windows"``, the event sources).
+
+        A set without that kind refuses ``given``. Without ``given`` the frame must hold every output of that
+        kind the features read — except that windows whose sources are all declared (``Windowed(source=)``)
+        read them from there (entity tables are read only when given).
+        """
         import polars as pl
 
         from .errors import SchemaError
@@ -259,24 +245,32 @@ class CompiledFeatureSet(abc.ABC):
 
         frame = as_polars(frame, self)
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        windows = self.windows
-        if windows is None:
-            if events:
-                raise SchemaError(f"feature set {self.name!r} declares no windows, but events of {sorted(events)} "
-                                  f"were given")
+        lookups = kind == "lookups"
+        declared = self.lookups if lookups else self.windows
+        if declared is None:
+            if given:
+                what = f"entity tables {sorted(given)}" if lookups else f"events of {sorted(given)}"
+                raise SchemaError(f"feature set {self.name!r} declares no {kind}, but {what} were given")
             return lf
-        if events is None:
+        if given is None:
             have = lf.collect_schema()
             used = set(self.used_inputs())
-            missing = [c for c in windows.outputs if c in used and c not in have]
+            missing = [c for c in declared.outputs if c in used and c not in have]
             if not missing:
                 return lf
-            if any(d.source is None for d in windows.declared):
-                raise SchemaError(f"feature set {self.name!r} aggregates the events of {sorted(windows.sources)}: "
+            if lookups:
+                raise SchemaError(f"feature set {self.name!r} looks up {sorted(declared.tables)}: pass tables={{...}} "
+                                  f"(each entity table's history) or a frame that holds the looked-up columns "
+                                  f"(missing: {missing[:5]})")
+            if any(d.source is None for d in declared.declared):
+                raise SchemaError(f"feature set {self.name!r} aggregates the events of {sorted(declared.sources)}: "
                                   f"pass events={{...}} (each source's history) or a frame that holds the window "
                                   f"outputs (missing: {missing[:5]})")
-        frames = event_frames(windows, events)
-        return windows.join(lf, frames).lazy()
+        if lookups:
+            from .state.batch import join_lookups
+
+            return join_lookups(declared, lf, {k: as_polars(v) for k, v in given.items()})
+        return declared.join(lf, event_frames(declared, given)).lazy()
 
     def replay_parity(self, spine: Any, tables: "Tables", store: "OnlineStore") -> "ReplayReport":
         """Replay parity of the lookups: :func:`skewless.state.replay.replay_parity` (``store`` must be fresh)."""

@@ -55,6 +55,11 @@ from skewless.errors import SchemaError, SkewlessError
 
 from ._util import atomic_dir, git_info, now_iso, sha256_files, spec_of, versions, write_json
 
+# The stateful inputs' step (lookups and windows) lives in .history; its names stay importable from here
+# (training/ray_engine.py reads build._entity_frames and build._golden_state).
+from .history import (GOLDEN_STATE_FILE, _entity_frames, _golden_events, _golden_state, _history_frames,  # noqa: F401
+                      _join_tables, _join_windows, _table_frame)
+
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
 
@@ -70,7 +75,6 @@ BUILD_FILE = "build.json"
 STATS_FILE = "stats.json"
 FITTED_FILE = "fitted.json"
 GOLDEN_INPUTS_FILE = "golden_inputs.parquet"
-GOLDEN_STATE_FILE = "golden_state.json"
 FORMAT = "skewless.build"
 FORMAT_VERSION = 1
 
@@ -520,165 +524,6 @@ def _read_source(feature_set: "CompiledFeatureSet", source: Any, event_time: str
     except Exception as exc:
         raise BuildError(f"cannot read the source: {exc}") from None
     return fs, lf, source_info, schema, event_time
-
-
-def _join_tables(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", tables: Mapping[str, Any] | None,
-                 steps: "_Steps") -> tuple["pl.LazyFrame", Any, dict[str, "pl.LazyFrame"], dict[str, Any]]:
-    """Step 1b (feature sets with lookups): the entity tables, joined point-in-time onto the source rows."""
-    lookups = feature_set.lookups
-    if lookups is None:
-        if tables:
-            raise BuildError(f"feature set {feature_set.name!r} declares no lookups, but entity tables "
-                             f"{sorted(tables)} were given")
-        return lf, lf.collect_schema(), {}, {}
-    steps("joining the entity tables (point in time)")
-    frames, info = _entity_frames(feature_set, tables)
-    from skewless.state.batch import join_lookups
-
-    try:
-        # Collected once (join_asof sorts the rows by time, which holds them all anyway): the fitted state's
-        # float sums are then reduced over one in-memory frame, as for a source frame. Over the lazy join the
-        # streaming engine's morsels made a fitted mean differ in its last bit from one run to the next.
-        joined = join_lookups(lookups, lf, frames).collect().lazy()
-        return joined, joined.collect_schema(), frames, info
-    except SchemaError:
-        raise
-    except Exception as exc:
-        raise BuildError(f"joining the entity tables failed: {type(exc).__name__}: {exc}") from None
-
-
-def _entity_frames(feature_set: "CompiledFeatureSet",
-                   tables: Mapping[str, Any] | None) -> tuple[dict[str, "pl.LazyFrame"], dict[str, Any]]:
-    """Each entity table the lookups read (given in ``tables`` or its declared source) and what it was read from."""
-    lookups = feature_set.lookups
-    unknown = sorted(set(tables or {}) - set(lookups.tables))
-    if unknown:
-        raise BuildError(f"entity tables {unknown} are not looked up by {feature_set.name!r} "
-                         f"(it reads {sorted(lookups.tables)})")
-    frames: dict[str, "pl.LazyFrame"] = {}
-    info: dict[str, Any] = {}
-    for name, table in lookups.tables.items():
-        given = (tables or {}).get(name, table.source)
-        if given is None:
-            raise BuildError(f"entity table {name!r}: no data; pass tables={{{name!r}: ...}} (a frame, a path or a "
-                             f"callable) or declare EntityTable({name!r}, ..., source=...)")
-        frames[name], info[name] = _table_frame(name, given)
-    return frames, info
-
-
-def _join_windows(feature_set: "CompiledFeatureSet", lf: "pl.LazyFrame", events: Mapping[str, Any] | None,
-                  steps: "_Steps", *, work_dir: Path | None = None,
-                  chunk_events: int = 2_000_000) -> tuple["pl.LazyFrame", Any, dict[str, "pl.LazyFrame"], dict[str, Any]]:
-    """Step 1c (feature sets with windows): every source row's windows, point in time (the rows are the spine).
-
-    A source of at most ``chunk_events`` events is read once into memory (the windows and the golden events use
-    it); a larger one stays a lazy scan, aggregated by the bounded writer in ``work_dir`` (removed when done)
-    and filtered to the golden rows' entities for the golden events.
-    """
-    import shutil
-
-    windows = feature_set.windows
-    if windows is None:
-        if events:
-            raise BuildError(f"feature set {feature_set.name!r} declares no windows, but events of {sorted(events)} "
-                             f"were given")
-        return lf, lf.collect_schema(), {}, {}
-    steps("computing the windows (point in time)")
-    if isinstance(chunk_events, bool) or not isinstance(chunk_events, int) or chunk_events < 1:
-        raise BuildError(f"window_chunk_events must be a positive integer, got {chunk_events!r}")
-    unknown = sorted(set(events or {}) - set(windows.sources))
-    if unknown:
-        raise BuildError(f"events of {unknown} are not aggregated by {feature_set.name!r} "
-                         f"(its windows read {sorted(windows.sources)})")
-    frames: dict[str, "pl.LazyFrame"] = {}
-    info: dict[str, Any] = {}
-    for d in windows.declared:
-        name = d.windows.source.name
-        given = (events or {}).get(name, d.source)
-        if given is None:
-            raise BuildError(f"event source {name!r}: no events; pass events={{{name!r}: ...}} (a frame, a path or a "
-                             f"callable) or declare Windowed(..., source=...)")
-        frame, info[name] = _table_frame(name, given, what="event source")
-        # small: read once (the windows and the golden events use it); large: scanned, never read whole
-        frames[name] = frame.collect().lazy() if info[name]["rows"] <= chunk_events else frame
-    try:
-        frames = windows.conform_events(frames)  # SchemaError naming the source and column, before any pass
-        joined = windows.join(lf, frames, chunk_events=chunk_events, work_dir=work_dir).lazy()
-        return joined, joined.collect_schema(), frames, info
-    except SkewlessError:
-        raise
-    except Exception as exc:
-        raise BuildError(f"computing the windows failed: {type(exc).__name__}: {exc}") from None
-    finally:
-        if work_dir is not None:
-            shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def _golden_events(tmp: Path, fs: "FeatureSet", golden: "pl.DataFrame", events: dict[str, "pl.LazyFrame"]) -> str | None:
-    """Step 6 (windows): ``golden_events.json``, the events the golden inputs' windows read."""
-    if fs.windows is None:
-        return None
-    from skewless.windows.golden import GOLDEN_EVENTS_FILE, encode_events, used_events
-
-    write_json(tmp / GOLDEN_EVENTS_FILE, encode_events(fs.windows, used_events(fs.windows, golden, events)),
-               compact_depth=3)
-    return GOLDEN_EVENTS_FILE
-
-
-def _table_frame(name: str, given: Any, what: str = "entity table") -> tuple["pl.LazyFrame", dict[str, Any]]:
-    """One entity table (or event source) as a LazyFrame, and what it was read from (kind, rows, files, hash)."""
-    import polars as pl
-
-    from skewless.frames import as_polars, describe_kind
-
-    info: dict[str, Any] = {}
-    if callable(given) and not isinstance(given, (pl.LazyFrame, pl.DataFrame)):
-        info["kind"] = f"callable {getattr(given, '__module__', '?')}.{getattr(given, '__qualname__', '?')}"
-        try:
-            given = given()
-        except SkewlessError:
-            raise
-        except Exception as exc:
-            raise BuildError(f"{what} {name!r}: its source raised {type(exc).__name__}: {exc}") from None
-    if isinstance(given, (str, Path)):
-        import glob
-
-        from skewless.io import scan_data
-
-        text = str(given)
-        files = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
-        info.update({"kind": "files", "paths": [text], "sha256": sha256_files(Path(f) for f in files)})
-        frame = scan_data(given, None, columns="all")
-    else:
-        try:
-            frame = as_polars(given)
-        except SkewlessError:
-            raise
-        except Exception as exc:
-            raise BuildError(f"{what} {name!r}: not a frame ({type(given).__name__}): {exc}") from None
-        info.setdefault("kind", describe_kind(given))
-        if not isinstance(frame, (pl.LazyFrame, pl.DataFrame)):
-            raise BuildError(f"{what} {name!r}: expected a polars frame, a path or a callable, got "
-                             f"{type(given).__name__}")
-    lf = frame.lazy()
-    try:
-        info["rows"] = int(lf.select(pl.len()).collect().item())
-    except Exception as exc:
-        raise BuildError(f"{what} {name!r}: cannot read it: {exc}") from None
-    return lf, info
-
-
-def _golden_state(tmp: Path, fs: "FeatureSet", golden: "pl.DataFrame", tables: dict[str, "pl.LazyFrame"]) -> str | None:
-    """Step 6 (lookups): ``golden_state.json``, the entity-table rows the golden inputs' lookups read."""
-    if fs.lookups is None:
-        return None
-    from skewless.state.batch import used_states
-    from skewless.state.golden import encode_state
-
-    used = used_states(fs.lookups, golden, tables)
-    write_json(tmp / GOLDEN_STATE_FILE, encode_state(fs.lookups, {n: df.rows(named=True) for n, df in used.items()}),
-               compact_depth=3)
-    return GOLDEN_STATE_FILE
 
 
 @dataclass

@@ -349,7 +349,8 @@ def _bounded(windows: Windows, spine: Any, events: Any, chunk_events: int, work_
         out = pl.read_parquet(work / "windows.parquet", columns=[_ROW, *windows.outputs]).sort(_ROW)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if out.height != spine.height or not out.get_column(_ROW).equals(pl.Series(_ROW, range(spine.height), out[_ROW].dtype)):
+    rows = pl.int_range(0, spine.height, dtype=out[_ROW].dtype, eager=True).alias(_ROW)
+    if out.height != spine.height or not out.get_column(_ROW).equals(rows):
         raise RuntimeError(f"windows of {windows.source.name!r}: the bounded build wrote {out.height} rows for "
                            f"{spine.height} requests")  # pragma: no cover - write_windows writes each row once
     return out.drop(_ROW)
