@@ -1,16 +1,17 @@
 """The batch side of windows: every spine row's aggregates as of its own position, with polars and numpy.
 
-Each entity table's events are sorted by (key, time, order); every window bound of every request (its
-position, and its window start) is placed among them by one ``searchsorted`` over a composite (entity, time)
-integer key (ties in time resolved by a vectorised binary search over the order column; one merged sort when
-the key would not fit int64), which gives each request the index range ``[lo, hi)`` of its window's events. Aggregates then come from prefix differences, exact by
-construction:
+Each entity table's events are grouped by key and sorted by (time, order) inside each key (not sorted again
+when they already are: one compiled pass checks it); every window bound of every request (its position, and
+its window start) is placed among its entity's events by a compiled binary search
+(:mod:`skewless.windows.kernels`), which gives each request the index range ``[lo, hi)`` of its window's
+events. Aggregates then come from prefix differences, exact by construction:
 
 * counts, Int64/Boolean sums: int64 prefix sums (an Int64 sum wraps as polars' does; a difference of wrapped
   prefixes is the wrapped window sum);
 * Float64 sums, means, variances: every finite value as an exact integer multiple of the column's lowest set
-  bit (``2**scale``), prefix sums of those integers — Int128 in polars when the column's range allows
-  (:mod:`skewless.windows.fixed`: nearly every real column), else 32-bit limbs (:mod:`skewless.windows.limbs`)
+  bit (``2**scale``), prefix sums of those integers — 128-bit words in compiled loops when the column's range
+  allows (:mod:`skewless.windows.kernels`, the rules of :mod:`skewless.windows.fixed`: nearly every real
+  column), else 32-bit limbs (:mod:`skewless.windows.limbs`)
   — so ``prefix[hi] - prefix[lo]`` is the window's exact sum, rounded once with the rules of
   :mod:`skewless.windows.exact` (the online side's); variances from exact Σx and Σx² (Int128 or Python
   integers), rounded by :mod:`skewless.windows.exact`. NaN and ±inf are counted apart;
@@ -23,6 +24,7 @@ Nothing here uses polars' rolling kernels (which add and subtract as they slide;
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,13 +33,14 @@ import polars as pl
 
 from skewless.backends.polars.dtypes import to_polars
 from skewless.errors import SchemaError
-from skewless.windows import exact, fixed, limbs
+from skewless.windows import exact, fixed, kernels, limbs
 from skewless.windows.spec import EntityWindows, Lifetime, Rolling, Windows
 from skewless.windows.timing import transitions, window_start
 
 _I64_MIN = np.iinfo(np.int64).min
 _I64_MAX = np.iinfo(np.int64).max
 _ROW = "__skewless_row"
+_KERNEL_MAX = 1 << 31  # events per entity table for the compiled 128-bit sums (counts below 2**32)
 
 
 def compute_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame,
@@ -59,14 +62,35 @@ def compute_windows(windows: Windows, spine: pl.DataFrame | pl.LazyFrame,
     See :func:`skewless.windows.chunked.write_windows` for a build bounded in memory (entity-partitioned
     chunks streamed to parquet).
     """
-    src = windows.source
-    ev = _events(windows, events, engine)
-    spine = spine.lazy().collect() if isinstance(spine, pl.LazyFrame) else spine
-    req = _requests(windows, spine)
-    outputs: dict[str, pl.Series] = {}
-    for ent in windows.entities:
-        outputs.update(_entity(windows, ent, ev, req))
+    with small_pages():
+        ev = _events(windows, events, engine)
+        spine = spine.lazy().collect() if isinstance(spine, pl.LazyFrame) else spine
+        req = _requests(windows, spine)
+        outputs: dict[str, pl.Series] = {}
+        for ent in windows.entities:
+            outputs.update(_entity(windows, ent, ev, req))
     return pl.DataFrame([outputs[name].cast(to_polars(dtype)).alias(name) for name, dtype in windows.outputs.items()])
+
+
+@contextlib.contextmanager
+def small_pages():
+    """numpy's large arrays without ``madvise(MADV_HUGEPAGE)`` while the kernel runs (restored after).
+
+    With ``transparent_hugepage/defrag = madvise`` (a common default) and fragmented memory, the first touch
+    of each new huge-page-advised array stalls in synchronous compaction (numpy/numpy#31590): measured here,
+    ``hi - lo`` of 10^7 int64 took 0.02-0.34 s of CPU with the advice, a steady 0.04 s without. The kernel
+    allocates a few arrays of every request's size, so it opts out for its own duration (the switch is
+    numpy's ``_set_madvise_hugepage``, the runtime form of ``NUMPY_MADVISE_HUGEPAGE=0``; absent: no-op).
+    """
+    switch = getattr(getattr(np, "_core", None) and np._core.multiarray, "_set_madvise_hugepage", None)
+    if switch is None:
+        yield
+        return
+    before = switch(False)
+    try:
+        yield
+    finally:
+        switch(before)
 
 
 def _requests(windows: Windows, spine: pl.DataFrame) -> pl.DataFrame:
@@ -107,18 +131,28 @@ def check_ids(src, ids: pl.Series) -> None:
     if ids.null_count():
         raise SchemaError(f"event source {src.name!r}: the order column {src.order!r} has nulls (every event "
                           "needs its id)")
-    if ids.n_unique() != ids.len():
+    if _ids_repeat(ids):
         dupe = ids.filter(ids.is_duplicated()).head(1)[0]
         raise SchemaError(f"event source {src.name!r}: the order column {src.order!r} has the value "
                           f"{dupe} more than once (it is the unique event id)")
 
 
+def _ids_repeat(ids: pl.Series) -> bool:
+    """Whether an id occurs twice: a bitmap pass when the ids span a range of at most 64 per id (row
+    numbers, sequences), else polars' hash count."""
+    n = ids.len()
+    if n > 1 and ids.dtype == pl.Int64:
+        low, high = ids.min(), ids.max()
+        if high - low < 64 * n:
+            arr = ids.to_numpy()
+            return kernels.first_repeat_in_range(arr, int(low), int(high - low) + 1) >= 0
+    return ids.n_unique() != n
+
+
 def _entity(windows: Windows, ent: EntityWindows, ev: pl.DataFrame, req: pl.DataFrame) -> dict[str, pl.Series]:
     by = list(ent.by)
-    e = (ev.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in by]))
-         .select(*by, "__t", "__o", *ent.values).sort([*by, "__t", "__o"]))
-    gkey = pl.col(by[0]) if len(by) == 1 else pl.struct(by)
-    e = e.with_columns(gkey.rle_id().cast(pl.Int64).alias("__g"))  # sorted: consecutive ids per entity
+    e = _sorted_events(ev.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in by]))
+                       .select(*by, "__t", "__o", *ent.values), by)
     groups = e.filter(pl.col("__g") != pl.col("__g").shift(1, fill_value=-1)).select(*by, "__g")
     ok = pl.all_horizontal([pl.col(k).is_not_null() for k in (*by, "__t", "__o")])
     r = (req.filter(ok).select(_ROW, *by, "__t", "__o")
@@ -141,22 +175,26 @@ def _entity(windows: Windows, ent: EntityWindows, ev: pl.DataFrame, req: pl.Data
             bounds.setdefault(up, (t, o, 2 if upper_closed else 0))
         else:
             fill = _I64_MAX if upper_closed else _I64_MIN
-            bounds.setdefault(up, (t, np.full(n_req, fill, np.int64), 2 if upper_closed else 0))
+            bounds.setdefault(up, (t, _constant(fill, n_req), 2 if upper_closed else 0))
         if isinstance(w.window, Lifetime):
             low = ("life",)
-            bounds.setdefault(low, (np.full(n_req, _I64_MIN, np.int64), np.full(n_req, _I64_MIN, np.int64), 0))
+            bounds.setdefault(low, (_constant(_I64_MIN, n_req), _constant(_I64_MIN, n_req), 0))
         else:
             p = w.window.period
             lower_closed = w.window.closed in ("left", "both")
             low = ("low", p.days, p.micros, lower_closed)
             if low not in bounds:
-                starts = _starts(t, p.days, p.micros, zone)
                 fill = _I64_MIN if lower_closed else _I64_MAX
-                bounds[low] = (starts, np.full(n_req, fill, np.int64), 0 if lower_closed else 2)
+                if not p.days or zone is None or zone == "UTC":  # a fixed duration: t - period, in the search
+                    bounds[low] = (t, _constant(fill, n_req), 0 if lower_closed else 2,
+                                   p.days * 86_400_000_000 + p.micros)
+                else:
+                    bounds[low] = (_starts(t, p.days, p.micros, zone), _constant(fill, n_req), 0 if lower_closed else 2)
         plan.append((name, w, up, low))
     index = place(e["__g"].to_numpy(), e["__t"].to_numpy(), e["__o"].to_numpy(), g, bounds)
-    for k in index:
-        index[k][~known] = 0  # an entity without events: an empty window
+    if not known.all():
+        for k in index:
+            index[k][~known] = 0  # an entity without events: an empty window
     arrays = _Arrays(e, windows, ent)
     out = {name: arrays.aggregate(name, w.agg, w.ddof, index[low], index[up]).alias(name)
            for name, w, up, low in plan}
@@ -165,6 +203,21 @@ def _entity(windows: Windows, ent: EntityWindows, ev: pl.DataFrame, req: pl.Data
     frame = pl.DataFrame([r[_ROW], *out.values()])
     full = req.select(_ROW).join(frame, on=_ROW, how="left", maintain_order="left")
     return {name: full[name] for name in out}
+
+
+def _sorted_events(e: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The events grouped by entity (each entity's events contiguous) and sorted by (time, order) inside each
+    entity, with ``__g``: the entity's run number (increasing along the rows). Events that already are (a
+    source written in that order) are not sorted again: the check is one pass."""
+    gkey = pl.col(by[0]) if len(by) == 1 else pl.struct(by)
+    if e.height > 1:
+        g = e.select(gkey.rle_id().cast(pl.Int64)).to_series()
+        runs = int(g[-1]) + 1
+        if (kernels.sorted_within_groups(g.to_numpy(), e["__t"].to_numpy(), e["__o"].to_numpy())
+                and runs == e.select(gkey.n_unique()).item()):
+            return e.with_columns(g.alias("__g"))
+    e = e.sort([*by, "__t", "__o"])
+    return e.with_columns(gkey.rle_id().cast(pl.Int64).alias("__g"))  # sorted: consecutive ids per entity
 
 
 def _starts(t: np.ndarray, days: int, micros: int, zone: str | None) -> np.ndarray:
@@ -201,64 +254,37 @@ def place(eg: np.ndarray, et: np.ndarray, eo: np.ndarray, g: np.ndarray, bounds:
     """For each bound ``(times, orders, kind)`` of requests of the entities ``g``: the number of events before it
     in the events sorted by (entity ``eg``, time ``et``, order ``eo``).
 
-    A bound of kind 0 sorts before an event of equal (entity, time, order), kind 2 after it. One
-    ``np.searchsorted`` over the composite key ``entity * span + time`` places every bound among the events
-    of other times; events tied with it in time are then split by order (a few vectorised steps, then a
-    vectorised binary search for long runs of ties). When the composite key would not fit int64, one merged
-    polars sort does the same.
+    A bound of kind 0 sorts before an event of equal (entity, time, order), kind 2 after it (order sentinels
+    ``int64`` min/max put a bound before/after every event of its time); a fourth element ``back`` places the
+    bound at ``times - back``. One compiled binary search per
+    bound inside its entity's events (:func:`skewless.windows.kernels.place_bounds`); requests that ARE the
+    events in their sorted order (a training spine of its own events) are placed as ``arange``.
     """
     n = len(et)
     if n == 0:
         return {name: np.zeros(len(g), np.int64) for name in bounds}
-    tmin, tmax = int(et.min()), int(et.max())
-    span = tmax - tmin + 3
-    groups = int(eg[-1]) + 1
-    if groups * span >= 1 << 62:
-        return _place_sorted(eg, et, eo, g, bounds)
-    key = eg * span + (et - tmin + 1)
-    base = g * span - tmin + 1
+    groups = max(int(eg[-1]), int(g.max()) if len(g) else 0) + 1
+    starts = None
+    same_entities = len(g) == n and bool((g == eg).all())
     out = {}
-    for name, (times, orders, kind) in bounds.items():
-        bk = base + np.clip(times, tmin - 1, tmax + 1)
-        # (time, order) bounds whose order is a sentinel fall before (kind 0, MIN) or after (kind 2, MAX)
-        # every event of their time: one search each
-        if kind == 0 and (orders == _I64_MIN).all():
-            out[name] = np.searchsorted(key, bk, "left")
-            continue
-        if kind == 2 and (orders == _I64_MAX).all():
-            out[name] = np.searchsorted(key, bk, "right")
-            continue
-        if len(g) == n and (orders == eo).all() and (times == et).all() and (g == eg).all():
-            # the requests are the events, in their sorted order (a training spine of its own events)
+    for name, (times, orders, kind, *back) in bounds.items():
+        back = back[0] if back else 0
+        if same_entities and not back and _same(times, et) and _same(orders, eo):
             out[name] = np.arange(n, dtype=np.int64) + (kind == 2)
             continue
-        pos = np.searchsorted(key, bk, "left")
-        # step over the events tied with the bound in time that are ordered before it (kind 0: order <,
-        # kind 2: order <=); ties are few: a few steps on the shrinking set of bounds still tied, then a
-        # binary search for long runs of ties
-        live = np.flatnonzero(pos < n)
-        for _ in range(8):
-            if not len(live):
-                break
-            at = pos[live]
-            ahead = (key[at] == bk[live]) & (eo[at] <= orders[live] if kind == 2 else eo[at] < orders[live])
-            live = live[ahead]
-            pos[live] += 1
-            live = live[pos[live] < n]
-        if len(live):
-            lo, hi, ob = pos[live], np.searchsorted(key, bk[live], "right"), orders[live]
-            while True:
-                active = lo < hi
-                if not active.any():
-                    break
-                mid = (lo + hi) // 2
-                em = eo[np.minimum(mid, n - 1)]
-                before = em <= ob if kind == 2 else em < ob
-                lo = np.where(active & before, mid + 1, lo)
-                hi = np.where(active & ~before, mid, hi)
-            pos[live] = lo
-        out[name] = pos
+        if starts is None:
+            starts = kernels.group_starts(eg, groups)
+        out[name] = kernels.place_bounds(starts, et, eo, g, times, back, orders, kind == 2)
     return out
+
+
+def _constant(value: int, n: int) -> np.ndarray:
+    """``n`` times ``value`` as a read-only int64 array without memory (stride 0)."""
+    return np.broadcast_to(np.int64(value), (n,))
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or bool((a == b).all())
 
 
 def _place_sorted(eg, et, eo, g, bounds: dict) -> dict[tuple, np.ndarray]:
@@ -268,7 +294,8 @@ def _place_sorted(eg, et, eo, g, bounds: dict) -> dict[tuple, np.ndarray]:
                             "q": np.full(len(et), -1, np.int64)})]
     names = list(bounds)
     for i, name in enumerate(names):
-        times, orders, kind = bounds[name]
+        times, orders, kind, *back = bounds[name]
+        times = times - back[0] if back else times
         frames.append(pl.DataFrame({"g": g, "t": times, "o": orders, "k": np.full(n_req, kind, np.int8),
                                     "q": np.arange(n_req, dtype=np.int64) + i * n_req}))
     allp = pl.concat(frames, how="vertical").sort(["g", "t", "o", "k"])
@@ -329,6 +356,20 @@ class _Arrays:
             self.cache[key] = build()
         return self.cache[key]
 
+    def sizes(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """``hi - lo`` (computed once per window: the features of one window share it)."""
+        hit = self.cache.get("sizes")
+        if hit is None or hit[0] is not lo or hit[1] is not hi:
+            hit = self.cache["sizes"] = (lo, hi, hi - lo)
+        return hit[2]
+
+    def nonempty(self, count: np.ndarray) -> np.ndarray:
+        """``count > 0`` (once per count array)."""
+        hit = self.cache.get("nonempty")
+        if hit is None or hit[0] is not count:
+            hit = self.cache["nonempty"] = (count, count > 0)
+        return hit[1]
+
     def notnull_prefix(self, v: str) -> np.ndarray:
         return self._get(("nn", v), lambda: _prefix(self.e[v].is_not_null().cast(pl.Int64).to_numpy()))
 
@@ -339,22 +380,24 @@ class _Arrays:
         return self._get(("int", v), build)
 
     def floats(self, v: str) -> dict[str, Any]:
-        """The column as float64 (nulls 0), its finite mask, NaN/±inf prefix counts and its fixed point."""
+        """The column as float64 (nulls 0), NaN/±inf prefix counts and its fixed point (one compiled pass)."""
         def build():
             s = self.e[v].cast(pl.Float64)
-            x = s.fill_null(0.0).to_numpy().astype(np.float64, copy=False)
-            null = s.is_null().to_numpy()
-            finite = np.isfinite(x)
-            nonfinite = not finite.all()
-            finite &= ~null
-            scale, bits = fixed.plan(x, finite)
+            x = np.ascontiguousarray(s.fill_null(0.0).to_numpy(), dtype=np.float64)
+            scale, top, nonfinite = kernels.float_plan(x.view(np.uint64))
+            bits = top - scale
             zero = np.zeros(1, np.int64)
-            return {"x": x, "finite": finite, "scale": scale, "bits": bits,
-                    "fits": fixed.fits(bits, len(x)), "sq_fits": fixed.fits(2 * bits, len(x)),
-                    "nan": _prefix((np.isnan(x) & ~null).astype(np.int64)) if nonfinite else zero,
+            return {"x": x, "scale": scale, "bits": bits, "nonfinite": nonfinite,
+                    "fits": fixed.fits(bits, len(x)) and len(x) < _KERNEL_MAX,
+                    "sq_fits": fixed.fits(2 * bits, len(x)),
+                    "nan": _prefix(np.isnan(x).astype(np.int64)) if nonfinite else zero,
                     "pinf": _prefix(np.isposinf(x).astype(np.int64)) if nonfinite else zero,
                     "ninf": _prefix(np.isneginf(x).astype(np.int64)) if nonfinite else zero}
         return self._get(("floats", v), build)
+
+    def prefix128(self, key: str, build) -> tuple[np.ndarray, np.ndarray]:
+        """Exact 128-bit prefix sums ``(hi, lo)`` (:mod:`skewless.windows.kernels`), built on first use."""
+        return self._get(("p128", key), build)
 
     def fixed_sums(self, key: str, ints) -> pl.Series:
         """The Int128 prefix table of the exact integers ``ints()``."""
@@ -373,12 +416,12 @@ class _Arrays:
         v = self.windows.value_name(name)
         kind = self.windows.value_kind(name)
         if agg == "len":
-            return pl.Series(hi - lo)
+            return pl.Series(self.sizes(lo, hi))
         if self.e[v].null_count():
             nn = self.notnull_prefix(v)
             count = nn[hi] - nn[lo]
         else:
-            count = hi - lo
+            count = self.sizes(lo, hi)
         if agg == "count":
             return pl.Series(count)
         if agg in ("first", "last"):
@@ -396,8 +439,12 @@ class _Arrays:
         if agg == "sum":
             p = self._get(("wrap", v), lambda: _prefix(vals))  # int64 wraps: the wrapped window sum
             return _masked(p[hi] - p[lo], count > 0)
+        if agg == "mean" and len(vals) < _KERNEL_MAX:  # Int64: 64 bits + log2(n) always fit 128 bits
+            ph, pl_ = self.prefix128(f"i:{v}", lambda: kernels.int_prefix(vals))
+            out, slow = kernels.window_round(ph, pl_, lo, hi, count, 0, True)  # never slow at scale 0
+            return _masked(out, self.nonempty(count))
         total = self.window_sums(f"i:{v}", lambda: pl.Series(vals), lo, hi)
-        if agg == "mean":  # Int64: 64 bits + log2(n) always fit Int128
+        if agg == "mean":
             return _masked(fixed.to_mean(total, count, 0), count > 0)
         bits = int(np.abs(vals).max()).bit_length() if len(vals) else 0
         if fixed.fits(2 * bits, len(vals)):
@@ -411,9 +458,7 @@ class _Arrays:
 
     def _float_fixed(self, v: str, fl: dict, agg: str, ddof: int, lo, hi, count) -> pl.Series:
         scale = fl["scale"]
-        ints = lambda: fixed.scaled_ints(fl["x"], fl["finite"], scale)  # noqa: E731
-        total = self.window_sums(f"f:{v}", ints, lo, hi)
-        nonfinite = fl["nan"][-1] or fl["pinf"][-1] or fl["ninf"][-1]
+        nonfinite = fl["nonfinite"]
         if nonfinite:
             nan = fl["nan"][hi] - fl["nan"][lo]
             pinf = fl["pinf"][hi] - fl["pinf"][lo]
@@ -421,15 +466,20 @@ class _Arrays:
         else:
             nan = pinf = ninf = np.zeros(len(lo), np.int64)
         if agg in ("sum", "mean"):
-            out = fixed.to_sum(total, scale) if agg == "sum" else fixed.to_mean(total, count, scale)
-            forced, value = _special(nan, pinf, ninf) if nonfinite else (np.zeros(len(lo), bool), None)
-            slow = np.isnan(out) & ~forced & (count > 0)  # a mean below the normal range: Python integers
-            if slow.any():
-                out[slow] = [exact.mean(t, scale, c) for t, c in zip(total.filter(pl.Series(slow)).to_list(),
-                                                                     count[slow].tolist())]
+            ph, pl_ = self.prefix128(f"f:{v}", lambda: kernels.float_prefix(fl["x"].view(np.uint64), scale))
+            out, slow = kernels.window_round(ph, pl_, lo, hi, count, scale, agg == "mean")
+            if nonfinite:
+                forced, value = _special(nan, pinf, ninf)
+                slow &= ~forced
+            if slow.any():  # a mean below the normal range of a coarse column: Python integers
+                rows = np.flatnonzero(slow)
+                out[rows] = [exact.mean(t, scale, c) for t, c in zip(_int128(ph, pl_, lo[rows], hi[rows]),
+                                                                     count[rows].tolist())]
             if nonfinite:
                 out = np.where(forced, value, out)
-            return _masked(out, count > 0)
+            return _masked(out, self.nonempty(count))
+        ints = lambda: fixed.scaled_ints(fl["x"], np.isfinite(fl["x"]), scale)  # noqa: E731
+        total = self.window_sums(f"f:{v}", ints, lo, hi)
         if fl["sq_fits"]:
             sq = fixed.window_sums(self.fixed_sums(f"f2:{v}", lambda: ints() ** 2), lo, hi).to_list()
         else:
@@ -508,49 +558,8 @@ class _Arrays:
 
     def _n_unique(self, v: str, lo, hi) -> np.ndarray:
         codes = self._get(("codes", v), lambda: _codes(self.e[v]))
-        out = np.zeros(len(lo), dtype=np.int64)
-        order = np.lexsort((hi, lo))
-        counts = [0] * (int(codes.max()) + 1 if len(codes) else 1)
-        c = codes.tolist()
-        cur_lo = cur_hi = 0
-        distinct = 0
-        lo_l, hi_l = lo.tolist(), hi.tolist()
-        for i in order.tolist():
-            a, b = lo_l[i], hi_l[i]
-            if a >= b:
-                out[i] = 0
-                continue
-            if a >= cur_hi or b <= cur_lo:  # disjoint: restart
-                for j in range(cur_lo, cur_hi):
-                    counts[c[j]] = 0
-                distinct = 0
-                cur_lo = cur_hi = a
-            while cur_hi < b:
-                k = c[cur_hi]
-                if counts[k] == 0:
-                    distinct += 1
-                counts[k] += 1
-                cur_hi += 1
-            while cur_hi > b:
-                cur_hi -= 1
-                k = c[cur_hi]
-                counts[k] -= 1
-                if counts[k] == 0:
-                    distinct -= 1
-            while cur_lo < a:
-                k = c[cur_lo]
-                counts[k] -= 1
-                if counts[k] == 0:
-                    distinct -= 1
-                cur_lo += 1
-            while cur_lo > a:
-                cur_lo -= 1
-                k = c[cur_lo]
-                if counts[k] == 0:
-                    distinct += 1
-                counts[k] += 1
-            out[i] = distinct
-        return out
+        n_codes = int(codes.max()) + 1 if len(codes) else 1
+        return kernels.n_unique(codes, lo, hi, np.lexsort((hi, lo)), n_codes)
 
 
 def _codes(s: pl.Series) -> np.ndarray:
@@ -614,6 +623,14 @@ def _rounded(table: np.ndarray, lo: np.ndarray, hi: np.ndarray, count: np.ndarra
         q, rem = limbs.divide(mag, np.maximum(count, 1).astype(np.int64))
         out = limbs.round_limbs(q, scale - 32 * limbs.EXTRA, rem)
     return np.where(neg, -out, out)
+
+
+def _int128(ph: np.ndarray, pl_: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[int]:
+    """The exact window sums ``P[hi] - P[lo]`` of 128-bit prefix sums ``(hi, lo)`` words, as Python ints."""
+    def at(i):
+        v = (int(ph[i]) << 64) | int(pl_[i])
+        return v - (1 << 128) if v >> 127 else v
+    return [at(b) - at(a) for a, b in zip(lo.tolist(), hi.tolist())]
 
 
 def _frompy(fn, *arrays: Sequence[Any]) -> np.ndarray:

@@ -1,0 +1,160 @@
+"""The compiled kernels of the batch side (skewless.windows.kernels) against Python's exact arithmetic.
+
+The 128-bit prefix sums and the one rounding of window sums and means are checked against ``Fraction``
+(whose ``float()`` is CPython's correctly rounded int/int division) on adversarial values: ties at half an
+ulp, sums near 2**126, the subnormal range, overflow to ±inf, counts up to 2**32 - 1, negative zero; through
+``compute_windows`` with nulls, NaN and ±inf against the online side's definition
+(:func:`skewless.windows.exact.aggregate`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from fractions import Fraction
+
+import numpy as np
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skewless.dtypes import Datetime, Float64, Int64, String
+from skewless.state.replay import same_value
+from skewless.windows import EventSource, Windows, col, exact, kernels
+from skewless.windows.batch import compute_windows
+
+FAST = settings(max_examples=150, deadline=None, database=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+def rounded(q: Fraction) -> float:
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
+def words(value: int) -> tuple[int, int]:
+    """``value`` as two's complement (hi, lo) uint64 words."""
+    v = value % (1 << 128)
+    return v >> 64, v & ((1 << 64) - 1)
+
+
+def one_window(total: int, count: int, scale: int, mean: bool) -> tuple[float, bool]:
+    hi, lo = words(total)
+    ph = np.array([0, hi], np.uint64)
+    pl_ = np.array([0, lo], np.uint64)
+    out, slow = kernels.window_round(ph, pl_, np.array([0]), np.array([1]), np.array([count]), scale, mean)
+    return float(out[0]), bool(slow[0])
+
+
+def bits(x: float) -> int:
+    return int(np.float64(x).view(np.uint64))
+
+
+magnitudes = st.one_of(st.integers(0, 2 ** 126 - 1), st.integers(0, 2 ** 60), st.integers(0, 2 ** 54),
+                       st.sampled_from([2 ** 53 + 1, 2 ** 53 + 3, 2 ** 54 + 2, 2 ** 126 - 1, 2 ** 125, 1,
+                                        (2 ** 53 - 1) << 73, ((2 ** 53 - 1) << 1 | 1) << 72]))
+counts = st.one_of(st.integers(1, 10), st.integers(1, 2 ** 32 - 1), st.sampled_from([2 ** 31 - 1, 2 ** 32 - 1, 3, 7]))
+scales = st.one_of(st.integers(-1074, 971), st.sampled_from([-1074, -1073, -1022, -1000, -60, 0, 846, 900, 971]))
+
+
+@FAST
+@given(magnitudes, st.sampled_from([1, -1]), counts, scales)
+def test_window_sum_and_mean_are_the_correct_rounding_of_the_exact_quotient(m, sign, c, scale):
+    total = sign * m
+    want_sum = rounded(Fraction(total) * Fraction(2) ** scale) if total else 0.0
+    got, slow = one_window(total, c, scale, mean=False)
+    assert not slow and bits(got) == bits(want_sum), (total, scale, got, want_sum)
+    want_mean = rounded(Fraction(total, c) * Fraction(2) ** scale) if total else 0.0
+    got, slow = one_window(total, c, scale, mean=True)
+    if slow:  # the caller recomputes these with Python integers: only below the normal range
+        assert abs(want_mean) < 2.0 ** -1021
+        assert same_value(exact.mean(total, scale, c), want_mean)
+    else:
+        assert bits(got) == bits(want_mean), (total, c, scale, got, want_mean)
+
+
+def test_ties_at_half_an_ulp_round_to_even():
+    assert one_window(2 ** 53 + 1, 1, 0, False)[0] == 2.0 ** 53  # tie, down to even
+    assert one_window(2 ** 53 + 3, 1, 0, False)[0] == 2.0 ** 53 + 4  # tie, up to even
+    assert one_window(2 ** 54 + 2, 2, 0, True)[0] == 2.0 ** 53  # mean 2**53 + 1: tie
+    assert one_window(2 ** 54 + 6, 2, 0, True)[0] == 2.0 ** 53 + 4
+    assert one_window(3 * (2 ** 53 + 1), 3, 0, True)[0] == 2.0 ** 53  # tie after a division by 3
+    assert one_window(1, 2, -1074, True)[0] == 0.0  # half the smallest subnormal: to even (0)
+    assert one_window(3, 2, -1074, True)[0] == 1e-323  # 1.5 ulp: to 2 ulp
+    assert math.copysign(1.0, one_window(-1, 2, -1074, True)[0]) == -1.0  # -2**-1075: -0.0
+    assert one_window((2 ** 53 - 1) << 1 | 1, 1, 970, False)[0] == math.inf  # max + half ulp: to even = inf
+    assert one_window(0, 5, -1074, True) == (0.0, False) and one_window(0, 1, 0, False) == (0.0, False)
+
+
+floats = st.one_of(
+    st.builds(lambda m, e, s: s * m * 2.0 ** e, st.integers(0, 2 ** 53 - 1), st.integers(-1074, 960),
+              st.sampled_from([1.0, -1.0])),
+    st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 2.0 ** 53, 2.0 ** 53 + 2, 1.0, 3.0,
+                     1.7976931348623157e308, -1.7976931348623157e308, 0.1, 0.01, 1e-300]),
+    st.integers(-50_000, 50_000).map(lambda k: k / 100))
+
+
+@FAST
+@given(st.lists(floats, min_size=1, max_size=30), st.data())
+def test_float_prefix_sums_are_exact(values, data):
+    x = np.array(values, np.float64)
+    scale, top, nonfinite = kernels.float_plan(x.view(np.uint64))
+    assert not nonfinite
+    nz = [v for v in values if v]
+    if not nz:
+        assert (scale, top) == (0, 0)
+    else:
+        assert all((Fraction(v) / Fraction(2) ** scale).denominator == 1 for v in nz)
+        assert all(abs(Fraction(v)) < Fraction(2) ** top for v in nz)
+        assert any(abs(Fraction(v)) >= Fraction(2) ** (top - 1) for v in nz)
+    if top - scale + len(x).bit_length() > 126:
+        return  # too wide for one 128-bit fixed point: the batch takes the limbs
+    ph, pl_ = kernels.float_prefix(x.view(np.uint64), scale)
+    lo = np.array(data.draw(st.lists(st.integers(0, len(x)), min_size=1, max_size=10)), np.int64)
+    hi = np.array([data.draw(st.integers(int(a), len(x))) for a in lo], np.int64)
+    for mean in (False, True):
+        out, slow = kernels.window_round(ph, pl_, lo, hi, np.maximum(hi - lo, 1), scale, mean)
+        for a, b, got, s in zip(lo, hi, out, slow):
+            exact_sum = sum(map(Fraction, values[a:b]), Fraction(0))
+            want = rounded(exact_sum / max(b - a, 1) if mean else exact_sum) if exact_sum else 0.0
+            assert s or bits(float(got)) == bits(want), (values[a:b], mean, got, want)
+
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2024, 3, 1, tzinfo=UTC)
+SRC = EventSource("ev", time="t", order="id", max_lateness=dt.timedelta(days=1),
+                  columns={"t": Datetime("us", "UTC"), "id": Int64(), "k": String(), "x": Float64(), "d": Int64()})
+specials = st.sampled_from([None, math.nan, math.inf, -math.inf, -0.0])
+
+
+@settings(max_examples=40, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.one_of(floats, specials), st.one_of(st.none(), st.integers(-2 ** 63, 2 ** 63 - 1)),
+                          st.sampled_from("ab"), st.integers(0, 90)), min_size=1, max_size=30))
+def test_batch_sums_and_means_equal_the_online_definition(rows):
+    """Nulls, NaN, ±inf and -0.0 in the windows; Int64 means up to ±2**63: the batch's compiled path gives the
+    bits of the online side's direct evaluation of each window."""
+    rows = sorted(rows, key=lambda r: r[3])
+    events = pl.DataFrame({"t": [T0 + dt.timedelta(minutes=r[3]) for r in rows], "id": list(range(len(rows))),
+                           "k": [r[2] for r in rows], "x": [r[0] for r in rows], "d": [r[1] for r in rows]},
+                          schema={"t": pl.Datetime("us", "UTC"), "id": pl.Int64, "k": pl.String, "x": pl.Float64,
+                                  "d": pl.Int64})
+    roll = lambda e: e.rolling(index_column="t", period="30m", closed="both").over("k")  # noqa: E731
+    feats = {"s": roll(col("x").sum()), "m": roll(col("x").mean()), "dm": roll(col("d").mean()),
+             "u": roll(col("x").n_unique())}
+    got = compute_windows(Windows(SRC, feats, requests_at="events"), events, events).to_dicts()
+    for i, row in enumerate(rows):
+        window = [r for j, r in enumerate(rows) if r[2] == row[2] and row[3] - 30 <= r[3] <= row[3]
+                  and (r[3] < row[3] or j <= i)]
+        xs, ds = [r[0] for r in window], [r[1] for r in window]
+        assert same_value(got[i]["s"], exact.aggregate("sum", "float", xs)), (xs, got[i])
+        assert same_value(got[i]["m"], exact.aggregate("mean", "float", xs)), (xs, got[i])
+        assert same_value(got[i]["dm"], exact.aggregate("mean", "int", ds)), (ds, got[i])
+        assert got[i]["u"] == exact.aggregate("n_unique", "float", xs), (xs, got[i])
+
+
+def test_repeated_ids_found_by_the_bitmap():
+    assert kernels.first_repeat_in_range(np.array([5, 3, 9, 4], np.int64), 3, 7) == -1
+    assert kernels.first_repeat_in_range(np.array([5, 3, 9, 5, 4], np.int64), 3, 7) == 3
+    assert kernels.first_repeat_in_range(np.array([-2 ** 63, 2 ** 62], np.int64)[:1], -2 ** 63, 1) == -1
