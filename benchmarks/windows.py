@@ -20,10 +20,13 @@ Run from the repository root::
    ``redis-server`` is on the PATH), p50/p99 of ``OnlineWindows(request)`` with N = 10 … 10^5 events of history:
    *sparse* — one event every 10 minutes, so the 24 h windows hold ≤ 144 events whatever N (the state keeps
    the last ``max_lateness + period``); *dense* — all N events inside the 24 h window (the state must hold them).
+   States holding more than ``skewless.windows.pages.PAGED_ABOVE`` events are paged (a head row and pages
+   of 256 events): "one-row p50" is the same request with paging off (the format before paging), same run.
    Side by side: the fastest hand-written Python over the same held events in the same store
    (:func:`peer_request`: JSON lists, bisect, ``math.fsum``, float mean/std — not exact), the ratio, and how
    many of its 10 values differ from the exact ones.
-3. **State bytes** per entity for each N (skewless' columnar state with prefix sums vs the peer's JSON lists).
+3. **State bytes** per entity for each N (skewless' columnar state with prefix sums, head and pages, vs the
+   peer's JSON lists), and the bytes one request reads (and its round trips).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from skewless.dtypes import Datetime, Float64, Int64
 from skewless.state import RedisStore, SQLiteStore
 from skewless.state.codec import encode_row, micros
 from skewless.state.replay import same_value
-from skewless.windows import EventSource, OnlineWindows, Windows, col
+from skewless.windows import EventSource, OnlineWindows, Windows, col, pages
 from skewless.windows.batch import compute_windows
 
 UTC = dt.timezone.utc
@@ -230,9 +233,34 @@ def _p50_p99(fn, requests: int) -> tuple[float, float]:
     return percentile(took, 50), percentile(took, 99)
 
 
-LATENCY_HEADER = ["events in window", "events per entity", "store", "skewless p50 µs", "p99 µs",
-                  "hand-written p50 µs", "ratio", "events held", "state bytes", "hand-written bytes",
-                  "hand-written ≠ exact"]
+LATENCY_HEADER = ["events in window", "events per entity", "store", "one-row p50 µs", "skewless p50 µs", "p99 µs",
+                  "hand-written p50 µs", "ratio", "events held", "state bytes", "bytes read (round trips)",
+                  "hand-written bytes", "hand-written ≠ exact"]
+
+
+def _state_bytes(online, store, table: str, key: tuple, request: dict) -> tuple[int, int, int]:
+    """Bytes of the entity's stored state (head and pages), and the bytes and round trips one request reads."""
+    (row,) = store.get_many([(table, key)])
+    stored = len(encode_row(row.values))
+    if pages.is_paged(row.values):
+        head = pages.Head(row.values, online._plans[0].kinds)
+        stored += sum(len(encode_row(r.values)) for r in
+                      store.get_many([(table, pages.page_key(key, p)) for p in head.dir.numbers]))
+    real = store.get_many
+    read = [0, 0]
+
+    def counting(lookups):
+        out = real(lookups)
+        read[0] += sum(len(encode_row(r.values)) for r in out if r is not None)
+        read[1] += 1
+        return out
+
+    store.get_many = counting
+    try:
+        online(request)
+    finally:
+        store.get_many = real
+    return stored, read[0], read[1]
 
 
 def latency_part(sizes: list[int], stores: dict, requests: int = 300) -> list[list]:
@@ -254,6 +282,10 @@ def latency_part(sizes: list[int], stores: dict, requests: int = 300) -> list[li
             request = {"t": end, "k": 1, "id": None, "x": None}
             for name, make in stores.items():
                 store = make()
+                # the one-row state (as before paging: never paged) in the same run, then the default
+                one_row = OnlineWindows(wins, store, page_size=pages.PAGE, paged_above=10**9)
+                one_row.materialize(events)
+                before = _p50_p99(lambda: one_row(request), requests)
                 online = OnlineWindows(wins, store)
                 online.materialize(events)
                 ours = _p50_p99(lambda: online(request), requests)
@@ -265,10 +297,11 @@ def latency_part(sizes: list[int], stores: dict, requests: int = 300) -> list[li
                              for k, v in peer_request(store, "peer", (1,), micros(end)).items())
                 (row,) = store.get_many([(table, (1,))])
                 (prow,) = store.get_many([("peer", (1,))])
-                rows.append([scenario, f"{n:,}", name, f"{ours[0]:,.0f}", f"{ours[1]:,.0f}", f"{theirs[0]:,.0f}",
-                             f"{ours[0] / theirs[0]:.2f}×", f"{row.values['w']['n']:,}",
-                             f"{len(encode_row(row.values)):,}", f"{len(encode_row(prow.values)):,}",
-                             f"{differ} of 10"])
+                stored, read, trips = _state_bytes(online, store, table, (1,), request)
+                rows.append([scenario, f"{n:,}", name, f"{before[0]:,.0f}", f"{ours[0]:,.0f}", f"{ours[1]:,.0f}",
+                             f"{theirs[0]:,.0f}",
+                             f"{ours[0] / theirs[0]:.2f}×", f"{row.values['w']['n']:,}", f"{stored:,}",
+                             f"{read:,} ({trips})", f"{len(encode_row(prow.values)):,}", f"{differ} of 10"])
                 print(rows[-1], flush=True)
                 store.close()
     print(md_table(LATENCY_HEADER, rows))
@@ -307,7 +340,7 @@ def main() -> None:
             from redis_server import RedisServer
 
             server = RedisServer(tmp / "redis")
-            stores["redis"] = lambda: RedisStore(server.url, namespace=f"b{time.perf_counter_ns()}:")
+            stores["redis"] = lambda: RedisStore(server.url, namespace=f"b{time.perf_counter_ns()}:", timeout=30)
         try:
             lat_rows = latency_part([int(s) for s in args.sizes.split(",")], stores, args.requests)
         finally:
@@ -319,7 +352,8 @@ def main() -> None:
         body += "\n\nBounded build from parquet (entity-partitioned chunks streamed to parquet, a fresh process):\n\n"
         body += md_table(BOUNDED_HEAD, bounded_rows)
     if lat_rows:
-        body += (("\n\n" if body else "") + "Per request, 10 windowed features of one entity (one store round trip), "
+        body += (("\n\n" if body else "") + "Per request, 10 windowed features of one entity (one store round trip; "
+                 "a paged state two), "
                  "skewless (exact) vs the hand-written Python peer over the same held events in the same store "
                  "(ratio = skewless / peer):\n\n" + md_table(LATENCY_HEADER, lat_rows))
     if not args.no_append:

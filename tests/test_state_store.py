@@ -440,3 +440,25 @@ def test_transact_during_a_load_changes_each_version_from_its_own_rows(open_stor
 
     store.load("t", rows(), batch_size=1)
     assert store.get_many([("t", ("a",))])[0].values == {"v": 11}
+
+
+def test_a_transaction_that_read_a_torn_view_has_no_effect_and_runs_again(open_store, kind):
+    store, other = open_store(), open_store(timeout=0.2)
+    store.write("t", [(("a",), 0, {"v": 1}), (("b",), 0, {"v": 1})])  # a == b, always written together
+    calls = []
+
+    def change(read):
+        (a,) = read([("a",)])
+        calls.append(a.values["v"])
+        if len(calls) == 1:  # another writer changes both rows between this call's two reads
+            try:
+                other.write("t", [(("a",), 0, {"v": 2}), (("b",), 0, {"v": 2})])
+            except StoreUnavailable:
+                assert kind == "sqlite"  # SQLite: the transaction holds the write lock
+        (b,) = read([("b",)])
+        assert a.values == b.values  # Redis: a torn view; the error is discarded and change runs again
+        return {("c",): (0, {"v": a.values["v"] + b.values["v"]})}
+
+    store.transact("t", change)
+    assert store.get_many([("t", ("c",))])[0].values == {"v": 2 if kind == "sqlite" else 4}
+    assert calls == ([1] if kind == "sqlite" else [1, 2])

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from skewless.state.codec import decode_row, encode_row
 from skewless.state.replay import same_value
 from skewless.windows import exact
-from skewless.windows.online import _window
-from skewless.windows.state import decode_state, encode_state, extend_state
+from skewless.windows.state import decode_state, encode_state, extend_state, window_value
 
 EDGE = [0.0, -0.0, 0.1, -0.1, 1e16, -1e16, 5e-324, -5e-324, 1.7976931348623157e308, -1.7976931348623157e308,
         2.5e-308, 3.0, 0.01, 123.45, math.inf, -math.inf, math.nan]
@@ -56,7 +55,7 @@ def test_every_aggregate_from_the_stored_state_equals_the_exact_definition(rows,
             for agg in AGGS:
                 if kind == "other" and agg not in ("len", "count", "first", "last", "n_unique"):
                     continue
-                got = _window(agg, kind, state.columns[j], lo, hi, 1)
+                got = window_value(agg, kind, state.columns[j], lo, hi, 1)
                 want = exact.aggregate(agg, kind, values, 1)
                 assert same_value(got, want) and type(got) is type(want), (agg, kind, values, got, want)
 
@@ -81,7 +80,7 @@ def test_min_max_from_the_block_extremes_without_nulls_or_nan(rows, repeat, data
         for j, kind in enumerate(kinds):
             values = [e[2 + j] for e in events[lo:hi]]
             for agg in ("min", "max"):
-                got, want = _window(agg, kind, state.columns[j], lo, hi, 1), exact.aggregate(agg, kind, values)
+                got, want = window_value(agg, kind, state.columns[j], lo, hi, 1), exact.aggregate(agg, kind, values)
                 assert same_value(got, want) and type(got) is type(want), (agg, kind, lo, hi, got, want)
 
 
@@ -115,6 +114,6 @@ def test_appending_to_a_state_equals_encoding_it_whole(rows, repeat, data):
             for agg in AGGS:
                 if kind == "other" and agg not in ("len", "count", "first", "last", "n_unique"):
                     continue
-                got = _window(agg, kind, ext.columns[j], lo, hi, 1)
-                want = _window(agg, kind, full.columns[j], lo, hi, 1)
+                got = window_value(agg, kind, ext.columns[j], lo, hi, 1)
+                want = window_value(agg, kind, full.columns[j], lo, hi, 1)
                 assert same_value(got, want) and type(got) is type(want), (agg, kind, lo, hi, got, want)

@@ -35,8 +35,9 @@ Rules every store follows (the conformance suite checks each on every store)
 * :meth:`OnlineStore.transact` is the multi-key form: ``change(read)`` reads any rows of the table (``read(keys)``,
   as often as it needs, each read seeing the same consistent state) and returns the rows to write or delete;
   the reads and the writes are one atomic step against every other writer (SQLite: one ``BEGIN IMMEDIATE``
-  transaction; Redis: optimistic — one script writes only if no row it read and neither version changed
-  since, else ``change`` runs again). The windows' paged state (a head row and page rows) changes so.
+  transaction; Redis: optimistic — one script writes only if no row read and neither version changed since,
+  else ``change`` runs again, as it does when it raised after reading rows that changed meanwhile). The
+  windows' paged state (a head row and page rows) changes so.
 * Any failure to reach or use the store (refused connection, timeout, locked or unreadable database) raises
   :class:`StoreUnavailable` naming the store, after at most the store's ``timeout`` seconds per operation.
 """
@@ -140,8 +141,10 @@ class OnlineStore(Protocol):
 
         The writes apply only together with the reads they were decided from: no other writer changes a row
         that was read in between. ``change`` must be a pure function of what it read: it is called once per
-        version (live, and pending during a load, each reading its own version) and a store may call it
-        again when another writer got in between (Redis). When it raises, nothing is written.
+        version (live, and pending during a load, each reading its own version), and a store may call it
+        again when another writer got in between (Redis: its reads are not one snapshot, so a call that read
+        rows changed meanwhile — whatever it returned or raised — has no effect and runs again). When it
+        raises (on rows still current), nothing is written and the error propagates.
         """
 
     def version(self, table: str) -> int | None:

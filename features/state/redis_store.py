@@ -14,7 +14,8 @@ Every operation is one server-side Lua script, so each is atomic and is one roun
 * the version switch of a load sets ``live`` and clears ``pending`` at once;
 * :meth:`RedisStore.update` and :meth:`RedisStore.transact` are optimistic: scripts read the rows, the client
   decides the change, and one script writes it only if neither version and no row read changed since (else
-  the client reads again, at most 100 times, then :class:`StoreUnavailable`).
+  the client reads again, at most 100 times, then :class:`StoreUnavailable`); a change that raised after
+  reading rows that changed meanwhile (a torn view) runs again too.
 
 The first use of a script after the server starts costs two more round trips (``SCRIPT LOAD`` on
 ``NOSCRIPT``); after that a read is one ``EVALSHA``. Reads are the hot path: each thread sends them on a
@@ -30,6 +31,7 @@ refusing or stalled server raises :class:`StoreUnavailable` after at most ``time
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -155,9 +157,25 @@ for i = 4, #ARGV do
 end
 return out
 """
+# ... whether neither version and no row read changed since (asked when the change raised) ...
+_CURRENT = """
+local ns, tbl = ARGV[1], ARGV[2]
+local meta = ns .. 'meta:' .. tbl
+if (redis.call('HGET', meta, 'live') or '') ~= ARGV[3] or (redis.call('HGET', meta, 'pending') or '') ~= ARGV[4] then
+  return 0
+end
+for i = 6, 5 + 3 * tonumber(ARGV[5]), 3 do
+  local version = (ARGV[i] == 'live') and ARGV[3] or ARGV[4]
+  if version ~= '' then
+    local r = redis.call('HGET', ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i + 1], 'r')
+    if (r and redis.sha1hex(r) or '') ~= ARGV[i + 2] then return 0 end
+  end
+end
+return 1
+"""
 # ... then the writes and deletes, only if neither version and no row read changed since (else run again).
-# ARGV: ns, tbl, live, pending, number of reads, per read: version ('live'/'pending'), key, row read ('' =
-# absent); then per write: version, key, event time ('' = delete the row), row.
+# ARGV: ns, tbl, live, pending, number of reads, per read: version, key, SHA-1 of the row read ('' = absent);
+# then per write: version, key, event time ('' = delete the row), row.
 _TRANSACT = """
 local ns, tbl = ARGV[1], ARGV[2]
 local meta = ns .. 'meta:' .. tbl
@@ -168,8 +186,8 @@ local reads = tonumber(ARGV[5])
 for i = 6, 5 + 3 * reads, 3 do
   local version = (ARGV[i] == 'live') and live or pending
   if version ~= '' then
-    local k = ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i + 1]
-    if (redis.call('HGET', k, 'r') or '') ~= ARGV[i + 2] then return 0 end
+    local r = redis.call('HGET', ns .. 'row:' .. tbl .. ':' .. version .. ':' .. ARGV[i + 1], 'r')
+    if (r and redis.sha1hex(r) or '') ~= ARGV[i + 2] then return 0 end
   end
 end
 if live == '' then
@@ -263,7 +281,7 @@ class RedisStore:
                           ("abandon", _ABANDON), ("read_for_update", _READ_FOR_UPDATE),
                           ("compare_and_set", _COMPARE_AND_SET), ("read_version", _READ_VERSION),
                           ("load_compare_and_set", _LOAD_COMPARE_AND_SET), ("read_rows", _READ_ROWS),
-                          ("transact", _TRANSACT))}
+                          ("transact", _TRANSACT), ("current", _CURRENT))}
         self._get_sha = self._scripts["get"].sha
         self._local = threading.local()  # each thread's read connection
         self._readers: list[Any] = []
@@ -350,30 +368,37 @@ class RedisStore:
         what = f"transaction on {table!r}"
         for _ in range(_UPDATE_ATTEMPTS):
             live, pending = (v.decode() for v in self._call(what, "read_for_update", [self.namespace, table]))
-            reads: list[Any] = []
+            reads: list[Any] = []  # per row read: version, key, SHA-1 of the row ('' = absent)
             writes: list[Any] = []
-            for tag, version in (("live", live), ("pending", pending)):
-                if tag == "pending" and not pending:
-                    continue
+            try:
+                for tag, version in (("live", live), ("pending", pending)):
+                    if tag == "pending" and not pending:
+                        continue
 
-                def read(keys: Sequence[Key], tag: str = tag, version: str = version) -> list[StateRow | None]:
-                    texts = [encode_key(table, key) for key in keys]
-                    if not texts:
-                        return []
-                    flat = self._call(what, "read_rows", [self.namespace, table, version, *texts])
-                    out = []
-                    for i, text in enumerate(texts):
-                        ts, raw = flat[2 * i], flat[2 * i + 1]
-                        reads.extend((tag, text, raw))
-                        out.append(StateRow(int(ts), decode_row(raw)) if raw else None)
-                    return out
+                    def read(keys: Sequence[Key], tag: str = tag, version: str = version) -> list[StateRow | None]:
+                        texts = [encode_key(table, key) for key in keys]
+                        if not texts:
+                            return []
+                        flat = self._call(what, "read_rows", [self.namespace, table, version, *texts])
+                        out = []
+                        for i, text in enumerate(texts):
+                            ts, raw = flat[2 * i], flat[2 * i + 1]
+                            reads.extend((tag, text, hashlib.sha1(raw).hexdigest() if raw else ""))
+                            out.append(StateRow(int(ts), decode_row(raw)) if raw else None)
+                        return out
 
-                for key, new in change(read).items():
-                    text = encode_key(table, key)
-                    if new is None:
-                        writes += (tag, text, "", "")
-                    else:
-                        writes += (tag, text, check_event_time(new[0], table, key), encode_row(new[1]))
+                    for key, new in change(read).items():
+                        text = encode_key(table, key)
+                        if new is None:
+                            writes += (tag, text, "", "")
+                        else:
+                            writes += (tag, text, check_event_time(new[0], table, key), encode_row(new[1]))
+            except Exception:
+                # what change saw may have been torn by another writer (its reads are not one snapshot): its
+                # error counts only if every row it read is still current, else it runs again
+                if self._call(what, "current", [self.namespace, table, live, pending, len(reads) // 3, *reads]):
+                    raise
+                continue
             if not writes or self._call(what, "transact", [self.namespace, table, live, pending, len(reads) // 3,
                                                            *reads, *writes]):
                 return

@@ -4,24 +4,32 @@ State of one entity: one row of the store table :attr:`EntityWindows.table`, enc
 :mod:`skewless.windows.state` — a small JSON header (newest event time, horizon, events sealed so far, exact
 lifetime partials of the sealed events) and the held events as binary columns with their exact prefix sums,
 so a window's count, sum, mean, var and std are differences of two stored prefixes (O(1) in the window's
-length) and its min/max/n_unique run at C speed over a slice of the stored values.
+length) and its min/max/n_unique run at C speed over a slice of the stored values. A state holding more than
+``paged_above`` events (default 8,192) is **paged** (:mod:`skewless.windows.pages`): a head row and pages of
+``page_size`` (256) events in separate keys of the same table, so that a request and an in-order ingest read
+and write the pages they need, not every held event.
 
 The horizon is ``newest − max_lateness − longest period`` (calendar days counted as 26 h), so the state of an
 entity holds at most the events of the last ``max_lateness + period`` plus one constant-size exact partial
 per lifetime feature — bounded by the event rate, never by the length of the history. Events older than the
-horizon are sealed into the lifetime partials (sum, count, min, max merge exactly) and dropped.
+horizon are sealed into the lifetime partials (sum, count, min, max merge exactly) and dropped (a paged
+state deletes the pages they filled). What a request costs, per entity: one row ≤ ``paged_above`` events
+(one round trip); paged, the head (≈ 56 B per page plus 16 per min/max slot) and ≤ 1 + distinct periods
+pages (a second round trip) for len/count/sum/mean/var/std/first/last and min/max without null or NaN in
+the window; ``n_unique``, string values and min/max over nulls/NaN read every page of their window.
 
 Rules (each tested on SQLite and Redis):
 
 * Ingestion (:meth:`OnlineWindows.ingest`) validates every event as the service validates requests (naming
   the field), computes its values with the source's value feature set, and updates every entity it belongs to
-  in one atomic :meth:`~skewless.state.OnlineStore.update` per table: nothing is written when any event is
+  in one atomic :meth:`~skewless.state.OnlineStore.transact` per table: nothing is written when any event is
   invalid. Idempotent on the order column: an event already held is a no-op; the same id with other
   contents is an :class:`EventConflict`. An event older than the entity's horizon cannot be applied exactly
   and is refused (:class:`LateEvent`); events with a null key part belong to no entity of that key.
 * A request (:meth:`OnlineWindows.__call__`) reads the states of all its entities in ONE store round trip
-  and computes every window as of its own position (time, and order at ``requests_at="events"``): events
-  after that position are never counted, whenever they arrived. A request whose window starts before an
+  (then, for the paged ones, their pages in one more, checked against the heads; read again if a page
+  changed in between) and computes every window as of its own position (time, and order at
+  ``requests_at="events"``): events after that position are never counted, whenever they arrived. A request whose window starts before an
   entity's horizon cannot be answered exactly and raises :class:`RequestBeforeHorizon` (in serving the
   request time is "now", at or after every horizon).
 """
@@ -29,17 +37,17 @@ Rules (each tested on SQLite and Redis):
 from __future__ import annotations
 
 import bisect
+import functools
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from skewless.errors import SkewlessError
-from skewless.state.protocol import OnlineStore, StateRow
-from skewless.windows import exact
+from skewless.state.protocol import OnlineStore, StateRow, StoreUnavailable
+from skewless.windows import exact, pages
 from skewless.windows.spec import EntityWindows, Lifetime, Rolling, Windows, value_kind
-from skewless.windows.state import BLOCK, Column, State, decode_state, encode_state, extend_state, find_order
+from skewless.windows.state import State, decode_state, encode_state, extend_state, find_order, window_value
 from skewless.windows.timing import to_micros, window_start
 
 
@@ -145,71 +153,13 @@ def _empty_partial(agg: str, kind: str) -> Any:
     return lifetime_partial(agg, kind, ())
 
 
-_MOMENTS = frozenset(("sum", "mean", "var", "std"))
-
-
-def _window(agg: str, kind: str, col: Column, lo: int, hi: int, ddof: int) -> Any:
-    """The canonical ``agg`` of held events ``[lo, hi)`` from the column's prefix sums (or its values)."""
-    if agg == "len":
-        return hi - lo
-    if kind == "other":
-        return exact.aggregate(agg, kind, col.window_values(lo, hi), ddof)
-    if agg == "count":
-        return col.present(hi) - col.present(lo)
-    if agg in _MOMENTS:
-        n = col.present(hi) - col.present(lo)
-        total = col.total(hi) - col.total(lo)
-        if kind != "float":
-            if agg == "sum":
-                return exact.wrap_int64(total) if n else None
-            if agg == "mean":
-                return exact.mean(total, 0, n)
-            sq = col.square(hi) - col.square(lo)
-            return (exact.var if agg == "var" else exact.std)(total, sq, 0, n, ddof)
-        (nan1, pinf1, ninf1), (nan0, pinf0, ninf0) = col.specials(hi), col.specials(lo)
-        nan, pinf, ninf = nan1 - nan0, pinf1 - pinf0, ninf1 - ninf0
-        if agg == "sum":
-            return exact.float_sum(total, col.scale, n, nan, pinf, ninf)
-        if agg == "mean":
-            return exact.mean(total, col.scale, n, nan, pinf, ninf)
-        sq = col.square(hi) - col.square(lo)
-        return (exact.var if agg == "var" else exact.std)(total, sq, col.scale, n, ddof, nan + pinf + ninf)
-    if agg == "first":
-        return col.value(lo) if hi > lo else None
-    if agg == "last":
-        return col.value(hi - 1) if hi > lo else None
-    # min, max, n_unique: at C speed over the window's values when no null or NaN is among them
-    plain = (hi > lo and col.present(hi) - col.present(lo) == hi - lo
-             and col.specials(hi)[0] == col.specials(lo)[0])
-    if not plain:
-        return exact.aggregate(agg, kind, col.window_values(lo, hi), ddof)
-    if agg == "n_unique":
-        return len(set(col.values[lo:hi]))  # no NaN, no null: -0.0 == 0.0 and 0 == False as exact counts them
-    pick = min if agg == "min" else max
-    first, last = -(-lo // BLOCK), hi // BLOCK  # the blocks inside the window
-    if col.lows is not None and last - first > 1:
-        ends = [pick(col.lows[first:last] if agg == "min" else col.highs[first:last])]
-        if lo < first * BLOCK:
-            ends.append(pick(col.values[lo:first * BLOCK]))
-        if last * BLOCK < hi:
-            ends.append(pick(col.values[last * BLOCK:hi]))
-        best = pick(ends)
-    else:
-        best = pick(col.values[lo:hi])
-    if kind == "bool":
-        return bool(best)
-    if kind == "float" and best == 0.0:  # the sign of a zero: -0.0 before +0.0, whatever their order
-        if not col.negzero:
-            return 0.0
-        return (exact.float_min if agg == "min" else exact.float_max)(col.values[lo:hi].tolist())
-    return best
-
-
 class _Plan:
     """What the online side needs of one entity key's windows (value slots, kinds, prefix sums kept)."""
 
-    def __init__(self, windows: Windows, ent: EntityWindows):
+    def __init__(self, windows: Windows, ent: EntityWindows, page_size: int = pages.PAGE,
+                 paged_above: int = pages.PAGED_ABOVE):
         self.ent = ent
+        self.page_size, self.paged_above = page_size, paged_above
         schema = windows.values.output_schema()
         self.kinds = [value_kind(schema[v].dtype) for v in ent.values]
         slot = {v: i for i, v in enumerate(ent.values)}
@@ -219,6 +169,7 @@ class _Plan:
                          if isinstance(w.window, Lifetime)]
         self.squared = frozenset(j for _, w, j, _ in self.features if w.agg in ("var", "std"))
         self.blocked = frozenset(j for _, w, j, _ in self.features if w.agg in ("min", "max"))
+        self.slots = sorted(j for j in self.blocked if self.kinds[j] != "other")  # page extremes in the head
         self.floats = [2 + j for j, kind in enumerate(self.kinds) if kind == "float"]
         # per feature: (name, agg, slot, kind, upper bound closed, (days, micros, lower bound closed) or None)
         self.compiled = [(name, w, j, kind, w.window.closed in ("right", "both"),
@@ -311,26 +262,39 @@ class _Plan:
                            self.squared, self.blocked)
         return None if row is None else (row, dupes)
 
-    def merge(self, key: tuple, pending: StateRow, loaded: tuple[int, dict]) -> tuple[int, dict]:
+    def merge(self, full: dict[tuple, dict], key: tuple, pending: StateRow,
+              loaded: tuple[int, dict]) -> tuple[int, dict]:
         """The bulk-built row ``loaded`` with the events an ingest put into the version being loaded first.
 
         That row was built from nothing but the ingested events, so adding them to the bulk-built state is
         exact — unless it sealed some (they reached back further than the state keeps) while lifetime
-        features read the sealed partials: a sealed event cannot be told apart from a history event any more.
+        features read the sealed partials: a sealed event cannot be told apart from a history event any more;
+        or it is paged (more than two pages of events ingested during the load). ``full``: the one-row
+        states of the keys loaded paged; their merge is stored as one row (re-paged by the next ingest, which
+        also deletes the loaded pages, listed in ``"o"``).
         """
+        if len(key) != len(self.ent.by) or pages.is_paged(pending.values):
+            raise ConcurrentIngest(f"materialize of {self.ent.table!r}: so many events of key "
+                                   f"{key[:len(self.ent.by)]!r} were ingested while the load ran that their state was paged; nothing was "
+                                   "switched - materialize again")
         ingested = decode_state(pending.values)
         if ingested.sealed and self.lifetime:
             raise ConcurrentIngest(f"materialize of {self.ent.table!r}: events of key {key!r} ingested while the "
                                    f"load ran reach back more than max_lateness + the longest period, and their "
                                    "sealed lifetime partials could overlap the history's; nothing was switched "
                                    "- materialize again")
+        paged = full.get(key)
         try:
-            row, _ = self.add(decode_state(loaded[1]), ingested.events(), key)
+            row, _ = self.add(decode_state(loaded[1] if paged is None else paged), ingested.events(), key)
         except LateEvent as exc:
             raise ConcurrentIngest(f"materialize of {self.ent.table!r}: an event ingested while the load ran is "
                                    f"older than the history's state horizon ({exc}); nothing was switched - "
                                    "materialize again") from None
-        return (loaded[0], loaded[1]) if row is None else (row["w"]["m"], row)
+        if row is None:
+            return loaded[0], loaded[1]
+        if paged is not None:
+            row = {**row, "w": {**row["w"], "o": sorted(pages.Head(loaded[1], self.kinds).dir.numbers)}}
+        return row["w"]["m"], row
 
     def evaluate(self, state: State | None, t: int, order: int | None, zone: str | None,
                  key: tuple, out: dict[str, Any]) -> None:
@@ -360,7 +324,7 @@ class _Plan:
                                                    f"{self.ent.table!r} key {key!r}")
                     lo = (bisect.bisect_left if bound[2] else bisect.bisect_right)(times, start)
                     los[bound] = lo
-                out[name] = _window(w.agg, kind, columns[j], lo, hi if hi > lo else lo, w.ddof)
+                out[name] = window_value(w.agg, kind, columns[j], lo, hi if hi > lo else lo, w.ddof)
                 continue
             if horizon is not None and t < horizon:
                 raise RequestBeforeHorizon(f"feature {name!r}: the request at {t} us is before the state "
@@ -376,12 +340,16 @@ class _Plan:
             elif w.agg == "sum":
                 part = [col.total(hi) - col.total(0), present]
             else:  # min / max: [best number or None, values seen]
-                best = _window(w.agg, kind, col, 0, hi, w.ddof)
+                best = window_value(w.agg, kind, col, 0, hi, w.ddof)
                 part = [None if best is None or best != best else int(best) if kind == "bool" else best, present]
             sealed = state.partials.get(name)
             if sealed is not None:
                 part = merge_partials(w.agg, kind, sealed, part)
             out[name] = finish_partial(w.agg, kind, part)
+
+
+#: Reads of a request's states before StoreUnavailable, when their pages keep changing under it.
+_READ_ATTEMPTS = 10
 
 
 class OnlineWindows:
@@ -393,14 +361,21 @@ class OnlineWindows:
         The declared windows.
     store
         Any :class:`~skewless.state.OnlineStore` (SQLite, Redis).
+    page_size, paged_above
+        Events per page of a paged state (:mod:`skewless.windows.pages`), and how many events a state holds
+        before it is paged (the tests page tiny states; the defaults are measured).
     """
 
-    def __init__(self, windows: Windows, store: OnlineStore):
+    def __init__(self, windows: Windows, store: OnlineStore, *, page_size: int = pages.PAGE,
+                 paged_above: int = pages.PAGED_ABOVE):
+        if not 1 <= page_size <= paged_above:
+            raise ValueError(f"page_size {page_size} and paged_above {paged_above}: need 1 <= page_size <= "
+                             "paged_above")
         from skewless.requests import request_validator
 
         self.windows = windows
         self.store = store
-        self._plans = [_Plan(windows, ent) for ent in windows.entities]
+        self._plans = [_Plan(windows, ent, page_size, paged_above) for ent in windows.entities]
         self._validate = request_validator(windows.values, extra="ignore", allow_non_finite=True)
         self._row_fn = windows.values.row_fn
         self._zone = windows.source.zone
@@ -442,13 +417,15 @@ class OnlineWindows:
                 continue
             counted: dict[tuple, int] = {}
 
-            def change(key: tuple, current: StateRow | None, plan=plan, groups=groups, counted=counted):
-                state = None if current is None else decode_state(current.values)
-                new, d = plan.add(state, groups[key], key)
-                counted[key] = d
-                return None if new is None else (new["w"]["m"], new)
+            def change(read, plan=plan, groups=groups, counted=counted):
+                keys = list(groups)
+                writes: dict[tuple, Any] = {}
+                for key, current in zip(keys, read(keys)):
+                    w, counted[key] = pages.change(plan, key, current, read, groups[key])
+                    writes.update(w)
+                return writes
 
-            self.store.update(plan.ent.table, list(groups), change)
+            self.store.transact(plan.ent.table, change)
             dupes += sum(counted.values())
         return IngestResult(len(events), dupes)
 
@@ -470,21 +447,67 @@ class OnlineWindows:
         if not asked:
             return {name: out[name] for name in self.windows.features}
         t = to_micros(at, self._zone)
-        states = self.store.get_many([(plan.ent.table, key) for plan, key in asked])
-        for (plan, key), row in zip(asked, states):
-            plan.evaluate(None if row is None else decode_state(row.values), t, order, self._zone, key, out)
-        return {name: out[name] for name in self.windows.features}
+        for _ in range(_READ_ATTEMPTS):
+            states = self.store.get_many([(plan.ent.table, key) for plan, key in asked])
+            paged = []
+            for (plan, key), row in zip(asked, states):
+                if row is not None and pages.is_paged(row.values):
+                    head = pages.Head(row.values, plan.kinds)
+                    paged.append(pages.Reading(plan, head, key, t, order, self._zone))
+                else:
+                    plan.evaluate(None if row is None else decode_state(row.values), t, order, self._zone, key, out)
+            if not paged or self._paged(paged, out):
+                return {name: out[name] for name in self.windows.features}
+        raise StoreUnavailable(self.store.name, f"the window states of a request changed while being read, "
+                               f"{_READ_ATTEMPTS} times in a row")
+
+    def _paged(self, readings: list[pages.Reading], out: dict[str, Any]) -> bool:
+        """Evaluate the paged states of a request, reading the pages they need (all entities' in one round
+        trip each time: the pages of the window ends, then rarely more); ``False`` when a page read does not
+        match its head (read everything again)."""
+        todo = list(readings)
+        while todo:
+            need = []
+            for r in todo:
+                missing = r.needed()
+                if not missing:
+                    try:
+                        r.evaluate(out)
+                        continue
+                    except pages.Missing as m:
+                        missing = m.pages
+                need += [(r, k) for k in sorted(missing)]
+            if not need:
+                break
+            rows = self.store.get_many([(r.plan.ent.table, pages.page_key(r.key, r.head.dir.numbers[k]))
+                                        for r, k in need])
+            for (r, k), row in zip(need, rows):
+                if row is None or row.values["w"].get("t") != r.head.dir.tokens[k]:
+                    return False
+                r.pages[k] = decode_state(row.values)
+            todo = list({id(r): r for r, _ in need}.values())
+        return True
 
     # -- bulk ------------------------------------------------------------------------------------------
     def states(self, events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[tuple[tuple, int, dict]]]]:
-        """Per entity table, the store rows ``(key, newest time, row)`` of ``events`` as one bulk build."""
+        """Per entity table, the store rows ``(key, newest time, row)`` of ``events`` as one bulk build (a paged
+        state: its pages, then its head)."""
+        return [(table, rows) for table, rows, _, _ in self._build(events)]
+
+    def _build(self, events: Iterable[Mapping[str, Any]]) -> list[tuple[str, list, dict, int]]:
         out = []
         for plan, groups in zip(self._plans, self.prepare(events)):
             rows = []
+            full = {}
             for key, evs in groups.items():
                 row, _ = plan.add(None, evs, key)
-                rows.append((key, row["w"]["m"], row))
-            out.append((plan.ent.table, rows))
+                writes = pages.store_rows(plan, key, row, set())
+                head = writes.pop(key)
+                if writes:
+                    full[key] = row
+                rows += [(k, ts, r) for k, (ts, r) in writes.items()]
+                rows.append((key, head[0], head[1]))
+            out.append((plan.ent.table, rows, full, len(groups)))
         return out
 
     def materialize(self, events: Iterable[Mapping[str, Any]], *, batch_size: int = 10_000) -> dict[str, int]:
@@ -496,5 +519,8 @@ class OnlineWindows:
         switched.
         """
         plans = {plan.ent.table: plan for plan in self._plans}
-        return {table: self.store.load(table, rows, batch_size=batch_size, merge=plans[table].merge).rows
-                for table, rows in self.states(events)}
+        loaded = {}
+        for table, rows, full, entities in self._build(events):
+            self.store.load(table, rows, batch_size=batch_size, merge=functools.partial(plans[table].merge, full))
+            loaded[table] = entities
+        return loaded

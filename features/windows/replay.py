@@ -23,7 +23,8 @@ from skewless.windows.timing import to_micros
 
 
 def replay_parity(windows: Windows, events: pl.DataFrame, spine: pl.DataFrame, store: OnlineStore, *,
-                  arrival: Sequence[int] | None = None, max_batch: int = 1_000) -> ReplayReport:
+                  arrival: Sequence[int] | None = None, max_batch: int = 1_000,
+                  paging: tuple[int, int] | None = None) -> ReplayReport:
     """Compare batch and online windows on ``spine`` with ``events`` ingested in ``arrival`` order.
 
     Parameters
@@ -32,6 +33,9 @@ def replay_parity(windows: Windows, events: pl.DataFrame, spine: pl.DataFrame, s
         Row indices of ``events`` in the order they arrive (default: by time, then order).
     max_batch
         At most this many events per ``ingest`` call (events between two requests go in one call).
+    paging
+        ``(page_size, paged_above)`` of the online side (:class:`~skewless.windows.OnlineWindows`; default
+        its own).
     """
     src = windows.source
     batch = compute_windows(windows, spine, events).rows()
@@ -61,7 +65,8 @@ def replay_parity(windows: Windows, events: pl.DataFrame, spine: pl.DataFrame, s
         k = bisect.bisect_right(keys, bound)
         due.append((latest[k - 1] if k else -1, i))
     due.sort()
-    online = OnlineWindows(windows, store)
+    online = OnlineWindows(windows, store) if paging is None else OnlineWindows(
+        windows, store, page_size=paging[0], paged_above=paging[1])
     report = ReplayReport()
     done = 0
     for need, i in due:

@@ -31,7 +31,9 @@ the same exact quantities the batch side gets from its own prefix differences.
 Bound: ``16 + Σ_slots (8 + W_P + W_Q)`` bytes per held event (plus a null byte and 8 for ``N`` when the
 slot has nulls, 24 for ``S`` when it has non-finite values) and a header of a few hundred bytes; ``W_P`` is
 about ``(bits of the value range + log2(events)) / 8`` — 9-10 bytes for cents below 10^4 — and ``W_Q`` twice
-that. The held events are those of the last ``max_lateness + longest period``.
+that. The held events are those of the last ``max_lateness + longest period``. A state holding many events is
+split into pages of this format (:mod:`skewless.windows.pages`); :func:`window_value` reads a window from
+either.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ import math
 from array import array
 from itertools import accumulate
 from typing import Any
+
+from skewless.windows import exact
 
 #: Events per block of the block minima and maxima (a window's min/max reads O(2·BLOCK + events/BLOCK)).
 BLOCK = 64
@@ -142,6 +146,8 @@ class State:
 def decode_state(row: dict[str, Any]) -> State:
     """The :class:`State` stored in ``row`` (a store row's values)."""
     head = row["w"]
+    if "p" in head:
+        raise ValueError("the head of a paged windows state (skewless.windows.pages) is not a one-row state")
     if "k" not in head:
         raise ValueError("a windows state of the earlier nested-JSON encoding (before the columnar one): "
                          "build the table again with OnlineWindows.materialize")
@@ -158,6 +164,7 @@ def decode_state(row: dict[str, Any]) -> State:
         if col.kind == "other":
             col.values = spec[1]
             col.mask = [v is not None for v in spec[1]]
+            col.counts = list(accumulate(col.mask, initial=0))  # non-null strings so far (a lifetime count)
             columns.append(col)
             continue
         _, col.scale, col.width, col.width2, nulls, special, col.negzero, blocks = spec
@@ -335,3 +342,67 @@ def extend_state(state: State, cut: int, new: list[list[Any]], newest: int, hori
         specs.append([kind, col.scale, col.width, col.width2, col.nulls, col.special is not None, negzero, blocks])
     head = {"m": newest, "h": horizon, "c": sealed, "n": n, "s": partials, "k": specs}
     return {"w": head, "b": b"".join(parts)}
+
+
+def pick_plain(col: Column, lo: int, hi: int, pick: Any) -> Any:
+    """``pick`` (``min`` or ``max``) of the stored values ``[lo, hi)`` (non-empty, no null, no NaN) from the
+    block extremes the window covers and the values at its two ends; the sign of a zero is left to the caller."""
+    first, last = -(-lo // BLOCK), hi // BLOCK  # the blocks inside the window
+    if col.lows is None or last - first <= 1:
+        return pick(col.values[lo:hi])
+    ends = [pick(col.lows[first:last] if pick is min else col.highs[first:last])]
+    if lo < first * BLOCK:
+        ends.append(pick(col.values[lo:first * BLOCK]))
+    if last * BLOCK < hi:
+        ends.append(pick(col.values[last * BLOCK:hi]))
+    return pick(ends)
+
+
+_MOMENTS = frozenset(("sum", "mean", "var", "std"))
+
+
+def window_value(agg: str, kind: str, col: Any, lo: int, hi: int, ddof: int) -> Any:
+    """The canonical ``agg`` of held events ``[lo, hi)`` from the column's prefix sums (or its values)."""
+    if agg == "len":
+        return hi - lo
+    if kind == "other":
+        return exact.aggregate(agg, kind, col.window_values(lo, hi), ddof)
+    if agg == "count":
+        return col.present(hi) - col.present(lo)
+    if agg in _MOMENTS:
+        n = col.present(hi) - col.present(lo)
+        total = col.total(hi) - col.total(lo)
+        if kind != "float":
+            if agg == "sum":
+                return exact.wrap_int64(total) if n else None
+            if agg == "mean":
+                return exact.mean(total, 0, n)
+            sq = col.square(hi) - col.square(lo)
+            return (exact.var if agg == "var" else exact.std)(total, sq, 0, n, ddof)
+        (nan1, pinf1, ninf1), (nan0, pinf0, ninf0) = col.specials(hi), col.specials(lo)
+        nan, pinf, ninf = nan1 - nan0, pinf1 - pinf0, ninf1 - ninf0
+        if agg == "sum":
+            return exact.float_sum(total, col.scale, n, nan, pinf, ninf)
+        if agg == "mean":
+            return exact.mean(total, col.scale, n, nan, pinf, ninf)
+        sq = col.square(hi) - col.square(lo)
+        return (exact.var if agg == "var" else exact.std)(total, sq, col.scale, n, ddof, nan + pinf + ninf)
+    if agg == "first":
+        return col.value(lo) if hi > lo else None
+    if agg == "last":
+        return col.value(hi - 1) if hi > lo else None
+    # min, max, n_unique: at C speed over the window's values when no null or NaN is among them
+    plain = (hi > lo and col.present(hi) - col.present(lo) == hi - lo
+             and col.specials(hi)[0] == col.specials(lo)[0])
+    if not plain:
+        return exact.aggregate(agg, kind, col.window_values(lo, hi), ddof)
+    if agg == "n_unique":
+        return len(set(col.values[lo:hi]))  # no NaN, no null: -0.0 == 0.0 and 0 == False as exact counts them
+    best = pick_plain(col, lo, hi, min if agg == "min" else max)
+    if kind == "bool":
+        return bool(best)
+    if kind == "float" and best == 0.0:  # the sign of a zero: -0.0 before +0.0, whatever their order
+        if not col.negzero:
+            return 0.0
+        return (exact.float_min if agg == "min" else exact.float_max)(col.values[lo:hi].tolist())
+    return best
