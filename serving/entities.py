@@ -38,20 +38,19 @@ This module never imports polars.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from skewless.state.ingest import entity_model, writes
 from skewless.state.lookups import EntityTable
-from skewless.state.protocol import InvalidKey, OnlineStore, StoreUnavailable
+from skewless.state.protocol import InvalidKey, OnlineStore
+
+from .write_routes import add_write_route
 
 __all__ = ["entities_router"]
-
-JSON = "application/json"
 
 
 class Written(BaseModel):
@@ -59,11 +58,6 @@ class Written(BaseModel):
 
     table: str
     rows: int
-
-
-class StoreDown(BaseModel):
-    detail: str
-    store: str
 
 
 def _body_model(table: EntityTable, max_rows: int, allow_non_finite: bool) -> type[BaseModel]:
@@ -94,56 +88,16 @@ def entities_router(tables: Iterable[EntityTable] | Mapping[str, EntityTable],
 
 def _add_route(router: APIRouter, prefix: str, table: EntityTable, model: type[BaseModel],
                get_store: Callable[[], OnlineStore], max_errors: int) -> None:
-    def upsert(body: bytes) -> Any:
-        try:
-            parsed = model.model_validate_json(body)
-        except ValidationError as exc:
-            errors = []
-            for e in exc.errors(include_url=False):
-                if len(errors) == max_errors:
-                    errors.append({"loc": ["body"], "type": "too_many_errors",
-                                   "msg": f"and {exc.error_count() - max_errors:,} more errors "
-                                          f"({exc.error_count():,} in all)"})
-                    break
-                e.pop("ctx", None)  # may hold exceptions, which are not JSON
-                errors.append({**e, "loc": ["body", *e["loc"]]})
-            raise RequestValidationError(errors) from None
+    def upsert(parsed: Any) -> Any:
         rows = [{n: getattr(r, n) for n in type(r).model_fields} for r in parsed.rows]
         triples = writes(table, rows, getattr(parsed, "event_time", None))
         try:
             get_store().write(table.name, triples)
-        except StoreUnavailable as exc:
-            return JSONResponse({"detail": str(exc), "store": exc.store}, status_code=503)
         except InvalidKey as exc:  # validated rows are valid keys; kept so a store's refusal is never a 500
             return JSONResponse({"detail": str(exc)}, status_code=422)
         return {"table": table.name, "rows": len(triples)}
 
-    async def endpoint(request: Request) -> Any:
-        from fastapi.concurrency import run_in_threadpool
-
-        body = await request.body()
-        return await run_in_threadpool(upsert, body)  # the store's I/O blocks: not on the event loop
-
-    router.add_api_route(
-        f"{prefix}/{table.name}", endpoint, methods=["POST"], response_model=Written,
+    add_write_route(
+        router, f"{prefix}/{table.name}", model, upsert, max_errors=max_errors, response_model=Written,
         name=f"upsert_{table.name}", summary=f"Upsert rows of the entity table {table.name!r}",
-        responses={422: {"description": "A row or column does not match the table; loc names it"},
-                   503: {"model": StoreDown, "description": "The online store is unavailable; names it"}},
-        openapi_extra={"requestBody": {"required": True, "content": {JSON: {"schema": _inline(model.model_json_schema())}}}})
-
-
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` with its local ``#/$defs/...`` references replaced by the definitions (valid in OpenAPI)."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/$defs/"):
-                return walk(defs[ref[len("#/$defs/"):]])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    return walk(schema)
+        responses={422: {"description": "A row or column does not match the table; loc names it"}})

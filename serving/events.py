@@ -39,18 +39,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from skewless.requests import input_type
-from skewless.state.protocol import OnlineStore, StoreUnavailable
+from skewless.state.protocol import OnlineStore
 from skewless.windows.online import EventConflict, InvalidEvent, LateEvent, OnlineWindows
 
-__all__ = ["events_router"]
+from .write_routes import add_write_route
 
-JSON = "application/json"
+__all__ = ["events_router"]
 
 
 class Ingested(BaseModel):
@@ -64,11 +63,6 @@ class Ingested(BaseModel):
 class Refused(BaseModel):
     detail: str
     kind: str
-
-
-class StoreDown(BaseModel):
-    detail: str
-    store: str
 
 
 def event_model(source: Any, *, allow_non_finite: bool = True) -> type[BaseModel]:
@@ -122,25 +116,10 @@ def _add_route(router: APIRouter, path: str, windows: Any, model: type[BaseModel
             ow = onlines[id(store)] = OnlineWindows(windows, store)
         return ow
 
-    def ingest(body: bytes) -> Any:
-        try:
-            parsed = model.model_validate_json(body)
-        except ValidationError as exc:
-            errors = []
-            for e in exc.errors(include_url=False):
-                if len(errors) == max_errors:
-                    errors.append({"loc": ["body"], "type": "too_many_errors",
-                                   "msg": f"and {exc.error_count() - max_errors:,} more errors "
-                                          f"({exc.error_count():,} in all)"})
-                    break
-                e.pop("ctx", None)  # may hold exceptions, which are not JSON
-                errors.append({**e, "loc": ["body", *e["loc"]]})
-            raise RequestValidationError(errors) from None
+    def ingest(parsed: Any) -> Any:
         events = [{n: getattr(e, n) for n in type(e).model_fields} for e in parsed.events]
         try:
             result = online().ingest(events)
-        except StoreUnavailable as exc:
-            return JSONResponse({"detail": str(exc), "store": exc.store}, status_code=503)
         except EventConflict as exc:
             return JSONResponse({"detail": str(exc), "kind": "conflict"}, status_code=409)
         except LateEvent as exc:
@@ -149,20 +128,10 @@ def _add_route(router: APIRouter, path: str, windows: Any, model: type[BaseModel
             return JSONResponse({"detail": str(exc)}, status_code=422)
         return {"source": src.name, "events": result.events, "duplicate_updates": result.duplicates}
 
-    async def endpoint(request: Request) -> Any:
-        from fastapi.concurrency import run_in_threadpool
-
-        body = await request.body()
-        return await run_in_threadpool(ingest, body)  # the store's I/O blocks: not on the event loop
-
-    from .entities import _inline
-
-    router.add_api_route(
-        path, endpoint, methods=["POST"], response_model=Ingested,
+    add_write_route(
+        router, path, model, ingest, max_errors=max_errors, response_model=Ingested,
         name=f"ingest_{src.name}" + ("" if path.endswith(src.name) else "_default"),
         summary=f"Ingest events of the source {src.name!r} (idempotent on {src.order!r})",
         responses={422: {"description": "An event or field does not match the source; loc names it"},
                    409: {"model": Refused, "description": "An event id ingested with other contents, or an event "
-                                                          "older than its entity's state horizon"},
-                   503: {"model": StoreDown, "description": "The online store is unavailable; names it"}},
-        openapi_extra={"requestBody": {"required": True, "content": {JSON: {"schema": _inline(model.model_json_schema())}}}})
+                                                          "older than its entity's state horizon"}})
