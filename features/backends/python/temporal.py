@@ -14,7 +14,7 @@ from bisect import bisect_right
 
 from ...dtypes import Date, Datetime, Null
 from ...ir import temporal as ops
-from ...ir.base import Column, Literal
+from ...ir.base import Column
 from ...runtime import arith
 from ...runtime import calendar, chrono
 from ...runtime import temporal as rt
@@ -71,7 +71,7 @@ def _may_leave_range(arg: Arg) -> bool:
     # arithmetic (Date + Duration, Datetime - Duration, dt.offset_by, ...) can be any year polars holds.
     if isinstance(arg.dtype, Datetime) and arg.dtype.time_zone is not None:
         return True
-    return not isinstance(arg.node, (Column, Literal))
+    return not (arg.is_literal or isinstance(arg.node, Column))
 
 
 def _null_operand(rule):
