@@ -364,16 +364,18 @@ class _Unknown(Node):
 
 @dataclass(frozen=True, slots=True)
 class _Refused(Node):
-    """Placeholder for an operand skewless cannot take (a polars expression); fails type inference."""
+    """Placeholder for something skewless cannot take (a polars expression as an operand, a udf it refuses):
+    fails type inference with ``message``, so the feature set's error names the feature; shown as ``shown``."""
 
     abstract = True  # not an op: never reaches a backend
     message: str
+    shown: str = "<polars object>"
 
     def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
         raise ExprTypeError(self.message)
 
     def render(self, args: list[str]) -> str:
-        return "<polars object>"
+        return self.shown
 
 
 def _public_names(cls: type) -> list[str]:

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..dtypes import Field, to_dtype
+from ..dtypes import to_dtype
 from ..errors import ExprTypeError, SchemaError
-from ..ir.base import InferContext, Node
 from ..ir.normalize import is_constant
 from ..ir.udf import Udf, UdfError, function_reference, remember
-from .expr import Expr, wrap
+from .expr import Expr, _Refused, wrap
 
 __all__ = ["udf"]
 
 
-@dataclass(frozen=True, slots=True)
-class _RefusedUdf(Node):
-    """Placeholder for a udf skewless cannot take; fails type inference, so the error names the feature."""
-
-    abstract = True  # not an op: never reaches a backend
-    message: str
-    what: str
-
-    def infer(self, ctx: InferContext, args: tuple[Field, ...]) -> Field:
-        raise ExprTypeError(self.message)
-
-    def render(self, args: list[str]) -> str:
-        return f"udf({self.what}, ...)"
-
-
 def _refused(fn: Any, message: str) -> Expr:
     what = getattr(fn, "__qualname__", None) or type(fn).__name__
-    return Expr(_RefusedUdf(message, str(what)[:80]))
+    return Expr(_Refused(message, f"udf({str(what)[:80]}, ...)"))
 
 
 def udf(fn: Callable[..., Any], *exprs: Any, return_dtype: Any = None, nullable: bool = True) -> Expr:
