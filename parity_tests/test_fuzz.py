@@ -67,3 +67,15 @@ def test_a_mismatch_is_shrunk_to_one_feature_and_one_row(monkeypatch):
 def test_findings_render_with_their_columns(kind):
     f = Finding(kind, "parity", "x", expr="col('f')", rows=[{"f": 1.0, "g": 2.0}], columns=("f",))
     assert "{'f': 1.0}" in str(f) and "'g'" not in str(f)
+
+
+def test_productions_refused_on_every_receiver_stop_being_sought_and_str_or_any_params_draw_their_pool(monkeypatch):
+    from .fuzz import grammar
+
+    monkeypatch.setattr(grammar, "HOPELESS", 100)  # (1000 in a run: fn:duration took 200 tries to be accepted)
+    gen = Generator(random.Random(3), productions())
+    for _ in range(300):
+        gen.feature()
+    never = {p.name for p in gen.prods if not gen.used[p.name]}
+    assert "Expr.alias" in never and not any(gen.wanted(p) for p in gen.prods if p.name in never)
+    assert gen.used["dt.truncate"] and gen.used["dt.offset_by"]  # every= / by= from their pools

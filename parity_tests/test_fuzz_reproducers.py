@@ -224,3 +224,26 @@ def test_a_literal_compared_with_a_maybe_scalar_expression_keeps_every_row():
     for name, feature in features.items():  # one feature per set: a select of only that column
         fs, _ = _parity({name: feature}, inputs, rows)
         assert fs.transform(pl.DataFrame(rows).lazy()).collect(engine="in-memory").height == 2, name
+
+
+def test_the_mirror_divides_by_a_literal_as_polars_does_on_every_frame_size():
+    """Fuzz seed 31: ``min_max_scale(col('f').cbrt().clip(col('f'), lit(None)))`` lowers to ``(x - min) / range``;
+    its untyped null sends the mirror to polars without the optimizer, and polars' LAZY engine then cuts a 2-row
+    frame into one-row pieces, dividing each exactly (1.0) where polars' eager and optimized paths, and skewless,
+    multiply by the reciprocal (0.9999999999999999). The mirror runs the unoptimized query as eager polars does."""
+    import importlib
+    import random
+
+    from skewless import min_max_scale
+    from parity_tests.fuzz.schema import SCHEMA, random_rows
+
+    fuzz_run = importlib.import_module("parity_tests.fuzz.run")
+    rows = [{**r, "f": f} for r, f in zip(random_rows(random.Random(0), 2), [5e-324, 0.1])]
+    fs = FeatureSet("fuzz", SCHEMA, {"f0": min_max_scale(col("f").cbrt().clip(col("f"), lit(None)))})
+    assert fuzz_run.check(fs, rows) == []
+    k = 0.4641588833612779  # (x / k on x == k: exactly 1.0, by the reciprocal 0.9999999999999999)
+    frame = pl.DataFrame({"x": [k, k]})
+    lazy = frame.lazy().select(pl.col("x") / k).collect(optimizations=pl.QueryOptFlags.none())["x"].to_list()
+    assert lazy == [1.0, 1.0]  # polars' lazy engine, unoptimized (if this changes, _as_written may go)
+    assert frame.select(pl.col("x") / k)["x"].to_list() == [0.9999999999999999] * 2  # eager: the reciprocal
+    assert fuzz_run._as_written(frame, pl.col("x") / k).to_list() == [0.9999999999999999] * 2

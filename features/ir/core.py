@@ -157,8 +157,10 @@ class TrueDiv(BinaryOp):
 
     Division by a literal is computed as multiplication by its reciprocal,
     ``a * (1 / k)``, on both runtimes. Polars' own kernel does exactly that on
-    frames of two or more rows but true division on one-row frames, so the
-    batch result would otherwise depend on frame and chunk sizes.
+    pieces of two or more rows but true division on one-row pieces, so the
+    batch result would otherwise depend on frame and chunk sizes (measured:
+    polars' lazy engine divides a 2-row frame exactly and a 3-row one partly,
+    as it runs them in one-row pieces; eager polars multiplies from 2 rows).
     """
 
     symbol = "/"

@@ -38,7 +38,7 @@ DEVIATIONS: dict[str, str] = {
     "NullOperand": "an untyped lit(None) where polars raises on the Null dtype (lit(None).dt.hour(), "
                    "when(lit(None)), lit(None) & lit(None)): skewless gives it the meaning of a typed null on both "
                    "runtimes (see skewless.ir.normalize); compared only where raw polars runs, and then with polars' "
-                   "optimizations off: polars 2.1's optimizer rewrites logic over an untyped null into other values "
+                   "optimizations off, as its eager engine runs (run._as_written says why not lazy): polars 2.1's optimizer rewrites logic over an untyped null into other values "
                    "(measured: (~x.is_between(0, lit(None))).fill_null(False) is True for x = -5 optimized — "
                    "~ pushed through as (x < 0) | null — but False as written, where x.is_between(0, lit(None)) "
                    "is null)",

@@ -200,8 +200,7 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
             if null_operand:
                 # polars' optimizer rewrites logic over an untyped null into other values than the expression
                 # gives as written (see mirror.DEVIATIONS["NullOperand"]): compare with the unoptimized query
-                raw_series = (df.lazy().with_columns(expr.alias("__mirror__"))
-                              .collect(optimizations=pl.QueryOptFlags.none())["__mirror__"])
+                raw_series = _as_written(df, expr)
             else:
                 raw_series = _raw_polars(df, expr)
         except Exception as exc:
@@ -224,6 +223,22 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
                                f"row {i}: skewless {want[i] if want else None!r}, polars {raw[i] if raw else None!r}"))
     _ = pl
     return out
+
+
+def _as_written(df: Any, expr: Any) -> Any:
+    """``expr`` on ``df`` in raw polars without the expression optimizer, as polars' eager ``with_columns`` runs
+    it (``QueryOptFlags._eager()``) but for ``simplify_expression``. Not ``QueryOptFlags.none()`` on the lazy
+    engine: that engine cuts a frame of 2 or 3 rows into one-row pieces, and polars divides a one-row piece by a
+    scalar exactly but a longer one by its reciprocal (``x * (1 / k)``), so the lazy unoptimized ``x / k`` gives
+    the exact quotient on 2-row frames and a mix on 3-row ones, where every other engine (eager, optimized lazy
+    from 4 rows, the streaming engine on long frames) and skewless (skewless.ir.core.TrueDiv) multiply by the
+    reciprocal: measured, found by fuzz seed 31 (min_max_scale's lowered ``(x - min) / range``: 1.0 vs
+    0.9999999999999999)."""
+    import polars as pl
+
+    flags = pl.QueryOptFlags.none()
+    flags._pyoptflags.eager = True  # (polars' private switch, the one its eager DataFrame methods set)
+    return df.lazy().with_columns(expr.alias("__mirror__")).collect(optimizations=flags)["__mirror__"]
 
 
 def _raw_polars(df: Any, expr: Any) -> Any:
