@@ -79,3 +79,26 @@ def test_productions_refused_on_every_receiver_stop_being_sought_and_str_or_any_
     never = {p.name for p in gen.prods if not gen.used[p.name]}
     assert "Expr.alias" in never and not any(gen.wanted(p) for p in gen.prods if p.name in never)
     assert gen.used["dt.truncate"] and gen.used["dt.offset_by"]  # every= / by= from their pools
+
+
+def test_the_mirror_spells_map_values_bucketize_and_duration_and_catches_a_wrong_rule(monkeypatch):
+    from skewless import bucketize, duration, map_values
+    from skewless.backends.polars import applied as polars_applied  # noqa: F401  (registration)
+    from skewless.backends.polars.table import RULES as POLARS_RULES
+    from skewless.ir import applied as aops
+
+    from .fuzz.run import Stats
+
+    feats = {"m0": map_values(col("s"), {"a": 1, "": 2}, 0), "m1": map_values(col("i_n"), {0: "x", 1: "y"}),
+             "b0": bucketize(col("f_n"), [-1.0, 0.0, 0.5]), "b1": bucketize(col("i"), [0.0, 10.0], closed="right"),
+             "d0": duration(hours=col("i_n"), minutes=col("i"))}
+    fs = FeatureSet("fuzz", SCHEMA, feats)
+    rows = random_rows(random.Random(4), 6)
+    rows[0].update(f_n=float("nan"), s="a", i=10)
+    rows[1].update(f_n=-0.0, s="", i=0)
+    stats = Stats(0)
+    assert check(fs, rows, stats) == [] and not stats.mirror_missing and stats.mirror_compared == 5
+    original = POLARS_RULES[aops.Bucketize]
+    monkeypatch.setitem(POLARS_RULES, aops.Bucketize, lambda c, n, a: original(c, n, a) + 1)
+    broken = FeatureSet("fuzz", SCHEMA, {"b0": feats["b0"]})
+    assert [f.where for f in check(broken, rows) if f.kind == "mirror"] == ["skewless batch != raw polars"]

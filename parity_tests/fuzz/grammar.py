@@ -58,7 +58,8 @@ PARAM_POOLS: dict[str, list[Any]] = {
     "time_unit": ["us", "ms", "s", "d", "ns"],
     # chrono formats (str.strptime / to_date / to_datetime and dt.strftime / to_string), some refused
     "format": ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%y %I:%M %p", "%F %T%.f", "%Y%m%d", "%b %e %Y", "%Y-%j",
-               "%H:%M", "%a %A %u %w %V %G", "%s %z", "%Y %Z", "%.3f|%f|%-d", "%FT%T%z", "%d/%m/%Y %H:%M %:z", None],
+               "%H:%M", "%a %A %u %w %V %G", "%s %z", "%Y %Z", "%.3f|%f|%-d", "%FT%T%z", "%d/%m/%Y %H:%M %:z", None,
+               "%d/%m/%Y", "%Y"],  # (a second "format" key further down silently replaced this pool: merged)
     "every": ["1h", "15m", "1d", "1w", "1mo", "1y", "1q", "3d", "90m", "1d12h", "-1h", "1us"],
     "by": ["1h", "-1d", "1mo", "-1mo", "1y", "2w", "36h", "-15m", "1w1d", "1500us"],
     "pattern": ["a", ".", "a.b", "^a", "b$", "[0-9]+", "(a)(b)?", "\\d", "(?i)σ", "", "\\s+", "(", "[[:alpha:]]",
@@ -82,7 +83,6 @@ PARAM_POOLS: dict[str, list[Any]] = {
     "quantile_range": [(0.25, 0.75), (0.1, 0.9)],
     "max_categories": [None, 2, 5],
     "min_frequency": [None, 1, 2],
-    "format": ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%H:%M", "%d/%m/%Y", "%Y"],
 }
 
 

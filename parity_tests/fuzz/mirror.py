@@ -119,6 +119,9 @@ def _mirror(node: Node, fields: Any) -> Any:
             if node.accessor in ("first", "last"):
                 return getattr(parts, node.accessor)()
             return parts.get(node.index, null_on_oob=node.null_on_oob)
+        name = type(node).__name__
+        if name in _SPELT:
+            return _SPELT[name](node, args, fields)
         params = {k: _param(v) for k, v in node.params().items()}
         if node.method in ("coalesce", "min_horizontal", "max_horizontal", "sum_horizontal", "concat_str"):
             return getattr(pl, node.method)(args, **params)
@@ -128,3 +131,40 @@ def _mirror(node: Node, fields: Any) -> Any:
         return getattr(target, node.method or type(node).__name__.lower())(*args[1:], **params)
     except (AttributeError, TypeError) as exc:
         raise NoMirror(type(node).__name__) from exc
+
+
+# --------------------------------------------------------------------------- ops spelt out in raw polars
+# Ops whose node does not read as one polars call, spelt from their documented meaning in plain polars
+# (comparisons and when/then), not with the kernel the skewless compiler uses, so the two are independent.
+
+
+def _map_values(node: Any, args: list, fields: Any) -> Any:
+    import polars as pl
+
+    x, dtype = args[0], to_polars(node.dtype)
+    if isinstance(fields[node.operand].dtype, Null):
+        return pl.lit(None, dtype=dtype)
+    chain: Any = pl.when(x.is_null()).then(pl.lit(None, dtype=dtype))  # null is never looked up
+    for k, v in zip(node.keys, node.values):
+        chain = chain.when(x == pl.lit(k, dtype=to_polars(fields[node.operand].dtype))).then(pl.lit(v, dtype=dtype))
+    return chain.otherwise(pl.lit(node.default, dtype=dtype))
+
+
+def _bucketize(node: Any, args: list, fields: Any) -> Any:
+    import polars as pl
+
+    if isinstance(fields[node.operand].dtype, Null):
+        return pl.lit(None, dtype=pl.Int64)
+    x = args[0].cast(pl.Float64)
+    # the number of edges <= x (closed="left") or < x (closed="right"); NaN (and null) give null
+    counted = pl.sum_horizontal([((x >= e) if node.closed == "left" else (x > e)).cast(pl.Int64) for e in node.edges])
+    return pl.when(x.is_not_null() & ~x.is_nan()).then(counted if node.edges else pl.lit(0, dtype=pl.Int64))
+
+
+def _make_duration(node: Any, args: list, fields: Any) -> Any:
+    import polars as pl
+
+    return pl.duration(**dict(zip(node.parts, args)), time_unit=node.time_unit)
+
+
+_SPELT = {"MapValues": _map_values, "Bucketize": _bucketize, "MakeDuration": _make_duration}

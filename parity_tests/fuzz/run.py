@@ -32,7 +32,7 @@ from skewless.dtypes import Int64
 from skewless.errors import SkewlessError
 from skewless.ir.base import OPS, Column, Literal, Node, render, walk
 from skewless.ir.fitted import FittedOp
-from skewless.parity import _frame, check_parity, same_value
+from skewless.parity import check_parity, same_value
 
 from . import mirror as mirror_mod
 from .grammar import Generator, Typed, productions, refusal_kind
@@ -210,10 +210,7 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
                 continue
             out.append(Finding("mirror", "raw polars raised", _exc(exc)))
             continue
-        try:
-            raw, want, dtype = raw_series.to_list(), batch[name].to_list(), feat.dtype
-        except (OverflowError, ValueError):  # a date/datetime Python cannot hold (year 0 or 10000): polars' integers
-            raw, want, dtype = raw_series.to_physical().to_list(), batch[name].to_physical().to_list(), Int64()
+        raw, want, dtype = _values(raw_series, batch[name], feat.dtype)
         bad = [i for i, (a, b) in enumerate(zip(want, raw)) if not _mirror_same(b, a, dtype)]
         if stats is not None:
             stats.mirror_compared += 1
@@ -223,6 +220,18 @@ def _mirror(fs: FeatureSet, rows: list[dict[str, Any]], stats: Stats | None,
                                f"row {i}: skewless {want[i] if want else None!r}, polars {raw[i] if raw else None!r}"))
     _ = pl
     return out
+
+
+def _values(raw: Any, want: Any, dtype: Any) -> tuple[list, list, Any]:
+    """The two series' values to compare, and their skewless dtype: polars' integers for temporals of one dtype
+    on both sides (a duration past timedelta's range makes polars PANIC converting it) and for dates/datetimes
+    Python cannot hold (year 0 or 10000); Python values otherwise."""
+    if not (raw.dtype == want.dtype and raw.dtype.is_temporal()):
+        try:
+            return raw.to_list(), want.to_list(), dtype
+        except (OverflowError, ValueError):
+            pass
+    return raw.to_physical().to_list(), want.to_physical().to_list(), Int64()
 
 
 def _as_written(df: Any, expr: Any) -> Any:
