@@ -247,3 +247,24 @@ def test_the_mirror_divides_by_a_literal_as_polars_does_on_every_frame_size():
     assert lazy == [1.0, 1.0]  # polars' lazy engine, unoptimized (if this changes, _as_written may go)
     assert frame.select(pl.col("x") / k)["x"].to_list() == [0.9999999999999999] * 2  # eager: the reciprocal
     assert fuzz_run._as_written(frame, pl.col("x") / k).to_list() == [0.9999999999999999] * 2
+
+
+def test_constants_with_a_zero_term_add_as_polars_adds_scalars():
+    """``lit(-0.0) + lit(0.0)`` folded to -0.0 (the dropped-±0-term shortcut, which polars takes on columns only)
+    where polars' scalar arithmetic gives 0.0 on every frame size; found by the mirror through
+    ``min_max_scale(...)`` / ``robust_scale(...)``'s lowered ``(x * 0.0) + 0.0``. Every ±0/±x pair, + and -."""
+    import itertools
+
+    values = [0.0, -0.0, 1.5, -1.5, 0, 3, float("inf"), float("nan")]
+    pairs = [(a, b) for a, b in itertools.product(values, values) if not (type(a) is int and type(b) is int)]
+    feats, raw = {}, []
+    for i, (a, b) in enumerate(pairs):
+        feats[f"add{i}"], feats[f"sub{i}"] = lit(a) + lit(b), lit(a) - lit(b)
+        raw += [(pl.lit(a) + pl.lit(b)).alias(f"add{i}"), (pl.lit(a) - pl.lit(b)).alias(f"sub{i}")]
+    fs = FeatureSet("zero_terms", {"f": Float64}, feats)
+    for height in (1, 3):
+        frame = pl.DataFrame({"f": [1.0] * height})
+        want = {k: str(v) for k, v in frame.select(raw).row(0, named=True).items()}
+        got = {k: str(v) for k, v in fs.transform(frame.lazy()).collect().row(0, named=True).items()}
+        assert got == want and {k: str(v) for k, v in fs.row_fn({"f": 1.0}).items()} == want
+    assert str(fs.features["add8"].source()) == "lit(0.0)"  # (-0.0) + 0.0, folded IEEE

@@ -134,8 +134,8 @@ def _mirror(node: Node, fields: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- ops spelt out in raw polars
-# Ops whose node does not read as one polars call, spelt from their documented meaning in plain polars
-# (comparisons and when/then), not with the kernel the skewless compiler uses, so the two are independent.
+# Ops whose node does not read as one polars call, spelt in plain polars from their documented meaning
+# (bucketize by comparisons, not with the compiler's search_sorted kernel).
 
 
 def _map_values(node: Any, args: list, fields: Any) -> Any:
@@ -144,10 +144,13 @@ def _map_values(node: Any, args: list, fields: Any) -> Any:
     x, dtype = args[0], to_polars(node.dtype)
     if isinstance(fields[node.operand].dtype, Null):
         return pl.lit(None, dtype=dtype)
-    chain: Any = pl.when(x.is_null()).then(pl.lit(None, dtype=dtype))  # null is never looked up
-    for k, v in zip(node.keys, node.values):
-        chain = chain.when(x == pl.lit(k, dtype=to_polars(fields[node.operand].dtype))).then(pl.lit(v, dtype=dtype))
-    return chain.otherwise(pl.lit(node.default, dtype=dtype))
+    # polars' replace_strict, but null is never looked up (skewless.ir.applied.MapValues). Not a when/then
+    # chain of literals: polars computes that as a scalar when the frame's mask is uniform, and a scalar
+    # then adds a ±0 term exactly (-0.0 + 0.0 = 0.0) where a column keeps -0.0 (see skewless.backends.simplify)
+    keys = pl.Series(list(node.keys), dtype=to_polars(fields[node.operand].dtype))
+    mapped = x.replace_strict(keys, pl.Series(list(node.values), dtype=dtype),
+                              default=pl.lit(node.default, dtype=dtype), return_dtype=dtype)
+    return pl.when(x.is_null()).then(pl.lit(None, dtype=dtype)).otherwise(mapped)
 
 
 def _bucketize(node: Any, args: list, fields: Any) -> Any:
@@ -157,8 +160,9 @@ def _bucketize(node: Any, args: list, fields: Any) -> Any:
         return pl.lit(None, dtype=pl.Int64)
     x = args[0].cast(pl.Float64)
     # the number of edges <= x (closed="left") or < x (closed="right"); NaN (and null) give null
-    counted = pl.sum_horizontal([((x >= e) if node.closed == "left" else (x > e)).cast(pl.Int64) for e in node.edges])
-    return pl.when(x.is_not_null() & ~x.is_nan()).then(counted if node.edges else pl.lit(0, dtype=pl.Int64))
+    counts = [((x >= e) if node.closed == "left" else (x > e)).cast(pl.Int64) for e in node.edges]
+    counted = pl.sum_horizontal(counts) if counts else pl.lit(0, dtype=pl.Int64)
+    return pl.when(x.is_not_null() & ~x.is_nan()).then(counted)
 
 
 def _make_duration(node: Any, args: list, fields: Any) -> Any:
