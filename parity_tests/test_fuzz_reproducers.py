@@ -268,3 +268,28 @@ def test_constants_with_a_zero_term_add_as_polars_adds_scalars():
         got = {k: str(v) for k, v in fs.transform(frame.lazy()).collect().row(0, named=True).items()}
         assert got == want and {k: str(v) for k, v in fs.row_fn({"f": 1.0}).items()} == want
     assert str(fs.features["add8"].source()) == "lit(0.0)"  # (-0.0) + 0.0, folded IEEE
+
+
+def test_a_constant_quotient_divides_as_polars_divides_two_scalars():
+    """``lit(27.69...) / lit(6.07...)`` folded by the reciprocal rule (4.559936510798567) where polars divides two
+    scalars exactly on every frame size and engine (4.5599365107985665); was the mirror deviation
+    ``ConstantQuotient``, now gone. Floor division and modulo of two scalars follow the reciprocal rule in
+    polars too (measured equal, pinned here)."""
+    import random
+
+    rng = random.Random(2)
+    pairs = [(rng.uniform(-100, 100), rng.choice([3.0, 7.0, 0.1, 300.0, rng.uniform(-10, 10)])) for _ in range(60)]
+    pairs += [(55.0, 3), (1.0, 0.0), (-1.0, -0.0), (0.0, 0.0), (7, 2), (float("inf"), 2.0), (1e308, 1e-308), (3, 0)]
+    feats, raw = {}, []
+    for i, (a, b) in enumerate(pairs):
+        for sym, mine, theirs in (("d", lit(a) / lit(b), pl.lit(a) / pl.lit(b)), ("f", lit(a) // lit(b), pl.lit(a) // pl.lit(b)),
+                                  ("m", lit(a) % lit(b), pl.lit(a) % pl.lit(b)), ("c", col("f") / (lit(a) / lit(b)), None)):
+            feats[f"{sym}{i}"] = mine
+            if theirs is not None:
+                raw.append(theirs.alias(f"{sym}{i}"))
+    fs, _ = _parity(feats, {"f": Float64}, [{"f": 1.0}, {"f": -3.5}, {"f": 0.1}])
+    for height in (1, 3):
+        frame = pl.DataFrame({"f": [1.0] * height})
+        want = {k: str(v) for k, v in frame.lazy().with_columns(raw).collect().row(0, named=True).items() if k != "f"}
+        got = {k: str(v) for k, v in fs.transform(frame.lazy()).collect().row(0, named=True).items() if k in want}
+        assert got == want

@@ -161,6 +161,8 @@ class TrueDiv(BinaryOp):
     batch result would otherwise depend on frame and chunk sizes (measured:
     polars' lazy engine divides a 2-row frame exactly and a 3-row one partly,
     as it runs them in one-row pieces; eager polars multiplies from 2 rows).
+    A literal divided by a literal (a constant, folded when the feature set is
+    defined) is divided exactly, as polars divides two scalars on every frame.
     """
 
     symbol = "/"

@@ -32,9 +32,6 @@ DEVIATIONS: dict[str, str] = {
            "is one value, which a column is on one-row frames only; skewless applies the specialisations per row "
            "on every frame so the batch result does not depend on frame size (see skewless.ir.core.Pow)",
     "HashBucket": "skewless' own stable hash (polars' hash is seeded per version); no polars spelling",
-    "ConstantQuotient": "a constant divided by a constant (lit(55.0) / lit(3)): polars divides two scalars "
-                        "exactly, skewless multiplies by the divisor's reciprocal as for every literal divisor "
-                        "(skewless.ir.core.TrueDiv), 1 ulp apart at most; left as is (issue 12 note)",
     "NullOperand": "an untyped lit(None) where polars raises on the Null dtype (lit(None).dt.hour(), "
                    "when(lit(None)), lit(None) & lit(None)): skewless gives it the meaning of a typed null on both "
                    "runtimes (see skewless.ir.normalize); compared only where raw polars runs, and then with polars' "
@@ -56,12 +53,8 @@ class NoMirror(Exception):
 
 def deviation(node: Node) -> str | None:
     """The documented deviation ``node`` holds, if any (Pow only with a non-literal exponent)."""
-    from skewless.ir.normalize import is_constant
-
     for n in walk(node):
         name = type(n).__name__
-        if name in ("TrueDiv", "FloorDiv", "Mod") and all(is_constant(c) for c in n.children()):
-            return "ConstantQuotient"
         if name == "Pow" and isinstance(n.right, Literal):
             continue
         if name in DEVIATIONS:

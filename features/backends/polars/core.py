@@ -43,7 +43,8 @@ def _add_sub(c, node, args):
 
 
 RULES.register(ops.Mul)(lambda c, n, a: a[0].expr * a[1].expr)
-RULES.register(ops.TrueDiv)(lambda c, n, a: quotient(a[0], a[1]))
+RULES.register(ops.TrueDiv)(lambda c, n, a: as_float(a[0]) / as_float(a[1]) if a[0].is_literal and a[1].is_literal
+                            else quotient(a[0], a[1]))  # (two scalars: exact, see the python rule)
 RULES.register(ops.Neg)(lambda c, n, a: -a[0].expr)
 
 

@@ -109,7 +109,13 @@ def _quotient(e: Emitter, a: Arg, b: Arg) -> str:
 
 @RULES.register(ops.TrueDiv)
 def _truediv(e: Emitter, node, args: list[Arg]):
-    return _quotient(e, *args)
+    a, b = args
+    if a.is_literal and b.is_literal and a.node.value is not None and b.node.value is not None:
+        # a constant (folded when the feature set is defined): polars divides two scalars exactly on every
+        # frame size and engine (measured), not by the reciprocal (floor division and modulo of two scalars
+        # do follow the reciprocal rule: measured equal)
+        return f"{e.helper(arith.fdiv)}({coerce(e, a, Float64())}, {coerce(e, b, Float64())})"
+    return _quotient(e, a, b)
 
 
 @RULES.register(ops.FloorDiv)
