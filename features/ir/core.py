@@ -524,8 +524,9 @@ class Cast(Node):
     String -> Boolean is refused, as polars refuses it. Date -> String is ISO
     (``"0001-01-01"``); Datetime -> String is polars' ``"2020-01-02 03:04:05.000000"``
     (6 fractional digits for ``us``, 3 for ``ms``) plus, for a zoned input, the wall
-    time's offset as ``"+05:30"`` — seconds of a local-mean-time offset dropped, as
-    polars writes them (``"-04:56"`` for New York's -4:56:02 before 1883). ``strict=True`` raises
+    time's offset as ``"+05:30"`` — seconds of a local-mean-time offset rounded to the
+    nearest minute, as polars writes them (``"-04:56"`` for New York's -4:56:02 before 1883,
+    ``"-03:31"`` for St John's -3:30:52). ``strict=True`` raises
     :class:`~skewless.errors.InvalidOperationError` on a value that cannot be
     converted; ``strict=False`` gives null.
     """

@@ -330,7 +330,8 @@ class DtToString(Node):
     directives as polars 2.1 writes them.
 
     A zoned value is written on its zone's wall clock (``%z`` is its offset, ``-0456`` for New York's
-    local mean time: the seconds of an offset are dropped, as polars does). Numbers are zero-padded
+    local mean time: the seconds of an offset are rounded to the nearest minute, half away from zero, as
+    polars does: ``-0331`` for St John's -3:30:52). Numbers are zero-padded
     (``%e``, ``%k``, ``%l`` space-padded; ``%-d`` unpadded); ``%Y`` outside 0-9999 gets a sign
     (``+10000``); ``%f`` is nanoseconds (9 digits), ``%.f`` the shortest of ``.mmm``/``.uuuuuu``/
     ``.nnnnnnnnn`` that is exact (nothing for a whole second), ``%.3f`` truncates; ``%s`` is the epoch

@@ -78,12 +78,20 @@ def year_text(year: int) -> str:
     return f"{year:04d}" if 0 <= year <= 9999 else f"{year:+05d}"
 
 
+def offset_text(offset_s: int, sep: str = ":") -> str:
+    """A UTC offset as polars (chrono) writes it, ``+HH:MM`` (``sep`` between hours and minutes): a
+    local-mean-time offset's seconds are ROUNDED to the nearest minute, half away from zero
+    (``-03:30:52`` is ``-03:31``, ``-05:46:30`` is ``-05:47``, ``-04:56:02`` is ``-04:56``; measured on every
+    zone's offsets with seconds before 1900: 2,520 of 2,520)."""
+    minutes = (abs(offset_s) + 30) // 60
+    return f"{'-' if offset_s < 0 else '+'}{minutes // 60:02d}{sep}{minutes % 60:02d}"
+
+
 def datetime_to_str(value: int, unit: str, key: str | None) -> str:
     """Polars' Datetime -> String (measured on polars 2.1) of a count of ``unit`` since the epoch (UTC).
 
     ``YYYY-MM-DD HH:MM:SS.ffffff`` (3 fractional digits for ``ms``) of the wall clock, plus, in a zone,
-    its offset as ``+HH:MM``: the seconds of a local-mean-time offset are dropped (``-04:56:02`` is
-    written ``-04:56``), and the year as :func:`year_text` (``0000``, ``-0109``, ``+11095``) as polars does.
+    its offset as :func:`offset_text` writes it (``-03:30:52`` is ``-03:31``), and the year as :func:`year_text` (``0000``, ``-0109``, ``+11095``) as polars does.
     """
     from .temporal import UNITS_PER_SECOND, civil, local_value
 
@@ -97,10 +105,7 @@ def datetime_to_str(value: int, unit: str, key: str | None) -> str:
             f"{seconds % 60:02d}.{frac:0{digits}d}")
     if key is None:
         return text
-    offset = (local - value) // per_second
-    sign = "-" if offset < 0 else "+"
-    offset = abs(offset)
-    return f"{text}{sign}{offset // 3600:02d}:{offset // 60 % 60:02d}"
+    return text + offset_text((local - value) // per_second)
 
 
 def float_to_str(value: float) -> str:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .casts import year_text
+from .casts import offset_text, year_text
 
 __all__ = ["WHITESPACE", "tokenize", "parse_plan", "parse_value", "format_value", "FormatError", "TextParser"]
 
@@ -555,9 +555,6 @@ def format_value(items, days: int, tod_us: int | None, offset_s: int | None, ins
         elif spec == "s":
             out.append(str(instant_s))
         elif spec in ("z", ":z"):
-            sign = "-" if offset_s < 0 else "+"
-            minutes = abs(offset_s) // 60  # chrono drops the seconds of a local-mean-time offset
-            sep = ":" if spec == ":z" else ""
-            out.append(f"{sign}{minutes // 60:02d}{sep}{minutes % 60:02d}")
+            out.append(offset_text(offset_s, ":" if spec == ":z" else ""))  # (seconds rounded, as chrono)
     return "".join(out)
 

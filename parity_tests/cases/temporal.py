@@ -371,6 +371,23 @@ case(
     edge_limit=1200,
 )
 
+# Local-mean-time offsets with seconds, as polars (chrono) writes them in %z, %:z and Datetime -> String: rounded
+# to the nearest minute, half away from zero (St John's -3:30:52 is -03:31, Knox -5:46:30 is -05:47, Omsk
+# +4:53:30 is +04:54, Kolkata +5:53:28 is +05:53); the per-request side truncated (fuzz seed 90210).
+_LMT_ZONES = {"sj": "America/St_Johns", "kx": "America/Indiana/Knox", "om": "Asia/Omsk", "ko": "Asia/Kolkata"}
+case(
+    "temporal.offset_seconds_rounded",
+    {k: Datetime("us", z) for k, z in _LMT_ZONES.items()},
+    {f"{k}_{name}": f(col(k)) for k in _LMT_ZONES
+     for name, f in (("z", lambda c: c.dt.strftime("%z")), ("cz", lambda c: c.dt.strftime("%d/%m/%Y %H:%M %:z")),
+                     ("text", lambda c: c.cast(String)))},
+    edges=False,
+    rows=[{k: t.astimezone(get_zone(z)) for k, z in _LMT_ZONES.items()}
+          for t in (dt.datetime(1, 11, 5, 7, 28, 23, 886000, tzinfo=dt.timezone.utc),
+                    dt.datetime(1850, 1, 1, 12, tzinfo=dt.timezone.utc), dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))]
+    + [{k: None for k in _LMT_ZONES}],
+)
+
 # dt.truncate / dt.offset_by (issue 13): polars' Duration arithmetic. Every kind of `every` on naive (us, ms),
 # UTC, zoned (wall clock and back into the zone across DST: repeated wall clocks keep the value's offset, skipped
 # ones take the standard offset) and Date values; offset_by with month-end clamping, leap days, negative and mixed
