@@ -293,3 +293,26 @@ def test_a_constant_quotient_divides_as_polars_divides_two_scalars():
         want = {k: str(v) for k, v in frame.lazy().with_columns(raw).collect().row(0, named=True).items() if k != "f"}
         got = {k: str(v) for k, v in fs.transform(frame.lazy()).collect().row(0, named=True).items() if k in want}
         assert got == want
+
+
+def test_a_zero_term_next_to_a_when_of_literals_is_the_documented_scalar_when_deviation():
+    """Fuzz seed 90210: ``min_max_scale(when(b_n).then(lit(A)).otherwise(lit(B)))`` lowers to ``(x * 0.0) + 0.0``
+    when A/B make the range 0; polars computes a when of literals as ONE scalar where the condition is uniform,
+    and a scalar adds the ±0 term exactly (0.0) where a column keeps -0.0. skewless gives -0.0 on every frame."""
+    import importlib
+    import random
+
+    from parity_tests.fuzz.schema import SCHEMA, random_rows
+
+    fuzz_run = importlib.import_module("parity_tests.fuzz.run")
+    x = when(col("b")).then(lit(-1.0)).otherwise(lit(-2.0)) * 0.0 + 0.0
+    for mask in ([True, True, True], [True, False, True]):
+        frame = pl.DataFrame({"b": mask})
+        raw = frame.with_columns((pl.when(pl.col("b")).then(pl.lit(-1.0)).otherwise(pl.lit(-2.0)) * 0.0 + 0.0).alias("x"))
+        assert [str(v) for v in raw["x"]] == (["0.0"] * 3 if all(mask) else ["-0.0"] * 3)  # polars, data-dependent
+        fs, _ = _parity({"x": x}, {"b": Boolean}, frame.rows(named=True))
+        assert [str(v) for v in fs.transform(frame.lazy()).collect()["x"]] == ["-0.0"] * 3
+    stats = fuzz_run.Stats(0)
+    fs = FeatureSet("fuzz", SCHEMA, {"f0": when(col("b_n")).then(lit(-1.0)).otherwise(lit(-2.0)) * 0.0 + 0.0})
+    rows = [{**r, "b_n": b} for r, b in zip(random_rows(random.Random(0), 2), [None, False])]
+    assert fuzz_run.check(fs, rows, stats) == [] and stats.mirror_deviation["ScalarWhen"] == 1

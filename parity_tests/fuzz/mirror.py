@@ -32,6 +32,12 @@ DEVIATIONS: dict[str, str] = {
            "is one value, which a column is on one-row frames only; skewless applies the specialisations per row "
            "on every frame so the batch result does not depend on frame size (see skewless.ir.core.Pow)",
     "HashBucket": "skewless' own stable hash (polars' hash is seeded per version); no polars spelling",
+    "ScalarWhen": "a ±0 term next to a when/then whose branches are all literals: polars computes such a when as ONE "
+                  "scalar where its condition is the same on every row of the frame (or batch), and adds a ±0 term "
+                  "to a scalar exactly (-0.0 + 0.0 = 0.0) but drops it next to a column (-0.0 stays): measured, "
+                  "when(c).then(lit(-1.0)).otherwise(lit(-2.0)) * 0.0 + 0.0 is 0.0 for c = [T, T, T] and -0.0 for "
+                  "c = [T, F, T] — data-dependent in polars; skewless drops the term on every frame (see "
+                  "skewless.backends.simplify; found by fuzz seed 90210 through min_max_scale's (x * 0.0) + 0.0)",
     "NullOperand": "an untyped lit(None) where polars raises on the Null dtype (lit(None).dt.hour(), "
                    "when(lit(None)), lit(None) & lit(None)): skewless gives it the meaning of a typed null on both "
                    "runtimes (see skewless.ir.normalize); compared only where raw polars runs, and then with polars' "
@@ -55,11 +61,25 @@ def deviation(node: Node) -> str | None:
     """The documented deviation ``node`` holds, if any (Pow only with a non-literal exponent)."""
     for n in walk(node):
         name = type(n).__name__
+        if name in ("Add", "Sub") and _zero_term_next_to_a_literal_when(n):
+            return "ScalarWhen"
         if name == "Pow" and isinstance(n.right, Literal):
             continue
         if name in DEVIATIONS:
             return name
     return None
+
+
+def _zero_term_next_to_a_literal_when(node: Node) -> bool:
+    def zero(n: Node) -> bool:
+        return isinstance(n, Literal) and type(n.value) in (int, float) and n.value == 0
+
+    def literal_when(n: Node) -> bool:
+        values = n.children()[1:-1:2] + n.children()[-1:]
+        return type(n).__name__ == "When" and all(isinstance(v, Literal) for v in values)
+
+    left, right = node.children()
+    return any(zero(z) and any(literal_when(n) for n in walk(other)) for z, other in ((left, right), (right, left)))
 
 
 def _param(value: Any) -> Any:
