@@ -19,8 +19,9 @@ def as_float(arg):
 
 
 def quotient(a, b):
-    """``a / b``; a literal divisor becomes ``a * (1 / k)`` (see :class:`skewless.ir.core.TrueDiv`)."""
-    if b.is_literal and b.node.value is not None:
+    """``a / b``; a literal divisor becomes ``a * (1 / k)`` (see :class:`skewless.ir.core.TrueDiv`), except
+    under a literal dividend: polars divides two scalars exactly."""
+    if b.is_literal and b.node.value is not None and not (a.is_literal and a.node.value is not None):
         return as_float(a) * pl.lit(arith.fdiv(1.0, float(b.node.value)), dtype=pl.Float64)
     return as_float(a) / as_float(b)
 
@@ -43,8 +44,7 @@ def _add_sub(c, node, args):
 
 
 RULES.register(ops.Mul)(lambda c, n, a: a[0].expr * a[1].expr)
-RULES.register(ops.TrueDiv)(lambda c, n, a: as_float(a[0]) / as_float(a[1]) if a[0].is_literal and a[1].is_literal
-                            else quotient(a[0], a[1]))  # (two scalars: exact, see the python rule)
+RULES.register(ops.TrueDiv)(lambda c, n, a: quotient(a[0], a[1]))
 RULES.register(ops.Neg)(lambda c, n, a: -a[0].expr)
 
 

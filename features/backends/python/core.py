@@ -97,10 +97,14 @@ def _reciprocal(value: float) -> float:
 
 
 def _quotient(e: Emitter, a: Arg, b: Arg) -> str:
-    """``a / b`` as both runtimes compute it: a literal divisor becomes a reciprocal multiply."""
+    """``a / b`` as both runtimes compute it (also inside ``//`` and ``%``): a literal divisor becomes a
+    reciprocal multiply, except under a literal dividend — a constant, folded when the feature set is defined:
+    polars divides two scalars exactly on every frame size and engine (measured for ``/``, ``//`` and ``%``)."""
     fa = coerce(e, a, Float64())
-    if b.is_literal and b.node.value is not None:
+    if b.is_literal and b.node.value is not None and not (a.is_literal and a.node.value is not None):
         return f"{fa} * {e.literal(_reciprocal(b.node.value))}"
+    if a.is_literal and b.is_literal and b.node.value is not None:
+        return f"{e.helper(arith.fdiv)}({fa}, {coerce(e, b, Float64())})"
     fb = coerce(e, b, Float64())
     if isinstance(b.dtype, Int64):
         return f"({fa} / {fb} if {b.src} else {e.helper(arith.fdiv)}({fa}, {fb}))"
@@ -109,13 +113,7 @@ def _quotient(e: Emitter, a: Arg, b: Arg) -> str:
 
 @RULES.register(ops.TrueDiv)
 def _truediv(e: Emitter, node, args: list[Arg]):
-    a, b = args
-    if a.is_literal and b.is_literal and a.node.value is not None and b.node.value is not None:
-        # a constant (folded when the feature set is defined): polars divides two scalars exactly on every
-        # frame size and engine (measured), not by the reciprocal (floor division and modulo of two scalars
-        # do follow the reciprocal rule: measured equal)
-        return f"{e.helper(arith.fdiv)}({coerce(e, a, Float64())}, {coerce(e, b, Float64())})"
-    return _quotient(e, a, b)
+    return _quotient(e, *args)
 
 
 @RULES.register(ops.FloorDiv)
