@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -237,8 +237,14 @@ def build(
     engine: Annotated[str, typer.Option(help="polars (one process, default) or ray (the same build on Ray, bitwise equal)")] = "polars",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster HOST:PORT, ray://HOST:PORT or auto (default: a local Ray)")] = None,
     partitions: Annotated[Optional[int], typer.Option(help="Ray partitions of the source (default: 2 per CPU; more when a partition would exceed 2,000,000 rows)")] = None,
+    separator: Separator = None,
+    null_value: NullValue = None,
+    encoding: Encoding = "utf8",
 ) -> None:
-    """Build train / valid / test feature files, fitted state and stats.json from raw history."""
+    """Build train / valid / test feature files, fitted state and stats.json from raw history.
+
+    --separator, --null-value and --encoding apply to every CSV file of the build (--data, --table, --events).
+    """
     from skewless.training.build import build_dataset
     from skewless.training.stats import summarize
 
@@ -247,14 +253,16 @@ def build(
     def job():
         fs = load_feature_set(feature_set)
         cuts = _split_option(split, train_end, valid_end)
-        source = [str(d) for d in data] if len(data) > 1 else str(data[0])
+        csv = _csv(separator, null_value, encoding)
+        source = _with_csv_options([str(d) for d in data] if len(data) > 1 else str(data[0]), csv)
         with _Steps("build") as steps:
             ray = {"address": address, "partitions": partitions} if engine == "ray" else {}
             if engine != "ray" and (address is not None or partitions is not None):
                 raise SkewlessError("--address and --partitions are options of --engine ray")
             return build_dataset(fs, source, out, label=label, event_time=event_time, split=cuts, split_by=split_by,
-                                 seed=seed, task=task, tables=_table_options(table),
-                                 events=_table_options(events, "--events"), overwrite=overwrite, progress=steps.step, engine=engine, **ray)
+                                 seed=seed, task=task, tables=_table_options(table, csv=csv),
+                                 events=_table_options(events, "--events", csv=csv), overwrite=overwrite,
+                                 progress=steps.step, engine=engine, **ray)
 
     result = _guard(job)
     console.print(summarize(result.stats), highlight=False)
@@ -262,8 +270,25 @@ def build(
                   f"in {result.seconds:.1f}s", highlight=False)
 
 
-def _table_options(values: Optional[list[str]], option: str = "--table") -> Optional[dict[str, str]]:
-    """``--table NAME=PATH`` (or ``--events``) options as ``{name: path}`` (a usage error names a malformed one)."""
+def _with_csv_options(source: Any, csv: Any) -> Any:
+    """``source`` (a path or a list of paths) read with ``--separator``/``--null-value``/``--encoding`` when any
+    is given: its CSV paths as one :class:`skewless.io.CsvSource` (parquet paths take no CSV options)."""
+    from .targets import CsvOptions
+
+    if csv == CsvOptions():
+        return source
+    from skewless.io import CsvSource
+
+    paths = [source] if isinstance(source, str) else list(source)
+    if not all(p.lower().endswith((".csv", ".tsv", ".txt")) for p in paths):
+        raise SkewlessError(f"--separator, --null-value and --encoding read CSV files; {paths} are not all CSV "
+                            f"(.csv, .tsv, .txt)")
+    return CsvSource(paths, **csv.kwargs())
+
+
+def _table_options(values: Optional[list[str]], option: str = "--table", csv: Any = None) -> Optional[dict[str, Any]]:
+    """``--table NAME=PATH`` (or ``--events``) options as ``{name: path}`` (a usage error names a malformed one);
+    with CSV options, a CSV path is read with them (a parquet path is left as it is)."""
     if not values:
         return None
     out: dict[str, str] = {}
@@ -274,6 +299,9 @@ def _table_options(values: Optional[list[str]], option: str = "--table") -> Opti
         if name in out:
             _fail(f"{option} {name!r} is given twice")
         out[name] = path
+    if csv is not None:
+        out = {k: (_with_csv_options(v, csv) if v.lower().endswith((".csv", ".tsv", ".txt")) else v)
+               for k, v in out.items()}
     return out
 
 

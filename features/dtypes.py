@@ -163,12 +163,34 @@ _BY_NAME: dict[str, type[DataType]] = {
 }
 
 
+def _python_types() -> dict[type, Any]:
+    import datetime as dt
+
+    # bool before int does not matter here (a dict by exact type), but both are listed, as polars maps them.
+    return {bool: Boolean, int: Int64, float: Float64, str: String, dt.date: Date,
+            dt.datetime: lambda: Datetime("us"), dt.timedelta: lambda: Duration("us")}
+
+
 def to_dtype(value: Any) -> DataType:
-    """Normalise ``Int64``, ``Int64()``, ``"Int64"`` or a polars dtype to a skewless dtype."""
+    """Normalise ``Int64``, ``Int64()``, ``"Int64"``, a polars dtype or a Python type to a skewless dtype.
+
+    Python types mean what polars makes of them (``pl.col("x").cast(str)``): ``int`` Int64, ``float`` Float64,
+    ``str`` String, ``bool`` Boolean, ``datetime.date`` Date, ``datetime.datetime`` Datetime("us") and
+    ``datetime.timedelta`` Duration("us").
+
+    Examples
+    --------
+    >>> from skewless.dtypes import to_dtype
+    >>> to_dtype(str), to_dtype(int), to_dtype("Float64")
+    (String, Int64, Float64)
+    """
     if isinstance(value, DataType):
         return value
     if isinstance(value, type) and issubclass(value, DataType):
         return value()
+    python = _PYTHON_TYPES.get(value) if isinstance(value, type) else None
+    if python is not None:
+        return python()
     if isinstance(value, str) and value in _BY_NAME:
         return _BY_NAME[value]()
     # Accept polars dtypes without importing polars: read their class name and attributes.
@@ -182,6 +204,9 @@ def to_dtype(value: Any) -> DataType:
     raise SchemaError(
         f"unsupported dtype {value!r}; skewless supports {', '.join(sorted(_BY_NAME))}"
     )
+
+
+_PYTHON_TYPES = _python_types()
 
 
 def dtype_from_json(data: dict[str, Any]) -> DataType:

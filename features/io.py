@@ -3,6 +3,8 @@
 * :func:`scan_data` — parquet or CSV files as users have them: undeclared columns are
   never parsed (dropped, or kept and inferred over the whole file on request), CSV
   separator, null values and encoding are options, a semicolon file is named as such.
+* :class:`CsvSource` — CSV file(s) with their reading options, accepted wherever a build takes a path
+  (the source, an entity table, an event source), so ``build.json`` still records the files and their hash.
 * :func:`load_feature_set` / :func:`load_object` — ``"package.module:name"`` (imported
   like uvicorn and pytest do: the current directory is searched too) or
   ``"path/to/file.py:name"``.
@@ -27,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .compiled import CompiledFeatureSet
 
-__all__ = ["scan_data", "load_feature_set", "load_object", "DEFAULT_NULL_VALUES"]
+__all__ = ["scan_data", "CsvSource", "load_feature_set", "load_object", "DEFAULT_NULL_VALUES"]
 
 #: What an empty CSV field or the text ``NA`` means: null (R's and pandas' writers use them).
 DEFAULT_NULL_VALUES = ("NA", "")
@@ -117,6 +119,98 @@ def scan_data(
                      "\t" if suffixes == {".tsv"} else ",")
 
 
+class CsvSource:
+    """CSV file(s) read with given options: what :func:`scan_data` reads, as a value a build accepts.
+
+    ``build_dataset(fs, CsvSource("absences.csv", separator=";"), ...)`` (also as an entity table or an event
+    source) reads the file as ``scan_data(path, ..., separator=";")`` does and records the paths, the options
+    and the files' hash in ``build.json``, as for a plain path. The options are checked here, when the value
+    is made (a separator of more than one character, an unknown encoding).
+
+    Parameters
+    ----------
+    path : a CSV file or a glob (``.csv``, ``.tsv``, ``.txt``), or a list of them
+    separator, null_values, encoding : as :func:`scan_data`'s
+
+    Examples
+    --------
+    >>> from skewless.io import CsvSource
+    >>> CsvSource("absences.csv", separator=";")
+    CsvSource('absences.csv', separator=';')
+    """
+
+    __slots__ = ("paths", "separator", "null_values", "encoding")
+
+    def __init__(self, path: "str | Path | Sequence[str | Path]", *, separator: str | None = None,
+                 null_values: Sequence[str] | None = None, encoding: str = "utf8") -> None:
+        paths = [path] if isinstance(path, (str, Path)) else list(path)
+        if not paths or not all(isinstance(p, (str, Path)) for p in paths):
+            raise SkewlessError(f"CsvSource: path must be a file, a glob or a list of them, not {path!r}")
+        if any(is_url(p) for p in paths):
+            _paths(next(p for p in paths if is_url(p)))  # the object-store refusal of CSV, worded once
+        if separator is not None and (not isinstance(separator, str) or len(_separator(separator)) != 1):
+            raise SkewlessError(f"CsvSource: a CSV separator is one character, got {separator!r}")
+        if null_values is not None and (isinstance(null_values, str)
+                                        or not all(isinstance(v, str) for v in null_values)):
+            raise SkewlessError(f"CsvSource: null_values must be a list of texts, not {null_values!r}")
+        if not isinstance(encoding, str):
+            raise SkewlessError(f"CsvSource: encoding must be a text such as 'latin-1', not {encoding!r}")
+        if encoding.lower() not in _POLARS_ENCODINGS:
+            import codecs
+
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise SkewlessError(f"CsvSource: unknown encoding {encoding!r} (e.g. utf8, latin-1, cp1252)") from None
+        self.paths = tuple(str(p) for p in paths)
+        self.separator = separator
+        self.null_values = None if null_values is None else tuple(null_values)
+        self.encoding = encoding
+
+    def options(self) -> dict[str, Any]:
+        """The reading options that differ from :func:`scan_data`'s defaults (what ``build.json`` records)."""
+        given = {"separator": self.separator, "null_values": self.null_values,
+                 "encoding": None if self.encoding == "utf8" else self.encoding}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in given.items() if v is not None}
+
+    def files(self) -> list[str]:
+        """The files the paths name now (globs expanded), in order; refuses a path with nothing there."""
+        return [m for p in self.paths for m in _paths(p)]
+
+    def scan(self, fs: "CompiledFeatureSet | None" = None, *, columns: "str | Sequence[str] | None" = None
+             ) -> "pl.LazyFrame":
+        """:func:`scan_data` of every path with these options (several paths concatenated in order)."""
+        import polars as pl
+
+        frames = [scan_data(p, fs, columns=columns, separator=self.separator, null_values=self.null_values,
+                            encoding=self.encoding) for p in self.paths]
+        if any(Path(m).suffix.lower() not in (".csv", ".tsv", ".txt") for m in self.files()):
+            raise SkewlessError(f"CsvSource {list(self.paths)}: only CSV files (.csv, .tsv, .txt) take CSV options")
+        try:
+            return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+        except Exception as exc:  # the files' columns differ
+            raise SkewlessError(f"cannot combine the CSV files {list(self.paths)}: {exc}") from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CsvSource) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple:
+        return self.paths, self.separator, self.null_values, self.encoding
+
+    def __repr__(self) -> str:
+        path = self.paths[0] if len(self.paths) == 1 else list(self.paths)
+        opts = "".join(f", {k}={v!r}" for k, v in self.options().items())
+        return f"CsvSource({path!r}{opts})"
+
+
+def _separator(sep: str) -> str:
+    """``"\\t"`` and ``"tab"`` (as typed on a command line) mean a tab."""
+    return "\t" if sep in ("\\t", "tab") else sep
+
+
 def _input_fields(fs: Any) -> dict[str, Any]:
     return {} if fs is None else dict(fs.input_schema())
 
@@ -134,9 +228,7 @@ def _scan_csv(matches: list[str], inputs: dict[str, Any], columns: Any, separato
 
     from .backends.polars.dtypes import to_polars
 
-    sep = default_sep if separator is None else separator
-    if sep in ("\\t", "tab"):
-        sep = "\t"
+    sep = default_sep if separator is None else _separator(separator)
     if len(sep) != 1:
         raise SkewlessError(f"a CSV separator is one character, got {sep!r}")
     nulls = list(DEFAULT_NULL_VALUES if null_values is None else null_values)

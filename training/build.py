@@ -142,9 +142,8 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
 
     import polars as pl
 
-    from skewless.io import is_url, scan_data
-
     from skewless.frames import as_polars, describe_kind
+    from skewless.io import CsvSource, is_url, scan_data
 
     if type(source).__module__.partition(".")[0] in ("pandas", "pyarrow"):
         kind = describe_kind(source)
@@ -154,13 +153,16 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
         return source, {"kind": "LazyFrame"}
     if isinstance(source, pl.DataFrame):
         return source.lazy(), {"kind": "DataFrame", "rows": source.height}
+    if isinstance(source, CsvSource):
+        lf = source.scan(fs, columns="all")  # the label and event time are not inputs
+        return lf, {"kind": "files", "paths": list(source.paths), "files": source.files(), "csv": source.options()}
     if isinstance(source, (str, Path)):
         sources = [source]
     elif isinstance(source, Sequence) and source and all(isinstance(s, (str, Path)) for s in source):
         sources = list(source)
     else:
-        raise BuildError(f"source must be a polars LazyFrame/DataFrame, a path, a glob or a list of paths, "
-                         f"not {type(source).__name__}")
+        raise BuildError(f"source must be a polars LazyFrame/DataFrame, a path, a glob, a list of paths or a "
+                         f"skewless.io.CsvSource, not {type(source).__name__}")
     frames = [scan_data(s, fs, columns="all") for s in sources]  # the label and event time are not inputs
     files: list[str] = []
     for s in sources:
@@ -175,10 +177,19 @@ def _scan(source: Any, fs: "FeatureSet") -> tuple["pl.LazyFrame", dict[str, Any]
     return lf, {"kind": "files", "paths": [str(s) for s in sources], "files": files}
 
 
-_LABEL_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-_NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+# A column, then one comparison: ``arr_delay > 15``, ``species == 'Adelie'``. A column whose name is not an
+# identifier is written as is (``Absenteeism time in hours > 8``) or between backticks, exactly
+# (`` `Work load Average/day ` > 250``: spaces kept), as in SQL and pandas' query().
+_COLUMN = r"\s*(?:`([^`]+)`|([^`<>=!]*[^`<>=!\s]))\s*"
+_LABEL_RE = re.compile(rf"^{_COLUMN}(>=|<=|==|!=|>|<)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_NAME_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$|^`([^`]+)`$")
 # ``species == 'Adelie'``: a column compared with a quoted string (== or != only).
-_LABEL_TEXT_RE = re.compile(r"""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)\s*(?:'([^']*)'|"([^"]*)")\s*$""")
+_LABEL_TEXT_RE = re.compile(rf"""^{_COLUMN}(==|!=)\s*(?:'([^']*)'|"([^"]*)")\s*$""")
+
+
+def _column_text(name: str) -> str:
+    """A column as the label's text writes it: parsed back to the same column (backticks unless an identifier)."""
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f"`{name}`"
 
 
 def parse_label(label: Any) -> tuple["pl.Expr", str, list[str]]:
@@ -186,7 +197,18 @@ def parse_label(label: Any) -> tuple["pl.Expr", str, list[str]]:
 
     The text form accepts one comparison of a column with a number
     (``> >= < <= == !=``) or with a quoted string (``species == 'Adelie'``, ``==`` and ``!=``);
-    anything else must be a polars expression.
+    a column whose name is not an identifier is written as it is (``Absenteeism time in hours > 8``) or
+    between backticks to keep its spaces exactly; anything else must be a polars expression.
+
+    Examples
+    --------
+    >>> from skewless.training.build import parse_label
+    >>> parse_label("arr_delay > 15")[1:]
+    ('arr_delay > 15', ['arr_delay'])
+    >>> parse_label("Absenteeism time in hours >= 8")[1:]
+    ('`Absenteeism time in hours` >= 8', ['Absenteeism time in hours'])
+    >>> parse_label("`Work load Average/day ` > 250.5")[2]
+    ['Work load Average/day ']
     """
     import polars as pl
 
@@ -201,21 +223,26 @@ def parse_label(label: Any) -> tuple["pl.Expr", str, list[str]]:
                          f"expression, not {type(label).__name__}")
     m = _LABEL_RE.match(label)
     if m:
-        name, op, num = m.groups()
+        quoted, plain, op, num = m.groups()
+        name = quoted if quoted is not None else plain
         value: float | int = float(num) if any(c in num for c in ".eE") else int(num)
         x = pl.col(name)
         expr = {">": x > value, ">=": x >= value, "<": x < value, "<=": x <= value, "==": x == value,
                 "!=": x != value}[op]
-        return expr, f"{name} {op} {num}", [name]
+        return expr, f"{_column_text(name)} {op} {num}", [name]
     m = _LABEL_TEXT_RE.match(label)
     if m:
-        name, op, single, double = m.groups()
+        quoted, plain, op, single, double = m.groups()
+        name = quoted if quoted is not None else plain
         text = single if single is not None else double
         x = pl.col(name)
-        return (x == text) if op == "==" else (x != text), f"{name} {op} {text!r}", [name]
+        return (x == text) if op == "==" else (x != text), f"{_column_text(name)} {op} {text!r}", [name]
     m = _NAME_RE.match(label)
     if m:
-        return pl.col(m.group(1)), m.group(1), [m.group(1)]
+        name = m.group(1) or m.group(2)
+        return pl.col(name), name, [name]
+    if label.strip() and not any(c in label for c in "`<>=!'\""):
+        return pl.col(label), label, [label]  # a column whose name is not an identifier, e.g. with spaces
     raise BuildError(f"cannot read the label {label!r}: write a column name, 'column OP number' "
                      f"(OP one of > >= < <= == !=), \"column == 'text'\" (or !=), or pass a polars expression")
 

@@ -168,7 +168,13 @@ def _table_frame(name: str, given: Any, what: str = "entity table") -> tuple["pl
             raise
         except Exception as exc:
             raise _fail(f"{what} {name!r}: its source raised {type(exc).__name__}: {exc}") from None
-    if isinstance(given, (str, Path)):
+    from skewless.io import CsvSource
+
+    if isinstance(given, CsvSource):
+        info.update({"kind": "files", "paths": list(given.paths), "csv": given.options(),
+                     "sha256": sha256_files(Path(f) for f in given.files())})
+        frame = given.scan(None, columns="all")
+    elif isinstance(given, (str, Path)):
         import glob
 
         from skewless.io import scan_data

@@ -534,6 +534,8 @@ def _sources(source: Any, fs: "FeatureSet") -> tuple[Any, list[Any], "pl.LazyFra
     rows)`` for a source that cannot be read by row range — CSV files, a LazyFrame — to be staged as parquet."""
     import polars as pl
 
+    from skewless.io import CsvSource
+
     if type(source).__module__.partition(".")[0] in ("pandas", "pyarrow"):
         from skewless.frames import as_polars
 
@@ -542,6 +544,8 @@ def _sources(source: Any, fs: "FeatureSet") -> tuple[Any, list[Any], "pl.LazyFra
         return None, [source], None
     if isinstance(source, pl.LazyFrame):
         return None, [], source
+    if isinstance(source, CsvSource):
+        return None, [], _b._scan(source, fs)[0]  # CSV files with their options, staged as any CSV
     paths = [source] if isinstance(source, (str, Path)) else source
     if isinstance(paths, (list, tuple)) and all(isinstance(p, (str, Path)) for p in paths):
         if all(str(p).lower().endswith((".parquet", ".pq")) for p in paths):
