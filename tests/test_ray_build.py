@@ -151,6 +151,25 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
             assert shipped["weather"]["rows"] == load_weather().height
             assert all(n < shipped[t]["rows"] for t in shipped for n in shipped[t]["rows_per_partition"])
 
+        # windows: the demo set flights_windows (flights_state + the 11 departure windows, one of them lifetime);
+        # the events are the declared source (every departure of 2013, while the rows are every 4th flight), each
+        # partition gets the events its rows' windows can read and computes them with FeatureWindows.join
+        from skewless.definitions.flights_windows import flights_windows
+
+        single_win = build_dataset(flights_windows, source, tmp_path / "single_win", tables=tables, **ARGS)
+        for p in (2, 5):
+            on_ray = build_dataset(flights_windows, source, tmp_path / f"win{p}", engine="ray", partitions=p,
+                                   tables=tables, **ARGS)
+            _same_build(single_win.out_dir, on_ray.out_dir, f"flights_windows, {p} partitions")
+            for f in ("golden_state.json", "golden_events.json"):
+                assert (single_win.out_dir / f).read_bytes() == (on_ray.out_dir / f).read_bytes(), (p, f)
+            for key in ("entity_tables", "event_sources"):
+                assert on_ray.manifest[key] == single_win.manifest[key], (p, key)
+            shipped = on_ray.manifest["engine"]["event_rows_shipped"]["departures"]
+            assert len(shipped["rows_per_partition"]) == p
+            assert all(n < shipped["rows"] for n in shipped["rows_per_partition"]), shipped
+            assert not [q.name for q in tmp_path.glob(".*joined*")]  # the joined partitions are removed
+
         # what a user also has: a stratified split (multiclass labels) of a CSV file, and a LazyFrame source —
         # the unsplittable sources are staged once as parquet next to the output, and the staging goes away
         import palmerpenguins

@@ -475,13 +475,10 @@ def build_dataset(
                              + (f" (options {sorted(engine_options)} are the Ray engine's)" if engine_options else ""))
         from .ray_engine import build_on_ray
 
-        if events or feature_set.windows is not None:
-            raise BuildError(f"feature set {feature_set.name!r} aggregates events over windows: windows are not "
-                             f"distributed yet, so the Ray engine refuses them; build it with engine='polars'")
         return build_on_ray(feature_set, source, out_dir, label=label, event_time=event_time, split=split,
                             split_by=split_by, seed=seed, task=task, overwrite=overwrite, rows_per_file=rows_per_file,
                             golden_rows=golden_rows, top_k=top_k, quantile_rows=quantile_rows, progress=progress,
-                            tables=tables, **engine_options)
+                            tables=tables, events=events, **engine_options)
     started = time.perf_counter()
     steps = _Steps(progress)
     steps("reading the source")

@@ -156,6 +156,9 @@ class _Job:
     fit_label: str | None = _b.LABEL_COLUMN  # what fitted ops learn from (None: a multiclass label)
     lookups: Any = None  # the feature set's Lookups, None without
     tables: list[Any] = field(default_factory=list)  # per partition: a ref of {table: the rows its lookups can read}
+    windowed: bool = False  # the feature set's windows are computed (it declares some)
+    events: list[Any] = field(default_factory=list)  # per partition: a ref of {source: the events its rows can read}
+    joined: str | None = None  # once written: the directory of every partition's joined rows (``part-IIIII.parquet``)
 
     def source_rows(self, i: int, ray: Any = None) -> "pl.LazyFrame":
         """Partition ``i``: its source rows, exactly as the single-machine build scans them."""
@@ -171,20 +174,45 @@ class _Job:
         _, lf, _, _, _ = _b._read_source(self.feature_set, self.source, self.event_time, self.split_by)
         return lf.slice(first, n)
 
+    @property
+    def windows(self) -> Any:
+        """The feature set's FeatureWindows when computed, else None (read from the feature set: a FeatureWindows
+        does not pickle on its own)."""
+        return self.feature_set.windows if self.windowed else None
+
+    @property
+    def in_partitions(self) -> bool:
+        """Whether some input columns (looked-up, windowed) exist in the partitions only, not on the driver."""
+        return self.lookups is not None or self.windows is not None
+
     def rows(self, i: int, ray: Any = None) -> "pl.LazyFrame":
         """Partition ``i``'s source rows with the lookups' columns joined point in time (``join_lookups``, as on
-        one machine, against the table rows this partition's keys can read: :func:`_readable_rows`)."""
-        lf = self.source_rows(i, ray)
-        if self.lookups is None:
-            return lf
-        from skewless.state.batch import join_lookups
+        one machine, against the table rows this partition's keys can read: :func:`_readable_rows`), then its
+        windows (``FeatureWindows.join``, as on one machine, over the events its rows can read:
+        :func:`_readable_events`). With windows they are computed once (stage ``join``) and read back after."""
+        import polars as pl
 
-        try:  # collected, as the single-machine build collects its join (the partition is bounded)
-            return join_lookups(self.lookups, lf, _get(ray, self.tables[i])).collect().lazy()
-        except SkewlessError:
-            raise
-        except Exception as exc:
-            raise _b.BuildError(f"joining the entity tables failed: {type(exc).__name__}: {exc}") from None
+        if self.joined is not None:
+            return pl.scan_parquet(Path(self.joined) / f"part-{i:05d}.parquet")
+        lf = self.source_rows(i, ray)
+        if self.lookups is not None:
+            from skewless.state.batch import join_lookups
+
+            try:  # collected, as the single-machine build collects its join (the partition is bounded)
+                lf = join_lookups(self.lookups, lf, _get(ray, self.tables[i])).collect().lazy()
+            except SkewlessError:
+                raise
+            except Exception as exc:
+                raise _b.BuildError(f"joining the entity tables failed: {type(exc).__name__}: {exc}") from None
+        if self.windows is not None:
+            events = {name: frame.lazy() for name, frame in _get(ray, self.events[i]).items()}
+            try:  # build._join_windows' computation, on this partition's rows
+                lf = self.windows.join(lf, events).lazy()
+            except SkewlessError:
+                raise
+            except Exception as exc:
+                raise _b.BuildError(f"computing the windows failed: {type(exc).__name__}: {exc}") from None
+        return lf
 
     def test_period(self, i: int, ray: Any = None) -> "pl.LazyFrame":
         """Partition ``i``'s rows the golden inputs are taken from (``build._test_period``)."""
@@ -356,10 +384,13 @@ def _keys(job: _Job, i: int, ray: Any) -> "pl.DataFrame":
         .collect(engine="streaming")
 
 
-def _entities(job: _Job, i: int, ray: Any) -> list["pl.DataFrame"]:
-    """Per lookup, the entities partition ``i`` asks for: its distinct keys (named as the table's key columns)
-    and, for a time-versioned table, each key's first and last request time (``__lo``, ``__hi``)."""
-    return _asked(job.lookups, job.source_rows(i, ray))
+def _entities(job: _Job, i: int, ray: Any) -> tuple[Any, Any]:
+    """What partition ``i`` asks for: per lookup, its distinct keys (named as the table's key columns) and, for
+    a time-versioned table, each key's first and last request time (``__lo``, ``__hi``): :func:`_asked`; per
+    window declaration and entity, the same of its windows' keys (:func:`_asked_windows`). None without."""
+    rows = job.source_rows(i, ray)
+    return (_asked(job.lookups, rows) if job.lookups is not None else None,
+            _asked_windows(job.windows, rows) if job.windows is not None else None)
 
 
 def _asked(lookups: Any, lf: "pl.LazyFrame") -> list["pl.DataFrame"]:
@@ -379,6 +410,25 @@ def _asked(lookups: Any, lf: "pl.LazyFrame") -> list["pl.DataFrame"]:
     return out
 
 
+def _asked_windows(windows: Any, lf: "pl.LazyFrame") -> list[list["pl.DataFrame"]]:
+    """Per window declaration, per entity of its windows: the distinct keys the rows ``lf`` ask for and each
+    key's first and last request time (``__lo``, ``__hi``: the physical microseconds of the declaration's
+    request time ``at``, computed as ``FeatureWindows.spines`` computes it); null keys and times ask nothing."""
+    import polars as pl
+
+    from skewless.backends.polars.dtypes import to_polars
+
+    df = lf.select(list(windows.request_columns)).collect()
+    out = []
+    for d, spine in zip(windows.declared, windows.spines(df)):
+        src = d.windows.source
+        t = pl.col(src.time).cast(to_polars(src.columns[src.time]), strict=True).to_physical().alias("__t")
+        out.append([spine.select(*ent.by, t).drop_nulls().group_by(list(ent.by))
+                    .agg(pl.col("__t").min().alias("__lo"), pl.col("__t").max().alias("__hi"))
+                    for ent in d.windows.entities])
+    return out
+
+
 def _count(job: _Job, i: int, ray: Any) -> dict[str, Any]:
     import polars as pl
 
@@ -387,10 +437,10 @@ def _count(job: _Job, i: int, ray: Any) -> dict[str, Any]:
         *[c.sum().cast(pl.Int64).alias(s) for s, c in job.conditions.items()],
         key.min().alias("min"), key.max().alias("max"),
     ).collect(engine="streaming").row(0, named=True)
-    if job.lookups is None:  # golden inputs come from the driver's one pass over the test period
+    if not job.in_partitions:  # golden inputs come from the driver's one pass over the test period
         return counted
     if job.split_by == "time":  # the test period's rows, labelled or not (where golden inputs are taken from);
-        # its condition reads the event time only (conformed as in build._test_period), not the looked-up columns
+        # its condition reads the event time only (conformed as in build._test_period), not the joined columns
         et = job.cols.event_time
         conformed = [e for e in job.cols.conformed if e.meta.output_name() == et]
         period = job.source_rows(i, ray).filter(pl.col(et).is_not_null()).with_columns(conformed) \
@@ -414,6 +464,18 @@ def _golden(job: _Job, i: int, ray: Any, offset: int, step: int, n: int, extra: 
     nulls = test.filter(pl.any_horizontal([pl.col(c).is_null() for c in nullable])).head(extra).collect() \
         if extra else None
     return spread, nulls
+
+
+def _join(job: _Job, i: int, ray: Any, target: str) -> int:
+    """Partition ``i``'s joined rows (:meth:`_Job.rows`: lookups, windows) written once as
+    ``<target>/part-IIIII.parquet`` (every later stage reads them back); how many rows."""
+    rows = job.rows(i, ray).collect()
+    where = Path(target)
+    staging = where / f".part-{i:05d}.tmp-{uuid.uuid4().hex[:8]}.parquet"
+    rows.write_parquet(staging)
+    _fault("joined", i)  # a worker killed after writing, before publishing its file
+    os.replace(staging, where / f"part-{i:05d}.parquet")  # a retried attempt publishes the same name
+    return rows.height
 
 
 def _fit(job: _Job, i: int, ray: Any, plan: Any) -> list[Any]:
@@ -477,7 +539,7 @@ def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split
 _STAGES: dict[str, Callable[..., Any]] = {"entities": _entities, "check": _check, "keys": _keys,
                                           "strata_counts": _strata_counts, "strata_rows": _strata_rows,
                                           "count": _count, "classes": _classes, "fit": _fit, "oof": _oof,
-                                          "write": _write, "golden": _golden}
+                                          "write": _write, "golden": _golden, "join": _join}
 
 
 # --------------------------------------------------------------------------- the driver
@@ -632,10 +694,65 @@ def _readable_rows(lookups: Any, tables: dict[str, "pl.DataFrame"], asked: list[
     return out
 
 
+_I64_MIN = -(1 << 63)
+
+
+def _readable_events(windows: Any, events: dict[str, "pl.DataFrame"],
+                     asked: list[list["pl.DataFrame"]]) -> dict[str, "pl.DataFrame"]:
+    """Each event source's events, in their order (the source's columns), that windows asked for ``asked``
+    (:func:`_asked_windows`) can read.
+
+    A window of key ``k`` requested at ``t`` holds events of ``k`` stamped at or before ``t`` and no earlier
+    than its window start, which is at or after ``t`` minus the entity's longest period counted with calendar
+    days as 26 h (``EntityWindows.bound_us``, the bound the online horizon and ``golden_events.json`` use); a
+    lifetime window holds every earlier event. So for requests of ``k`` in ``[lo, hi]`` only the events of
+    ``k`` stamped in ``[lo - bound, hi]`` (lifetime: ``<= hi``) can be read. Every aggregate is exact (one
+    rounding of an exact reduction: :mod:`skewless.windows.batch`), so a window's value depends only on the
+    multiset of its events: dropping the others changes no value, and the partition's ``FeatureWindows.join``
+    equals the single-machine one on its rows while only these events are shipped to it.
+    """
+    import polars as pl
+
+    from skewless.backends.polars.dtypes import to_polars
+
+    out = {}
+    for d, per in zip(windows.declared, asked):
+        src = d.windows.source
+        ev = events[src.name].select(list(src.columns))
+        keys = list(dict.fromkeys(k for ent in d.windows.entities for k in ent.by))
+        at = ev.select(*keys, pl.col(src.time).cast(to_polars(src.columns[src.time]), strict=True).to_physical()
+                       .alias("__t")).with_row_index("__pos")
+        chosen = []
+        for ent, want in zip(d.windows.entities, per):
+            keep = pl.col("__t") <= pl.col("__hi")
+            if not ent.lifetime:
+                lo = pl.col("__lo")
+                start = pl.when(lo < _I64_MIN + ent.bound_us).then(pl.lit(_I64_MIN)).otherwise(lo - ent.bound_us)
+                keep = keep & (pl.col("__t") >= start)
+            chosen.append(at.join(want, on=list(ent.by), how="inner").filter(keep).select("__pos"))
+        picked = pl.concat(chosen).to_series().unique() if chosen else pl.Series([], dtype=pl.UInt32)
+        out[src.name] = ev.filter(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(picked))
+    return out
+
+
+def _outputs_of_the_partitions(_: Any) -> Any:
+    raise RuntimeError("internal: the window outputs exist in the Ray partitions only, not in the driver's plan")
+
+
+def _partition_columns(lf: "pl.LazyFrame", schema: Any, names: Any) -> "pl.LazyFrame":
+    """The driver's lazy plan with the columns ``names`` the partitions compute (of their dtypes in ``schema``):
+    the plan gives every schema, and evaluating such a column on the driver fails instead of inventing values."""
+    import polars as pl
+
+    return lf.with_columns(pl.int_range(pl.len()).map_batches(_outputs_of_the_partitions, return_dtype=schema[n])
+                           .alias(n) for n in names)
+
+
 def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | Path, *, label: Any,
                  event_time: str | None, split: tuple[Any, Any], split_by: str, seed: int, task: str | None,
                  overwrite: bool, rows_per_file: int, golden_rows: int, top_k: int, quantile_rows: int,
-                 progress: Callable[[str], None] | None, tables: Any = None, address: str | None = None,
+                 progress: Callable[[str], None] | None, tables: Any = None, events: Any = None,
+                 address: str | None = None,
                  partitions: int | None = None,
                  partition_rows: int = DEFAULT_PARTITION_ROWS, connect_timeout: float = 5.0,
                  max_retries: int = MAX_RETRIES) -> _b.BuildResult:
@@ -661,7 +778,7 @@ def build_on_ray(feature_set: "CompiledFeatureSet", source: Any, out_dir: str | 
         return _build(ray, steps, started, feature_set, fs, lf, source_info, schema, event_time, paths, frames,
                       out_dir, label=label, split=split, split_by=split_by, seed=seed, task=task,
                       overwrite=overwrite, rows_per_file=rows_per_file, golden_rows=golden_rows, top_k=top_k,
-                      quantile_rows=quantile_rows, tables=tables, partitions=partitions,
+                      quantile_rows=quantile_rows, tables=tables, events=events, partitions=partitions,
                       partition_rows=partition_rows, max_retries=max_retries)
     finally:
         if staging is not None:
@@ -672,12 +789,10 @@ def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSe
            lf: "pl.LazyFrame", source_info: dict[str, Any], schema: Any, event_time: str, paths: Any,
            frames: list[Any], out_dir: str | Path, *, label: Any, split: tuple[Any, Any], split_by: str, seed: int,
            task: str | None, overwrite: bool, rows_per_file: int, golden_rows: int, top_k: int, quantile_rows: int,
-           tables: Any, partitions: int | None, partition_rows: int, max_retries: int) -> _b.BuildResult:
+           tables: Any, events: Any, partitions: int | None, partition_rows: int,
+           max_retries: int) -> _b.BuildResult:
     """:func:`build_on_ray` once the source can be read by row range (``paths``) or is in memory (``frames``)."""
     import polars as pl
-
-    from skewless.exact import merge_sums
-    from skewless.fitting.fitted_set import FittedFeatureSet, OutOfFold
 
     total = frames[0].height if frames else lf.select(pl.len()).collect().item()
     cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -685,6 +800,7 @@ def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSe
     refs = [ray.put(frames[0].slice(a, n)) for a, n in bounds] if frames else []
     job = _Job(feature_set, paths, event_time, split_by, None, None, bounds, seed, frames=refs)
     lookups, table_lfs, table_info, shipped = fs.lookups, {}, {}, {}
+    windows, event_lfs, event_info, events_shipped = feature_set.windows, {}, {}, {}
     if lookups is None and tables:
         raise _b.BuildError(f"feature set {fs.name!r} declares no lookups, but entity tables {sorted(tables)} were given")
     if lookups is not None:  # the entity tables: the rows each partition's keys can read go to that partition
@@ -697,8 +813,21 @@ def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSe
             schema = lf.collect_schema()
             held = {name: t.collect() for name, t in table_lfs.items()}
             job.lookups = lookups
-            asked = _Runner(ray, job, max_retries)("entities")
-            readable = [_readable_rows(lookups, held, a) for a in asked]
+        except SkewlessError:
+            raise
+        except Exception as exc:
+            raise _b.BuildError(f"joining the entity tables failed: {type(exc).__name__}: {exc}") from None
+    if windows is not None or events:  # the event sources: read and checked as on one machine (the same
+        # function, over no source row), held by the driver; the events each partition's rows can read go to it
+        empty, schema, event_lfs, event_info = _b._join_windows(feature_set, lf.head(0), events, steps)
+        lf = _partition_columns(lf, schema, windows.outputs)
+        held_events = {name: e.collect() for name, e in event_lfs.items()}  # in memory already (read once)
+        job.windowed = True
+    if job.in_partitions:
+        asked = _Runner(ray, job, max_retries)("entities")
+    if lookups is not None:
+        try:
+            readable = [_readable_rows(lookups, held, a) for a, _ in asked]
         except SkewlessError:
             raise
         except Exception as exc:
@@ -707,6 +836,49 @@ def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSe
         shipped = {name: {"rows": held[name].height, "rows_per_partition": [r[name].height for r in readable]}
                    for name in held}
         del held, readable
+    joined_dir = None
+    if windows is not None:
+        steps("computing the windows per partition (point in time)")
+        cuts = [_readable_events(windows, held_events, w) for _, w in asked]
+        job.events = [ray.put(c) for c in cuts]
+        events_shipped = {name: {"rows": held_events[name].height, "rows_per_partition": [c[name].height for c in cuts]}
+                          for name in held_events}
+        del cuts
+        # computed once per partition and written next to the output (like a staged source); every later stage
+        # reads them back
+        joined_dir = Path(out_dir).absolute().parent / f".{Path(out_dir).name}.joined-{uuid.uuid4().hex[:8]}"
+        joined_dir.mkdir(parents=True)
+    try:
+        return _build_joined(ray, steps, started, job, feature_set, fs, lf, source_info, schema, event_time, out_dir,
+                             joined_dir, label=label, split=split, split_by=split_by, seed=seed, task=task,
+                             overwrite=overwrite, rows_per_file=rows_per_file, golden_rows=golden_rows, top_k=top_k,
+                             quantile_rows=quantile_rows, max_retries=max_retries, table_lfs=table_lfs,
+                             table_info=table_info, shipped=shipped, event_lfs=event_lfs, event_info=event_info,
+                             events_shipped=events_shipped, bounds=bounds)
+    finally:
+        if joined_dir is not None:
+            shutil.rmtree(joined_dir, ignore_errors=True)
+
+
+def _build_joined(ray: Any, steps: Any, started: float, job: _Job, feature_set: "CompiledFeatureSet", fs: "FeatureSet",
+                  lf: "pl.LazyFrame", source_info: dict[str, Any], schema: Any, event_time: str, out_dir: str | Path,
+                  joined_dir: Path | None, *, label: Any, split: tuple[Any, Any], split_by: str, seed: int,
+                  task: str | None, overwrite: bool, rows_per_file: int, golden_rows: int, top_k: int,
+                  quantile_rows: int, max_retries: int, table_lfs: dict[str, Any], table_info: dict[str, Any],
+                  shipped: dict[str, Any], event_lfs: dict[str, Any], event_info: dict[str, Any],
+                  events_shipped: dict[str, Any], bounds: list[tuple[int, int]]) -> _b.BuildResult:
+    """:func:`_build` once each partition has what its lookups and windows read."""
+    import polars as pl
+
+    from skewless.exact import merge_sums
+    from skewless.fitting.fitted_set import FittedFeatureSet, OutOfFold
+
+    lookups, windows = fs.lookups, job.windows
+    if joined_dir is not None:  # the windows (and lookups) of each partition, once
+        joined = _Runner(ray, job, max_retries)("join", str(joined_dir))
+        job.joined, job.events, job.tables = str(joined_dir), [], []
+        if sum(joined) != sum(n for _, n in bounds):  # pragma: no cover - a partition is its source rows
+            raise _b.BuildError(f"internal: the joined partitions hold {sum(joined)} rows, not {sum(n for _, n in bounds)}")
     steps("checking the inputs")
     cols = _b._check_columns(fs, lf, schema, event_time=event_time, label=label, task=task)
     checks, keep_row = _b._row_checks(fs, cols)
@@ -796,19 +968,24 @@ def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSe
         write_json(tmp / _b.STATS_FILE, stats, compact_depth=3)
         steps("writing the fitted state and golden inputs")
         fitted_file = _b._write_state(tmp, transformer)
-        if lookups is None:  # one streaming pass over the test period (it stops early for the null rows)
+        if not job.in_partitions:  # one streaming pass over the test period (it stops early for the null rows)
             golden = _b._golden(lf, fs, cols, driver, schema, golden_rows)
-        else:  # the looked-up columns exist in the partitions only: each gives its rows at their positions
+        else:  # the looked-up / windowed columns exist in the partitions only: each gives its rows at their positions
             golden = _golden_inputs(run, fs, schema, counts, counted["test"], golden_rows)
         golden.write_parquet(tmp / _b.GOLDEN_INPUTS_FILE)
         state_file = _b._golden_state(tmp, fs, golden, table_lfs)
+        events_file = _b._golden_events(tmp, fs, golden, event_lfs)  # from every event, as on one machine
         manifest = _b._manifest(tmp, fs, transformer, fitted_file, source_info, cols, driver, stats, want, files)
         if lookups is not None:
             manifest["entity_tables"] = table_info
             manifest["golden_state"] = state_file
+        if windows is not None:
+            manifest["event_sources"] = event_info
+            manifest["golden_events"] = events_file
         manifest["engine"] = {"name": "ray", "ray": ray.__version__, "partitions": len(bounds),
                               "partition_rows": [n for _, n in bounds],
-                              **({"entity_rows_shipped": shipped} if shipped else {})}
+                              **({"entity_rows_shipped": shipped} if shipped else {}),
+                              **({"event_rows_shipped": events_shipped} if events_shipped else {})}
         timings = steps.done()
         manifest["timings_seconds"] = timings
         write_json(tmp / _b.BUILD_FILE, manifest)  # written last: its presence marks a complete build

@@ -68,6 +68,13 @@ class Expr(NumericMethods, HashingMethods):
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Expr is immutable")
 
+    def __setstate__(self, state: Any) -> None:
+        """Unpickling (e.g. a feature set with windows sent to a Ray worker): the slots are set as ``__init__``
+        sets them (pickle's default would call the refusing ``__setattr__``)."""
+        attrs, slots = state if isinstance(state, tuple) else (state, None)
+        for name, value in {**(attrs or {}), **(slots or {})}.items():
+            object.__setattr__(self, name, value)
+
     def __repr__(self) -> str:
         return f"<Expr {render(self._node)}>"
 
