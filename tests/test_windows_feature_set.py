@@ -213,6 +213,3 @@ def test_build_and_bundle_golden_rows_carry_windows_and_self_check(flights3, tmp
                       label="arr_delay > 15", event_time="time_hour", split=(0.6, 0.8), events={"flights": events})
     with pytest.raises(BuildError, match="no events"):
         build_dataset(flights_w, fl, tmp_path / "d", label="arr_delay > 15", event_time="time_hour", split=(0.6, 0.8))
-    with pytest.raises(BuildError, match="Ray engine refuses them"):
-        build_dataset(flights_w, fl, tmp_path / "e", label="arr_delay > 15", event_time="time_hour",
-                      split=(0.6, 0.8), events={"flights": events}, engine="ray")

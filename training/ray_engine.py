@@ -26,8 +26,16 @@ results on the driver. What makes the result equal to the single-machine build, 
   ``[lo - tolerance, hi]``) and puts them in the object store for that partition, whose tasks run the
   same ``join_lookups`` as one machine (rows back in their order). No source row moves; the shipped
   table rows are recorded in ``build.json`` (``engine.entity_rows_shipped``).
-* The golden inputs: one streaming pass of the driver over the test period; with lookups (whose columns
-  exist in the partitions only) they are taken per partition at their positions in the test period
+* **Windows are computed per partition** the same way: a window of a row reads only its own key's events
+  up to its own time, so the same first pass gives, per window entity, each key's first and last request
+  time; the driver reads and checks the event sources as one machine does, and cuts them to the events
+  those requests can read (:func:`_readable_events`: a key's events in ``[lo - longest period, hi]``, all up
+  to ``hi`` for a lifetime window); each partition runs the single machine's ``FeatureWindows.join`` over
+  them, once (stage ``join``: its joined rows are written next to the output and read back by every later
+  stage). Window aggregates are exact, so a value depends only on the events in its window.
+  ``build.json``: ``engine.event_rows_shipped``; ``golden_events.json`` comes from every event, on the driver.
+* The golden inputs: one streaming pass of the driver over the test period; with lookups or windows (whose
+  columns exist in the partitions only) they are taken per partition at their positions in the test period
   (counted first), so they are the single-machine build's rows either way. ``stats.json`` is merged from partial statistics that
   each write task computes over the files it wrote (``build._split_partial``: integer counts,
   order-key extremes, exact moment pieces, value counts, and its share of the quantile sample — the
