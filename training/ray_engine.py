@@ -719,6 +719,7 @@ def _readable_events(windows: Any, events: dict[str, "pl.DataFrame"],
     multiset of its events: dropping the others changes no value, and the partition's ``FeatureWindows.join``
     equals the single-machine one on its rows while only these events are shipped to it.
     """
+    import numpy as np
     import polars as pl
 
     from skewless.backends.polars.dtypes import to_polars
@@ -738,8 +739,10 @@ def _readable_events(windows: Any, events: dict[str, "pl.DataFrame"],
                 start = pl.when(lo < _I64_MIN + ent.bound_us).then(pl.lit(_I64_MIN)).otherwise(lo - ent.bound_us)
                 keep = keep & (pl.col("__t") >= start)
             chosen.append(at.join(want, on=list(ent.by), how="inner").filter(keep).select("__pos"))
-        picked = pl.concat(chosen).to_series().unique() if chosen else pl.Series([], dtype=pl.UInt32)
-        out[src.name] = ev.filter(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(picked))
+        keep = np.zeros(ev.height, dtype=bool)
+        for c in chosen:
+            keep[c.to_series().to_numpy()] = True
+        out[src.name] = ev.filter(pl.Series(keep))
     return out
 
 
