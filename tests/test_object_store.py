@@ -84,3 +84,34 @@ def test_a_build_from_s3_urls_equals_the_build_from_local_files(flights_parquet,
         source = json.loads((other.out_dir / "build.json").read_text())["source"]
         assert source["paths"][0].startswith("s3://history/flights/") and source["files"] == []
     assert not (tmp_path / "missing").exists() and not (tmp_path / "csv").exists()
+
+
+def test_entity_tables_and_event_sources_from_s3_urls_equal_local_files(flights_parquet, tmp_path, monkeypatch):
+    """The windowed demo set with its weather table and its departures given as s3:// URLs: the same build as
+    from the local files (the Ray engine reads them the same way, on its driver: tests/test_ray_build.py)."""
+    from skewless.datasets import load_weather
+    from skewless.definitions.flights_windows import flights_windows, load_departures
+
+    load_weather().write_parquet(tmp_path / "weather.parquet")
+    load_departures().write_parquet(tmp_path / "departures.parquet")
+    source = str(flights_parquet / "*.parquet")
+    local = build_dataset(flights_windows, source, tmp_path / "local", tables={"weather": str(tmp_path / "weather.parquet")},
+                          events={"departures": str(tmp_path / "departures.parquet")}, **ARGS)
+    files = {"state/weather.parquet": tmp_path / "weather.parquet", "state/departures.parquet": tmp_path / "departures.parquet"}
+    with s3_server(monkeypatch, files):
+        remote = build_dataset(flights_windows, source, tmp_path / "remote", tables={"weather": "s3://state/weather.parquet"},
+                               events={"departures": "s3://state/departures.parquet"}, **ARGS)
+        with pytest.raises(SkewlessError, match="nope.parquet"):  # a missing object names itself
+            build_dataset(flights_windows, source, tmp_path / "missing", tables={"weather": "s3://state/nope.parquet"},
+                          events={"departures": "s3://state/departures.parquet"}, **ARGS)
+    for s in SPLITS:
+        a, b = (pl.read_parquet(r.out_dir / s / "*.parquet") for r in (local, remote))
+        assert a.height > 0 and a.equals(b, null_equal=True), s
+    for f in ("stats.json", "golden_state.json", "golden_events.json"):
+        assert (local.out_dir / f).read_bytes() == (remote.out_dir / f).read_bytes(), f
+    assert local.transformer.state_fingerprint == remote.transformer.state_fingerprint
+    assert remote.manifest["entity_tables"]["weather"] == {"kind": "files", "paths": ["s3://state/weather.parquet"],
+                                                           "rows": local.manifest["entity_tables"]["weather"]["rows"]}
+    assert remote.manifest["event_sources"]["departures"]["paths"] == ["s3://state/departures.parquet"]
+    assert "sha256" not in remote.manifest["event_sources"]["departures"]
+    assert not (tmp_path / "missing").exists()

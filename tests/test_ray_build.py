@@ -7,6 +7,7 @@ test so that pytest-xdist cannot start a second instance on its other worker.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from skewless.definitions.flights_fitted import flights_fitted  # noqa: E402
 from skewless.exact import float_bits  # noqa: E402
 from skewless.training.build import SPLITS, BuildError, build_dataset  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 SPLIT = ("2013-10-01", "2013-11-01")
 ARGS = dict(label="arr_delay > 15", event_time="time_hour", split=SPLIT)
 
@@ -98,7 +100,16 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
     pytest.importorskip("moto", reason="the object-store source needs moto[server] (pip install -e '.[test]')")
     from test_object_store import s3_server
 
-    s3 = s3_server(monkeypatch, {f"history/flights/{n}": flights_parquet / n for n in ("a.parquet", "b.parquet")})
+    from skewless.datasets import load_weather
+    from skewless.definitions.flights_windows import load_departures
+
+    load_weather().write_parquet(tmp_path / "weather.parquet")
+    load_departures().write_parquet(tmp_path / "departures.parquet")
+    s3 = s3_server(monkeypatch, {**{f"history/flights/{n}": flights_parquet / n for n in ("a.parquet", "b.parquet")},
+                                 "history/weather.parquet": tmp_path / "weather.parquet",
+                                 "history/departures.parquet": tmp_path / "departures.parquet"})
+    # the workers import a udf's function by its module (benchmarks._udf_functions, from the repository root)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
     s3.__enter__()  # before ray.init: the workers inherit its endpoint and credentials
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
@@ -134,10 +145,8 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
 
         # entity-keyed features: the demo set with its lookups (planes: the declared source, a callable; weather:
         # given as a parquet file); each partition joins against only the table rows its keys can read
-        from skewless.datasets import load_weather
         from skewless.definitions.flights_state import flights_state
 
-        load_weather().write_parquet(tmp_path / "weather.parquet")
         tables = {"weather": str(tmp_path / "weather.parquet")}
         single_state = build_dataset(flights_state, source, tmp_path / "single_state", tables=tables, **ARGS)
         for p in (2, 5):
@@ -158,17 +167,36 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
 
         single_win = build_dataset(flights_windows, source, tmp_path / "single_win", tables=tables, **ARGS)
         for p in (2, 5):
+            # with 5 partitions the weather table and the departures come from the object store (s3:// URLs)
+            given = dict(tables=tables) if p == 2 else dict(tables={"weather": "s3://history/weather.parquet"},
+                                                            events={"departures": "s3://history/departures.parquet"})
             on_ray = build_dataset(flights_windows, source, tmp_path / f"win{p}", engine="ray", partitions=p,
-                                   tables=tables, **ARGS)
+                                   **given, **ARGS)
             _same_build(single_win.out_dir, on_ray.out_dir, f"flights_windows, {p} partitions")
             for f in ("golden_state.json", "golden_events.json"):
                 assert (single_win.out_dir / f).read_bytes() == (on_ray.out_dir / f).read_bytes(), (p, f)
-            for key in ("entity_tables", "event_sources"):
+            for key in ("entity_tables", "event_sources") if p == 2 else ():
                 assert on_ray.manifest[key] == single_win.manifest[key], (p, key)
             shipped = on_ray.manifest["engine"]["event_rows_shipped"]["departures"]
             assert len(shipped["rows_per_partition"]) == p
             assert all(n < shipped["rows"] for n in shipped["rows_per_partition"]), shipped
             assert not [q.name for q in tmp_path.glob(".*joined*")]  # the joined partitions are removed
+
+        # a udf (a row-level feature, and a fitted op learning over one): the compiled kernels go to the workers
+        import math
+
+        from benchmarks._udf_functions import abs_log1p
+        from skewless import Datetime, FeatureSet, Float64, Input, Int64, standardize, udf
+
+        udf_set = FeatureSet("ray_udf", {"dep_delay": Input(Int64, nullable=True), "distance": Input(Int64),
+                                         "time_hour": Input(Datetime("us", "UTC"))},
+                             {"delay_log": udf(abs_log1p, "dep_delay", return_dtype=Float64),
+                              "distance_log_std": standardize(udf(abs_log1p, "distance", return_dtype=Float64))})
+        one = build_dataset(udf_set, source, tmp_path / "udf", **ARGS)
+        two = build_dataset(udf_set, source, tmp_path / "udf2", engine="ray", partitions=2, **ARGS)
+        _same_build(one.out_dir, two.out_dir, "a udf feature set, 2 partitions")
+        first = pl.read_parquet(two.out_dir / "train" / "*.parquet").drop_nulls("delay_log").row(0, named=True)
+        assert first["delay_log"] >= 0 and math.isfinite(first["distance_log_std"])
 
         # what a user also has: a stratified split (multiclass labels) of a CSV file, and a LazyFrame source —
         # the unsplittable sources are staged once as parquet next to the output, and the staging goes away

@@ -177,11 +177,14 @@ def _table_frame(name: str, given: Any, what: str = "entity table") -> tuple["pl
     elif isinstance(given, (str, Path)):
         import glob
 
-        from skewless.io import scan_data
+        from skewless.io import is_url, scan_data
 
         text = str(given)
-        files = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
-        info.update({"kind": "files", "paths": [text], "sha256": sha256_files(Path(f) for f in files)})
+        if is_url(text):  # read by polars from the object store; recorded by its URL, not listed or hashed
+            info.update({"kind": "files", "paths": [text]})  # (as a URL source is: build._scan)
+        else:
+            files = sorted(glob.glob(text)) if any(ch in text for ch in "*?[") else [text]
+            info.update({"kind": "files", "paths": [text], "sha256": sha256_files(Path(f) for f in files)})
         frame = scan_data(given, None, columns="all")
     else:
         try:

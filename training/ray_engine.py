@@ -522,16 +522,9 @@ def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split
         out = transformer.transform(job.split_rows(i, split, ray), keep=keep)
     target_dir = Path(target)
     staging = target_dir / f".part-{i:05d}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        out.sink_parquet(pl.PartitionBy(staging, max_rows_per_file=rows_per_file, approximate_bytes_per_file=None),
-                         mkdir=True, engine="streaming")
-    except SkewlessError:
-        raise
-    except Exception as exc:
-        raise _b.BuildError(f"computing the {split} features failed: {type(exc).__name__}: {exc}") from None
+    written = _sink_parts(out, staging, rows_per_file, f"computing the {split} features failed")
     _fault(f"written-{split}", i)  # a worker killed after writing, before publishing its files
     names = []
-    written = sorted(staging.glob("*.parquet"), key=lambda p: (len(p.name), p.name))
     for f in written:
         if pl.scan_parquet(f).select(pl.len()).collect().item() == 0:
             continue  # an empty partition of this split publishes nothing
@@ -624,18 +617,24 @@ def _sources(source: Any, fs: "FeatureSet") -> tuple[Any, list[Any], "pl.LazyFra
     raise RayEngineError(f"source must be parquet or CSV paths or globs, or a polars frame, not {type(source).__name__}")
 
 
-def _stage_source(rows: "pl.LazyFrame", where: Path, partition_rows: int) -> list[str]:
-    """``rows`` streamed once into parquet files of at most ``partition_rows`` rows under ``where`` (in order)."""
+def _sink_parts(rows: "pl.LazyFrame", where: Path, max_rows: int, failed: str) -> list[Path]:
+    """``rows`` streamed into parquet files of at most ``max_rows`` rows under ``where``, in row order (a
+    failure is a BuildError starting with ``failed``)."""
     import polars as pl
 
     try:
-        rows.sink_parquet(pl.PartitionBy(where, max_rows_per_file=partition_rows, approximate_bytes_per_file=None),
+        rows.sink_parquet(pl.PartitionBy(where, max_rows_per_file=max_rows, approximate_bytes_per_file=None),
                           mkdir=True, engine="streaming")
     except SkewlessError:
         raise
     except Exception as exc:
-        raise _b.BuildError(f"cannot read the source: {type(exc).__name__}: {exc}") from None
-    return [str(f) for f in sorted(where.glob("*.parquet"), key=lambda p: (len(p.name), p.name))]
+        raise _b.BuildError(f"{failed}: {type(exc).__name__}: {exc}") from None
+    return sorted(where.glob("*.parquet"), key=lambda p: (len(p.name), p.name))
+
+
+def _stage_source(rows: "pl.LazyFrame", where: Path, partition_rows: int) -> list[str]:
+    """``rows`` streamed once into parquet files of at most ``partition_rows`` rows under ``where`` (in order)."""
+    return [str(f) for f in _sink_parts(rows, where, partition_rows, "cannot read the source")]
 
 
 def _cuts_from_keys(keys: "pl.DataFrame", split: tuple[float, float]) -> tuple[int, int]:

@@ -16,6 +16,12 @@ class _LazyModule:
         self._name = name
         self._module: Any = None
 
+    def __reduce__(self) -> Any:
+        # pickled as the module name it imports: a compiled udf kernel refers to ``pl`` and is pickled by value
+        # when sent to a Ray worker; the default would unpickle an instance without ``_module`` and recurse in
+        # ``__getattr__`` (the query then failed at collect with a RecursionError)
+        return (_LazyModule, (self._name,))
+
     def __getattr__(self, attr: str) -> Any:
         if self._module is None:
             self._module = importlib.import_module(self._name)
