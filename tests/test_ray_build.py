@@ -161,16 +161,19 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
             assert all(n < shipped[t]["rows"] for t in shipped for n in shipped[t]["rows_per_partition"])
 
         # windows: the demo set flights_windows (flights_state + the 11 departure windows, one of them lifetime);
-        # the events are the declared source (every departure of 2013, while the rows are every 4th flight), each
-        # partition gets the events its rows' windows can read and computes them with FeatureWindows.join
+        # the events are the declared source (every departure of 2013, while the rows are every 4th flight, here
+        # in time order), each partition gets the events its rows' windows can read and computes them with the
+        # single machine's kernel; at 5 partitions the lifetime window's group is shuffled by entity instead
         from skewless.definitions.flights_windows import flights_windows
 
-        single_win = build_dataset(flights_windows, source, tmp_path / "single_win", tables=tables, **ARGS)
+        in_time = str(tmp_path / "flights_in_time.parquet")
+        pl.read_parquet(source).sort("time_hour", maintain_order=True).write_parquet(in_time, row_group_size=10_000)
+        single_win = build_dataset(flights_windows, in_time, tmp_path / "single_win", tables=tables, **ARGS)
         for p in (2, 5):
             # with 5 partitions the weather table and the departures come from the object store (s3:// URLs)
             given = dict(tables=tables) if p == 2 else dict(tables={"weather": "s3://history/weather.parquet"},
                                                             events={"departures": "s3://history/departures.parquet"})
-            on_ray = build_dataset(flights_windows, source, tmp_path / f"win{p}", engine="ray", partitions=p,
+            on_ray = build_dataset(flights_windows, in_time, tmp_path / f"win{p}", engine="ray", partitions=p,
                                    **given, **ARGS)
             _same_build(single_win.out_dir, on_ray.out_dir, f"flights_windows, {p} partitions")
             for f in ("golden_state.json", "golden_events.json"):
@@ -180,6 +183,14 @@ def test_ray_build_equals_the_single_machine_build(flights_parquet, tmp_path, mo
             shipped = on_ray.manifest["engine"]["event_rows_shipped"]["departures"]
             assert len(shipped["rows_per_partition"]) == p
             assert all(n < shipped["rows"] for n in shipped["rows_per_partition"]), shipped
+            # with 5 partitions the tail number's group (a lifetime window) would ship > 2 copies of the events:
+            # it is shuffled by entity instead (each of its events to one bucket); with 2 it is cut
+            shuffled = shipped.get("shuffled_by_entity")
+            if p == 5:
+                assert [g["entity"] for g in shuffled] == [["tailnum"]], shuffled
+                assert sum(shuffled[0]["events_per_bucket"]) <= shipped["rows"]
+            else:
+                assert shuffled is None, shuffled
             assert not [q.name for q in tmp_path.glob(".*joined*")]  # the joined partitions are removed
 
         # a udf (a row-level feature, and a fitted op learning over one): the compiled kernels go to the workers

@@ -1,12 +1,15 @@
-"""The Ray engine's event cut for windows changes no window's value (no Ray needed).
+"""The Ray engine's windows per partition change no window's value (no Ray needed).
 
 Each partition of a Ray build computes its rows' windows with the single machine's ``FeatureWindows.join``
 over only the events :func:`skewless.training.ray_engine._readable_events` ships to it (per key asked in
 ``[lo, hi]``: its events in ``[lo - longest period, hi]``, calendar days as 26 h; lifetime windows: all up to
-``hi``). Property: for random events (ties in time, null keys and times, NaN/±inf/-0.0 and null values), random
+``hi``), and the entity groups shuffled by entity (:mod:`skewless.training.ray_shuffle`: requests to buckets
+by key, ``compute_windows`` there, values back by row position) are computed over their bucket's events.
+Property: for random events (ties in time, null keys and times, NaN/±inf/-0.0 and null values), random
 requests (some at exactly an event's time, some with null parts), every ``closed``, both ``requests_at``,
-calendar-day periods across a DST change (a 25 h day) and lifetime windows, and random contiguous partition
-cuts, every partition's windows equal the whole-table windows of the same rows, bit for bit.
+calendar-day periods across a DST change (a 25 h day), fixed periods (the bound is then exact), lifetime
+windows, random contiguous partitions and a partition per row, and a random set of shuffled groups, every
+partition's windows equal the whole-table windows of the same rows, bit for bit.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from hypothesis import strategies as st
 
 from skewless.dtypes import Datetime, Field, Float64, Int64, String
 from skewless.exact import float_bits
+from skewless.training import ray_shuffle
 from skewless.training.ray_engine import _asked_windows, _readable_events
 from skewless.windows import EventSource, Windows, col
 from skewless.windows.declared import FeatureWindows, Windowed
@@ -76,9 +80,9 @@ def _bits(df: pl.DataFrame) -> pl.DataFrame:
 @given(st.integers(0, 2 ** 32 - 1), st.sampled_from(["left", "right", "both", "none"]),
        st.sampled_from(["times", "events"]), st.booleans(),
        st.sampled_from([("1d", "2h", "30m"), ("2d", "1d", "90m"), ("1h", "3h", "1d"), ("3h", "1h", "90m")]),
-       st.lists(st.floats(0, 1), min_size=0, max_size=4))
+       st.lists(st.floats(0, 1), min_size=0, max_size=4), st.sets(st.integers(0, 3)))
 def test_each_partition_s_windows_over_its_cut_equal_the_whole_table_s(seed, closed, requests_at, lifetime,
-                                                                       periods, cuts):
+                                                                       periods, cuts, shuffled):
     rng = np.random.default_rng(seed)
     windows = _windows(closed, requests_at, lifetime, periods)
     inputs = {"t": Field(Datetime("us", ZONE), True), "k": Field(String(), True), "k2": Field(String(), True)}
@@ -99,3 +103,18 @@ def test_each_partition_s_windows_over_its_cut_equal_the_whole_table_s(seed, clo
         assert cut["id"].to_list() == [i for i in events["id"].to_list() if i in set(cut["id"].to_list())]
         got = fw.join(part, {"ev": cut})
         assert _bits(got).equals(_bits(whole.slice(a, b - a)), null_equal=True), (a, b)
+
+    # the shuffle by entity (ray_shuffle) of some entity groups, the others cut: the same values
+    groups = [ray_shuffle.Group(0, j) for j in sorted(shuffled) if j < len(windows.entities)]
+    bounds = list(zip(edges, edges[1:]))
+    asked = [_asked_windows(fw, rows.slice(a, b - a).lazy()) for a, b in bounds]
+    routes, bucket_events = ray_shuffle.plan(fw, {"ev": events}, asked, groups)
+    n = len(bounds)
+    spines = [ray_shuffle.spine_pieces(fw, rows.slice(a, b - a), a, routes[i], n) for i, (a, b) in enumerate(bounds)]
+    values = [ray_shuffle.bucket_windows(fw, [spines[i][k] for i in range(n)], bucket_events[k], edges[:-1])
+              for k in range(n)]
+    assert sum(e[g].height for e in bucket_events for g in groups) <= len(groups) * n_events  # one copy at most
+    for i, (a, b) in enumerate(bounds):
+        cut = _readable_events(fw, {"ev": events}, asked[i], skip=groups)["ev"]
+        got = ray_shuffle.join(fw, rows.slice(a, b - a), {"ev": cut}, [values[k][i] for k in range(n)])
+        assert _bits(got).equals(_bits(whole.slice(a, b - a)), null_equal=True), ("shuffled", groups, a, b)

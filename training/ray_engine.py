@@ -167,6 +167,9 @@ class _Job:
     windowed: bool = False  # the feature set's windows are computed (it declares some)
     events: list[Any] = field(default_factory=list)  # per partition: a ref of {source: the events its rows can read}
     joined: str | None = None  # once written: the directory of every partition's joined rows (``part-IIIII.parquet``)
+    shuffled: list[Any] = field(default_factory=list)  # the window groups shuffled by entity (ray_shuffle.Group)
+    routes: list[Any] = field(default_factory=list)  # per partition: a ref of {group: its keys' buckets}
+    bucket_events: list[Any] = field(default_factory=list)  # per bucket: a ref of {group: its keys' events}
 
     def source_rows(self, i: int, ray: Any = None) -> "pl.LazyFrame":
         """Partition ``i``: its source rows, exactly as the single-machine build scans them."""
@@ -193,7 +196,7 @@ class _Job:
         """Whether some input columns (looked-up, windowed) exist in the partitions only, not on the driver."""
         return self.lookups is not None or self.windows is not None
 
-    def rows(self, i: int, ray: Any = None) -> "pl.LazyFrame":
+    def rows(self, i: int, ray: Any = None, pieces: Any = None) -> "pl.LazyFrame":
         """Partition ``i``'s source rows with the lookups' columns joined point in time (``join_lookups``, as on
         one machine, against the table rows this partition's keys can read: :func:`_readable_rows`), then its
         windows (``FeatureWindows.join``, as on one machine, over the events its rows can read:
@@ -215,7 +218,12 @@ class _Job:
         if self.windows is not None:
             events = {name: frame.lazy() for name, frame in _get(ray, self.events[i]).items()}
             try:  # build._join_windows' computation, on this partition's rows
-                lf = self.windows.join(lf, events).lazy()
+                if pieces:  # some groups' values come from the shuffle's buckets (ray_shuffle)
+                    from .ray_shuffle import join
+
+                    lf = join(self.windows, lf.collect(), {n: e.collect() for n, e in events.items()}, pieces).lazy()
+                else:
+                    lf = self.windows.join(lf, events).lazy()
             except SkewlessError:
                 raise
             except Exception as exc:
@@ -474,16 +482,39 @@ def _golden(job: _Job, i: int, ray: Any, offset: int, step: int, n: int, extra: 
     return spread, nulls
 
 
-def _join(job: _Job, i: int, ray: Any, target: str) -> int:
-    """Partition ``i``'s joined rows (:meth:`_Job.rows`: lookups, windows) written once as
-    ``<target>/part-IIIII.parquet`` (every later stage reads them back); how many rows."""
-    rows = job.rows(i, ray).collect()
+def _join(job: _Job, i: int, ray: Any, target: str, *pieces: Any) -> int:
+    """Partition ``i``'s joined rows (:meth:`_Job.rows`: lookups, windows; ``pieces``: the shuffled groups'
+    values from every bucket) written once as ``<target>/part-IIIII.parquet`` (every later stage reads them
+    back); how many rows."""
+    rows = job.rows(i, ray, list(pieces)).collect()
     where = Path(target)
     staging = where / f".part-{i:05d}.tmp-{uuid.uuid4().hex[:8]}.parquet"
     rows.write_parquet(staging)
     _fault("joined", i)  # a worker killed after writing, before publishing its file
     os.replace(staging, where / f"part-{i:05d}.parquet")  # a retried attempt publishes the same name
     return rows.height
+
+
+def _spine(job: _Job, i: int, ray: Any) -> Any:
+    """Partition ``i``'s requests of each shuffled window group, one piece per bucket (``ray_shuffle``)."""
+    from .ray_shuffle import spine_pieces
+
+    df = job.source_rows(i, ray).collect()
+    out = spine_pieces(job.windows, df, job.bounds[i][0], _get(ray, job.routes[i]), len(job.bounds))
+    return out if len(out) > 1 else out[0]
+
+
+def _bucket(job: _Job, b: int, ray: Any, events: Any, *pieces: Any) -> Any:
+    """Bucket ``b``'s window values of the shuffled groups, one piece per partition (``ray_shuffle``)."""
+    from .ray_shuffle import bucket_windows
+
+    try:
+        out = bucket_windows(job.windows, list(pieces), events, [a for a, _ in job.bounds])
+    except SkewlessError:
+        raise
+    except Exception as exc:
+        raise _b.BuildError(f"computing the windows failed: {type(exc).__name__}: {exc}") from None
+    return out if len(out) > 1 else out[0]
 
 
 def _fit(job: _Job, i: int, ray: Any, plan: Any) -> list[Any]:
@@ -540,7 +571,8 @@ def _write(job: _Job, i: int, ray: Any, transformer: "CompiledFeatureSet", split
 _STAGES: dict[str, Callable[..., Any]] = {"entities": _entities, "check": _check, "keys": _keys,
                                           "strata_counts": _strata_counts, "strata_rows": _strata_rows,
                                           "count": _count, "classes": _classes, "fit": _fit, "oof": _oof,
-                                          "write": _write, "golden": _golden, "join": _join}
+                                          "write": _write, "golden": _golden, "join": _join,
+                                          "spine": _spine, "bucket": _bucket}
 
 
 # --------------------------------------------------------------------------- the driver
@@ -554,6 +586,12 @@ class _Runner:
         self.ref = ray.put(job)
         self.n = len(job.bounds)
         self.task = ray.remote(max_retries=max_retries, retry_exceptions=False)(_stage)
+
+    def submit(self, stage: str, returns: int, per_partition: Callable[[int], tuple]) -> list[list[Any]]:
+        """Stage ``stage`` on every partition, not waited for: each task's ``returns`` object references."""
+        task = self.task.options(num_returns=returns)
+        refs = [task.remote(stage, self.ref, i, *per_partition(i)) for i in range(self.n)]
+        return [r if isinstance(r, list) else [r] for r in refs]
 
     def __call__(self, stage: str, *args: Any, per_partition: Callable[[int], tuple] | None = None) -> list[Any]:
         refs = [self.task.remote(stage, self.ref, i, *(per_partition(i) if per_partition else ()), *args)
@@ -704,8 +742,8 @@ def _readable_rows(lookups: Any, tables: dict[str, "pl.DataFrame"], asked: list[
 _I64_MIN = -(1 << 63)
 
 
-def _readable_events(windows: Any, events: dict[str, "pl.DataFrame"],
-                     asked: list[list["pl.DataFrame"]]) -> dict[str, "pl.DataFrame"]:
+def _readable_events(windows: Any, events: dict[str, "pl.DataFrame"], asked: list[list["pl.DataFrame"]],
+                     skip: Any = ()) -> dict[str, "pl.DataFrame"]:
     """Each event source's events, in their order (the source's columns), that windows asked for ``asked``
     (:func:`_asked_windows`) can read.
 
@@ -717,21 +755,28 @@ def _readable_events(windows: Any, events: dict[str, "pl.DataFrame"],
     rounding of an exact reduction: :mod:`skewless.windows.batch`), so a window's value depends only on the
     multiset of its events: dropping the others changes no value, and the partition's ``FeatureWindows.join``
     equals the single-machine one on its rows while only these events are shipped to it.
+
+    ``skip``: entity groups (:class:`~skewless.training.ray_shuffle.Group`) whose events are not cut (they are
+    shuffled).
     """
     import numpy as np
     import polars as pl
 
     from skewless.backends.polars.dtypes import to_polars
 
+    from .ray_shuffle import Group
+
     out = {}
-    for d, per in zip(windows.declared, asked):
+    for k, (d, per) in enumerate(zip(windows.declared, asked)):
         src = d.windows.source
         ev = events[src.name].select(list(src.columns))
         keys = list(dict.fromkeys(k for ent in d.windows.entities for k in ent.by))
         at = ev.select(*keys, pl.col(src.time).cast(to_polars(src.columns[src.time]), strict=True).to_physical()
                        .alias("__t")).with_row_index("__pos")
         chosen = []
-        for ent, want in zip(d.windows.entities, per):
+        for j, (ent, want) in enumerate(zip(d.windows.entities, per)):
+            if Group(k, j) in skip:
+                continue
             keep = pl.col("__t") <= pl.col("__hi")
             if not ent.lifetime:
                 lo = pl.col("__lo")
@@ -849,11 +894,27 @@ def _build(ray: Any, steps: Any, started: float, feature_set: "CompiledFeatureSe
     joined_dir = None
     if windows is not None:
         steps("computing the windows per partition (point in time)")
-        cuts = [_readable_events(windows, held_events, w) for _, w in asked]
+        from . import ray_shuffle
+
+        windows_asked = [w for _, w in asked]
+        job.shuffled = ray_shuffle.choose(windows, held_events, windows_asked, lambda k, skip: sum(
+            _readable_events(windows, held_events, w, skip=skip)[windows.declared[k].windows.source.name].height
+            for w in windows_asked))
+        cuts = [_readable_events(windows, held_events, w, skip=job.shuffled) for w in windows_asked]
         job.events = [ray.put(c) for c in cuts]
         events_shipped = {name: {"rows": held_events[name].height, "rows_per_partition": [c[name].height for c in cuts]}
                           for name in held_events}
         del cuts
+        if job.shuffled:
+            routes, bucket_events = ray_shuffle.plan(windows, held_events, windows_asked, job.shuffled)
+            job.routes = [ray.put(r) for r in routes]
+            job.bucket_events = [ray.put(e) for e in bucket_events]
+            for g in job.shuffled:  # each event of the group went to one bucket (and the requests there and back)
+                w = windows.declared[g.declaration].windows
+                events_shipped[w.source.name].setdefault("shuffled_by_entity", []).append(
+                    {"entity": g.by(windows), "features": list(w.entities[g.entity].features),
+                     "events_per_bucket": [e[g].height for e in bucket_events]})
+            del routes, bucket_events
         # computed once per partition and written next to the output (like a staged source); every later stage
         # reads them back
         joined_dir = Path(out_dir).absolute().parent / f".{Path(out_dir).name}.joined-{uuid.uuid4().hex[:8]}"
@@ -885,7 +946,16 @@ def _build_joined(ray: Any, steps: Any, started: float, job: _Job, feature_set: 
 
     lookups, windows = fs.lookups, job.windows
     if joined_dir is not None:  # the windows (and lookups) of each partition, once
-        joined = _Runner(ray, job, max_retries)("join", str(joined_dir))
+        run = _Runner(ray, job, max_retries)
+        back: list[list[Any]] = [[] for _ in bounds]  # per partition: its rows' values from every bucket
+        if job.shuffled:  # requests to the buckets, values back (ray_shuffle); waited for by the join stage
+            n = len(bounds)
+            spines = run.submit("spine", n, lambda i: ())
+            values = run.submit("bucket", n, lambda b: (job.bucket_events[b], *(spines[i][b] for i in range(n))))
+            back = [[values[b][i] for b in range(n)] for i in range(n)]
+        joined = run("join", per_partition=lambda i: (str(joined_dir), *back[i]))
+        job.bucket_events, job.routes = [], []
+        del back
         job.joined, job.events, job.tables = str(joined_dir), [], []
         if sum(joined) != sum(n for _, n in bounds):  # pragma: no cover - a partition is its source rows
             raise _b.BuildError(f"internal: the joined partitions hold {sum(joined)} rows, not {sum(n for _, n in bounds)}")
