@@ -1,0 +1,37 @@
+"""Window findings of a long local hypothesis run (helper fz), each a minimal reproducer of a bug in a file
+another helper owns, pinned as a STRICT xfail: it fails (XPASS) once the bug is fixed, so the fix removes it.
+
+Found with the window tests' own strategies at 300 examples, random seeds (tests/test_windows_batch.py::
+test_fast_and_wide_paths_agree_with_the_exact_reference): see /work/notes/fz.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from skewless.dtypes import Datetime, Float64, Int64, String
+from skewless.windows import EventSource, Windows, col
+from skewless.windows.batch import compute_windows
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2024, 3, 1, tzinfo=UTC)
+SRC = EventSource("ev", time="t", order="id", max_lateness=dt.timedelta(days=1),
+                  columns={"t": Datetime("us", "UTC"), "id": Int64(), "k": String(), "x": Float64(), "d": Int64()})
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError,
+                   reason="windows batch std: the fixed-point sum of squares of [0.0, 2**65, 4.0] reaches "
+                          "skewless.exact.scaled_sqrt as a float (2**127), 'float' object has no attribute "
+                          "'bit_length' (features/windows/batch.py _float_fixed; owner k16c)")
+def test_rolling_std_of_a_huge_and_a_small_value_after_a_zero():
+    values = [0.0, 2.0 ** 65, 4.0]
+    events = pl.DataFrame({"t": [T0 + dt.timedelta(minutes=10 * i) for i in range(3)], "id": [0, 1, 2], "k": ["a"] * 3,
+                           "x": values, "d": [None] * 3},
+                          schema={"t": pl.Datetime("us", "UTC"), "id": pl.Int64, "k": pl.String, "x": pl.Float64,
+                                  "d": pl.Int64})
+    feats = {"std": col("x").std().rolling(index_column="t", period="1h", closed="right").over("k")}
+    got = compute_windows(Windows(SRC, feats, requests_at="events"), events, events)["std"].to_list()
+    assert got[-1] == 2.1300465313256686e19  # the exact root of the exact variance, rounded once (statistics.stdev)
