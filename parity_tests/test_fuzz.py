@@ -102,3 +102,15 @@ def test_the_mirror_spells_map_values_bucketize_and_duration_and_catches_a_wrong
     monkeypatch.setitem(POLARS_RULES, aops.Bucketize, lambda c, n, a: original(c, n, a) + 1)
     broken = FeatureSet("fuzz", SCHEMA, {"b0": feats["b0"]})
     assert [f.where for f in check(broken, rows) if f.kind == "mirror"] == ["skewless batch != raw polars"]
+
+
+def test_the_memory_guard_ends_the_run_naming_the_case():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import time; from parity_tests.fuzz.run import CURRENT, memory_guard; "
+            "CURRENT[:] = ['f0 = col(\"s\").str.repeat(9)', '[{}]']; memory_guard(1); time.sleep(30)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 3 and "[memory] resident memory" in done.stdout and 'str.repeat(9)' in done.stdout

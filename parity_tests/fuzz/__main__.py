@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from .run import coverage, report, run
+from .run import coverage, memory_guard, report, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,7 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--seeds", type=int, default=1, help="number of consecutive seeds to run")
     parser.add_argument("--json", help="also write the totals and findings as JSON to this path")
+    parser.add_argument("--max-rss-gb", type=float, default=4.0,
+                        help="end the run (exit 3), printing the case being checked, above this resident memory")
     args = parser.parse_args(argv)
+    memory_guard(int(args.max_rss_gb * 2**30))
     if args.minutes <= 0 or args.seeds < 1:
         parser.error("--minutes must be > 0 and --seeds >= 1")
     totals = {"expressions": 0, "feature_sets": 0, "accepted_sets": 0, "rows": 0, "values": 0}

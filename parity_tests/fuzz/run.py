@@ -391,6 +391,7 @@ def run(seed: int = 0, *, seconds: float | None = None, feature_sets: int | None
                 for c in n.children():
                     stats.pairs[(type(n).__name__, type(c).__name__)] += 1
         rows = random_rows(rng, rng.choice(ROW_COUNTS))
+        CURRENT[:] = ["; ".join(f"{n} = {render(f.node)}" for n, f in fs.features.items()), repr(rows)]
         stats.rows += len(rows)
         stats.values += len(rows) * len(fs.features)
         originals = {f"f{i}": t.expr._node for i, t in enumerate(typed)}
@@ -401,6 +402,37 @@ def run(seed: int = 0, *, seconds: float | None = None, feature_sets: int | None
     stats.refusals.update(gen.refusals)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+#: the feature set being checked and its rows (rendered), for the memory guard's report
+CURRENT: list[str] = []
+
+
+def memory_guard(max_rss_bytes: int, interval: float = 0.2) -> None:
+    """Start a thread that ends the process (exit 3) when its resident memory passes ``max_rss_bytes``,
+    printing the feature set being checked: a generated case that makes polars or the generated code
+    allocate without bound is a finding, not a swap storm for the machine (seed 5150 reached 21 GB once)."""
+    import os
+    import sys
+    import threading
+
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def watch() -> None:
+        while True:
+            try:
+                with open("/proc/self/statm") as fh:
+                    rss = int(fh.read().split()[1]) * page
+            except OSError:  # not Linux: no guard
+                return
+            if rss > max_rss_bytes:
+                sys.stdout.write(f"[memory] resident memory {rss / 2**30:.1f} GiB > {max_rss_bytes / 2**30:.1f} GiB "
+                                 f"while checking:\n    feature set: {CURRENT[:1]}\n    rows: {CURRENT[1:]}\n")
+                sys.stdout.flush()
+                os._exit(3)
+            time.sleep(interval)
+
+    threading.Thread(target=watch, name="fuzz-memory-guard", daemon=True).start()
 
 
 def _record(stats: Stats, finding: Finding, log: Callable[[str], None] | None) -> None:
