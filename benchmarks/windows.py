@@ -74,6 +74,29 @@ BATCH_WINDOWS = Windows(SOURCE, {"n": roll(col("x").len()).over("k"), "s": roll(
                                  "m": roll(col("x").mean()).over("k")}, requests_at="events")
 
 
+WIDE_FEATURES = {
+    "n": roll(col("x").len()).over("k"), "s": roll(col("x").sum()).over("k"), "m": roll(col("x").mean()).over("k"),
+    "lo": roll(col("x").min()).over("k"), "hi": roll(col("x").max()).over("k"), "sd": roll(col("x").std()).over("k"),
+    "v": roll(col("x").var()).over("k"), "n1": roll(col("x").len(), "1h").over("k"),
+    "s1": roll(col("x").sum(), "1h").over("k"), "m1": roll(col("x").mean(), "1h").over("k"),
+}
+WIDE_WINDOWS = Windows(SOURCE, WIDE_FEATURES, requests_at="events")
+
+
+def polars_inexact_wide(df: pl.DataFrame) -> pl.DataFrame:
+    """The 10 features of :data:`WIDE_FEATURES` with polars' rolling_*_by kernels (std/var: polars' own
+    sliding formula, not correctly rounded)."""
+    r = {"window_size": "24h", "closed": "left"}
+    h = {"window_size": "1h", "closed": "left"}
+    x, one = pl.col("x"), pl.col("one")
+    return df.with_columns(
+        one.rolling_sum_by("t", **r).over("k").alias("n"), x.rolling_sum_by("t", **r).over("k").alias("s"),
+        x.rolling_mean_by("t", **r).over("k").alias("m"), x.rolling_min_by("t", **r).over("k").alias("lo"),
+        x.rolling_max_by("t", **r).over("k").alias("hi"), x.rolling_std_by("t", **r).over("k").alias("sd"),
+        x.rolling_var_by("t", **r).over("k").alias("v"), one.rolling_sum_by("t", **h).over("k").alias("n1"),
+        x.rolling_sum_by("t", **h).over("k").alias("s1"), x.rolling_mean_by("t", **h).over("k").alias("m1"))
+
+
 def polars_inexact(df: pl.DataFrame) -> pl.DataFrame:
     """The fast inexact kernel: rolling_*_by over each entity (adds and subtracts floats as it slides)."""
     return df.with_columns(
@@ -123,20 +146,39 @@ BATCH_HEAD = ["build", "skewless (exact)", "polars rolling_*_by (inexact)", "rat
               "ratio", "polars sum ≠ correctly rounded", "exact peer ≠ skewless"]
 
 
-def batch_part(n: int, entities: int, reps: int = 3, seed: int = 0) -> tuple[list[list], dict]:
+def batch_part(n: int, entities: int, reps: int = 3, seed: int = 0, wide: bool = False) -> tuple[list[list], dict]:
     df = bench_events(n, entities, seed)
+    head = df.head(1000)
+    warm_s, _ = _timed(lambda: (compute_windows(BATCH_WINDOWS, head, head),  # the compiled kernels' load
+                                compute_windows(WIDE_WINDOWS, head, head) if wide else None), 1)
+    print(f"first calls (numba kernels loaded from the cache, or compiled): {warm_s:.2f} s", flush=True)
     peer_s, peer = _timed(lambda: polars_inexact(df), reps)
     exact_s, exact_peer = _timed(lambda: polars_exact(df), reps)
     ours_s, ours = _timed(lambda: compute_windows(BATCH_WINDOWS, df, df), reps)
     nonempty = ours["n"].to_numpy() > 0
     differ = (peer["s"].to_numpy() != ours["s"].fill_null(0.0).to_numpy()) & nonempty
     mism = sum(int((~exact_peer[c].eq_missing(ours[c])).sum()) for c in ("n", "s", "m"))
+    timings = {"ours_s": ours_s, "peer_s": peer_s, "exact_s": exact_s}
     rows = [[f"{n:,} events, {entities:,} entities, 3 features (24 h len/sum/mean)",
              f"{ours_s:.2f} s ({n / ours_s:,.0f} events/s)", f"{peer_s:.2f} s", f"{ours_s / peer_s:.1f}×",
              f"{exact_s:.2f} s", f"{ours_s / exact_s:.2f}×", f"{differ.sum() / max(nonempty.sum(), 1):.1%}",
              f"{mism:,} of {3 * n:,} values"]]
+    if wide:
+        wpeer_s, wpeer = _timed(lambda: polars_inexact_wide(df), reps)
+        wours_s, wours = _timed(lambda: compute_windows(WIDE_WINDOWS, df, df), reps)
+        nonempty = wours["n"].to_numpy() > 0
+        differ = (wpeer["s"].to_numpy() != wours["s"].fill_null(0.0).to_numpy()) & nonempty
+        two = wours["n"].to_numpy() > 1
+        sd_differ = (wpeer["sd"].to_numpy() != wours["sd"].fill_null(0.0).to_numpy()) & two
+        same = sum(int((~wours[c].eq_missing(ours[c])).sum()) for c in ("n", "s", "m"))
+        rows.append([f"{n:,} events, {entities:,} entities, 10 features (24 h len/sum/mean/min/max/std/var, "
+                     f"1 h len/sum/mean)", f"{wours_s:.2f} s ({n / wours_s:,.0f} events/s)", f"{wpeer_s:.2f} s",
+                     f"{wours_s / wpeer_s:.1f}×", "—", "—",
+                     f"{differ.sum() / max(nonempty.sum(), 1):.1%} (std: {sd_differ.sum() / max(two.sum(), 1):.1%})",
+                     f"{same:,} of the 3 features' {3 * n:,} values differ from the 3-feature build"])
+        timings.update(wide_ours_s=wours_s, wide_peer_s=wpeer_s)
     print(md_table(BATCH_HEAD, rows), flush=True)
-    return rows, {"ours_s": ours_s, "peer_s": peer_s, "exact_s": exact_s}
+    return rows, timings
 
 
 _BOUNDED = """
@@ -319,12 +361,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000,10000,100000")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--wide", action="store_true", help="batch: also 10 features (min/max/std/var, 1 h windows) "
+                                                            "vs polars' rolling_*_by equivalents")
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--requests-only", action="store_true", help="only the per-request part")
     args = parser.parse_args()
     info = machine_info()
     print_machine(info)
-    batch_rows = [] if args.requests_only else batch_part(args.events, args.entities, args.reps)[0]
+    batch_rows = [] if args.requests_only else batch_part(args.events, args.entities, args.reps, wide=args.wide)[0]
     bounded_rows = []
     for n in [] if args.requests_only else [int(v) for v in args.bounded.split(",") if v]:
         bounded_rows += bounded_part(n, args.entities, args.chunk)

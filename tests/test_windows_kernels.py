@@ -158,3 +158,103 @@ def test_repeated_ids_found_by_the_bitmap():
     assert kernels.first_repeat_in_range(np.array([5, 3, 9, 4], np.int64), 3, 7) == -1
     assert kernels.first_repeat_in_range(np.array([5, 3, 9, 5, 4], np.int64), 3, 7) == 3
     assert kernels.first_repeat_in_range(np.array([-2 ** 63, 2 ** 62], np.int64)[:1], -2 ** 63, 1) == -1
+
+
+# Columns that fit the fixed point (<= 93 bits between their lowest and highest bit) at any magnitude, from
+# the subnormals to near the largest double; few distinct mantissas make exact variances and ties likely.
+fitting = st.integers(-1074, 930).flatmap(lambda base: st.lists(st.builds(
+    lambda m, e: math.ldexp(m, base + e),
+    st.one_of(st.integers(-2 ** 53 + 1, 2 ** 53 - 1), st.integers(-8, 8)), st.integers(0, 40)), min_size=1, max_size=30))
+
+
+@settings(max_examples=120, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(fitting, st.lists(floats, min_size=1, max_size=30)), st.sampled_from([0, 1]), st.data())
+def test_window_var_and_std_are_the_correct_rounding_of_the_exact_variance(values, ddof, data):
+    """Both compiled methods — one long division + integer square root (windows below 65,536 values), and the
+    float candidate corrected by exact midpoint comparisons (larger windows) — against the ONE definition
+    (:func:`skewless.windows.exact.var`/``std``, Python integers); rows either says are out of its range
+    are left to that definition by the caller."""
+    x = np.array(values, np.float64)
+    u = x.view(np.uint64)
+    scale, top, _ = kernels.float_plan(u)
+    width = top - scale
+    if width + len(x).bit_length() > 126:
+        return  # too wide for the fixed point: the batch takes the limbs and Python integers
+    ph, pl_ = kernels.float_prefix(u, scale)
+    sq = kernels.square_prefix(u, scale, max(1, -(-(2 * width + len(x).bit_length()) // 64)))
+    lo = np.array(data.draw(st.lists(st.integers(0, len(x) - 1), min_size=1, max_size=8)), np.int64)
+    hi = np.array([data.draw(st.integers(int(a) + 1, len(x))) for a in lo], np.int64)
+    ints = [exact.exact_int(v, scale) for v in values]
+    for power, fn in ((1, exact.var), (2, exact.std)):
+        div, todo = kernels.window_var_div(ph, pl_, sq, lo, hi, hi - lo, scale, ddof, power)
+        cmp_, slow = kernels.window_var(ph, pl_, sq, lo, hi, hi - lo, scale, ddof, power)
+        for j, (a, b) in enumerate(zip(lo, hi)):
+            w = ints[a:b]
+            want = fn(sum(w), sum(v * v for v in w), scale, len(w), ddof)
+            if want is None:
+                continue
+            assert todo[j] or bits(float(div[j])) == bits(want), (values[a:b], ddof, power, div[j], want)
+            assert slow[j] or bits(float(cmp_[j])) == bits(want), (values[a:b], ddof, power, cmp_[j], want)
+            assert not slow[j] or not 2.0 ** -1018 < want < 2.0 ** 1019
+
+
+def test_variance_ties_and_exact_roots():
+    """Exact squares (std exact), a variance that is exactly a double, and a std whose square root is
+    irrational, on both compiled methods."""
+    for values, ddof in (([1.0, 3.0], 1), ([0.5, 0.5, 0.5], 1), ([2.0 ** 60, 2.0 ** 60 + 2 ** 8], 0),
+                         ([0.1, 0.2, 0.3], 1), ([1e-5, -1e-5, 3e-5], 0), ([5.0], 0)):
+        x = np.array(values, np.float64)
+        u = x.view(np.uint64)
+        scale, top, _ = kernels.float_plan(u)
+        ph, pl_ = kernels.float_prefix(u, scale)
+        sq = kernels.square_prefix(u, scale, -(-(2 * (top - scale) + 3) // 64))
+        lo, hi = np.array([0]), np.array([len(x)])
+        ints = [exact.exact_int(v, scale) for v in values]
+        for power, fn in ((1, exact.var), (2, exact.std)):
+            want = fn(sum(ints), sum(v * v for v in ints), scale, len(ints), ddof)
+            for kernel in (kernels.window_var_div, kernels.window_var):
+                got, flag = kernel(ph, pl_, sq, lo, hi, hi - lo, scale, ddof, power)
+                assert not flag[0] and bits(float(got[0])) == bits(want), (values, kernel, got[0], want)
+
+
+def test_var_and_std_on_many_small_windows():
+    """Thousands of windows of 2-6 small integers and cents, ddof 0 and 1: exact divisions (n(n - ddof) a power
+    of two), exact and inexact roots, ties after the root — every row against the ONE definition."""
+    rng = np.random.default_rng(16)
+    for x in (rng.integers(-1000, 1000, 3000).astype(float), rng.integers(-50_000, 50_000, 3000) / 100):
+        u = x.view(np.uint64)
+        scale, top, _ = kernels.float_plan(u)
+        ph, pl_ = kernels.float_prefix(u, scale)
+        sq = kernels.square_prefix(u, scale, -(-(2 * (top - scale) + 12) // 64))
+        lo = np.arange(0, 2990, 1, dtype=np.int64)
+        hi = lo + rng.integers(2, 7, len(lo))
+        ints = [exact.exact_int(v, scale) for v in x.tolist()]
+        for ddof in (0, 1):
+            for power, fn in ((1, exact.var), (2, exact.std)):
+                got, todo = kernels.window_var_div(ph, pl_, sq, lo, hi, hi - lo, scale, ddof, power)
+                assert not todo.any()
+                for a, b, g in zip(lo.tolist(), hi.tolist(), got.tolist()):
+                    w = ints[a:b]
+                    assert bits(g) == bits(fn(sum(w), sum(v * v for v in w), scale, len(w), ddof)), (x[a:b], ddof)
+
+
+def test_min_max_of_short_and_long_windows():
+    """Windows of 1 to ~300 values (the compiled loop below 128, the sparse table above), with NaN, ±0.0 and
+    nulls, against the online definition."""
+    rng = np.random.default_rng(5)
+    n = 400
+    x = rng.choice([0.0, -0.0, math.nan, 1.5, -2.25, math.inf, -math.inf, 7.0], n).tolist()
+    x = [None if i % 37 == 0 else v for i, v in enumerate(x)]
+    events = pl.DataFrame({"t": [T0 + dt.timedelta(minutes=i) for i in range(n)], "id": list(range(n)),
+                           "k": ["a"] * n, "x": x, "d": [None] * n},
+                          schema={"t": pl.Datetime("us", "UTC"), "id": pl.Int64, "k": pl.String, "x": pl.Float64,
+                                  "d": pl.Int64})
+    feats = {f"{a}{p}": getattr(col("x"), a)().rolling(index_column="t", period=p, closed="right").over("k")
+             for a in ("min", "max") for p in ("5m", "300m")}
+    got = compute_windows(Windows(SRC, feats, requests_at="events"), events, events).to_dicts()
+    for i in range(n):
+        for name in feats:
+            span = 5 if name.endswith("5m") else 300
+            want = exact.aggregate(name[:3], "float", x[max(0, i - span + 1):i + 1])
+            assert same_value(got[i][name], want), (name, i, got[i][name], want)

@@ -13,8 +13,9 @@ events. Aggregates then come from prefix differences, exact by construction:
   allows (:mod:`skewless.windows.kernels`, the rules of :mod:`skewless.windows.fixed`: nearly every real
   column), else 32-bit limbs (:mod:`skewless.windows.limbs`)
   — so ``prefix[hi] - prefix[lo]`` is the window's exact sum, rounded once with the rules of
-  :mod:`skewless.windows.exact` (the online side's); variances from exact Σx and Σx² (Int128 or Python
-  integers), rounded by :mod:`skewless.windows.exact`. NaN and ±inf are counted apart;
+  :mod:`skewless.windows.exact` (the online side's); variances from exact Σx and Σx² (compiled multiword
+  integers on the fixed point, else Python integers), rounded once as :mod:`skewless.windows.exact` defines
+  it. NaN and ±inf are counted apart;
 * min/max: a range-minimum structure (block minima + a sparse table over blocks) over a total-order integer
   key of each value; first/last: the values at ``lo`` and ``hi - 1``; n_unique: a sliding distinct count.
 
@@ -478,17 +479,24 @@ class _Arrays:
             if nonfinite:
                 out = np.where(forced, value, out)
             return _masked(out, self.nonempty(count))
-        ints = lambda: fixed.scaled_ints(fl["x"], np.isfinite(fl["x"]), scale)  # noqa: E731
-        total = self.window_sums(f"f:{v}", ints, lo, hi)
-        if fl["sq_fits"]:
-            sq = fixed.window_sums(self.fixed_sums(f"f2:{v}", lambda: ints() ** 2), lo, hi).to_list()
-        else:
-            pq = self._get(("fsq", v), lambda: _obj_prefix(np.array(ints().to_list(), dtype=object) ** 2))
-            sq = (pq[hi] - pq[lo]).tolist()
-        fn = exact.var if agg == "var" else exact.std
-        nonfinite = (nan + pinf + ninf).tolist()
-        return pl.Series(_frompy(lambda s, q, n, f: fn(s, q, scale, n, ddof, f), total.to_list(), sq,
-                                 count.tolist(), nonfinite).tolist(), dtype=pl.Float64)
+        ph, pl_ = self.prefix128(f"f:{v}", lambda: kernels.float_prefix(fl["x"].view(np.uint64), scale))
+        words = -(-(2 * fl["bits"] + len(fl["x"]).bit_length()) // 64)  # <= 4: the column fits 126 bits
+        sq = self._get(("sq", v), lambda: kernels.square_prefix(fl["x"].view(np.uint64), scale, max(words, 1)))
+        power = 1 if agg == "var" else 2
+        out, todo = kernels.window_var_div(ph, pl_, sq, lo, hi, count, scale, ddof, power)
+        if todo.any():  # windows of more than 65,536 values: midpoint comparisons
+            rows = np.flatnonzero(todo)
+            more, slow = kernels.window_var(ph, pl_, sq, lo[rows], hi[rows], count[rows], scale, ddof, power)
+            out[rows] = more
+            if slow.any():  # results outside [2**-1020, 2**1020]: Python integers
+                rows = rows[slow]
+                fn = exact.var if agg == "var" else exact.std
+                totals = _int128(ph, pl_, lo[rows], hi[rows])
+                squares = _words(sq, lo[rows], hi[rows])
+                out[rows] = [fn(t_, q_, scale, c_, ddof) for t_, q_, c_ in zip(totals, squares, count[rows].tolist())]
+        if nonfinite:
+            out = np.where(nan + pinf + ninf > 0, np.nan, out)
+        return _masked(out, count > ddof)
 
     def _float_wide(self, v: str, agg: str, ddof: int, lo, hi, count) -> pl.Series:
         """Columns too wide for one Int128 fixed point: 32-bit limbs (sums, means), Python integers (var, std)."""
@@ -544,8 +552,10 @@ class _Arrays:
         rmq = self._get((agg, v), build)
         nonempty = count > 0
         res = np.zeros(len(lo), np.int64)
-        if nonempty.any():
-            res[nonempty] = rmq.query(lo[nonempty], hi[nonempty])
+        if nonempty.any():  # short windows by a compiled loop, long ones by the sparse table
+            res, big = kernels.small_extremes(rmq.keys, lo, hi, nonempty, agg == "min", 2 * rmq._B)
+            if big.any():
+                res[big] = rmq.query(lo[big], hi[big])
         if kind == "float":
             sentinel = _I64_MAX if agg == "min" else _I64_MIN
             bits = res ^ ((res >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
@@ -630,6 +640,13 @@ def _int128(ph: np.ndarray, pl_: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     def at(i):
         v = (int(ph[i]) << 64) | int(pl_[i])
         return v - (1 << 128) if v >> 127 else v
+    return [at(b) - at(a) for a, b in zip(lo.tolist(), hi.tolist())]
+
+
+def _words(sq: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[int]:
+    """The exact window sums ``P[hi] - P[lo]`` of multiword prefix sums (rows of uint64 words), as Python ints."""
+    def at(i):
+        return sum(int(w) << (64 * j) for j, w in enumerate(sq[i].tolist()))
     return [at(b) - at(a) for a, b in zip(lo.tolist(), hi.tolist())]
 
 

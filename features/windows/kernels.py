@@ -22,6 +22,14 @@ the same as :mod:`skewless.windows.fixed` (whose polars Int128 version they repl
   quotient. When the result is so small that the quotient's last bit is above the result's ulp (a
   subnormal mean of a coarse column), the kernel says so (``slow``) and the caller recomputes it with
   Python integers (:func:`skewless.windows.exact.mean`).
+* variance and std (:func:`window_var_div`): ``Σx²`` as exact multiword prefix sums (:func:`square_prefix`),
+  the exact numerator ``n·Σx² - (Σx)²`` in 32-bit limbs, then one long division by ``n(n - ddof)`` (below
+  2**32 for windows of up to 65,536 values) to a quotient with >= 55 bits (variance) or >= 110 bits whose
+  exact integer square root has >= 55 (std; the root's inexactness joins the sticky bit), rounded once by
+  :func:`_round`: the correctly rounded variance and the correctly rounded root of the exact variance, as
+  :func:`skewless.exact.scaled_quotient` / ``scaled_sqrt`` define them. Larger windows: a float candidate
+  moved to the double whose rounding interval holds the exact value by exact comparisons with the midpoints
+  (:func:`window_var`).
 """
 
 from __future__ import annotations
@@ -382,3 +390,448 @@ def first_repeat_in_range(ids, low, span):
             return i
         seen[byte] |= bit
     return -1
+
+
+# -- variance and std: exact Σx² in 64-bit words, the exact numerator in 32-bit limbs, a float candidate
+# corrected by exact comparisons with the midpoints between neighbouring doubles ---------------------------
+
+_L = 12  # 32-bit limbs of the multiword scratch numbers (384 bits: n·Σx² < 2**(2·126 + 32) fits)
+
+
+@njit(cache=True)
+def _magnitude(b, scale):
+    """``(hi, lo)`` = ``|x| / 2**scale`` of the finite double with bits ``b`` (0 for NaN/±inf)."""
+    e = np.int64((b >> np.uint64(52)) & np.uint64(0x7FF))
+    if e == 0x7FF:
+        return np.uint64(0), np.uint64(0)
+    m = b & np.uint64(_M52)
+    if e > 0:
+        m |= np.uint64(1 << 52)
+    if m == 0:
+        return np.uint64(0), np.uint64(0)
+    s = max(e, 1) - 1075 - scale
+    if s >= 0:
+        return _shl(np.uint64(0), m, s)
+    return np.uint64(0), m >> np.uint64(-s)
+
+
+@njit(cache=True)
+def square_prefix(u, scale, words):
+    """Prefix sums of ``(x / 2**scale)**2`` as ``words`` 64-bit words per row (little-endian), exact: the
+    caller checks ``2·bits + bit_length(n) <= 64·words``."""
+    n = len(u)
+    out = np.zeros((n + 1, words), np.uint64)
+    acc = np.zeros(words, np.uint64)
+    a = np.zeros(4, np.uint64)
+    r = np.zeros(8, np.uint64)
+    m32 = np.uint64(_M32)
+    for i in range(n):
+        xh, xl = _magnitude(u[i], scale)
+        if xh or xl:
+            a[0] = xl & m32
+            a[1] = xl >> np.uint64(32)
+            a[2] = xh & m32
+            a[3] = xh >> np.uint64(32)
+            r[:] = 0
+            for p in range(4):
+                carry = np.uint64(0)
+                for q in range(4):
+                    t = r[p + q] + a[p] * a[q] + carry
+                    r[p + q] = t & m32
+                    carry = t >> np.uint64(32)
+                r[p + 4] = carry
+            carry = np.uint64(0)
+            for w in range(words):
+                x = r[2 * w] | (r[2 * w + 1] << np.uint64(32)) if w < 4 else np.uint64(0)
+                s = acc[w] + x
+                c1 = s < x
+                s2 = s + carry
+                c2 = s2 < s
+                acc[w] = s2
+                carry = np.uint64(1 if (c1 or c2) else 0)
+        out[i + 1, :] = acc
+    return out
+
+
+@njit(cache=True)
+def _top(a):
+    """Number of used limbs of ``a`` (0 for zero)."""
+    k = len(a)
+    while k > 0 and a[k - 1] == 0:
+        k -= 1
+    return k
+
+
+@njit(cache=True)
+def _mul(a, b, out):
+    """``out = a * b`` (32-bit limbs; ``out`` long enough)."""
+    out[:] = 0
+    la, lb = _top(a), _top(b)
+    m32 = np.uint64(_M32)
+    for p in range(la):
+        carry = np.uint64(0)
+        ap = a[p]
+        for q in range(lb):
+            t = out[p + q] + ap * b[q] + carry
+            out[p + q] = t & m32
+            carry = t >> np.uint64(32)
+        k = p + lb
+        while carry:
+            t = out[k] + carry
+            out[k] = t & m32
+            carry = t >> np.uint64(32)
+            k += 1
+
+
+@njit(cache=True)
+def _sub(a, b, out):
+    """``out = a - b`` for ``a >= b`` (32-bit limbs)."""
+    borrow = np.int64(0)
+    for k in range(len(a)):
+        t = np.int64(a[k]) - np.int64(b[k]) - borrow
+        if t < 0:
+            t += np.int64(1) << np.int64(32)
+            borrow = 1
+        else:
+            borrow = 0
+        out[k] = np.uint64(t)
+
+
+@njit(cache=True)
+def _bits(a):
+    k = _top(a)
+    if k == 0:
+        return 0
+    return 32 * (k - 1) + _bitlen64(a[k - 1])
+
+
+@njit(cache=True)
+def _shl_limbs(a, s, out):
+    """``out = a << s`` (32-bit limbs, bits past ``out`` dropped)."""
+    out[:] = 0
+    w, b = s // 32, s % 32
+    m32 = np.uint64(_M32)
+    for k in range(_top(a)):
+        if k + w < len(out):
+            out[k + w] |= (a[k] << np.uint64(b)) & m32
+        if b and k + w + 1 < len(out):
+            out[k + w + 1] |= a[k] >> np.uint64(32 - b)
+
+
+@njit(cache=True)
+def _cmp_scaled(x, ex, y, ey, tmp):
+    """The sign of ``x·2**ex - y·2**ey`` (nonnegative multiword ``x``, ``y``)."""
+    bx, by = _bits(x), _bits(y)
+    if bx == 0 or by == 0:
+        return (bx > 0) - (by > 0)
+    if bx + ex != by + ey:
+        return 1 if bx + ex > by + ey else -1
+    d = ex - ey  # same top bit: the shifted one has as many bits as the other (fits)
+    if d >= 0:
+        _shl_limbs(x, d, tmp)
+        first, second = tmp, y
+    else:
+        _shl_limbs(y, -d, tmp)
+        first, second = x, tmp
+    for k in range(len(tmp) - 1, -1, -1):
+        if first[k] != second[k]:
+            return 1 if first[k] > second[k] else -1
+    return 0
+
+
+@njit(cache=True)
+def _set_u64(out, v):
+    out[:] = 0
+    out[0] = v & np.uint64(_M32)
+    out[1] = v >> np.uint64(32)
+
+
+@njit(cache=True)
+def _versus_midpoint(num, e2s, den, ybits, power, odd, prod, tmp):
+    """The sign of ``V - mid`` where ``V = num·2**e2s / den`` (``power`` 1, a variance) or its square root
+    (``power`` 2), and ``mid`` the midpoint between the positive normal double ``ybits`` and the next one up:
+    ``num·2**e2s`` vs ``(2m + 1)**power · den · 2**(power·(q - 1))``."""
+    e = np.int64(ybits >> np.uint64(52))
+    m = (ybits & np.uint64(_M52)) | np.uint64(1 << 52)
+    q = e - 1075
+    _set_u64(odd, np.uint64(2) * m + np.uint64(1))
+    if power == 2:
+        _mul(odd, odd, tmp)
+        odd[:] = tmp
+    _mul(odd, den, prod)
+    return _cmp_scaled(num, e2s, prod, power * (q - 1), tmp)
+
+
+@njit(cache=True)
+def _approx(num):
+    """``(f, e)`` with ``num ≈ f·2**e`` and ``f`` in [1, 2), from its top three limbs (relative error < 2**-52)."""
+    k = _top(num)
+    acc = 0.0
+    low = max(k - 3, 0)
+    for j in range(k - 1, low - 1, -1):
+        acc = acc * 4294967296.0 + float(num[j])
+    f, e = math.frexp(acc)
+    return f * 2.0, e - 1 + 32 * low
+
+
+@njit(cache=True)
+def window_var(ph, pl_, sq, lo, hi, count, scale, ddof, power):
+    """Per window: the correctly rounded exact variance (``power`` 1) or the correctly rounded square root of it
+    (``power`` 2, the std) of the window's values, from the 128-bit prefix sums of ``x / 2**scale`` and the
+    word prefix sums ``sq`` of their squares; ``count > ddof`` rows only (others 0). ``slow``: results outside
+    [2**-1020, 2**1020] (subnormal or overflowing candidates), for the caller's Python integers."""
+    m = len(lo)
+    out = np.zeros(m, np.uint64)
+    slow = np.zeros(m, np.bool_)
+    words = sq.shape[1]
+    t = np.zeros(_L, np.uint64)
+    s = np.zeros(_L, np.uint64)
+    ns = np.zeros(_L, np.uint64)
+    t2 = np.zeros(_L, np.uint64)
+    num = np.zeros(_L, np.uint64)
+    den = np.zeros(_L, np.uint64)
+    small = np.zeros(_L, np.uint64)
+    odd = np.zeros(_L, np.uint64)
+    prod = np.zeros(_L, np.uint64)
+    tmp = np.zeros(_L, np.uint64)
+    ybuf = np.zeros(1, np.float64)
+    yview = ybuf.view(np.uint64)
+    m32 = np.uint64(_M32)
+    for i in range(m):
+        n = count[i]
+        if n <= ddof:
+            continue
+        a, b = lo[i], hi[i]
+        l1, l0 = pl_[b], pl_[a]
+        tl = l1 - l0
+        th = ph[b] - ph[a] - np.uint64(1 if l1 < l0 else 0)
+        if th >> np.uint64(63):
+            th, tl = _neg(th, tl)
+        t[:] = 0
+        t[0] = tl & m32
+        t[1] = tl >> np.uint64(32)
+        t[2] = th & m32
+        t[3] = th >> np.uint64(32)
+        s[:] = 0
+        borrow = np.uint64(0)
+        for w in range(words):
+            x1, x0 = sq[b, w], sq[a, w]
+            d = x1 - x0
+            nb = np.uint64(1 if x1 < x0 else 0)
+            d2 = d - borrow
+            if d < borrow:
+                nb = np.uint64(1)
+            borrow = nb
+            s[2 * w] = d2 & m32
+            s[2 * w + 1] = d2 >> np.uint64(32)
+        _set_u64(small, np.uint64(n))
+        _mul(s, small, ns)
+        _mul(t, t, t2)
+        _sub(ns, t2, num)  # n·Σx² - (Σx)² >= 0, exact
+        if _top(num) == 0:
+            continue  # +0.0
+        dd = np.uint64(n) * np.uint64(n - ddof)
+        _set_u64(den, dd)
+        nf, ne = _approx(num)
+        df, de = _approx(den)
+        if power == 1:
+            f = nf / df
+            ex = ne - de + 2 * scale
+        else:
+            ex2 = ne - de
+            f = nf / df
+            if ex2 % 2:
+                f *= 2.0
+                ex2 -= 1
+            f = math.sqrt(f)
+            ex = ex2 // 2 + scale
+        if ex < -1020 or ex > 1020:
+            slow[i] = True
+            continue
+        ybuf[0] = math.ldexp(f, ex)
+        ybits = yview[0]
+        while True:  # y is within a few ulps: step to the double whose rounding interval holds V
+            c = _versus_midpoint(num, 2 * scale, den, ybits, power, odd, prod, tmp)
+            if c > 0:
+                ybits += np.uint64(1)
+                continue
+            if c == 0:  # a tie: to even
+                if ybits & np.uint64(1):
+                    ybits += np.uint64(1)
+                break
+            c = _versus_midpoint(num, 2 * scale, den, ybits - np.uint64(1), power, odd, prod, tmp)
+            if c < 0:
+                ybits -= np.uint64(1)
+                continue
+            if c == 0 and ybits & np.uint64(1):
+                ybits -= np.uint64(1)
+            break
+        out[i] = ybits
+    return out.view(np.float64), slow
+
+
+@njit(cache=True)
+def _mul64(a, b):
+    """``a * b`` of two uint64 as ``(hi, lo)``."""
+    m32 = np.uint64(_M32)
+    a0, a1 = a & m32, a >> np.uint64(32)
+    b0, b1 = b & m32, b >> np.uint64(32)
+    p00 = a0 * b0
+    p01 = a0 * b1
+    p10 = a1 * b0
+    p11 = a1 * b1
+    mid = (p00 >> np.uint64(32)) + (p01 & m32) + (p10 & m32)
+    lo = (p00 & m32) | (mid << np.uint64(32))
+    hi = p11 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
+    return hi, lo
+
+
+@njit(cache=True)
+def _quotient(num, shift, den, tmp):
+    """``(hi, lo, sticky)``: ``floor(num·2**shift / den)`` (``den`` below 2**32, the quotient below 2**128) and
+    whether it is inexact (dropped bits or a remainder)."""
+    sticky = False
+    if shift >= 0:
+        _shl_limbs(num, shift, tmp)
+    else:  # drop the low -shift bits into the sticky bit (floor(floor(a / 2**j) / d) = floor(a / (2**j·d)))
+        s = -shift
+        w, b = s // 32, s % 32
+        for k in range(min(w, len(num))):
+            if num[k]:
+                sticky = True
+        if b and w < len(num) and num[w] & np.uint64((1 << b) - 1):
+            sticky = True
+        tmp[:] = 0
+        for k in range(w, len(num)):
+            v = num[k] >> np.uint64(b)
+            if b and k + 1 < len(num):
+                v |= (num[k + 1] << np.uint64(32 - b)) & np.uint64(_M32)
+            tmp[k - w] = v
+    r = np.uint64(0)
+    qh = np.uint64(0)
+    ql = np.uint64(0)
+    for k in range(_top(tmp) - 1, -1, -1):
+        cur = (r << np.uint64(32)) | tmp[k]
+        d = cur // den
+        r = cur - d * den
+        qh = (qh << np.uint64(32)) | (ql >> np.uint64(32))
+        ql = (ql << np.uint64(32)) | d
+    return qh, ql, sticky or r != 0
+
+
+@njit(cache=True)
+def _isqrt(hi, lo):
+    """``(r, exact)``: ``r = floor(sqrt(W))`` of the 128-bit ``W = (hi, lo)`` and whether ``r*r == W``."""
+    w = float(hi) * 18446744073709551616.0 + float(lo)
+    r = np.uint64(math.sqrt(w))
+    while True:  # the float estimate is within a few units: correct it exactly
+        sh, sl = _mul64(r, r)
+        if sh > hi or (sh == hi and sl > lo):
+            r -= np.uint64(1)
+            continue
+        r1 = r + np.uint64(1)
+        sh1, sl1 = _mul64(r1, r1)
+        if sh1 < hi or (sh1 == hi and sl1 <= lo):
+            r = r1
+            continue
+        return r, sh == hi and sl == lo
+
+
+@njit(cache=True)
+def window_var_div(ph, pl_, sq, lo, hi, count, scale, ddof, power):
+    """As :func:`window_var`, by one long division (windows of fewer than 65,536 values: ``n(n - ddof)`` below
+    2**32) and, for the std, an exact integer square root; other rows are left to :func:`window_var`
+    (``todo``).
+
+    variance = ``num·2**(2·scale) / den`` with ``num = n·Σx² - (Σx)²``, ``den = n(n - ddof)``: the quotient
+    ``Q = floor(num·2**d / den)`` has >= 55 bits, the remainder (and any dropped bits) is the sticky bit, and
+    :func:`_round` rounds ``Q·2**(2·scale - d)`` once. std: ``W = floor(num·2**(2a) / den)`` has >= 110 bits,
+    ``R = floor(sqrt(W))`` is also ``floor`` of the exact root (``(R + 1)**2 >= W + 1``) and the root is exact
+    iff ``R*R == W`` and the division was; ``R·2**(scale - a)`` rounded once."""
+    m = len(lo)
+    out = np.zeros(m, np.uint64)
+    todo = np.zeros(m, np.bool_)
+    words = sq.shape[1]
+    t = np.zeros(_L, np.uint64)
+    s = np.zeros(_L, np.uint64)
+    ns = np.zeros(_L, np.uint64)
+    t2 = np.zeros(_L, np.uint64)
+    num = np.zeros(_L, np.uint64)
+    small = np.zeros(_L, np.uint64)
+    tmp = np.zeros(_L, np.uint64)
+    m32 = np.uint64(_M32)
+    for i in range(m):
+        n = count[i]
+        if n <= ddof:
+            continue
+        if n > 65536:
+            todo[i] = True
+            continue
+        a, b = lo[i], hi[i]
+        l1, l0 = pl_[b], pl_[a]
+        tl = l1 - l0
+        th = ph[b] - ph[a] - np.uint64(1 if l1 < l0 else 0)
+        if th >> np.uint64(63):
+            th, tl = _neg(th, tl)
+        t[:] = 0
+        t[0] = tl & m32
+        t[1] = tl >> np.uint64(32)
+        t[2] = th & m32
+        t[3] = th >> np.uint64(32)
+        s[:] = 0
+        borrow = np.uint64(0)
+        for w in range(words):
+            x1, x0 = sq[b, w], sq[a, w]
+            d = x1 - x0
+            nb = np.uint64(1 if x1 < x0 else 0)
+            d2 = d - borrow
+            if d < borrow:
+                nb = np.uint64(1)
+            borrow = nb
+            s[2 * w] = d2 & m32
+            s[2 * w + 1] = d2 >> np.uint64(32)
+        _set_u64(small, np.uint64(n))
+        _mul(s, small, ns)
+        _mul(t, t, t2)
+        _sub(ns, t2, num)  # n·Σx² - (Σx)² >= 0, exact
+        nbits = _bits(num)
+        if nbits == 0:
+            continue  # +0.0
+        den = np.uint64(n) * np.uint64(n - ddof)
+        dbits = _bitlen64(den)
+        if power == 1:
+            shift = 56 + dbits - nbits
+            qh, ql, st = _quotient(num, shift, den, tmp)
+            v, ok = _round(qh, ql, st, 2 * scale - shift)
+        else:
+            half = (112 + dbits - nbits + 1) // 2  # W = floor(num·2**(2·half) / den) has >= 111 bits
+            qh, ql, st = _quotient(num, 2 * half, den, tmp)
+            r, exact_root = _isqrt(qh, ql)
+            v, ok = _round(np.uint64(0), r, st or not exact_root, scale - half)
+        if not ok:
+            todo[i] = True
+        out[i] = v
+    return out.view(np.float64), todo
+
+
+@njit(cache=True)
+def small_extremes(keys, lo, hi, take, is_min, limit):
+    """``min`` (or ``max``) of ``keys[lo:hi]`` for the rows ``take`` whose windows hold at most ``limit``
+    values, by a loop (no ``rows x block`` matrix); ``big`` marks the longer ones, for the sparse table."""
+    m = len(lo)
+    out = np.zeros(m, np.int64)
+    big = np.zeros(m, np.bool_)
+    for i in range(m):
+        if not take[i]:
+            continue
+        a, b = lo[i], hi[i]
+        if b - a > limit:
+            big[i] = True
+            continue
+        best = keys[a]
+        for j in range(a + 1, b):
+            k = keys[j]
+            if (k < best) if is_min else (k > best):
+                best = k
+        out[i] = best
+    return out, big
