@@ -547,14 +547,14 @@ class _Arrays:
                 keys = s.cast(pl.Int64).fill_null(0).to_numpy()
                 bad = s.is_null().to_numpy()
             sentinel = _I64_MAX if agg == "min" else _I64_MIN
-            keys = np.where(bad, sentinel, keys)
-            return _RangeExtreme(keys, agg == "min")
-        rmq = self._get((agg, v), build)
+            return np.where(bad, sentinel, keys)
+        keys = self._get((agg, v), build)
         nonempty = count > 0
         res = np.zeros(len(lo), np.int64)
-        if nonempty.any():  # short windows by a compiled loop, long ones by the sparse table
-            res, big = kernels.small_extremes(rmq.keys, lo, hi, nonempty, agg == "min", 2 * rmq._B)
+        if nonempty.any():  # short windows by a compiled loop, long ones by the sparse table (built if needed)
+            res, big = kernels.small_extremes(keys, lo, hi, nonempty, agg == "min", 2 * _RangeExtreme._B)
             if big.any():
+                rmq = self._get((agg, v, "table"), lambda: _RangeExtreme(keys, agg == "min"))
                 res[big] = rmq.query(lo[big], hi[big])
         if kind == "float":
             sentinel = _I64_MAX if agg == "min" else _I64_MIN
