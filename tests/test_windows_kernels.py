@@ -258,3 +258,28 @@ def test_min_max_of_short_and_long_windows():
             span = 5 if name.endswith("5m") else 300
             want = exact.aggregate(name[:3], "float", x[max(0, i - span + 1):i + 1])
             assert same_value(got[i][name], want), (name, i, got[i][name], want)
+
+
+def test_rows_split_over_threads_give_the_same_bits(monkeypatch):
+    """The compiled kernels run on row ranges in threads for large inputs: forced onto tiny ranges, every
+    value is the same bits as one call."""
+    from skewless.windows import batch as batch_mod
+
+    rng = np.random.default_rng(9)
+    n = 300
+    events = pl.DataFrame({"t": [T0 + dt.timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 600, n))],
+                           "id": list(range(n)), "k": rng.choice(["a", "b", "c"], n).tolist(),
+                           "x": (rng.integers(-50_000, 50_000, n) / 100).tolist(),
+                           "d": rng.integers(-10, 10, n).tolist()},
+                          schema={"t": pl.Datetime("us", "UTC"), "id": pl.Int64, "k": pl.String, "x": pl.Float64,
+                                  "d": pl.Int64})
+    feats = {f"{a}": getattr(col("x"), a)().rolling(index_column="t", period="1h", closed="left").over("k")
+             for a in ("len", "sum", "mean", "var", "std")}
+    feats["dm"] = col("d").mean().rolling(index_column="t", period="2h", closed="both").over("k")
+    wins = Windows(SRC, feats, requests_at="events")
+    whole = compute_windows(wins, events, events)
+    monkeypatch.setattr(batch_mod, "_SPLIT_MIN", 7)
+    split = compute_windows(wins, events, events)
+    assert pl.thread_pool_size() == 1 or batch_mod._POOL  # the threads were used
+    for name in feats:
+        assert all(same_value(a, b) for a, b in zip(whole[name].to_list(), split[name].to_list())), name

@@ -25,7 +25,9 @@ Nothing here uses polars' rolling kernels (which add and subtract as they slide;
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -275,8 +277,28 @@ def place(eg: np.ndarray, et: np.ndarray, eo: np.ndarray, g: np.ndarray, bounds:
             continue
         if starts is None:
             starts = kernels.group_starts(eg, groups)
-        out[name] = kernels.place_bounds(starts, et, eo, g, times, back, orders, kind == 2)
+        out[name] = _split(lambda a, b: (kernels.place_bounds(starts, et, eo, g[a:b], times[a:b], back, orders[a:b],
+                                                                kind == 2),), len(g))[0]
     return out
+
+
+_POOL: list = []
+_SPLIT_MIN = 250_000  # rows per thread below which one call is cheaper
+
+
+def _split(run, m: int) -> tuple[np.ndarray, ...]:
+    """``run(a, b)`` (a compiled ``nogil`` kernel over the rows ``[a, b)``, returning arrays) on the rows
+    ``[0, m)`` split over polars' thread count (``POLARS_MAX_THREADS``), outputs concatenated in order. The
+    rows are independent, so the result does not depend on the split."""
+    threads = max(1, min(pl.thread_pool_size(), os.cpu_count() or 1, m // _SPLIT_MIN))
+    if threads == 1:
+        return run(0, m)
+    if not _POOL:
+        _POOL.append(concurrent.futures.ThreadPoolExecutor(max(2, min(pl.thread_pool_size(), 16)),
+                                                           thread_name_prefix="skewless-windows"))
+    cuts = [m * i // threads for i in range(threads + 1)]
+    parts = [f.result() for f in [_POOL[0].submit(run, a, b) for a, b in zip(cuts, cuts[1:])]]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(parts[0])))
 
 
 def _constant(value: int, n: int) -> np.ndarray:
@@ -442,7 +464,8 @@ class _Arrays:
             return _masked(p[hi] - p[lo], count > 0)
         if agg == "mean" and len(vals) < _KERNEL_MAX:  # Int64: 64 bits + log2(n) always fit 128 bits
             ph, pl_ = self.prefix128(f"i:{v}", lambda: kernels.int_prefix(vals))
-            out, slow = kernels.window_round(ph, pl_, lo, hi, count, 0, True)  # never slow at scale 0
+            out, slow = _split(lambda a, b: kernels.window_round(ph, pl_, lo[a:b], hi[a:b], count[a:b], 0, True),
+                               len(lo))  # never slow at scale 0
             return _masked(out, self.nonempty(count))
         total = self.window_sums(f"i:{v}", lambda: pl.Series(vals), lo, hi)
         if agg == "mean":
@@ -468,7 +491,8 @@ class _Arrays:
             nan = pinf = ninf = np.zeros(len(lo), np.int64)
         if agg in ("sum", "mean"):
             ph, pl_ = self.prefix128(f"f:{v}", lambda: kernels.float_prefix(fl["x"].view(np.uint64), scale))
-            out, slow = kernels.window_round(ph, pl_, lo, hi, count, scale, agg == "mean")
+            out, slow = _split(lambda a, b: kernels.window_round(ph, pl_, lo[a:b], hi[a:b], count[a:b], scale,
+                                                                 agg == "mean"), len(lo))
             if nonfinite:
                 forced, value = _special(nan, pinf, ninf)
                 slow &= ~forced
@@ -483,7 +507,8 @@ class _Arrays:
         words = -(-(2 * fl["bits"] + len(fl["x"]).bit_length()) // 64)  # <= 4: the column fits 126 bits
         sq = self._get(("sq", v), lambda: kernels.square_prefix(fl["x"].view(np.uint64), scale, max(words, 1)))
         power = 1 if agg == "var" else 2
-        out, todo = kernels.window_var_div(ph, pl_, sq, lo, hi, count, scale, ddof, power)
+        out, todo = _split(lambda a, b: kernels.window_var_div(ph, pl_, sq, lo[a:b], hi[a:b], count[a:b], scale,
+                                                               ddof, power), len(lo))
         if todo.any():  # windows of more than 65,536 values: midpoint comparisons
             rows = np.flatnonzero(todo)
             more, slow = kernels.window_var(ph, pl_, sq, lo[rows], hi[rows], count[rows], scale, ddof, power)

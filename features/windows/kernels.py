@@ -225,7 +225,7 @@ def int_prefix(v):
     return ph, pl_
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def window_round(ph, pl_, lo, hi, count, scale, mean):
     """Per window ``[lo, hi)`` of the prefix sums: the correctly rounded exact sum ``T·2**scale`` (``mean`` False) or mean
     ``T·2**scale / count`` (``count >= 1``, below ``2**32``), and whether it must be recomputed (``slow``)."""
@@ -293,7 +293,7 @@ def group_starts(eg, groups):
     return starts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def place_bounds(starts, et, eo, g, times, back, orders, after):
     """For each request: the number of events before its bound ``(g, time - back, order)`` in the events
     sorted by (group, time, order); ``after``: the bound sorts after an event of equal (time, order), else
@@ -737,7 +737,7 @@ def _isqrt(hi, lo):
         return r, sh == hi and sl == lo
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def window_var_div(ph, pl_, sq, lo, hi, count, scale, ddof, power):
     """As :func:`window_var`, by one long division (windows of fewer than 65,536 values: ``n(n - ddof)`` below
     2**32) and, for the std, an exact integer square root; other rows are left to :func:`window_var`
