@@ -1,5 +1,10 @@
-"""Window findings of a long local hypothesis run (helper fz), each a minimal reproducer of a bug in a file
-another helper owns, pinned as a STRICT xfail: it fails (XPASS) once the bug is fixed, so the fix removes it.
+"""Window findings of a long local hypothesis run (helper fz): minimal reproducers of two batch crashes, kept as
+regression tests now that both are fixed (they were strict xfails until then).
+
+* std of ``[0.0, 2**65, 4.0]``: the float fixed-point sum of squares reached the exact rules as a float; fixed by
+  the compiled multiword Σx² prefix sums (features/windows/kernels.py).
+* Int64 var/std of ``[0, 3037000500]``: the exact window sums went through ``np.frompyfunc`` as Python-int lists,
+  which numpy converts to float64 once an int passes int64 — ``batch._frompy`` now passes them as object arrays.
 
 Found with the window tests' own strategies at 300 examples, random seeds (tests/test_windows_batch.py::
 test_fast_and_wide_paths_agree_with_the_exact_reference): see /work/notes/fz.md.
@@ -22,10 +27,6 @@ SRC = EventSource("ev", time="t", order="id", max_lateness=dt.timedelta(days=1),
                   columns={"t": Datetime("us", "UTC"), "id": Int64(), "k": String(), "x": Float64(), "d": Int64()})
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="windows batch std: the fixed-point sum of squares of [0.0, 2**65, 4.0] reaches "
-                          "skewless.exact.scaled_sqrt as a float (2**127), 'float' object has no attribute "
-                          "'bit_length' (features/windows/batch.py _float_fixed; owner k16c)")
 def test_rolling_std_of_a_huge_and_a_small_value_after_a_zero():
     values = [0.0, 2.0 ** 65, 4.0]
     events = pl.DataFrame({"t": [T0 + dt.timedelta(minutes=10 * i) for i in range(3)], "id": [0, 1, 2], "k": ["a"] * 3,
@@ -37,10 +38,6 @@ def test_rolling_std_of_a_huge_and_a_small_value_after_a_zero():
     assert got[-1] == 2.1300465313256686e19  # the exact root of the exact variance, rounded once (statistics.stdev)
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, AttributeError),
-                   reason="windows batch Int64 var/std: d = [0, 3037000500] (the square passes 2**63) reaches "
-                          "skewless.exact.scaled_quotient / scaled_sqrt as a float sum of squares ('float' << int); "
-                          "[3037000500, 0] works (features/windows/batch.py aggregate, Int64 path; owner k16c)")
 @pytest.mark.parametrize("agg, want", [("var", 4.611686018500125e18), ("std", 2147483648.0169353)])
 def test_rolling_int64_var_and_std_when_a_later_square_passes_2_63(agg, want):
     events = pl.DataFrame({"t": [T0, T0 + dt.timedelta(minutes=10)], "id": [0, 1], "k": ["a", "a"], "x": [None, None],

@@ -678,7 +678,17 @@ def _words(sq: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[int]:
 def _frompy(fn, *arrays: Sequence[Any]) -> np.ndarray:
     if not len(arrays[0]):
         return np.empty(0, dtype=object)
-    return np.frompyfunc(fn, len(arrays), 1)(*arrays).astype(object)
+    # Lists of Python ints go in as object arrays, element by element: numpy's own conversion of a list turns
+    # ints past int64 into uint64 or float64 (by the values seen), and the exact rules need the ints.
+    columns = []
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            columns.append(a)
+        else:
+            column = np.empty(len(a), dtype=object)
+            column[:] = a
+            columns.append(column)
+    return np.frompyfunc(fn, len(columns), 1)(*columns).astype(object)
 
 
 class _RangeExtreme:
