@@ -6,6 +6,7 @@ Run from the repository root::
     python -m benchmarks.windows --events 1000000     # a quicker batch part
     python -m benchmarks.windows --events 1000000 --skip-latency --bounded 10000000,50000000 --no-append
     python -m benchmarks.windows --requests-only      # only the per-request part
+    python -m benchmarks.windows --ingest-only        # one-event ingest, one-row vs paged state
 
 1. **Batch**: ``--events`` events over ``--entities`` entities and one year, amounts with cents; three windowed
    features (24 h ``len``, ``sum``, ``mean``, ``closed="left"``, per entity) built by
@@ -350,6 +351,38 @@ def latency_part(sizes: list[int], stores: dict, requests: int = 300) -> list[li
     return rows
 
 
+INGEST_HEADER = ["events held", "store", "one-row ingest p50 ms", "paged ingest p50 ms", "ratio"]
+
+
+def ingest_part(sizes: list[int], stores: dict, ingests: int = 60) -> list[list]:
+    """p50 of a one-event in-order ingest (``OnlineWindows.ingest([event])``) into a dense state of N held
+    events: the one-row state (paging off: it rewrites the whole row) vs the default (paged above
+    ``PAGED_ABOVE``: the head, the last page), same run, same store."""
+    wins = Windows(SOURCE, LATENCY_FEATURES, requests_at="times")
+    rows = []
+    for n in sizes:
+        span = dt.timedelta(hours=23)
+        events = [{"t": T0 + span * i / n, "id": i, "k": 1, "x": (i % 977) / 100} for i in range(n)]
+        for name, make in stores.items():
+            took = []
+            for above in (10**9, pages.PAGED_ABOVE):
+                store = make()
+                online = OnlineWindows(wins, store, page_size=pages.PAGE, paged_above=above)
+                online.materialize(events)
+                times = []
+                for k in range(ingests):
+                    event = {"t": events[-1]["t"] + dt.timedelta(seconds=k + 1), "id": n + k, "k": 1, "x": 1.25}
+                    started = time.perf_counter_ns()
+                    online.ingest([event])
+                    times.append((time.perf_counter_ns() - started) / 1e6)
+                took.append(percentile(times, 50))
+                store.close()
+            rows.append([f"{n:,}", name, f"{took[0]:,.2f}", f"{took[1]:,.2f}", f"{took[1] / took[0]:.3f}×"])
+            print(rows[-1], flush=True)
+    print(md_table(INGEST_HEADER, rows))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -365,9 +398,14 @@ def main() -> None:
                                                             "vs polars' rolling_*_by equivalents")
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--requests-only", action="store_true", help="only the per-request part")
+    parser.add_argument("--ingest-only", action="store_true", help="only the one-event ingest part (one-row vs "
+                                                                   "paged state)")
     args = parser.parse_args()
     info = machine_info()
     print_machine(info)
+    if args.ingest_only:
+        _ingest_main(args, info)
+        return
     batch_rows = [] if args.requests_only else batch_part(args.events, args.entities, args.reps, wide=args.wide)[0]
     bounded_rows = []
     for n in [] if args.requests_only else [int(v) for v in args.bounded.split(",") if v]:
@@ -410,6 +448,31 @@ def main() -> None:
                            "polars peer, bounded build, per-request latency, state size "
                            "(`python -m benchmarks.windows`)", info,
                            "python -m benchmarks.windows " + " ".join(sys_argv()), body)
+
+
+def _ingest_main(args, info) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    stores = {"sqlite": lambda: SQLiteStore(tmp / f"{time.perf_counter_ns()}.db", timeout=30)}
+    server = None
+    if shutil.which("redis-server"):
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from redis_server import RedisServer
+
+        server = RedisServer(tmp / "redis")
+        stores["redis"] = lambda: RedisStore(server.url, namespace=f"b{time.perf_counter_ns()}:", timeout=30)
+    try:
+        rows = ingest_part([int(s) for s in args.sizes.split(",") if int(s) > pages.PAGED_ABOVE], stores)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not args.no_append:
+        append_results("windows ingest: one in-order event into a dense state, one-row vs paged "
+                       "(`python -m benchmarks.windows --ingest-only`)", info,
+                       "python -m benchmarks.windows --ingest-only", "One event ingested after every held one "
+                       "(10 features' state), p50 of 60; ratio = paged / one-row:\n\n" + md_table(INGEST_HEADER, rows))
 
 
 def sys_argv() -> list[str]:
