@@ -574,6 +574,39 @@ def _approx(num):
     return f * 2.0, e - 1 + 32 * low
 
 
+@njit(cache=True, nogil=True)
+def _numerator(ph, pl_, sq, a, b, n, t, s, small, ns, t2, num):
+    """``num = n·Σx² - (Σx)²`` (>= 0, exact, 32-bit limbs) of the window ``[a, b)``: ``Σx`` from the 128-bit
+    prefix sums ``(ph, pl_)``, ``Σx²`` from the word prefix sums ``sq``; ``t, s, small, ns, t2`` are scratch."""
+    m32 = np.uint64(_M32)
+    l1, l0 = pl_[b], pl_[a]
+    tl = l1 - l0
+    th = ph[b] - ph[a] - np.uint64(1 if l1 < l0 else 0)
+    if th >> np.uint64(63):
+        th, tl = _neg(th, tl)
+    t[:] = 0
+    t[0] = tl & m32
+    t[1] = tl >> np.uint64(32)
+    t[2] = th & m32
+    t[3] = th >> np.uint64(32)
+    s[:] = 0
+    borrow = np.uint64(0)
+    for w in range(sq.shape[1]):
+        x1, x0 = sq[b, w], sq[a, w]
+        d = x1 - x0
+        nb = np.uint64(1 if x1 < x0 else 0)
+        d2 = d - borrow
+        if d < borrow:
+            nb = np.uint64(1)
+        borrow = nb
+        s[2 * w] = d2 & m32
+        s[2 * w + 1] = d2 >> np.uint64(32)
+    _set_u64(small, np.uint64(n))
+    _mul(s, small, ns)
+    _mul(t, t, t2)
+    _sub(ns, t2, num)
+
+
 @njit(cache=True)
 def window_var(ph, pl_, sq, lo, hi, count, scale, ddof, power):
     """Per window: the correctly rounded exact variance (``power`` 1) or the correctly rounded square root of it
@@ -583,7 +616,6 @@ def window_var(ph, pl_, sq, lo, hi, count, scale, ddof, power):
     m = len(lo)
     out = np.zeros(m, np.uint64)
     slow = np.zeros(m, np.bool_)
-    words = sq.shape[1]
     t = np.zeros(_L, np.uint64)
     s = np.zeros(_L, np.uint64)
     ns = np.zeros(_L, np.uint64)
@@ -596,38 +628,11 @@ def window_var(ph, pl_, sq, lo, hi, count, scale, ddof, power):
     tmp = np.zeros(_L, np.uint64)
     ybuf = np.zeros(1, np.float64)
     yview = ybuf.view(np.uint64)
-    m32 = np.uint64(_M32)
     for i in range(m):
         n = count[i]
         if n <= ddof:
             continue
-        a, b = lo[i], hi[i]
-        l1, l0 = pl_[b], pl_[a]
-        tl = l1 - l0
-        th = ph[b] - ph[a] - np.uint64(1 if l1 < l0 else 0)
-        if th >> np.uint64(63):
-            th, tl = _neg(th, tl)
-        t[:] = 0
-        t[0] = tl & m32
-        t[1] = tl >> np.uint64(32)
-        t[2] = th & m32
-        t[3] = th >> np.uint64(32)
-        s[:] = 0
-        borrow = np.uint64(0)
-        for w in range(words):
-            x1, x0 = sq[b, w], sq[a, w]
-            d = x1 - x0
-            nb = np.uint64(1 if x1 < x0 else 0)
-            d2 = d - borrow
-            if d < borrow:
-                nb = np.uint64(1)
-            borrow = nb
-            s[2 * w] = d2 & m32
-            s[2 * w + 1] = d2 >> np.uint64(32)
-        _set_u64(small, np.uint64(n))
-        _mul(s, small, ns)
-        _mul(t, t, t2)
-        _sub(ns, t2, num)  # n·Σx² - (Σx)² >= 0, exact
+        _numerator(ph, pl_, sq, lo[i], hi[i], n, t, s, small, ns, t2, num)
         if _top(num) == 0:
             continue  # +0.0
         dd = np.uint64(n) * np.uint64(n - ddof)
@@ -751,7 +756,6 @@ def window_var_div(ph, pl_, sq, lo, hi, count, scale, ddof, power):
     m = len(lo)
     out = np.zeros(m, np.uint64)
     todo = np.zeros(m, np.bool_)
-    words = sq.shape[1]
     t = np.zeros(_L, np.uint64)
     s = np.zeros(_L, np.uint64)
     ns = np.zeros(_L, np.uint64)
@@ -759,7 +763,6 @@ def window_var_div(ph, pl_, sq, lo, hi, count, scale, ddof, power):
     num = np.zeros(_L, np.uint64)
     small = np.zeros(_L, np.uint64)
     tmp = np.zeros(_L, np.uint64)
-    m32 = np.uint64(_M32)
     for i in range(m):
         n = count[i]
         if n <= ddof:
@@ -767,33 +770,7 @@ def window_var_div(ph, pl_, sq, lo, hi, count, scale, ddof, power):
         if n > 65536:
             todo[i] = True
             continue
-        a, b = lo[i], hi[i]
-        l1, l0 = pl_[b], pl_[a]
-        tl = l1 - l0
-        th = ph[b] - ph[a] - np.uint64(1 if l1 < l0 else 0)
-        if th >> np.uint64(63):
-            th, tl = _neg(th, tl)
-        t[:] = 0
-        t[0] = tl & m32
-        t[1] = tl >> np.uint64(32)
-        t[2] = th & m32
-        t[3] = th >> np.uint64(32)
-        s[:] = 0
-        borrow = np.uint64(0)
-        for w in range(words):
-            x1, x0 = sq[b, w], sq[a, w]
-            d = x1 - x0
-            nb = np.uint64(1 if x1 < x0 else 0)
-            d2 = d - borrow
-            if d < borrow:
-                nb = np.uint64(1)
-            borrow = nb
-            s[2 * w] = d2 & m32
-            s[2 * w + 1] = d2 >> np.uint64(32)
-        _set_u64(small, np.uint64(n))
-        _mul(s, small, ns)
-        _mul(t, t, t2)
-        _sub(ns, t2, num)  # n·Σx² - (Σx)² >= 0, exact
+        _numerator(ph, pl_, sq, lo[i], hi[i], n, t, s, small, ns, t2, num)
         nbits = _bits(num)
         if nbits == 0:
             continue  # +0.0
